@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layering (checked by Tests/ArchitectureTests): see ARCHITECTURE.md.
+//   SockscopeCore      pure Swift: state, reducer, command language, formatting. Imports nothing of ours.
+//   SockscopeEngine    SwiftNIO sockets. Imports Core (vocabulary only), NIO, CSystemShim.
+//   SockscopeUI        renders AppState into an off-screen CellGrid. Imports Core only.
+//   SockscopeTerminal  the only caller of ncurses. Imports UI, Core, CNcursesShim.
+//   SockscopeApp       event loop and wiring of Engine, Core, UI, Terminal.
+//   sockscope          argument parsing; calls SockscopeApp.
+let package = Package(
+    name: "sockscope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sockscope", targets: ["sockscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
+        .target(name: "CSystemShim"),
+        .target(name: "SockscopeCore"),
+        .target(
+            name: "SockscopeEngine",
+            dependencies: [
+                "SockscopeCore", "CSystemShim",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(name: "SockscopeUI", dependencies: ["SockscopeCore"]),
+        .target(name: "SockscopeTerminal", dependencies: ["SockscopeUI", "SockscopeCore", "CNcursesShim"]),
+        .target(
+            name: "SockscopeApp",
+            dependencies: ["SockscopeCore", "SockscopeEngine", "SockscopeUI", "SockscopeTerminal", "CSystemShim"]
+        ),
+        .executableTarget(
+            name: "sockscope",
+            dependencies: [
+                "SockscopeApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SockscopeCoreTests", dependencies: ["SockscopeCore"]),
+        .testTarget(name: "SockscopeEngineTests", dependencies: ["SockscopeEngine", "SockscopeCore", "TestSupport"]),
+        .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore"]),
+        .testTarget(name: "SockscopeAppTests", dependencies: ["SockscopeCore", "TestSupport"]),
+        .testTarget(name: "ArchitectureTests"),
+        .target(name: "TestSupport", dependencies: ["CSystemShim"], path: "Tests/TestSupport"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,93 @@
+import Glibc
+import SockscopeCore
+import SockscopeEngine
+import SockscopeTerminal
+import SockscopeUI
+
+/// The full-screen program: ncurses on the main thread, the engine on its own
+/// threads, events crossing over through the `Mailbox`.
+public enum TUISession {
+    public struct Options: Sendable {
+        public var commands: [String]
+        public var theme: Theme.Name
+        public var engineThreads: Int
+
+        public init(commands: [String], theme: Theme.Name, engineThreads: Int = 1) {
+            self.commands = commands
+            self.theme = theme
+            self.engineThreads = engineThreads
+        }
+    }
+
+    /// Redraws are paced to at most one per this many milliseconds while
+    /// events stream in; an idle screen is never redrawn.
+    static let frameIntervalMilliseconds: Int64 = 33
+
+    /// Returns the process exit status.
+    public static func run(_ options: Options) -> Int32 {
+        let signals = SignalRoute.install()
+        let terminal: CursesTerminal
+        do {
+            terminal = try CursesTerminal(theme: options.theme)
+        } catch {
+            writeAll(STDERR_FILENO, Array("sockscope: \(error)\n".utf8))
+            return 1
+        }
+        let mailbox = Mailbox()
+        let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
+        var state = AppState(interactive: true)
+        (state.view.width, state.view.height) = terminal.size
+        var quitting = false
+        var lastFrame: Int64 = 0
+
+        func handle(_ effects: [Effect]) {
+            for effect in effects {
+                switch effect {
+                case .perform(let request): engine.submit(request)
+                case .quit: quitting = true
+                case .notice: break  // already in the log and the status line
+                }
+            }
+        }
+
+        for command in options.commands {
+            handle(Reducer.reduce(&state, .commandLine(command, origin: .script, time: WallClock.now())))
+        }
+        while !quitting {
+            var timeout: Int32 = -1
+            if state.needsRedraw {
+                let now = WallClock.monotonicMilliseconds()
+                let due = lastFrame + frameIntervalMilliseconds
+                if now >= due {
+                    terminal.present(Screen.render(state))
+                    state.needsRedraw = false
+                    lastFrame = now
+                } else {
+                    timeout = Int32(due - now)
+                }
+            }
+            let ready = PollSet.wait([STDIN_FILENO, mailbox.wakeSignal.fileDescriptor, signals.fileDescriptor],
+                                     timeoutMilliseconds: timeout)
+            if ready.readable.contains(signals.fileDescriptor) { break }
+            if ready.hungUp.contains(STDIN_FILENO) { break }  // the terminal went away
+            if ready.interrupted || ready.readable.contains(STDIN_FILENO) {
+                for input in terminal.readInput() {
+                    switch input {
+                    case .key(let key):
+                        handle(Reducer.reduce(&state, .key(key, time: WallClock.now())))
+                    case .resize(let width, let height):
+                        terminal.invalidate()
+                        handle(Reducer.reduce(&state, .resize(width: width, height: height)))
+                        lastFrame = 0  // show the new layout at once
+                    }
+                }
+            }
+            if ready.readable.contains(mailbox.wakeSignal.fileDescriptor) {
+                for event in mailbox.drain() { handle(Reducer.reduce(&state, .engine(event))) }
+            }
+        }
+        terminal.close()
+        engine.shutdown()
+        return 0
+    }
+}

@@ -1,0 +1,175 @@
+/// Parses one line of the command language into a `Command`, or says plainly
+/// what is wrong and what would be right.
+public enum CommandParser {
+    public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
+        public let message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    public static func parse(_ line: String) throws(ParseError) -> Command? {
+        let tokens = try tokenize(line)
+        guard let first = tokens.first else { return nil }
+        let name = first.lowercased()
+        var arguments = Array(tokens.dropFirst())[...]
+        switch name {
+        case "listen", "l":
+            return try parseListen(&arguments)
+        case "connect", "c":
+            guard let target = arguments.popFirst() else { throw usage("connect", "needs an endpoint") }
+            try expectEnd(arguments, "connect")
+            return .connect(ConnectRequest(endpoint: try parseEndpoint(target, listening: false)))
+        case "send", "s":
+            var target: SocketID?
+            if arguments.count > 1, let id = SocketID(parsing: arguments.first!) {
+                target = id
+                arguments = arguments.dropFirst()
+            }
+            guard !arguments.isEmpty else { throw usage("send", "needs text to send") }
+            let text = arguments.joined(separator: " ")
+            do {
+                return .send(target: target, bytes: try EscapedText.decode(text))
+            } catch {
+                throw ParseError("send: \(error.message)")
+            }
+        case "close", "x":
+            var target: SocketID?
+            if let token = arguments.popFirst() {
+                guard let id = SocketID(parsing: token) else {
+                    throw usage("close", "'\(token)' is not a socket id (ids look like L1 or C3)")
+                }
+                target = id
+            }
+            try expectEnd(arguments, "close")
+            return .close(target: target)
+        case "help", "?", "h":
+            return .help(topic: arguments.first)
+        case "quit", "q", "exit":
+            return .quit
+        default:
+            let known = CommandCatalog.specs.map(\.name).joined(separator: ", ")
+            throw ParseError("unknown command '\(first)'; commands: \(known) (help COMMAND explains one)")
+        }
+    }
+
+    private static func parseListen(_ arguments: inout ArraySlice<String>) throws(ParseError) -> Command {
+        guard let target = arguments.popFirst() else { throw usage("listen", "needs an endpoint, e.g. listen 9000") }
+        var request = ListenRequest(endpoint: try parseEndpoint(target, listening: true))
+        var modeSet = false
+        func setMode(_ mode: ListenMode) throws(ParseError) {
+            if modeSet { throw usage("listen", "takes only one of --echo, --reply, --discard") }
+            modeSet = true
+            request.mode = mode
+        }
+        while let option = arguments.popFirst() {
+            switch option.lowercased() {
+            case "--echo", "echo": try setMode(.echo)
+            case "--discard", "discard": try setMode(.discard)
+            case "--reply", "reply":
+                guard let text = arguments.popFirst() else { throw usage("listen", "--reply needs TEXT") }
+                let bytes: [UInt8]
+                do { bytes = try EscapedText.decode(text) } catch { throw ParseError("listen --reply: \(error.message)") }
+                try setMode(.reply(bytes))
+            case "--backlog":
+                guard let text = arguments.popFirst(), let value = Int(text), value >= 0, value <= 65535 else {
+                    throw usage("listen", "--backlog needs a number from 0 to 65535")
+                }
+                request.backlog = value
+            default:
+                throw usage("listen", "unknown option '\(option)'")
+            }
+        }
+        return .listen(request)
+    }
+
+    private static func expectEnd(_ arguments: ArraySlice<String>, _ command: String) throws(ParseError) {
+        if let extra = arguments.first { throw usage(command, "unexpected '\(extra)'") }
+    }
+
+    private static func usage(_ command: String, _ problem: String) -> ParseError {
+        let usage = CommandCatalog.spec(named: command)?.usage ?? command
+        return ParseError("\(command): \(problem); usage: \(usage)")
+    }
+
+    /// Parses `tcp://HOST:PORT`, `udp://HOST:PORT`, `unix:PATH`, `HOST:PORT`, `:PORT` or `PORT`.
+    /// A missing host means 127.0.0.1: nothing is exposed unless the user names an address.
+    public static func parseEndpoint(_ text: String, listening: Bool) throws(ParseError) -> Endpoint {
+        let lowered = text.lowercased()
+        if lowered.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            guard !path.isEmpty else { throw ParseError("unix: needs a path, as in unix:/tmp/demo.sock") }
+            return .unix(path: path)
+        }
+        var transport = TransportProtocol.tcp
+        var rest = Substring(text)
+        for candidate in [TransportProtocol.tcp, .udp] where lowered.hasPrefix("\(candidate.label)://") {
+            transport = candidate
+            rest = rest.dropFirst(candidate.label.count + 3)
+        }
+        if lowered.contains("://"), rest == Substring(text) {
+            throw ParseError("unknown scheme in '\(text)'; use tcp://, udp:// or unix:")
+        }
+        let host: String
+        let portText: Substring
+        if rest.allSatisfy({ $0.isASCII && $0.isNumber }), !rest.isEmpty {
+            host = ""
+            portText = rest
+        } else if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { throw ParseError("missing ']' in '\(text)'") }
+            host = String(rest[rest.index(after: rest.startIndex)..<close])
+            let after = rest[rest.index(after: close)...]
+            guard after.hasPrefix(":") else { throw ParseError("'\(text)' needs a port after the address, as in [::1]:9000") }
+            portText = after.dropFirst()
+        } else if let colon = rest.lastIndex(of: ":") {
+            host = String(rest[..<colon])
+            if host.contains(":") {
+                throw ParseError("put IPv6 addresses in brackets, as in tcp://[::1]:9000")
+            }
+            portText = rest[rest.index(after: colon)...]
+        } else {
+            throw ParseError("'\(text)' has no port; write HOST:PORT, tcp://HOST:PORT or just a port")
+        }
+        guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText) else {
+            throw ParseError("'\(portText)' is not a port number (0 to 65535)")
+        }
+        guard port <= 65535 else { throw ParseError("port \(port) is out of range: ports go from 0 to 65535") }
+        if !listening && port == 0 { throw ParseError("connect needs a port from 1 to 65535 (0 only makes sense for listen)") }
+        return .inet(transport, host: host.isEmpty ? "127.0.0.1" : host, port: port)
+    }
+
+    /// Splits a line on spaces; "..." and '...' group words. Backslash escapes are
+    /// kept as written (data text decodes them later), so `\"` does not end a quote.
+    public static func tokenize(_ line: String) throws(ParseError) -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        var inToken = false
+        var quote: Character?
+        var iterator = line.makeIterator()
+        while let character = iterator.next() {
+            if let open = quote {
+                if character == "\\" {
+                    current.append(character)
+                    if let next = iterator.next() { current.append(next) }
+                } else if character == open {
+                    quote = nil
+                } else {
+                    current.append(character)
+                }
+            } else if character == "\"" || character == "'" {
+                quote = character
+                inToken = true
+            } else if character.isWhitespace {
+                if inToken { tokens.append(current) }
+                current = ""
+                inToken = false
+            } else {
+                current.append(character)
+                inToken = true
+                if character == "\\", let next = iterator.next() { current.append(next) }
+            }
+        }
+        if quote != nil { throw ParseError("unclosed quote: add a closing \(quote!)") }
+        if inToken { tokens.append(current) }
+        return tokens
+    }
+}

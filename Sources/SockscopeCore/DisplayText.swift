@@ -1,0 +1,95 @@
+/// Turns untrusted bytes (network data, process names, paths) into text that is
+/// safe to show on a terminal: printable UTF-8 stays, everything that could
+/// move the cursor, change colours, set the title or reorder text is escaped.
+public enum DisplayText {
+    /// Escapes bytes as C-like text: `\n`, `\r`, `\t`, `\\`, `\xHH` for other
+    /// controls and invalid UTF-8, `\u{...}` for C1 controls, bidi overrides
+    /// and other invisible format characters.
+    public static func escape(_ bytes: some Collection<UInt8>) -> String {
+        let bytes = Array(bytes)
+        var out = ""
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if let (scalar, length) = decodeScalar(bytes, at: index) {
+                appendScalar(scalar, to: &out)
+                index += length
+            } else {
+                appendHex(bytes[index], to: &out)
+                index += 1
+            }
+        }
+        return out
+    }
+
+    /// Escapes a Swift string that came from outside (a process name, a path).
+    public static func escape(string: String) -> String {
+        escape(Array(string.utf8))
+    }
+
+    /// True if the scalar may be written to a terminal as it is.
+    public static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
+        let value = scalar.value
+        if value < 0x20 || value == 0x7F { return false }
+        if (0x80...0x9F).contains(value) { return false }
+        if isInvisibleFormat(value) { return false }
+        return true
+    }
+
+    private static func isInvisibleFormat(_ value: UInt32) -> Bool {
+        // Bidi embeddings/overrides/isolates, zero-width characters, line and
+        // paragraph separators, BOM, interlinear annotations, tag characters.
+        (0x200B...0x200F).contains(value) || (0x2028...0x202E).contains(value)
+            || (0x2060...0x206F).contains(value) || value == 0xFEFF
+            || (0xFFF9...0xFFFB).contains(value) || (0xE0000...0xE007F).contains(value)
+    }
+
+    private static func appendScalar(_ scalar: Unicode.Scalar, to out: inout String) {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\\": out += "\\\\"
+        default:
+            if scalar.value < 0x80 {
+                if isSafe(scalar) { out.unicodeScalars.append(scalar) } else { appendHex(UInt8(scalar.value), to: &out) }
+            } else if isSafe(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            }
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef")
+
+    static func appendHex(_ byte: UInt8, to out: inout String) {
+        out += "\\x"
+        out.append(hexDigits[Int(byte >> 4)])
+        out.append(hexDigits[Int(byte & 0xF)])
+    }
+
+    /// The valid UTF-8 scalar starting at `index` and its length, or nil if the bytes there are not one
+    /// (overlong forms, surrogates and truncated sequences are rejected).
+    static func decodeScalar(_ bytes: [UInt8], at index: Int) -> (Unicode.Scalar, Int)? {
+        let lead = bytes[index]
+        let length: Int
+        let minimum: UInt32
+        switch lead {
+        case 0x00...0x7F: return (Unicode.Scalar(lead), 1)
+        case 0xC2...0xDF: length = 2; minimum = 0x80
+        case 0xE0...0xEF: length = 3; minimum = 0x800
+        case 0xF0...0xF4: length = 4; minimum = 0x10000
+        default: return nil
+        }
+        guard index + length <= bytes.count else { return nil }
+        var value = UInt32(lead) & (0xFF >> UInt32(length + 1))
+        for offset in 1..<length {
+            let byte = bytes[index + offset]
+            guard byte & 0xC0 == 0x80 else { return nil }
+            value = (value << 6) | UInt32(byte & 0x3F)
+        }
+        guard value >= minimum, let scalar = Unicode.Scalar(value) else { return nil }
+        return (scalar, length)
+    }
+}

@@ -1,0 +1,90 @@
+/// Nanoseconds since the Unix epoch (wall clock), stamped by the engine.
+public struct Timestamp: Hashable, Sendable, Comparable {
+    public let nanoseconds: Int64
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+}
+
+/// A failed call, with the errno's symbolic name and a plain explanation.
+public struct SocketFailure: Hashable, Sendable {
+    /// The system call or step that failed: `bind`, `connect`, `getaddrinfo`, `write`...
+    public var call: String
+    /// The errno value (Linux numbering), when the failure came from the kernel.
+    public var errno: Int32?
+    /// `ECONNREFUSED`, `EAI_NONAME`...; nil when there is no symbolic code.
+    public var code: String?
+    /// One line a person understands without a manual.
+    public var explanation: String
+    /// What was being attempted, e.g. `tcp://127.0.0.1:9`.
+    public var target: String?
+
+    public init(call: String, errno: Int32? = nil, code: String? = nil, explanation: String, target: String? = nil) {
+        self.call = call
+        self.errno = errno
+        self.code = code
+        self.explanation = explanation
+        self.target = target
+    }
+
+    /// A failure from the kernel, explained from the errno catalogue.
+    public static func system(call: String, errno: Int32, target: String? = nil) -> SocketFailure {
+        let entry = ErrnoCatalog.entry(for: errno)
+        return SocketFailure(call: call, errno: errno, code: entry?.name ?? "errno \(errno)",
+                             explanation: entry?.explanation ?? "the system call failed", target: target)
+    }
+}
+
+/// Something that happened to a socket. Events say what happened; they are
+/// produced on engine threads and consumed by the UI thread or the headless loop.
+public enum EngineEventKind: Hashable, Sendable {
+    case listening(SocketID, TransportProtocol, local: String, mode: ListenMode, backlog: Int)
+    case accepted(SocketID, listener: SocketID, local: String, remote: String)
+    case connecting(SocketID, remote: String)
+    case connected(SocketID, local: String, remote: String)
+    /// `bytes` holds at most `DataPreview.limit` bytes; `count` is the exact total.
+    case received(SocketID, bytes: [UInt8], count: Int)
+    case sent(SocketID, bytes: [UInt8], count: Int)
+    /// The peer shut down its sending side (FIN): we read EOF but may still send.
+    case peerClosed(SocketID)
+    case closed(SocketID, reason: String)
+    case error(SocketID?, SocketFailure)
+    /// The last event for a request: the next scripted command may run.
+    case requestCompleted
+
+    /// The socket this event is about, if any.
+    public var socket: SocketID? {
+        switch self {
+        case .listening(let id, _, _, _, _), .accepted(let id, _, _, _), .connecting(let id, _),
+             .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
+             .peerClosed(let id), .closed(let id, _):
+            id
+        case .error(let id, _):
+            id
+        case .requestCompleted:
+            nil
+        }
+    }
+}
+
+public struct EngineEvent: Hashable, Sendable {
+    public var time: Timestamp
+    public var request: RequestID?
+    public var kind: EngineEventKind
+
+    public init(time: Timestamp, request: RequestID? = nil, kind: EngineEventKind) {
+        self.time = time
+        self.request = request
+        self.kind = kind
+    }
+}
+
+/// How much of a data event's payload is kept for display; the count is always exact.
+public enum DataPreview {
+    public static let limit = 4096
+
+    /// Appends `more` to `bytes` without exceeding the limit.
+    public static func append(_ more: some Collection<UInt8>, to bytes: inout [UInt8]) {
+        let room = limit - bytes.count
+        if room > 0 { bytes.append(contentsOf: more.prefix(room)) }
+    }
+}

@@ -1,0 +1,139 @@
+/// One line per engine event for headless output: readable text or JSON Lines.
+/// Every string from outside (data, addresses, reasons) goes through `DisplayText`.
+public enum EventFormatter {
+    /// The event's name in JSON output and text lines.
+    public static func name(of kind: EngineEventKind) -> String {
+        switch kind {
+        case .listening: "listening"
+        case .accepted: "accepted"
+        case .connecting: "connecting"
+        case .connected: "connected"
+        case .received: "received"
+        case .sent: "sent"
+        case .peerClosed: "peer-closed"
+        case .closed: "closed"
+        case .error: "error"
+        case .requestCompleted: "completed"
+        }
+    }
+
+    /// A human-readable line, or nil for bookkeeping events that say nothing to a person.
+    public static func text(_ event: EngineEvent) -> String? {
+        let id = event.kind.socket.map(\.description) ?? "-"
+        let head = "\(TimeText.iso8601(event.time)) \(id) "
+        switch event.kind {
+        case .listening(_, let transport, let local, let mode, let backlog):
+            let exposure = AddressText.isAllInterfaces(address: local) ? " ALL-INTERFACES" : ""
+            return head + "listening \(transport.label) \(safe(local))\(exposure) mode=\(mode) backlog=\(backlog)"
+        case .accepted(_, let listener, let local, let remote):
+            return head + "accepted remote=\(safe(remote)) local=\(safe(local)) listener=\(listener)"
+        case .connecting(_, let remote):
+            return head + "connecting remote=\(safe(remote))"
+        case .connected(_, let local, let remote):
+            return head + "connected local=\(safe(local)) remote=\(safe(remote))"
+        case .received(_, let bytes, let count):
+            return head + "received \(count) B \"\(DisplayText.escape(bytes))\"\(count > bytes.count ? "..." : "")"
+        case .sent(_, let bytes, let count):
+            return head + "sent \(count) B \"\(DisplayText.escape(bytes))\"\(count > bytes.count ? "..." : "")"
+        case .peerClosed:
+            return head + "peer-closed (EOF: the peer will send no more; we can still send)"
+        case .closed(_, let reason):
+            return head + "closed (\(safe(reason)))"
+        case .error(_, let failure):
+            var line = head + "error \(failure.call)"
+            if let target = failure.target { line += " \(safe(target))" }
+            if let code = failure.code { line += " \(code)" }
+            return line + ": \(safe(failure.explanation))"
+        case .requestCompleted:
+            return nil
+        }
+    }
+
+    /// A JSON object on one line, or nil for bookkeeping events.
+    public static func json(_ event: EngineEvent) -> String? {
+        var fields: [(String, JSONValue)] = [("ts", .string(TimeText.iso8601(event.time)))]
+        if let id = event.kind.socket { fields.append(("id", .string(id.description))) }
+        fields.append(("event", .string(name(of: event.kind))))
+        switch event.kind {
+        case .listening(_, let transport, let local, let mode, let backlog):
+            fields += [("proto", .string(transport.label)), ("local", .string(local)),
+                       ("mode", .string(mode.description)), ("backlog", .int(backlog))]
+        case .accepted(_, let listener, let local, let remote):
+            fields += [("listener", .string(listener.description)), ("local", .string(local)),
+                       ("remote", .string(remote))]
+        case .connecting(_, let remote):
+            fields += [("remote", .string(remote))]
+        case .connected(_, let local, let remote):
+            fields += [("local", .string(local)), ("remote", .string(remote))]
+        case .received(_, let bytes, let count), .sent(_, let bytes, let count):
+            fields += [("bytes", .int(count)), ("text", .string(DisplayText.escape(bytes))),
+                       ("truncated", .bool(count > bytes.count))]
+        case .peerClosed:
+            break
+        case .closed(_, let reason):
+            fields += [("reason", .string(reason))]
+        case .error(_, let failure):
+            fields.append(("call", .string(failure.call)))
+            if let code = failure.code { fields.append(("errno", .string(code))) }
+            if let number = failure.errno { fields.append(("errno_value", .int(Int(number)))) }
+            if let target = failure.target { fields.append(("target", .string(target))) }
+            fields.append(("message", .string(failure.explanation)))
+        case .requestCompleted:
+            return nil
+        }
+        return JSONValue.object(fields).encoded
+    }
+
+    /// A notice (help text, command errors) as a headless line.
+    public static func notice(_ kind: LogKind, _ text: String, time: Timestamp, json: Bool) -> String {
+        if json {
+            return JSONValue.object([("ts", .string(TimeText.iso8601(time))),
+                                     ("event", .string(kind == .error ? "error" : "info")),
+                                     ("message", .string(text))]).encoded
+        }
+        return "\(TimeText.iso8601(time)) - \(kind == .error ? "error" : "info") \(safe(text))"
+    }
+
+    private static func safe(_ text: String) -> String { DisplayText.escape(string: text) }
+}
+
+/// The little JSON the output formats need, written without Foundation.
+public indirect enum JSONValue: Hashable, Sendable {
+    case string(String)
+    case int(Int)
+    case bool(Bool)
+    case object([(String, JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.encoded == rhs.encoded }
+    public func hash(into hasher: inout Hasher) { hasher.combine(encoded) }
+
+    public var encoded: String {
+        switch self {
+        case .string(let text): return JSONValue.quote(text)
+        case .int(let value): return String(value)
+        case .bool(let value): return value ? "true" : "false"
+        case .object(let fields):
+            return "{" + fields.map { "\(JSONValue.quote($0.0)):\($0.1.encoded)" }.joined(separator: ",") + "}"
+        }
+    }
+
+    /// JSON string quoting: control characters and non-ASCII escaped, so the line
+    /// is plain ASCII and safe to print to a terminal too.
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        for unit in text.utf16 {
+            switch unit {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x20...0x7E: out.unicodeScalars.append(Unicode.Scalar(UInt8(unit)))
+            default:
+                let hex = String(unit, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+        }
+        return out + "\""
+    }
+}

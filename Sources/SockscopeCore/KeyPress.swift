@@ -1,0 +1,89 @@
+/// A key as the terminal layer reports it, independent of ncurses.
+public enum KeyPress: Hashable, Sendable {
+    case character(Character)
+    case control(Character)
+    case enter, escape, tab, backTab, backspace, delete
+    case up, down, left, right, home, end, pageUp, pageDown
+    case function(Int)
+
+    /// How the key is written in hints and help.
+    public var label: String {
+        switch self {
+        case .character(" "): "Space"
+        case .character(let c): String(c)
+        case .control(let c): "Ctrl-\(c.uppercased())"
+        case .enter: "Enter"
+        case .escape: "Esc"
+        case .tab: "Tab"
+        case .backTab: "Shift-Tab"
+        case .backspace: "Backspace"
+        case .delete: "Delete"
+        case .up: "↑"
+        case .down: "↓"
+        case .left: "←"
+        case .right: "→"
+        case .home: "Home"
+        case .end: "End"
+        case .pageUp: "PgUp"
+        case .pageDown: "PgDn"
+        case .function(let n): "F\(n)"
+        }
+    }
+}
+
+/// Something the user can do with a key in the main view.
+public enum UserAction: String, Hashable, Sendable, CaseIterable {
+    case openPrompt, sendToSelected, closeSelected, focusNext, focusPrevious
+    case selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
+    case toggleHelp, quit, backOut
+}
+
+/// One row of the key table: it drives dispatch, the footer hints, the `?`
+/// overlay and the README's key list, so they can never disagree.
+public struct KeyBinding: Hashable, Sendable {
+    public let keys: [KeyPress]
+    public let action: UserAction
+    /// Short text for the footer; nil keeps the binding out of the footer.
+    public let hint: String?
+    public let description: String
+}
+
+public enum KeyBindings {
+    public static let table: [KeyBinding] = [
+        KeyBinding(keys: [.character(":")], action: .openPrompt, hint: "command",
+                   description: "open the command prompt (listen, connect, send, close, help, quit)"),
+        KeyBinding(keys: [.character("s")], action: .sendToSelected, hint: "send",
+                   description: "send text on the selected connection (opens the prompt with send ID)"),
+        KeyBinding(keys: [.character("x")], action: .closeSelected, hint: "close",
+                   description: "close the selected connection or listener"),
+        KeyBinding(keys: [.tab], action: .focusNext, hint: "pane", description: "move focus to the next pane"),
+        KeyBinding(keys: [.backTab], action: .focusPrevious, hint: nil, description: "move focus to the previous pane"),
+        KeyBinding(keys: [.down, .character("j")], action: .selectNext, hint: nil,
+                   description: "select the next row (in the log: scroll down)"),
+        KeyBinding(keys: [.up, .character("k")], action: .selectPrevious, hint: nil,
+                   description: "select the previous row (in the log: scroll up, pausing follow)"),
+        KeyBinding(keys: [.pageDown, .control("f")], action: .pageDown, hint: nil, description: "one page down"),
+        KeyBinding(keys: [.pageUp, .control("b")], action: .pageUp, hint: nil, description: "one page up"),
+        KeyBinding(keys: [.home, .character("g")], action: .jumpFirst, hint: nil, description: "jump to the first row"),
+        KeyBinding(keys: [.end, .character("G")], action: .jumpLast, hint: nil,
+                   description: "jump to the last row (in the log: follow new entries again)"),
+        KeyBinding(keys: [.character("?"), .function(1)], action: .toggleHelp, hint: "help",
+                   description: "show or hide help: every key and command"),
+        KeyBinding(keys: [.escape], action: .backOut, hint: nil, description: "close the overlay or prompt"),
+        KeyBinding(keys: [.character("q"), .control("c")], action: .quit, hint: "quit",
+                   description: "quit (closes every socket and restores the terminal)"),
+    ]
+
+    private static let byKey: [KeyPress: UserAction] = {
+        var map: [KeyPress: UserAction] = [:]
+        for binding in table { for key in binding.keys { map[key] = binding.action } }
+        return map
+    }()
+
+    public static func action(for key: KeyPress) -> UserAction? { byKey[key] }
+
+    /// `:` `?` ... as one label per binding, e.g. "↓/j".
+    public static func keyLabel(_ binding: KeyBinding) -> String {
+        binding.keys.map(\.label).joined(separator: "/")
+    }
+}

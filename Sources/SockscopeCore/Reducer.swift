@@ -1,0 +1,219 @@
+/// The one place application state changes: `(state, event) -> effects`.
+/// Pure: no I/O, no clocks; times come in with the events.
+public enum Reducer {
+    public static func reduce(_ state: inout AppState, _ event: AppEvent) -> [Effect] {
+        switch event {
+        case .engine(let engineEvent):
+            return apply(engineEvent, to: &state)
+        case .key(let key, let time):
+            state.needsRedraw = true
+            return handleKey(key, time: time, state: &state)
+        case .resize(let width, let height):
+            state.view.width = max(1, width)
+            state.view.height = max(1, height)
+            state.needsRedraw = true
+            return []
+        case .commandLine(let line, .prompt, let time):
+            return run(line, time: time, state: &state)
+        case .commandLine(let line, .script, let time):
+            state.script.pending.append(line)
+            return pumpScript(time: time, state: &state)
+        }
+    }
+
+    /// Runs queued script lines until one of them waits for the engine.
+    static func pumpScript(time: Timestamp, state: inout AppState) -> [Effect] {
+        var effects: [Effect] = []
+        while state.script.waitingFor == nil, !state.script.pending.isEmpty {
+            let line = state.script.pending.removeFirst()
+            let produced = run(line, time: time, state: &state)
+            for case .perform(let request) in produced { state.script.waitingFor = request.id }
+            effects += produced
+            if produced.contains(.quit) { break }
+        }
+        return effects
+    }
+
+    // MARK: - Commands
+
+    /// Parses and runs one command line, logging it and any error.
+    static func run(_ line: String, time: Timestamp, state: inout AppState) -> [Effect] {
+        let trimmed = line.trimmingWhitespace
+        guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { return [] }
+        state.needsRedraw = true
+        let command: Command
+        do {
+            guard let parsed = try CommandParser.parse(trimmed) else { return [] }
+            command = parsed
+        } catch {
+            return fail(error.message, time: time, socket: nil, state: &state)
+        }
+        state.log.append(LogEntry(time: time, socket: nil, kind: .command, text: trimmed))
+        return execute(command, time: time, state: &state)
+    }
+
+    static func execute(_ command: Command, time: Timestamp, state: inout AppState) -> [Effect] {
+        switch command {
+        case .listen(let request):
+            return [makeRequest(.listen(request), state: &state)]
+        case .connect(let request):
+            return [makeRequest(.connect(request), state: &state)]
+        case .send(let target, let bytes):
+            guard let id = target ?? state.defaultConnection else {
+                return fail("send: no connection yet; connect first, or name one: send C1 TEXT", time: time,
+                            socket: nil, state: &state)
+            }
+            if let problem = sendProblem(id, state: state) {
+                return fail("send: \(problem)", time: time, socket: id, state: &state)
+            }
+            return [makeRequest(.send(id, bytes), state: &state)]
+        case .close(let target):
+            guard let id = target ?? state.defaultTarget else {
+                return fail("close: nothing to close yet", time: time, socket: nil, state: &state)
+            }
+            let isOpen = state.connection(id)?.state.isOpen ?? state.listener(id)?.isOpen
+            guard let isOpen else { return fail("close: no socket \(id)", time: time, socket: id, state: &state) }
+            guard isOpen else { return fail("close: \(id) is already closed", time: time, socket: id, state: &state) }
+            return [makeRequest(.close(id), state: &state)]
+        case .help(let topic):
+            let lines = CommandCatalog.helpLines(topic: topic)
+            for line in lines { state.log.append(LogEntry(time: time, socket: nil, kind: .info, text: line)) }
+            if topic == nil, state.interactive { state.view.showHelp = true }
+            return lines.map { .notice(.info, $0) }
+        case .quit:
+            return [.quit]
+        }
+    }
+
+    private static func sendProblem(_ id: SocketID, state: AppState) -> String? {
+        if state.listener(id) != nil {
+            return "\(id) is a listener; send goes to one of its connections (C...)"
+        }
+        guard let row = state.connection(id) else { return "no connection \(id)" }
+        switch row.state {
+        case .connecting: return "\(id) is still connecting"
+        case .closed: return "\(id) is closed"
+        case .established, .peerClosed: return nil
+        }
+    }
+
+    private static func makeRequest(_ command: EngineCommand, state: inout AppState) -> Effect {
+        let id = RequestID(state.nextRequest)
+        state.nextRequest += 1
+        return .perform(EngineRequest(id: id, command: command))
+    }
+
+    private static func fail(_ message: String, time: Timestamp, socket: SocketID?, state: inout AppState) -> [Effect] {
+        state.log.append(LogEntry(time: time, socket: socket, kind: .error, text: message))
+        if state.view.prompt != nil { state.view.prompt?.error = message } else { state.view.flash = message }
+        state.needsRedraw = true
+        return [.notice(.error, message)]
+    }
+
+    // MARK: - Engine events
+
+    static func apply(_ event: EngineEvent, to state: inout AppState) -> [Effect] {
+        let time = event.time
+        state.needsRedraw = true
+        switch event.kind {
+        case .listening(let id, let transport, let local, let mode, let backlog):
+            let row = ListenerRow(id: id, transport: transport, local: local, mode: mode, backlog: backlog)
+            state.upsertListener(row)
+            state.mostRecentListener = id
+            if state.interactive, state.view.selectedListener == nil { state.view.selectedListener = id }
+            let exposure = row.isAllInterfaces ? " on ALL interfaces (reachable from the network)" : ""
+            info("listening on \(transport.label) \(local)\(exposure), \(mode), backlog \(backlog)", id, time, &state)
+        case .accepted(let id, let listener, let local, let remote):
+            state.upsertConnection(ConnectionRow(id: id, listener: listener, local: local, remote: remote,
+                                                 state: .established, opened: time, lastActivity: time))
+            state.updateListener(listener) {
+                $0.activeConnections += 1
+                $0.acceptedTotal += 1
+            }
+            noteNewConnection(id, state: &state)
+            info("accepted \(remote) on \(listener) (\(local))", id, time, &state)
+        case .connecting(let id, let remote):
+            state.upsertConnection(ConnectionRow(id: id, listener: nil, local: "-", remote: remote,
+                                                 state: .connecting, opened: time, lastActivity: time))
+            noteNewConnection(id, state: &state)
+            info("connecting to \(remote)", id, time, &state)
+        case .connected(let id, let local, let remote):
+            if state.connection(id) == nil {
+                state.upsertConnection(ConnectionRow(id: id, listener: nil, local: local, remote: remote,
+                                                     state: .established, opened: time, lastActivity: time))
+                noteNewConnection(id, state: &state)
+            }
+            state.updateConnection(id) {
+                $0.local = local
+                $0.remote = remote
+                $0.state = .established
+                $0.lastActivity = time
+            }
+            info("connected to \(remote) from \(local) (ephemeral port chosen by the kernel)", id, time, &state)
+        case .received(let id, let bytes, let count):
+            state.updateConnection(id) {
+                $0.bytesIn += count
+                $0.messagesIn += 1
+                $0.lastActivity = time
+            }
+            state.log.appendData(time: time, socket: id, kind: .received, bytes: bytes, count: count)
+        case .sent(let id, let bytes, let count):
+            state.updateConnection(id) {
+                $0.bytesOut += count
+                $0.messagesOut += 1
+                $0.lastActivity = time
+            }
+            state.log.appendData(time: time, socket: id, kind: .sent, bytes: bytes, count: count)
+        case .peerClosed(let id):
+            state.updateConnection(id) {
+                $0.state = .peerClosed
+                $0.lastActivity = time
+            }
+            info("peer closed its side (EOF); we can still send", id, time, &state)
+        case .closed(let id, let reason):
+            if let row = state.connection(id), row.state.isOpen {
+                state.updateConnection(id) {
+                    $0.state = .closed(reason)
+                    $0.lastActivity = time
+                }
+                if let listener = row.listener { state.updateListener(listener) { $0.activeConnections -= 1 } }
+                state.pruneClosedConnections()
+            }
+            state.updateListener(id) { $0.isOpen = false }
+            info("closed: \(reason)", id, time, &state)
+        case .error(let id, let failure):
+            var line = "\(failure.call)"
+            if let target = failure.target { line += " \(target)" }
+            line += " failed"
+            if let code = failure.code { line += ": \(code)" }
+            line += " (\(failure.explanation))"
+            state.log.append(LogEntry(time: time, socket: id, kind: .error, text: line))
+            state.view.flash = (id.map { "\($0) " } ?? "") + line
+            if let id, case .connecting = state.connection(id)?.state {
+                state.updateConnection(id) { $0.state = .closed(failure.code ?? "failed") }
+            }
+        case .requestCompleted:
+            state.needsRedraw = false
+            if let request = event.request, state.script.waitingFor == request {
+                state.script.waitingFor = nil
+                return pumpScript(time: time, state: &state)
+            }
+        }
+        return []
+    }
+
+    private static func noteNewConnection(_ id: SocketID, state: inout AppState) {
+        state.mostRecentConnection = id
+        if state.interactive, state.view.selectedConnection == nil { state.view.selectedConnection = id }
+    }
+
+    private static func info(_ text: String, _ id: SocketID?, _ time: Timestamp, _ state: inout AppState) {
+        state.log.append(LogEntry(time: time, socket: id, kind: .info, text: text))
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}

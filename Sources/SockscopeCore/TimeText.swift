@@ -1,0 +1,46 @@
+/// Formats timestamps without Foundation (Core does no I/O and needs no locale).
+public enum TimeText {
+    /// `2026-11-21T17:50:03.123Z`
+    public static func iso8601(_ time: Timestamp) -> String {
+        let parts = civil(time)
+        return "\(pad(parts.year, 4))-\(pad(parts.month, 2))-\(pad(parts.day, 2))T"
+            + "\(pad(parts.hour, 2)):\(pad(parts.minute, 2)):\(pad(parts.second, 2)).\(pad(parts.millisecond, 3))Z"
+    }
+
+    /// `17:50:03.123` (UTC), for log lines.
+    public static func clock(_ time: Timestamp) -> String {
+        let parts = civil(time)
+        return "\(pad(parts.hour, 2)):\(pad(parts.minute, 2)):\(pad(parts.second, 2)).\(pad(parts.millisecond, 3))"
+    }
+
+    private static func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
+    }
+
+    private struct Parts { var year, month, day, hour, minute, second, millisecond: Int }
+
+    /// Days-from-civil inverse (Howard Hinnant's algorithm), valid for any Gregorian date.
+    private static func civil(_ time: Timestamp) -> Parts {
+        let totalMilliseconds = Int(time.nanoseconds / 1_000_000)
+        let millisecond = ((totalMilliseconds % 1000) + 1000) % 1000
+        let totalSeconds = (totalMilliseconds - millisecond) / 1000
+        var days = totalSeconds / 86_400
+        var secondsOfDay = totalSeconds % 86_400
+        if secondsOfDay < 0 {
+            secondsOfDay += 86_400
+            days -= 1
+        }
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return Parts(year: year, month: month, day: day, hour: secondsOfDay / 3600,
+                     minute: secondsOfDay % 3600 / 60, second: secondsOfDay % 60, millisecond: millisecond)
+    }
+}

@@ -1,0 +1,29 @@
+import SockscopeCore
+
+/// The Listening pane: one row per listener.
+enum ListenersPane {
+    static func draw(_ state: AppState, in grid: inout CellGrid, _ rect: Rect, focused: Bool) {
+        let open = state.listeners.filter(\.isOpen).count
+        let area = PaneFrame.draw(in: &grid, rect, title: "Listening (\(open))", focused: focused)
+        if state.listeners.isEmpty {
+            if state.connections.isEmpty {
+                grid.put("Nothing yet. Press : and type listen 9000 (then :connect 9000)", x: area.x, y: area.y,
+                         maxWidth: area.width, role: .dim)
+            } else {
+                grid.put("No listeners. :listen PORT opens one", x: area.x, y: area.y, maxWidth: area.width, role: .dim)
+            }
+            return
+        }
+        let rows = state.listeners.map { row -> TableView.Row in
+            let local = DisplayText.escape(string: row.local) + (row.isAllInterfaces ? " (ALL interfaces)" : "")
+            let role: StyleRole = !row.isOpen ? .dim : row.isAllInterfaces ? .warning : .normal
+            return TableView.Row(cells: [row.id.description, row.transport.label, local, row.mode.description,
+                                         "\(row.activeConnections)/\(row.acceptedTotal)", "\(row.backlog)",
+                                         row.isOpen ? "listening" : "closed"],
+                                 role: role)
+        }
+        let selected = state.view.selectedListener.flatMap { id in state.listeners.firstIndex { $0.id == id } }
+        TableView(headers: ["ID", "PROTO", "LOCAL", "MODE", "CONNS/ALL", "BACKLOG", "STATE"], rows: rows,
+                  selected: selected, focused: focused).draw(in: &grid, area)
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import SockscopeApp
+import SockscopeTerminal
+
+/// Argument parsing and wiring only; everything else lives in the libraries.
+@main
+struct SockscopeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sockscope",
+        abstract: "An interactive terminal socket explorer: listen, connect, send, and watch what the kernel does.",
+        discussion: """
+            Without --headless, opens a full-screen view with panes for listening sockets, \
+            connections and a message log. Press : for the command prompt and ? for help.
+
+            Commands (for -c, the : prompt and headless stdin):
+            \(CommandHelpText.summary)
+            """
+    )
+
+    @Option(name: .customShort("c"), parsing: .singleValue,
+            help: "Run a command at start-up (repeatable), e.g. -c 'listen 9000 --echo'.")
+    var commands: [String] = []
+
+    @Flag(help: "Run without a UI: print one line per event; read more commands from stdin.")
+    var headless = false
+
+    @Flag(help: "With --headless: print JSON Lines (ts, id, event, local, remote, bytes, text, errno...).")
+    var json = false
+
+    @Option(help: "Colour theme: dark, light or mono (NO_COLOR also selects mono).")
+    var theme: String = "dark"
+
+    @Option(help: "Engine event-loop threads.")
+    var threads: Int = 1
+
+    func validate() throws {
+        guard Theme.Name(rawValue: theme) != nil else {
+            throw ValidationError("--theme must be dark, light or mono")
+        }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
+        if json && !headless { throw ValidationError("--json goes with --headless") }
+    }
+
+    func run() throws {
+        let status: Int32
+        if headless {
+            status = HeadlessSession.run(.init(commands: commands, json: json, engineThreads: threads))
+        } else {
+            status = TUISession.run(.init(commands: commands, theme: Theme.Name(rawValue: theme)!, engineThreads: threads))
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}

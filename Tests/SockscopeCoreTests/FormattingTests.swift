@@ -1,0 +1,56 @@
+import Testing
+@testable import SockscopeCore
+
+@Suite struct FormattingTests {
+    @Test func isoTimestamps() {
+        #expect(TimeText.iso8601(Timestamp(nanoseconds: 0)) == "1970-01-01T00:00:00.000Z")
+        // 2026-11-21T17:50:03.123Z
+        #expect(TimeText.iso8601(Timestamp(nanoseconds: 1_795_283_403_123_000_000)) == "2026-11-21T17:50:03.123Z")
+        #expect(TimeText.iso8601(Timestamp(nanoseconds: 951_782_400_000_000_000)) == "2000-02-29T00:00:00.000Z")
+        #expect(TimeText.clock(Timestamp(nanoseconds: 1_795_283_403_123_000_000)) == "17:50:03.123")
+    }
+
+    @Test func byteCounts() {
+        #expect(ByteCount.text(0) == "0 B")
+        #expect(ByteCount.text(10_239) == "10239 B")
+        #expect(ByteCount.text(10_240) == "10.0 KiB")
+        #expect(ByteCount.text(5 << 30) == "5.0 GiB")
+    }
+
+    @Test func jsonLinesCarryTheFieldsScriptsNeed() {
+        let event = EngineEvent(time: Timestamp(nanoseconds: 0),
+                                kind: .received(SocketID(.connection, 2), bytes: Array("hi\n\u{1B}".utf8), count: 4))
+        #expect(EventFormatter.json(event) ==
+            #"{"ts":"1970-01-01T00:00:00.000Z","id":"C2","event":"received","bytes":4,"text":"hi\\n\\x1b","truncated":false}"#)
+        let failure = EngineEvent(time: Timestamp(nanoseconds: 0),
+                                  kind: .error(SocketID(.connection, 1), .system(call: "connect", errno: 111, target: "tcp://127.0.0.1:9")))
+        let json = EventFormatter.json(failure)!
+        #expect(json.contains(#""errno":"ECONNREFUSED""#))
+        #expect(json.contains(#""event":"error""#))
+        #expect(EventFormatter.json(EngineEvent(time: Timestamp(nanoseconds: 0), kind: .requestCompleted)) == nil)
+    }
+
+    @Test func jsonQuotingIsAsciiOnly() {
+        #expect(JSONValue.quote("a\"b\\c\u{1B}é") == #""a\"b\\c\u001bé""#.replacingFirstE())
+    }
+
+    @Test func textLinesEscapeData() {
+        let event = EngineEvent(time: Timestamp(nanoseconds: 0),
+                                kind: .sent(SocketID(.connection, 1), bytes: [0x1B, 0x5B, 0x32, 0x4A], count: 4))
+        #expect(EventFormatter.text(event) == #"1970-01-01T00:00:00.000Z C1 sent 4 B "\x1b[2J""#)
+    }
+
+    @Test func logLines() {
+        let entry = LogEntry(time: Timestamp(nanoseconds: 0), socket: SocketID(.connection, 2), kind: .received,
+                             count: 6, bytes: Array("hello\n".utf8))
+        #expect(LogText.line(entry) == "00:00:00.000 C2  ← 6 B hello\\n")
+    }
+}
+
+private extension String {
+    /// The expected JSON spells é as \u00e9.
+    func replacingFirstE() -> String { replacingOccurrences("é", with: "\\u00e9") }
+    func replacingOccurrences(_ target: String, with replacement: String) -> String {
+        split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

@@ -1,0 +1,222 @@
+import Testing
+@testable import SockscopeCore
+
+let t0 = Timestamp(nanoseconds: 1_795_283_403_000_000_000)
+let L1 = SocketID(.listener, 1), C1 = SocketID(.connection, 1), C2 = SocketID(.connection, 2)
+
+func event(_ kind: EngineEventKind, _ request: RequestID? = nil, at offset: Int64 = 0) -> AppEvent {
+    .engine(EngineEvent(time: Timestamp(nanoseconds: t0.nanoseconds + offset), request: request, kind: kind))
+}
+
+func requests(_ effects: [Effect]) -> [EngineRequest] {
+    effects.compactMap { if case .perform(let request) = $0 { request } else { nil } }
+}
+
+@Suite struct ReducerTests {
+    @Test func promptCommandBecomesEngineRequest() {
+        var state = AppState(interactive: true)
+        let effects = Reducer.reduce(&state, .commandLine("listen 9000 --echo", origin: .prompt, time: t0))
+        #expect(requests(effects).map(\.command) == [.listen(ListenRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 9000), mode: .echo))])
+        #expect(state.log.last?.kind == .command)
+    }
+
+    @Test func scriptedCommandsWaitForTheEngine() {
+        var state = AppState(interactive: false)
+        var effects = Reducer.reduce(&state, .commandLine("connect 9000", origin: .script, time: t0))
+        let connect = requests(effects)
+        #expect(connect.count == 1)
+        effects = Reducer.reduce(&state, .commandLine("send hi", origin: .script, time: t0))
+        #expect(effects.isEmpty, "send must wait until connect has finished")
+        _ = Reducer.reduce(&state, event(.connecting(C1, remote: "127.0.0.1:9000"), connect[0].id))
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000"), connect[0].id))
+        effects = Reducer.reduce(&state, event(.requestCompleted, connect[0].id))
+        #expect(requests(effects).map(\.command) == [.send(C1, Array("hi".utf8))])
+    }
+
+    @Test func scriptErrorsDoNotStopTheScript() {
+        var state = AppState(interactive: false)
+        let effects = Reducer.reduce(&state, .commandLine("bogus", origin: .script, time: t0))
+            + Reducer.reduce(&state, .commandLine("listen 1", origin: .script, time: t0))
+        #expect(effects.contains { if case .notice(.error, _) = $0 { true } else { false } })
+        #expect(requests(effects).count == 1)
+    }
+
+    @Test func connectionsAndCountersFollowEvents() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 128)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:5000")))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: Array("abc".utf8), count: 3)))
+        _ = Reducer.reduce(&state, event(.sent(C1, bytes: Array("abc".utf8), count: 3)))
+        #expect(state.listener(L1)?.activeConnections == 1)
+        #expect(state.connection(C1)?.bytesIn == 3)
+        #expect(state.connection(C1)?.bytesOut == 3)
+        #expect(state.view.selectedConnection == C1)
+        _ = Reducer.reduce(&state, event(.peerClosed(C1)))
+        #expect(state.connection(C1)?.state == .peerClosed)
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "peer closed")))
+        #expect(state.connection(C1)?.state.isOpen == false)
+        #expect(state.listener(L1)?.activeConnections == 0)
+        #expect(state.listener(L1)?.acceptedTotal == 1)
+    }
+
+    @Test func sendWithoutConnectionExplains() {
+        var state = AppState(interactive: false)
+        let effects = Reducer.reduce(&state, .commandLine("send hi", origin: .prompt, time: t0))
+        #expect(effects == [.notice(.error, "send: no connection yet; connect first, or name one: send C1 TEXT")])
+    }
+
+    @Test func sendToListenerOrClosedIsRefused() {
+        var state = AppState(interactive: false)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .interactive, backlog: 1)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "a", remote: "b")))
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "x")))
+        #expect(requests(Reducer.reduce(&state, .commandLine("send L1 x", origin: .prompt, time: t0))).isEmpty)
+        #expect(requests(Reducer.reduce(&state, .commandLine("send C1 x", origin: .prompt, time: t0))).isEmpty)
+        #expect(requests(Reducer.reduce(&state, .commandLine("close C1", origin: .prompt, time: t0))).isEmpty)
+        #expect(requests(Reducer.reduce(&state, .commandLine("close L1", origin: .prompt, time: t0))).count == 1)
+    }
+
+    @Test func headlessDefaultsToMostRecent() {
+        var state = AppState(interactive: false)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b")))
+        _ = Reducer.reduce(&state, event(.connected(C2, local: "a", remote: "c")))
+        #expect(state.view.selectedConnection == nil)
+        let effects = Reducer.reduce(&state, .commandLine("send x", origin: .prompt, time: t0))
+        #expect(requests(effects).map(\.command) == [.send(C2, [0x78])])
+    }
+
+    @Test func errorsAreLoggedWithErrnoName() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connecting(C1, remote: "127.0.0.1:9")))
+        _ = Reducer.reduce(&state, event(.error(C1, .system(call: "connect", errno: 111, target: "tcp://127.0.0.1:9"))))
+        #expect(state.log.last?.text.contains("ECONNREFUSED") == true)
+        #expect(state.connection(C1)?.state.isOpen == false)
+        #expect(state.view.flash?.contains("ECONNREFUSED") == true)
+    }
+
+    @Test func closedRowsArePruned() {
+        var state = AppState(interactive: false)
+        for n in 1...(AppState.closedRowsKept + 50) {
+            let id = SocketID(.connection, n)
+            _ = Reducer.reduce(&state, event(.connected(id, local: "a", remote: "b")))
+            _ = Reducer.reduce(&state, event(.closed(id, reason: "x")))
+        }
+        #expect(state.connections.count == AppState.closedRowsKept)
+        #expect(state.connection(SocketID(.connection, AppState.closedRowsKept + 50)) != nil)
+    }
+
+    @Test func quitAndHelp() {
+        var state = AppState(interactive: true)
+        #expect(Reducer.reduce(&state, .commandLine("quit", origin: .prompt, time: t0)) == [.quit])
+        let help = Reducer.reduce(&state, .commandLine("help", origin: .prompt, time: t0))
+        #expect(help.count == CommandCatalog.specs.count)
+        #expect(state.view.showHelp)
+    }
+}
+
+@Suite struct KeyTests {
+    func type(_ text: String, into state: inout AppState) -> [Effect] {
+        var effects: [Effect] = []
+        for c in text { effects += Reducer.reduce(&state, .key(.character(c), time: t0)) }
+        return effects
+    }
+
+    @Test func promptEditsAndSubmits() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .key(.character(":"), time: t0))
+        _ = type("listen 900", into: &state)
+        _ = Reducer.reduce(&state, .key(.character("0"), time: t0))
+        #expect(state.view.prompt?.text == "listen 9000")
+        let effects = Reducer.reduce(&state, .key(.enter, time: t0))
+        #expect(requests(effects).count == 1)
+        #expect(state.view.prompt == nil)
+        #expect(state.view.history == ["listen 9000"])
+    }
+
+    @Test func badCommandKeepsWhatWasTyped() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .key(.character(":"), time: t0))
+        _ = type("listen 99999", into: &state)
+        _ = Reducer.reduce(&state, .key(.enter, time: t0))
+        #expect(state.view.prompt?.text == "listen 99999")
+        #expect(state.view.prompt?.error?.contains("out of range") == true)
+    }
+
+    @Test func historyRecallsPreviousCommands() {
+        var state = AppState(interactive: true)
+        for line in ["help", "help send"] {
+            _ = Reducer.reduce(&state, .key(.character(":"), time: t0))
+            _ = type(line, into: &state)
+            _ = Reducer.reduce(&state, .key(.enter, time: t0))
+            _ = Reducer.reduce(&state, .key(.escape, time: t0))
+        }
+        _ = Reducer.reduce(&state, .key(.character(":"), time: t0))
+        _ = Reducer.reduce(&state, .key(.up, time: t0))
+        #expect(state.view.prompt?.text == "help send")
+        _ = Reducer.reduce(&state, .key(.up, time: t0))
+        #expect(state.view.prompt?.text == "help")
+        _ = Reducer.reduce(&state, .key(.down, time: t0))
+        _ = Reducer.reduce(&state, .key(.down, time: t0))
+        #expect(state.view.prompt?.text == "")
+    }
+
+    @Test func navigationMovesFocusAndSelection() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b")))
+        _ = Reducer.reduce(&state, event(.connected(C2, local: "a", remote: "c")))
+        #expect(state.view.focus == .listeners)
+        _ = Reducer.reduce(&state, .key(.tab, time: t0))
+        #expect(state.view.focus == .connections)
+        _ = Reducer.reduce(&state, .key(.character("j"), time: t0))
+        #expect(state.view.selectedConnection == C2)
+        _ = Reducer.reduce(&state, .key(.down, time: t0))
+        #expect(state.view.selectedConnection == C2)
+        _ = Reducer.reduce(&state, .key(.character("g"), time: t0))
+        #expect(state.view.selectedConnection == C1)
+        let close = Reducer.reduce(&state, .key(.character("x"), time: t0))
+        #expect(requests(close).map(\.command) == [.close(C1)])
+    }
+
+    @Test func everyBindingDispatches() {
+        for binding in KeyBindings.table {
+            for key in binding.keys { #expect(KeyBindings.action(for: key) == binding.action) }
+        }
+    }
+
+    @Test func quitKeys() {
+        var state = AppState(interactive: true)
+        #expect(Reducer.reduce(&state, .key(.character("q"), time: t0)) == [.quit])
+        #expect(Reducer.reduce(&state, .key(.control("c"), time: t0)) == [.quit])
+    }
+}
+
+@Suite struct LogBookTests {
+    @Test func boundedByCount() {
+        var log = LogBook(capacity: 10)
+        for n in 0..<25 { log.append(LogEntry(time: t0, socket: nil, kind: .info, text: "\(n)")) }
+        #expect(log.count == 10)
+        #expect(log[0].text == "15")
+        #expect(log.droppedEntries == 15)
+    }
+
+    @Test func boundedByBytes() {
+        var log = LogBook(capacity: 1000, byteBudget: 4096)
+        for n in 0..<100 {
+            log.append(LogEntry(time: Timestamp(nanoseconds: Int64(n) * 1_000_000_000), socket: C1, kind: .received,
+                                count: 1000, bytes: Array(repeating: 0x41, count: 1000)))
+        }
+        #expect(log.storedBytes <= 4096)
+        #expect(log.count == 4)
+    }
+
+    @Test func closeReadsCoalesceWithExactCount() {
+        var log = LogBook()
+        for n in 0..<100 {
+            log.appendData(time: Timestamp(nanoseconds: t0.nanoseconds + Int64(n)), socket: C1, kind: .received,
+                           bytes: Array(repeating: 0x41, count: 100), count: 100)
+        }
+        #expect(log.count == 1)
+        #expect(log[0].count == 10_000)
+        #expect(log[0].bytes.count == LogBook.previewLimit)
+    }
+}

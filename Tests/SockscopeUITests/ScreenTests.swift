@@ -1,0 +1,100 @@
+import Testing
+import SockscopeCore
+import SockscopeUI
+
+private let t0 = Timestamp(nanoseconds: 1_795_283_403_000_000_000)
+private let L1 = SocketID(.listener, 1), C1 = SocketID(.connection, 1), C2 = SocketID(.connection, 2)
+
+private func apply(_ kind: EngineEventKind, _ state: inout AppState, ms: Int64) {
+    _ = Reducer.reduce(&state, .engine(EngineEvent(time: Timestamp(nanoseconds: t0.nanoseconds + ms * 1_000_000), kind: kind)))
+}
+
+/// A listener, one accepted and one outgoing connection, and a log with hostile bytes.
+func sampleState(width: Int, height: Int) -> AppState {
+    var state = AppState(interactive: true)
+    _ = Reducer.reduce(&state, .resize(width: width, height: height))
+    apply(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 4096), &state, ms: 0)
+    apply(.connecting(C1, remote: "127.0.0.1:9000"), &state, ms: 100)
+    apply(.accepted(C2, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:51234"), &state, ms: 101)
+    apply(.connected(C1, local: "127.0.0.1:51234", remote: "127.0.0.1:9000"), &state, ms: 102)
+    apply(.sent(C1, bytes: Array("hello\n".utf8), count: 6), &state, ms: 200)
+    apply(.received(C2, bytes: Array("hello\n".utf8), count: 6), &state, ms: 201)
+    apply(.sent(C2, bytes: Array("hello\n".utf8), count: 6), &state, ms: 202)
+    apply(.received(C1, bytes: Array("\u{1B}[2J\u{1B}]0;owned\u{07}".utf8), count: 13), &state, ms: 300)
+    state.needsRedraw = false
+    return state
+}
+
+@Suite struct ScreenTests {
+    @Test func overview80x24() {
+        assertSnapshot(Screen.render(sampleState(width: 80, height: 24)), named: "overview-80x24")
+    }
+
+    @Test func overview120x40() {
+        assertSnapshot(Screen.render(sampleState(width: 120, height: 40)), named: "overview-120x40")
+    }
+
+    @Test func tiny20x6ShowsTheFocusedPane() {
+        let frame = Screen.render(sampleState(width: 20, height: 6))
+        assertSnapshot(frame, named: "overview-20x6")
+        #expect(frame.grid.textLines.joined().contains("Listening"))
+    }
+
+    @Test func emptyScreenTeachesTheNextStep() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .resize(width: 80, height: 24))
+        let frame = Screen.render(state)
+        assertSnapshot(frame, named: "empty-80x24")
+        #expect(frame.grid.textLines.joined().contains("Press : and type listen 9000"))
+    }
+
+    @Test func helpOverlayListsEveryKeyAndCommand() {
+        var state = sampleState(width: 120, height: 40)
+        _ = Reducer.reduce(&state, .key(.character("?"), time: t0))
+        let frame = Screen.render(state)
+        assertSnapshot(frame, named: "help-120x40")
+        let text = frame.grid.textLines.joined(separator: "\n")
+        for binding in KeyBindings.table { #expect(text.contains(binding.description)) }
+        for spec in CommandCatalog.specs { #expect(text.contains(spec.usage)) }
+    }
+
+    @Test func promptShowsTextCursorAndInlineError() {
+        var state = sampleState(width: 80, height: 24)
+        _ = Reducer.reduce(&state, .key(.character(":"), time: t0))
+        for c in "listen 99999" { _ = Reducer.reduce(&state, .key(.character(c), time: t0)) }
+        _ = Reducer.reduce(&state, .key(.enter, time: t0))
+        let frame = Screen.render(state)
+        assertSnapshot(frame, named: "prompt-error-80x24")
+        #expect(frame.grid.textLines[23].hasPrefix(":listen 99999"))
+        #expect(frame.cursorY == 23 && frame.cursorX == 13)
+        #expect(frame.grid.textLines[0].contains("out of range"))
+    }
+
+    @Test func hostileBytesNeverReachTheGridRaw() {
+        let frame = Screen.render(sampleState(width: 120, height: 40))
+        for cell in frame.grid.cells {
+            #expect(cell.character.unicodeScalars.allSatisfy(DisplayText.isSafe))
+        }
+        #expect(frame.grid.textLines.joined().contains("\\x1b[2J\\x1b]0;owned\\x07"))
+    }
+
+    @Test func everySizeRendersWithoutCrashing() {
+        for width in [0, 1, 2, 5, 19, 20, 40, 80, 300] {
+            for height in [0, 1, 2, 3, 6, 13, 14, 24, 100] {
+                var state = sampleState(width: width, height: height)
+                _ = Reducer.reduce(&state, .resize(width: width, height: height))
+                let frame = Screen.render(state)
+                #expect(frame.grid.textLines.count == max(1, height) || height == 0)
+                _ = Reducer.reduce(&state, .key(.character("?"), time: t0))
+                _ = Screen.render(state)
+            }
+        }
+    }
+
+    @Test func gridReplacesUnsafeCharactersAndHandlesWideOnes() {
+        var grid = CellGrid(width: 6, height: 1)
+        grid.put("a\u{1B}漢b", x: 0, y: 0)
+        #expect(grid.textLines == ["a?漢b "])
+        #expect(grid[3, 0].isContinuation)
+    }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Makes the PNGs in screenshots/ from a real sockscope session in tmux:
+# builds the binary, drives it with send-keys, captures the pane with colours,
+# and turns each capture into a PNG (scripts/ansi2png.py).
+# Needs tmux, socat or nc, Debian's python3-pil and fonts-dejavu-core.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --product sockscope >/dev/null
+bin="$(swift build --show-bin-path)/sockscope"
+out=screenshots
+mkdir -p "$out"
+sock="sockscope-shots-$$"
+cols=120 rows=36
+tmuxc() { tmux -L "$sock" "$@"; }
+trap 'tmuxc kill-server 2>/dev/null || true' EXIT
+
+# Waits until the pane shows TEXT (up to 10 s).
+wait_for() {
+    for _ in $(seq 1 200); do
+        if tmuxc capture-pane -p -t shot | grep -qF -- "$1"; then return 0; fi
+        sleep 0.05
+    done
+    echo "screenshots: timed out waiting for '$1'" >&2
+    tmuxc capture-pane -p -t shot >&2
+    return 1
+}
+
+shot() {
+    local name=$1
+    sleep 0.2  # let the last redraw land; the frame is paced at 30 per second
+    tmuxc capture-pane -p -e -N -t shot > "/tmp/$sock-$name.txt"
+    /usr/bin/python3 scripts/ansi2png.py "/tmp/$sock-$name.txt" "$out/$name.png" "$cols" "$rows"
+    echo "wrote $out/$name.png"
+}
+
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
+    "env TERM=tmux-256color $bin -c 'listen $port --echo' -c 'connect $port' -c 'send \"hello, sockscope\\n\"'"
+wait_for "hello, sockscope"
+# A second client from another program, sending a terminal escape sequence that must show escaped.
+printf 'GET / HTTP/1.0\r\n\x1b[2J\x1b]0;pwned\x07\r\n' | socat -t 1 - "TCP:127.0.0.1:$port" >/dev/null &
+wait_for "x1b[2J"
+tmuxc send-keys -t shot Tab
+shot overview
+tmuxc send-keys -t shot '?'
+wait_for "Esc or ? closes this help"
+shot help
+tmuxc send-keys -t shot Escape
+tmuxc send-keys -t shot ':'
+tmuxc send-keys -t shot -l 'connect 1'
+tmuxc send-keys -t shot Enter
+wait_for "ECONNREFUSED"
+shot error
+tmuxc send-keys -t shot q
