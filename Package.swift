@@ -45,7 +45,7 @@ let package = Package(
         ),
         .testTarget(name: "SockscopeCoreTests", dependencies: ["SockscopeCore"]),
         .testTarget(name: "SockscopeEngineTests", dependencies: ["SockscopeEngine", "SockscopeCore", "TestSupport"]),
-        .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore"]),
+        .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore"], exclude: ["Snapshots"]),
         .testTarget(name: "SockscopeAppTests", dependencies: ["SockscopeCore", "TestSupport"]),
         .testTarget(name: "ArchitectureTests"),
         .target(name: "TestSupport", dependencies: ["CSystemShim"], path: "Tests/TestSupport"),

@@ -69,6 +69,9 @@ pid_t sockscope_spawn(const char *path, char *const argv[], const char *output_p
         posix_spawn_file_actions_addopen(&actions, 1, output_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
         posix_spawn_file_actions_adddup2(&actions, 1, 2);
     }
+    /* SwiftNIO's sockets are not close-on-exec: without this a child would inherit them and
+       keep a listener listening, or a connection open, after the parent closed it. */
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     pid_t pid = -1;
     int rc = posix_spawnp(&pid, path, &actions, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);

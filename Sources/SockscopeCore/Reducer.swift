@@ -114,7 +114,8 @@ public enum Reducer {
 
     static func apply(_ event: EngineEvent, to state: inout AppState) -> [Effect] {
         let time = event.time
-        state.needsRedraw = true
+        // Bookkeeping alone changes nothing on screen.
+        if event.kind != .requestCompleted { state.needsRedraw = true }
         switch event.kind {
         case .listening(let id, let transport, let local, let mode, let backlog):
             let row = ListenerRow(id: id, transport: transport, local: local, mode: mode, backlog: backlog)
@@ -193,7 +194,6 @@ public enum Reducer {
                 state.updateConnection(id) { $0.state = .closed(failure.code ?? "failed") }
             }
         case .requestCompleted:
-            state.needsRedraw = false
             if let request = event.request, state.script.waitingFor == request {
                 state.script.waitingFor = nil
                 return pumpScript(time: time, state: &state)

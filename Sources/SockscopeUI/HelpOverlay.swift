@@ -25,7 +25,7 @@ enum HelpOverlay {
         let height = min(grid.height, lines().count + 2)
         let rect = Rect(x: (grid.width - width) / 2, y: (grid.height - height) / 2, width: width, height: height)
         grid.clear(rect)
-        let area = PaneFrame.draw(in: &grid, rect, title: "Help", focused: true)
+        let area = PaneFrame.draw(in: &grid, rect, title: "Help: ↑↓ scroll, Esc closes", focused: true)
         let all = lines()
         let scroll = min(state.view.helpScroll, max(0, all.count - area.height))
         for (row, line) in all.dropFirst(scroll).prefix(area.height).enumerated() {

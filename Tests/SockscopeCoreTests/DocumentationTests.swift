@@ -1,5 +1,6 @@
 import Testing
 import SockscopeCore
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif

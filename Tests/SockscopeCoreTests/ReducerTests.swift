@@ -220,3 +220,21 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(log[0].bytes.count == LogBook.previewLimit)
     }
 }
+
+@Suite struct RedrawTests {
+    @Test func completionAfterAnEventStillRedraws() {
+        var state = AppState(interactive: true)
+        state.needsRedraw = false
+        let request = RequestID(1)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:1", mode: .echo, backlog: 1), request))
+        _ = Reducer.reduce(&state, event(.requestCompleted, request))
+        #expect(state.needsRedraw)
+    }
+
+    @Test func completionAloneDoesNotRedraw() {
+        var state = AppState(interactive: true)
+        state.needsRedraw = false
+        _ = Reducer.reduce(&state, event(.requestCompleted, RequestID(1)))
+        #expect(!state.needsRedraw)
+    }
+}

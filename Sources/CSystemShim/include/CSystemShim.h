@@ -18,7 +18,8 @@ int sockscope_route_signals(int fd);
 void sockscope_clear_signal_mask(void);
 
 /// posix_spawn with an empty signal mask and default handlers, stdout and
-/// stderr to `output_path` (never a pipe: tmux daemons inherit pipes).
+/// stderr to `output_path` (never a pipe: tmux daemons inherit pipes), and
+/// every descriptor above 2 closed in the child.
 /// Returns the child's pid or -1.
 pid_t sockscope_spawn(const char *path, char *const argv[], const char *output_path);
 

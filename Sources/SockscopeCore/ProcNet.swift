@@ -1,0 +1,125 @@
+/// Parsers for the kernel's socket tables (`/proc/net/tcp`, `tcp6`, `udp`,
+/// `udp6`, `unix`) and counters (`/proc/net/netstat`). Pure: callers read the
+/// files; tests feed fixtures. Malformed lines are skipped, never trusted.
+public enum ProcNet {
+    /// One row of `/proc/net/tcp*` or `/proc/net/udp*`.
+    public struct InetSocket: Hashable, Sendable {
+        public var local: String
+        public var remote: String
+        public var localPort: Int
+        public var remotePort: Int
+        /// The kernel's state number (TCPState for TCP; UDP reports 7 unconnected, 1 connected).
+        public var state: Int
+        /// For LISTEN: connections in the accept queue; otherwise bytes not yet acknowledged.
+        public var transmitQueue: Int
+        /// For LISTEN: unused here (see ss); otherwise bytes not yet read by the program.
+        public var receiveQueue: Int
+        public var uid: Int
+        public var inode: UInt64
+    }
+
+    /// One row of `/proc/net/unix`.
+    public struct UnixSocket: Hashable, Sendable {
+        /// 1 stream, 2 datagram, 5 seqpacket.
+        public var type: Int
+        /// 1 unconnected, 2 connecting, 3 connected, 4 disconnecting.
+        public var state: Int
+        public var listening: Bool
+        public var inode: UInt64
+        /// The path, `@name` for abstract sockets, or empty for unnamed ones.
+        public var path: String
+    }
+
+    public static func parseInet(_ text: String, ipv6: Bool) -> [InetSocket] {
+        text.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 10,
+                  let local = address(fields[1], ipv6: ipv6), let remote = address(fields[2], ipv6: ipv6),
+                  let state = Int(fields[3], radix: 16) else { return nil }
+            let queues = fields[4].split(separator: ":")
+            guard queues.count == 2, let tx = Int(queues[0], radix: 16), let rx = Int(queues[1], radix: 16),
+                  let uid = Int(fields[7]), let inode = UInt64(fields[9]) else { return nil }
+            return InetSocket(local: AddressText.hostPort(local.host, local.port),
+                              remote: AddressText.hostPort(remote.host, remote.port),
+                              localPort: local.port, remotePort: remote.port, state: state,
+                              transmitQueue: tx, receiveQueue: rx, uid: uid, inode: inode)
+        }
+    }
+
+    public static func parseUnix(_ text: String) -> [UnixSocket] {
+        text.split(separator: "\n").dropFirst().compactMap { line in
+            let fields = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
+            guard fields.count >= 7, let flags = Int(fields[3], radix: 16), let type = Int(fields[4], radix: 16),
+                  let state = Int(fields[5], radix: 16), let inode = UInt64(fields[6]) else { return nil }
+            var path = fields.count > 7 ? String(fields[7]) : ""
+            // The kernel shows an abstract name's leading NUL as '@'.
+            if path.hasPrefix("@") == false, path.first == "\0" { path = "@" + path.dropFirst() }
+            return UnixSocket(type: type, state: state, listening: flags & 0x10000 != 0, inode: inode, path: path)
+        }
+    }
+
+    /// `/proc/net/netstat` and `/proc/net/snmp` hold pairs of lines: names, then values.
+    public static func parseCounters(_ text: String) -> [String: Int] {
+        var counters: [String: Int] = [:]
+        let lines = text.split(separator: "\n")
+        var index = 0
+        while index + 1 < lines.count {
+            let names = lines[index].split(separator: " ")
+            let values = lines[index + 1].split(separator: " ")
+            if names.first == values.first, let prefix = names.first {
+                for (name, value) in zip(names.dropFirst(), values.dropFirst()) {
+                    if let number = Int(value) { counters["\(prefix.dropLast())\(name)"] = number }
+                }
+                index += 2
+            } else {
+                index += 1
+            }
+        }
+        return counters
+    }
+
+    /// `0100007F:1F90` → ("127.0.0.1", 8080); IPv6 is four little-endian 32-bit words.
+    static func address(_ field: Substring, ipv6: Bool) -> (host: String, port: Int)? {
+        let parts = field.split(separator: ":")
+        guard parts.count == 2, let port = Int(parts[1], radix: 16) else { return nil }
+        let hex = Array(parts[0])
+        if !ipv6 {
+            guard hex.count == 8, let value = UInt32(String(hex), radix: 16) else { return nil }
+            let bytes = (0..<4).map { (value >> (8 * UInt32($0))) & 0xFF }
+            return (bytes.map(String.init).joined(separator: "."), port)
+        }
+        guard hex.count == 32 else { return nil }
+        var bytes: [UInt8] = []
+        for word in 0..<4 {
+            guard let value = UInt32(String(hex[(word * 8)..<(word * 8 + 8)]), radix: 16) else { return nil }
+            for shift in 0..<4 { bytes.append(UInt8((value >> (8 * UInt32(shift))) & 0xFF)) }
+        }
+        return (IPv6Text.format(bytes), port)
+    }
+}
+
+/// RFC 5952 text for IPv6 addresses, with IPv4-mapped addresses as `::ffff:a.b.c.d`.
+public enum IPv6Text {
+    public static func format(_ bytes: [UInt8]) -> String {
+        precondition(bytes.count == 16)
+        let groups = (0..<8).map { Int(bytes[2 * $0]) << 8 | Int(bytes[2 * $0 + 1]) }
+        if groups[0..<5].allSatisfy({ $0 == 0 }), groups[5] == 0xFFFF {
+            return "::ffff:" + bytes[12..<16].map(String.init).joined(separator: ".")
+        }
+        // The longest run of two or more zero groups becomes "::".
+        var bestStart = -1, bestLength = 0, start = -1
+        for index in 0...8 {
+            if index < 8, groups[index] == 0 {
+                if start < 0 { start = index }
+            } else if start >= 0 {
+                if index - start > bestLength { (bestStart, bestLength) = (start, index - start) }
+                start = -1
+            }
+        }
+        let hex = groups.map { String($0, radix: 16) }
+        guard bestLength >= 2 else { return hex.joined(separator: ":") }
+        let head = hex[..<bestStart].joined(separator: ":")
+        let tail = hex[(bestStart + bestLength)...].joined(separator: ":")
+        return head + "::" + tail
+    }
+}

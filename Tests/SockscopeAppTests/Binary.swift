@@ -1,0 +1,41 @@
+import Foundation
+import TestSupport
+
+/// The built `sockscope` executable and the outside tools the end-to-end tests use.
+enum Binary {
+    /// `swift test` builds the executable next to the test bundle.
+    static var path: String {
+        var candidates: [String] = []
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var directory = runner
+        for _ in 0..<4 {
+            candidates.append(directory.appendingPathComponent("sockscope").path)
+            directory = directory.deletingLastPathComponent()
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        candidates.append(root.appendingPathComponent(".build/debug/sockscope").path)
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates.last!
+    }
+}
+
+/// Whether a test that needs `tool` may run. In CI (SOCKSCOPE_REQUIRE_TOOLS=1)
+/// it always runs, so a missing tool fails loudly instead of skipping silently.
+func toolAvailable(_ tool: String) -> Bool {
+    ProcessInfo.processInfo.environment["SOCKSCOPE_REQUIRE_TOOLS"] == "1" || SpawnedProcess.isInstalled(tool)
+}
+
+/// Runs a short command to completion and returns its output.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(10)) async throws -> (status: Int32?, output: String) {
+    let process = try SpawnedProcess(executable, arguments)
+    let status = await process.wait(timeout: timeout)
+    if status == nil { process.kill(SIGKILL) }
+    return (status, process.output)
+}
+
+/// Finds `listening tcp 127.0.0.1:PORT` in headless or screen text.
+func listeningPort(in text: String) -> Int? {
+    guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
+    return Int(text[range].split(separator: ":").last!)
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The built binary in `--headless` mode, talking to itself and to real peers.
+@Suite(.timeLimit(.minutes(1))) struct HeadlessTests {
+    func start(_ arguments: [String]) throws -> SpawnedProcess {
+        try SpawnedProcess(Binary.path, ["--headless"] + arguments)
+    }
+
+    @Test func echoServerAndClientTalk() async throws {
+        let server = try start(["-c", "listen 0 --echo"])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: "listening tcp 127.0.0.1:"))
+        let port = try #require(listeningPort(in: server.output))
+        let client = try start(["-c", "connect \(port)", "-c", "send \"hello\\n\""])
+        defer { client.kill(SIGKILL) }
+        #expect(await client.waitForOutput(containing: #"C1 received 6 B "hello\n""#))
+        client.kill(SIGINT)
+        #expect(await client.wait() == 0, "SIGINT ends headless mode cleanly")
+        let output = client.output
+        #expect(output.contains("C1 connected local=127.0.0.1:"))
+        #expect(output.contains(#"C1 sent 6 B "hello\n""#))
+        #expect(output.contains("C1 closed (engine stopped)"))
+        #expect(await server.waitForOutput(containing: #"C1 received 6 B "hello\n""#))
+        server.kill(SIGTERM)
+        #expect(await server.wait() == 0, "SIGTERM ends headless mode cleanly")
+    }
+
+    @Test func jsonLinesHaveTheDocumentedFields() async throws {
+        let server = try start(["--json", "-c", "listen 0 --reply \"hi\\r\\n\""])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: #""event":"listening""#))
+        let port = try #require(listeningPort(in: server.output))
+        let client = try start(["--json", "-c", "connect \(port)", "-c", "quit"])
+        _ = await client.wait()
+        #expect(await server.waitForOutput(containing: #""event":"sent""#))
+        let lines = server.output.split(separator: "\n")
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["ts"] is String)
+            #expect(object?["event"] is String)
+        }
+        let sent = try #require(lines.first { $0.contains(#""event":"sent""#) })
+        #expect(sent.contains(#""bytes":4"#) && sent.contains(#""text":"hi\\r\\n""#) && sent.contains(#""id":"C1""#))
+        let accepted = try #require(lines.first { $0.contains(#""event":"accepted""#) })
+        #expect(accepted.contains(#""local":"127.0.0.1:\#(port)""#) && accepted.contains(#""remote":"127.0.0.1:"#))
+    }
+
+    @Test func errorsNameTheErrnoAndDoNotStopTheScript() async throws {
+        let busy = try start(["-c", "listen 0"])
+        defer { busy.kill(SIGKILL) }
+        #expect(await busy.waitForOutput(containing: "listening"))
+        let port = try #require(listeningPort(in: busy.output))
+        let closedPort = try freePort()
+        let run = try start(["--json",
+                             "-c", "connect 127.0.0.1:\(closedPort)",
+                             "-c", "listen \(port)",
+                             "-c", "connect no-such-host.invalid:80",
+                             "-c", "listen 70000",
+                             "-c", "frobnicate",
+                             "-c", "listen 0",
+                             "-c", "quit"])
+        #expect(await run.wait() == 0)
+        let output = run.output
+        #expect(output.contains(#""errno":"ECONNREFUSED""#))
+        #expect(output.contains(#""errno":"EADDRINUSE""#))
+        #expect(output.contains(#""call":"getaddrinfo""#))
+        #expect(output.contains("port 70000 is out of range"))
+        #expect(output.contains("unknown command 'frobnicate'"))
+        #expect(output.contains(#""event":"listening""#), "the engine keeps working after every error")
+    }
+
+    @Test func commandsArriveOnStdin() async throws {
+        let server = try start(["-c", "listen 0 --echo"])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: "listening"))
+        let port = try #require(listeningPort(in: server.output))
+        let script = try TemporaryPath.file(prefix: "script", contents: "connect \(port)\nsend ping\n")
+        let client = try SpawnedProcess("/bin/sh", ["-c", "exec \(Binary.path) --headless < \(script)"])
+        defer { client.kill(SIGKILL) }
+        // End of stdin does not end the session; the echo still arrives.
+        #expect(await client.waitForOutput(containing: #"received 4 B "ping""#))
+        client.kill(SIGTERM)
+        #expect(await client.wait() == 0)
+    }
+
+    @Test func hostileBytesArePrintedEscaped() async throws {
+        let server = try start(["-c", "listen 0"])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: "listening"))
+        let port = try #require(listeningPort(in: server.output))
+        let peer = try PythonPeer.run("""
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"\\x1b[2J\\x1b]0;pwned\\x07\\x9b\\xff")
+            s.close()
+            """, ["\(port)"])
+        _ = await peer.wait()
+        #expect(await server.waitForOutput(containing: "closed"))
+        let output = server.output
+        #expect(output.contains(#"\x1b[2J\x1b]0;pwned\x07\x9b\xff"#))
+        #expect(!output.utf8.contains(0x1B), "no raw ESC reaches stdout")
+        #expect(!output.utf8.contains(0x07))
+    }
+
+    @Test func greetingThenCloseFromARealServer() async throws {
+        let greeter = try PythonPeer.run("""
+            import socket
+            l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+            print(l.getsockname()[1], flush=True)
+            c, _ = l.accept(); c.sendall(b"220 welcome\\r\\n"); c.close()
+            """)
+        defer { greeter.kill(SIGKILL) }
+        #expect(await waitUntil { Int(greeter.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil })
+        let port = try #require(Int(greeter.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let client = try start(["-c", "connect \(port)"])
+        defer { client.kill(SIGKILL) }
+        #expect(await client.waitForOutput(containing: "closed"))
+        let output = client.output
+        let received = try #require(output.range(of: #"received 13 B "220 welcome\r\n""#))
+        let closed = try #require(output.range(of: "closed"))
+        #expect(received.lowerBound < closed.lowerBound)
+    }
+}
+
+/// A port nothing listens on (bound and released at once).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
