@@ -25,27 +25,19 @@ public enum HeadlessSession {
         let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
         var state = AppState(interactive: false)
         var output: [UInt8] = []
-        var quitting = false
         var stdinOpen = true
         var lines = LineReader()
-
-        func handle(_ effects: [Effect]) {
-            for effect in effects {
-                switch effect {
-                case .perform(let request): engine.submit(request)
-                case .quit: quitting = true
-                case .notice(let kind, let text):
-                    output += Array(EventFormatter.notice(kind, text, time: WallClock.now(), json: options.json).utf8)
-                    output.append(0x0A)
-                }
-            }
-        }
+        var effects = EffectRunner(engine: engine, printNotice: { kind, text in
+            output += Array(EventFormatter.notice(kind, text, time: WallClock.now(), json: options.json).utf8)
+            output.append(0x0A)
+        })
+        func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
         func script(_ line: String) {
             handle(Reducer.reduce(&state, .commandLine(line, origin: .script, time: WallClock.now())))
         }
 
         for command in options.commands { script(command) }
-        while !quitting {
+        while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
             var descriptors = [mailbox.wakeSignal.fileDescriptor, signals.fileDescriptor]

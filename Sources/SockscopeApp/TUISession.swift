@@ -37,23 +37,16 @@ public enum TUISession {
         let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
         var state = AppState(interactive: true)
         (state.view.width, state.view.height) = terminal.size
-        var quitting = false
+        state.view.history = CommandHistory.load()
         var lastFrame: Int64 = 0
-
-        func handle(_ effects: [Effect]) {
-            for effect in effects {
-                switch effect {
-                case .perform(let request): engine.submit(request)
-                case .quit: quitting = true
-                case .notice: break  // already in the log and the status line
-                }
-            }
-        }
+        // Notices are already in the log and the status line.
+        var effects = EffectRunner(engine: engine, printNotice: { _, _ in })
+        func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
 
         for command in options.commands {
             handle(Reducer.reduce(&state, .commandLine(command, origin: .script, time: WallClock.now())))
         }
-        while !quitting {
+        while !effects.quitting {
             var timeout: Int32 = -1
             if state.needsRedraw {
                 let now = WallClock.monotonicMilliseconds()
@@ -79,6 +72,14 @@ public enum TUISession {
                         terminal.invalidate()
                         handle(Reducer.reduce(&state, .resize(width: width, height: height)))
                         lastFrame = 0  // show the new layout at once
+                    case .click(let x, let y):
+                        if let hit = HitTest.hit(state, x: x, y: y) {
+                            handle(Reducer.reduce(&state, .select(hit.pane, index: hit.row ?? -1)))
+                        }
+                    case .wheel(let x, let y, let lines):
+                        if let hit = HitTest.hit(state, x: x, y: y) {
+                            handle(Reducer.reduce(&state, .scroll(hit.pane, lines: lines)))
+                        }
                     }
                 }
             }
@@ -87,6 +88,7 @@ public enum TUISession {
             }
         }
         terminal.close()
+        CommandHistory.save(state.view.history)
         engine.shutdown()
         return 0
     }

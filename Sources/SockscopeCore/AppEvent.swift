@@ -12,6 +12,17 @@ public enum AppEvent: Hashable, Sendable {
     case key(KeyPress, time: Timestamp)
     case resize(width: Int, height: Int)
     case commandLine(String, origin: CommandOrigin, time: Timestamp)
+    /// A mouse click on row `index` of a pane (the app maps screen cells to rows).
+    case select(Pane, index: Int)
+    /// The mouse wheel over a pane: positive scrolls down.
+    case scroll(Pane, lines: Int)
+    /// The outcome of something the app did for an effect (a saved file), for the log.
+    case outcome(LogKind, String, time: Timestamp)
+}
+
+/// The formats `save` writes.
+public enum LogFormat: String, Hashable, Sendable {
+    case text, json
 }
 
 /// What the reducer asks the runtime to do; the reducer itself performs no I/O.
@@ -19,5 +30,7 @@ public enum Effect: Hashable, Sendable {
     case perform(EngineRequest)
     /// A message for the person: headless prints it, the TUI has already logged it.
     case notice(LogKind, String)
+    /// Write the whole log to a file (the app does the I/O and reports back with `.commandLine`-free notices).
+    case saveLog(path: String, format: LogFormat)
     case quit
 }

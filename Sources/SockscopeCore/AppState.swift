@@ -21,6 +21,8 @@ public enum ConnectionState: Hashable, Sendable {
     /// The peer sent FIN: we read EOF but can still send (half-open).
     case peerClosed
     case closed(String)
+    /// The connect never succeeded; the errno name or reason.
+    case failed(String)
 
     public var label: String {
         switch self {
@@ -28,12 +30,15 @@ public enum ConnectionState: Hashable, Sendable {
         case .established: "open"
         case .peerClosed: "peer-EOF"
         case .closed: "closed"
+        case .failed(let code): code
         }
     }
 
     public var isOpen: Bool {
-        if case .closed = self { return false }
-        return true
+        switch self {
+        case .closed, .failed: false
+        case .connecting, .established, .peerClosed: true
+        }
     }
 }
 
@@ -42,6 +47,7 @@ public struct ConnectionRow: Hashable, Sendable {
     public var id: SocketID
     /// The listener that accepted it; nil for connections we opened.
     public var listener: SocketID?
+    public var transport: TransportProtocol = .tcp
     public var local: String
     public var remote: String
     public var state: ConnectionState
@@ -51,52 +57,22 @@ public struct ConnectionRow: Hashable, Sendable {
     public var messagesOut = 0
     public var opened: Timestamp
     public var lastActivity: Timestamp
+    /// Appended to each line typed in the send line.
+    public var lineEnding: LineEnding = .lf
 }
 
-public enum Pane: Int, Hashable, Sendable, CaseIterable {
-    case listeners, connections, log
+/// What ends a typed line on a connection.
+public enum LineEnding: String, Hashable, Sendable, CaseIterable {
+    case none, lf, crlf, cr
 
-    public var title: String {
+    public var bytes: [UInt8] {
         switch self {
-        case .listeners: "Listening"
-        case .connections: "Connections"
-        case .log: "Log"
+        case .none: []
+        case .lf: [0x0A]
+        case .crlf: [0x0D, 0x0A]
+        case .cr: [0x0D]
         }
     }
-}
-
-/// The `:` prompt while it is open.
-public struct Prompt: Hashable, Sendable {
-    public var text: String
-    /// Cursor position in characters.
-    public var cursor: Int
-    /// The last error, shown beside the prompt without losing what was typed.
-    public var error: String?
-
-    public init(text: String = "") {
-        self.text = text
-        self.cursor = text.count
-    }
-}
-
-/// Everything about the view that is not socket data.
-public struct ViewState: Hashable, Sendable {
-    public var width = 80
-    public var height = 24
-    public var focus: Pane = .listeners
-    public var selectedListener: SocketID?
-    public var selectedConnection: SocketID?
-    /// Lines scrolled up from the newest log entry; 0 follows new entries.
-    public var logScroll = 0
-    public var prompt: Prompt?
-    public var history: [String] = []
-    public var historyIndex: Int?
-    public var showHelp = false
-    public var helpScroll = 0
-    /// A short message for the status line; cleared by the next key.
-    public var flash: String?
-
-    public var isFollowingLog: Bool { logScroll == 0 }
 }
 
 /// Scripted commands (from `-c` and headless stdin) run one at a time: the
@@ -116,6 +92,8 @@ public struct AppState {
     public var mostRecentConnection: SocketID?
     public var mostRecentListener: SocketID?
     public var nextRequest: UInt64 = 1
+    /// The transport of connects not yet answered, to label their rows.
+    var pendingTransports: [RequestID: TransportProtocol] = [:]
     /// True in the TUI: rows get selected as they appear. Headless has no selection,
     /// so commands without an id go to the most recent socket.
     public let interactive: Bool
@@ -173,8 +151,22 @@ public struct AppState {
     public var defaultTarget: SocketID? {
         switch view.focus {
         case .listeners: view.selectedListener ?? mostRecentConnection ?? mostRecentListener
-        case .connections, .log: view.selectedConnection ?? mostRecentConnection ?? mostRecentListener
+        case .connections, .detail, .log: view.selectedConnection ?? mostRecentConnection ?? mostRecentListener
         }
+    }
+
+    /// Connections as the pane lists them: accepted ones grouped under their
+    /// listener (in listener order), then the ones we opened.
+    public var connectionsInDisplayOrder: [ConnectionRow] {
+        var byListener: [SocketID: [ConnectionRow]] = [:]
+        var outgoing: [ConnectionRow] = []
+        for row in connections {
+            if let listener = row.listener { byListener[listener, default: []].append(row) } else { outgoing.append(row) }
+        }
+        var ordered: [ConnectionRow] = []
+        for listener in listeners { ordered += byListener.removeValue(forKey: listener.id) ?? [] }
+        for (_, rows) in byListener.sorted(by: { $0.key < $1.key }) { ordered += rows }
+        return ordered + outgoing
     }
 
     /// The connection `send` without an id goes to.

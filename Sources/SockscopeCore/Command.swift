@@ -5,6 +5,9 @@ public enum Command: Hashable, Sendable {
     /// `target` nil means "the selected socket, or else the most recent connection".
     case send(target: SocketID?, bytes: [UInt8])
     case close(target: SocketID?)
+    /// Sets what ends each line typed in the send line of a connection.
+    case setLineEnding(target: SocketID?, LineEnding)
+    case save(path: String, format: LogFormat)
     case help(topic: String?)
     case quit
 }

@@ -28,6 +28,12 @@ public enum CommandCatalog {
         Spec(name: "close", usage: "close [ID]",
              summary: "close a connection or stop a listener",
              details: ["without ID: the selected socket, else the newest connection"]),
+        Spec(name: "set", usage: "set [ID] eol none|lf|crlf|cr",
+             summary: "choose what ends each line typed in a connection's send line (default lf)",
+             details: ["the Connections pane shows each connection's line ending"]),
+        Spec(name: "save", usage: "save PATH [--text | --json]",
+             summary: "write the whole log to a file (JSON Lines for .jsonl/.json or --json)",
+             details: ["every entry with its exact byte count; totals per connection at the end"]),
         Spec(name: "help", usage: "help [COMMAND]", summary: "list commands, or explain one", details: []),
         Spec(name: "quit", usage: "quit", summary: "close every socket and leave", details: []),
     ]

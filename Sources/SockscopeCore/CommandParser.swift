@@ -42,6 +42,30 @@ public enum CommandParser {
             }
             try expectEnd(arguments, "close")
             return .close(target: target)
+        case "set":
+            var target: SocketID?
+            if let first = arguments.first, let id = SocketID(parsing: first) {
+                target = id
+                arguments = arguments.dropFirst()
+            }
+            guard let option = arguments.popFirst()?.lowercased() else { throw usage("set", "needs an option") }
+            guard option == "eol" else { throw usage("set", "unknown option '\(option)'; options: eol") }
+            guard let value = arguments.popFirst(), let ending = LineEnding(rawValue: value.lowercased()) else {
+                throw usage("set", "eol takes none, lf, crlf or cr")
+            }
+            try expectEnd(arguments, "set")
+            return .setLineEnding(target: target, ending)
+        case "save":
+            guard let path = arguments.popFirst() else { throw usage("save", "needs a file path") }
+            var format: LogFormat = path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .json : .text
+            while let option = arguments.popFirst() {
+                switch option.lowercased() {
+                case "--json": format = .json
+                case "--text": format = .text
+                default: throw usage("save", "unknown option '\(option)'")
+                }
+            }
+            return .save(path: path, format: format)
         case "help", "?", "h":
             return .help(topic: arguments.first)
         case "quit", "q", "exit":

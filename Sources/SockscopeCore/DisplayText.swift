@@ -5,14 +5,16 @@ public enum DisplayText {
     /// Escapes bytes as C-like text: `\n`, `\r`, `\t`, `\\`, `\xHH` for other
     /// controls and invalid UTF-8, `\u{...}` for C1 controls, bidi overrides
     /// and other invisible format characters.
-    public static func escape(_ bytes: some Collection<UInt8>) -> String {
+    /// - Parameter backslashes: double backslashes so every escape is unambiguous
+    ///   (data); false for our own messages and typed commands, where `\n` should read as typed.
+    public static func escape(_ bytes: some Collection<UInt8>, backslashes: Bool = true) -> String {
         let bytes = Array(bytes)
         var out = ""
         out.reserveCapacity(bytes.count)
         var index = 0
         while index < bytes.count {
             if let (scalar, length) = decodeScalar(bytes, at: index) {
-                appendScalar(scalar, to: &out)
+                if scalar == "\\", !backslashes { out.append("\\") } else { appendScalar(scalar, to: &out) }
                 index += length
             } else {
                 appendHex(bytes[index], to: &out)
@@ -23,8 +25,8 @@ public enum DisplayText {
     }
 
     /// Escapes a Swift string that came from outside (a process name, a path).
-    public static func escape(string: String) -> String {
-        escape(Array(string.utf8))
+    public static func escape(string: String, backslashes: Bool = true) -> String {
+        escape(Array(string.utf8), backslashes: backslashes)
     }
 
     /// True if the scalar may be written to a terminal as it is.
@@ -65,6 +67,11 @@ public enum DisplayText {
 
     static func appendHex(_ byte: UInt8, to out: inout String) {
         out += "\\x"
+        appendHexDigits(byte, to: &out)
+    }
+
+    /// Two lowercase hex digits.
+    static func appendHexDigits(_ byte: UInt8, to out: inout String) {
         out.append(hexDigits[Int(byte >> 4)])
         out.append(hexDigits[Int(byte & 0xF)])
     }

@@ -6,7 +6,7 @@ public struct Timestamp: Hashable, Sendable, Comparable {
 }
 
 /// A failed call, with the errno's symbolic name and a plain explanation.
-public struct SocketFailure: Hashable, Sendable {
+public struct SocketFailure: Error, Hashable, Sendable {
     /// The system call or step that failed: `bind`, `connect`, `getaddrinfo`, `write`...
     public var call: String
     /// The errno value (Linux numbering), when the failure came from the kernel.

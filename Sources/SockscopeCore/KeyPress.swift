@@ -33,8 +33,9 @@ public enum KeyPress: Hashable, Sendable {
 
 /// Something the user can do with a key in the main view.
 public enum UserAction: String, Hashable, Sendable, CaseIterable {
-    case openPrompt, sendToSelected, closeSelected, focusNext, focusPrevious
-    case selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
+    case openPrompt, sendLine, closeSelected, resetSelected, connectAgain, showConnectionLog
+    case filterLog, toggleHex, toggleTimestamps, zoom
+    case focusNext, focusPrevious, selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
     case toggleHelp, quit, backOut
 }
 
@@ -51,11 +52,25 @@ public struct KeyBinding: Hashable, Sendable {
 public enum KeyBindings {
     public static let table: [KeyBinding] = [
         KeyBinding(keys: [.character(":")], action: .openPrompt, hint: "command",
-                   description: "open the command prompt (listen, connect, send, close, help, quit)"),
-        KeyBinding(keys: [.character("s")], action: .sendToSelected, hint: "send",
-                   description: "send text on the selected connection (opens the prompt with send ID)"),
+                   description: "open the command prompt (Tab completes, ↑/↓ recall history)"),
+        KeyBinding(keys: [.character("s")], action: .sendLine, hint: "send",
+                   description: "type a line for the selected connection; Enter sends it with the connection's line ending"),
         KeyBinding(keys: [.character("x")], action: .closeSelected, hint: "close",
-                   description: "close the selected connection or listener"),
+                   description: "close the selected connection, or stop the selected listener (asks first if it has clients)"),
+        KeyBinding(keys: [.character("R")], action: .resetSelected, hint: nil,
+                   description: "reset the selected connection (RST; asks first)"),
+        KeyBinding(keys: [.character("d")], action: .connectAgain, hint: nil,
+                   description: "open another connection to the same peer (or to the selected listener)"),
+        KeyBinding(keys: [.enter], action: .showConnectionLog, hint: nil,
+                   description: "show only the selected socket's log entries (Esc shows all again)"),
+        KeyBinding(keys: [.character("/")], action: .filterLog, hint: "filter",
+                   description: "filter the log by text, socket id (C2) or direction (in, out, error)"),
+        KeyBinding(keys: [.character("h")], action: .toggleHex, hint: "hex",
+                   description: "show data as text or as hex and ASCII"),
+        KeyBinding(keys: [.character("t")], action: .toggleTimestamps, hint: nil,
+                   description: "show times of day or seconds since the first entry"),
+        KeyBinding(keys: [.character("z")], action: .zoom, hint: "zoom",
+                   description: "zoom the focused pane to the whole screen and back"),
         KeyBinding(keys: [.tab], action: .focusNext, hint: "pane", description: "move focus to the next pane"),
         KeyBinding(keys: [.backTab], action: .focusPrevious, hint: nil, description: "move focus to the previous pane"),
         KeyBinding(keys: [.down, .character("j")], action: .selectNext, hint: nil,
@@ -69,7 +84,8 @@ public enum KeyBindings {
                    description: "jump to the last row (in the log: follow new entries again)"),
         KeyBinding(keys: [.character("?"), .function(1)], action: .toggleHelp, hint: "help",
                    description: "show or hide help: every key and command"),
-        KeyBinding(keys: [.escape], action: .backOut, hint: nil, description: "close the overlay or prompt"),
+        KeyBinding(keys: [.escape], action: .backOut, hint: nil,
+                   description: "back out: close the overlay or prompt, clear the log filter, unzoom"),
         KeyBinding(keys: [.character("q"), .control("c")], action: .quit, hint: "quit",
                    description: "quit (closes every socket and restores the terminal)"),
     ]

@@ -18,7 +18,7 @@ public enum LogText {
             let more = entry.count > entry.bytes.count ? "…" : ""
             return "\(ByteCount.text(entry.count)) \(DisplayText.escape(entry.bytes))\(more)"
         case .info, .error, .command:
-            return DisplayText.escape(string: entry.text)
+            return DisplayText.escape(string: entry.text, backslashes: false)
         }
     }
 

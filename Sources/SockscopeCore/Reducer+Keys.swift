@@ -2,12 +2,18 @@ extension Reducer {
     static func handleKey(_ key: KeyPress, time: Timestamp, state: inout AppState) -> [Effect] {
         if state.view.prompt != nil { return editPrompt(key, time: time, state: &state) }
         state.view.flash = nil
+        if let confirmation = state.view.confirmation {
+            state.view.confirmation = nil
+            if key == .character("y") || key == .character("Y") { return run(confirmation.command, time: time, state: &state) }
+            state.view.flash = "cancelled"
+            return []
+        }
         if state.view.showHelp {
             switch key {
             case .escape, .character("?"), .character("q"), .function(1), .enter: state.view.showHelp = false
             case .down, .character("j"): state.view.helpScroll += 1
             case .up, .character("k"): state.view.helpScroll = max(0, state.view.helpScroll - 1)
-            case .pageDown: state.view.helpScroll += 10
+            case .pageDown, .character(" "): state.view.helpScroll += 10
             case .pageUp: state.view.helpScroll = max(0, state.view.helpScroll - 10)
             case .control("c"): return [.quit]
             default: break
@@ -21,20 +27,54 @@ extension Reducer {
     static func perform(_ action: UserAction, time: Timestamp, state: inout AppState) -> [Effect] {
         switch action {
         case .openPrompt:
-            state.view.prompt = Prompt()
+            state.view.prompt = Prompt(.command)
             state.view.historyIndex = nil
-        case .sendToSelected:
+        case .sendLine:
             guard let id = state.view.selectedConnection, state.connection(id)?.state.isOpen == true else {
-                state.view.flash = "no open connection selected: select one in Connections, or connect first"
+                state.view.flash = "no open connection selected: select one in Connections (Tab, j/k), or :connect first"
                 return []
             }
-            state.view.prompt = Prompt(text: "send \(id) ")
+            state.view.prompt = Prompt(.send(id))
         case .closeSelected:
             guard let id = selectedSocket(state) else {
                 state.view.flash = "nothing selected to close"
                 return []
             }
+            if let listener = state.listener(id), listener.isOpen, listener.activeConnections > 0 {
+                state.view.confirmation = Confirmation(
+                    question: "Stop listener \(id)? Its \(listener.activeConnections) connection(s) stay open. y/n",
+                    command: "close \(id)")
+                return []
+            }
             return run("close \(id)", time: time, state: &state)
+        case .resetSelected:
+            guard let id = state.view.selectedConnection, state.connection(id)?.state.isOpen == true else {
+                state.view.flash = "no open connection selected to reset"
+                return []
+            }
+            state.view.confirmation = Confirmation(question: "Reset \(id) (abortive close, the peer gets RST)? y/n",
+                                                   command: "reset \(id)")
+        case .connectAgain:
+            guard let target = reconnectTarget(state) else {
+                state.view.flash = "select a listener or an outgoing connection to connect to it again"
+                return []
+            }
+            return run("connect \(target)", time: time, state: &state)
+        case .showConnectionLog:
+            guard let id = selectedSocket(state) else {
+                state.view.flash = "nothing selected"
+                return []
+            }
+            state.view.logFilter = id.description
+            state.view.logScroll = 0
+        case .filterLog:
+            state.view.prompt = Prompt(.filter, text: state.view.logFilter ?? "")
+        case .toggleHex:
+            state.view.dataView = state.view.dataView == .text ? .hex : .text
+        case .toggleTimestamps:
+            state.view.timestamps = state.view.timestamps == .absolute ? .relative : .absolute
+        case .zoom:
+            state.view.zoomed.toggle()
         case .focusNext:
             state.view.focus = Pane(rawValue: (state.view.focus.rawValue + 1) % Pane.allCases.count)!
         case .focusPrevious:
@@ -49,29 +89,77 @@ extension Reducer {
             state.view.showHelp.toggle()
             state.view.helpScroll = 0
         case .backOut:
-            state.view.showHelp = false
+            if state.view.showHelp {
+                state.view.showHelp = false
+            } else if state.view.logFilter != nil {
+                state.view.logFilter = nil
+                state.view.logScroll = 0
+            } else if state.view.zoomed {
+                state.view.zoomed = false
+            }
         case .quit:
             return [.quit]
         }
         return []
     }
 
-    /// The socket selected in the focused pane (the connection when the log has focus).
+    /// Selecting a row with the mouse (or a test): focus the pane and select row `index`.
+    static func select(_ pane: Pane, index: Int, state: inout AppState) {
+        state.view.focus = pane
+        switch pane {
+        case .listeners:
+            if state.listeners.indices.contains(index) { state.view.selectedListener = state.listeners[index].id }
+        case .connections:
+            let rows = state.connectionsInDisplayOrder
+            if rows.indices.contains(index) { state.view.selectedConnection = rows[index].id }
+        case .detail, .log:
+            break
+        }
+    }
+
+    /// The socket selected in the focused pane (the connection when another pane has focus).
     static func selectedSocket(_ state: AppState) -> SocketID? {
         state.view.focus == .listeners ? state.view.selectedListener : state.view.selectedConnection
     }
 
+    /// Where `d` connects: the selected listener, or the peer of the selected outgoing connection,
+    /// or (for an accepted connection) its listener.
+    static func reconnectTarget(_ state: AppState) -> String? {
+        guard let id = selectedSocket(state) else { return nil }
+        if let listener = state.listener(id), listener.isOpen { return connectable(listener.local, listener.transport) }
+        guard let row = state.connection(id) else { return nil }
+        if let listenerID = row.listener, let listener = state.listener(listenerID) {
+            return connectable(listener.local, listener.transport)
+        }
+        return row.remote == "-" ? nil : connectable(row.remote, row.transport)
+    }
+
+    private static func connectable(_ address: String, _ transport: TransportProtocol) -> String {
+        // A listener on all interfaces is reached through loopback.
+        var address = address
+        if address.hasPrefix("0.0.0.0:") { address = "127.0.0.1:" + address.dropFirst(8) }
+        if address.hasPrefix("[::]:") { address = "[::1]:" + address.dropFirst(5) }
+        switch transport {
+        case .tcp: return "tcp://\(address)"
+        case .udp: return "udp://\(address)"
+        case .unix: return "unix:\(address)"
+        }
+    }
+
     private static func pageSize(_ state: AppState) -> Int { max(1, state.view.height / 3) }
 
-    private static func moveSelection(by delta: Int, state: inout AppState) {
+    static func moveSelection(by delta: Int, state: inout AppState) {
         switch state.view.focus {
         case .listeners:
             state.view.selectedListener = step(state.listeners.map(\.id), from: state.view.selectedListener, by: delta)
-        case .connections:
-            state.view.selectedConnection = step(state.connections.map(\.id), from: state.view.selectedConnection, by: delta)
+        case .connections, .detail:
+            state.view.selectedConnection = step(state.connectionsInDisplayOrder.map(\.id), from: state.view.selectedConnection,
+                                                 by: delta)
         case .log:
             // Scrolling up pauses follow; coming back to the bottom resumes it.
-            state.view.logScroll = min(max(0, state.view.logScroll - delta), max(0, state.log.count - 1))
+            let next = state.view.logScroll.subtractingReportingOverflow(delta)
+            let target = next.overflow ? (delta > 0 ? 0 : Int.max) : next.partialValue
+            state.view.logScroll = min(max(0, target), max(0, state.log.count - 1))
         }
     }
 
@@ -80,71 +168,5 @@ extension Reducer {
         let index = current.flatMap { ids.firstIndex(of: $0) } ?? (delta > 0 ? -1 : ids.count)
         let target = min(max(0, index.addingReportingOverflow(delta).partialValue), ids.count - 1)
         return ids[target]
-    }
-
-    // MARK: - Prompt editing
-
-    static func editPrompt(_ key: KeyPress, time: Timestamp, state: inout AppState) -> [Effect] {
-        guard var prompt = state.view.prompt else { return [] }
-        var characters = Array(prompt.text)
-        switch key {
-        case .escape, .control("c"), .control("g"):
-            state.view.prompt = nil
-            return []
-        case .enter:
-            let line = prompt.text
-            state.view.prompt = nil
-            if !line.trimmingWhitespace.isEmpty, state.view.history.last != line {
-                state.view.history.append(line)
-                if state.view.history.count > 500 { state.view.history.removeFirst() }
-            }
-            state.view.historyIndex = nil
-            let effects = run(line, time: time, state: &state)
-            if effects.contains(where: { if case .notice(.error, _) = $0 { true } else { false } }) {
-                // Keep what was typed so the user can fix it; the error shows inline.
-                var kept = Prompt(text: line)
-                kept.error = state.view.flash
-                state.view.flash = nil
-                state.view.prompt = kept
-            }
-            return effects
-        case .character(let c):
-            characters.insert(c, at: prompt.cursor)
-            prompt.cursor += 1
-        case .backspace, .control("h"):
-            if prompt.cursor > 0 {
-                characters.remove(at: prompt.cursor - 1)
-                prompt.cursor -= 1
-            } else if characters.isEmpty {
-                state.view.prompt = nil
-                return []
-            }
-        case .delete, .control("d"):
-            if prompt.cursor < characters.count { characters.remove(at: prompt.cursor) }
-        case .left, .control("b"): prompt.cursor = max(0, prompt.cursor - 1)
-        case .right, .control("f"): prompt.cursor = min(characters.count, prompt.cursor + 1)
-        case .home, .control("a"): prompt.cursor = 0
-        case .end, .control("e"): prompt.cursor = characters.count
-        case .control("u"):
-            characters.removeSubrange(0..<prompt.cursor)
-            prompt.cursor = 0
-        case .control("k"):
-            characters.removeSubrange(prompt.cursor...)
-        case .up, .down:
-            let history = state.view.history
-            guard !history.isEmpty else { return [] }
-            var index = state.view.historyIndex ?? history.count
-            index += key == .up ? -1 : 1
-            index = min(max(0, index), history.count)
-            state.view.historyIndex = index
-            characters = index == history.count ? [] : Array(history[index])
-            prompt.cursor = characters.count
-        default:
-            return []
-        }
-        prompt.text = String(characters)
-        prompt.error = nil
-        state.view.prompt = prompt
-        return []
     }
 }

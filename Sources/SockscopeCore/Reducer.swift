@@ -18,6 +18,22 @@ public enum Reducer {
         case .commandLine(let line, .script, let time):
             state.script.pending.append(line)
             return pumpScript(time: time, state: &state)
+        case .outcome(let kind, let text, let time):
+            state.log.append(LogEntry(time: time, socket: nil, kind: kind, text: text))
+            state.view.flash = text
+            state.needsRedraw = true
+            return [.notice(kind, text)]
+        case .select(let pane, let index):
+            select(pane, index: index, state: &state)
+            state.needsRedraw = true
+            return []
+        case .scroll(let pane, let lines):
+            let focus = state.view.focus
+            state.view.focus = pane
+            moveSelection(by: lines, state: &state)
+            state.view.focus = focus
+            state.needsRedraw = true
+            return []
         }
     }
 
@@ -57,7 +73,9 @@ public enum Reducer {
         case .listen(let request):
             return [makeRequest(.listen(request), state: &state)]
         case .connect(let request):
-            return [makeRequest(.connect(request), state: &state)]
+            let effect = makeRequest(.connect(request), state: &state)
+            if case .perform(let made) = effect { state.pendingTransports[made.id] = request.endpoint.transport }
+            return [effect]
         case .send(let target, let bytes):
             guard let id = target ?? state.defaultConnection else {
                 return fail("send: no connection yet; connect first, or name one: send C1 TEXT", time: time,
@@ -75,6 +93,17 @@ public enum Reducer {
             guard let isOpen else { return fail("close: no socket \(id)", time: time, socket: id, state: &state) }
             guard isOpen else { return fail("close: \(id) is already closed", time: time, socket: id, state: &state) }
             return [makeRequest(.close(id), state: &state)]
+        case .setLineEnding(let target, let ending):
+            guard let id = target ?? state.defaultConnection, state.connection(id) != nil else {
+                return fail("set: no connection to set eol on; name one: set C1 eol crlf", time: time, socket: nil,
+                            state: &state)
+            }
+            state.updateConnection(id) { $0.lineEnding = ending }
+            let text = "\(id) line ending: \(ending.rawValue)"
+            state.log.append(LogEntry(time: time, socket: id, kind: .info, text: text))
+            return [.notice(.info, text)]
+        case .save(let path, let format):
+            return [.saveLog(path: path, format: format)]
         case .help(let topic):
             let lines = CommandCatalog.helpLines(topic: topic)
             for line in lines { state.log.append(LogEntry(time: time, socket: nil, kind: .info, text: line)) }
@@ -85,25 +114,25 @@ public enum Reducer {
         }
     }
 
-    private static func sendProblem(_ id: SocketID, state: AppState) -> String? {
+    static func sendProblem(_ id: SocketID, state: AppState) -> String? {
         if state.listener(id) != nil {
             return "\(id) is a listener; send goes to one of its connections (C...)"
         }
         guard let row = state.connection(id) else { return "no connection \(id)" }
         switch row.state {
         case .connecting: return "\(id) is still connecting"
-        case .closed: return "\(id) is closed"
+        case .closed, .failed: return "\(id) is closed"
         case .established, .peerClosed: return nil
         }
     }
 
-    private static func makeRequest(_ command: EngineCommand, state: inout AppState) -> Effect {
+    static func makeRequest(_ command: EngineCommand, state: inout AppState) -> Effect {
         let id = RequestID(state.nextRequest)
         state.nextRequest += 1
         return .perform(EngineRequest(id: id, command: command))
     }
 
-    private static func fail(_ message: String, time: Timestamp, socket: SocketID?, state: inout AppState) -> [Effect] {
+    static func fail(_ message: String, time: Timestamp, socket: SocketID?, state: inout AppState) -> [Effect] {
         state.log.append(LogEntry(time: time, socket: socket, kind: .error, text: message))
         if state.view.prompt != nil { state.view.prompt?.error = message } else { state.view.flash = message }
         state.needsRedraw = true
@@ -125,7 +154,9 @@ public enum Reducer {
             let exposure = row.isAllInterfaces ? " on ALL interfaces (reachable from the network)" : ""
             info("listening on \(transport.label) \(local)\(exposure), \(mode), backlog \(backlog)", id, time, &state)
         case .accepted(let id, let listener, let local, let remote):
-            state.upsertConnection(ConnectionRow(id: id, listener: listener, local: local, remote: remote,
+            state.upsertConnection(ConnectionRow(id: id, listener: listener,
+                                                 transport: state.listener(listener)?.transport ?? .tcp,
+                                                 local: local, remote: remote,
                                                  state: .established, opened: time, lastActivity: time))
             state.updateListener(listener) {
                 $0.activeConnections += 1
@@ -134,8 +165,12 @@ public enum Reducer {
             noteNewConnection(id, state: &state)
             info("accepted \(remote) on \(listener) (\(local))", id, time, &state)
         case .connecting(let id, let remote):
-            state.upsertConnection(ConnectionRow(id: id, listener: nil, local: "-", remote: remote,
-                                                 state: .connecting, opened: time, lastActivity: time))
+            var row = ConnectionRow(id: id, listener: nil, local: "-", remote: remote,
+                                    state: .connecting, opened: time, lastActivity: time)
+            if let request = event.request, let transport = state.pendingTransports.removeValue(forKey: request) {
+                row.transport = transport
+            }
+            state.upsertConnection(row)
             noteNewConnection(id, state: &state)
             info("connecting to \(remote)", id, time, &state)
         case .connected(let id, let local, let remote):
@@ -191,9 +226,10 @@ public enum Reducer {
             state.log.append(LogEntry(time: time, socket: id, kind: .error, text: line))
             state.view.flash = (id.map { "\($0) " } ?? "") + line
             if let id, case .connecting = state.connection(id)?.state {
-                state.updateConnection(id) { $0.state = .closed(failure.code ?? "failed") }
+                state.updateConnection(id) { $0.state = .failed(failure.code ?? "failed") }
             }
         case .requestCompleted:
+            if let request = event.request { state.pendingTransports[request] = nil }
             if let request = event.request, state.script.waitingFor == request {
                 state.script.waitingFor = nil
                 return pumpScript(time: time, state: &state)

@@ -13,6 +13,12 @@ public enum TimeText {
         return "\(pad(parts.hour, 2)):\(pad(parts.minute, 2)):\(pad(parts.second, 2)).\(pad(parts.millisecond, 3))"
     }
 
+    /// `+12.345s` since `origin`, for relative log times.
+    public static func elapsed(from origin: Timestamp, to time: Timestamp) -> String {
+        let milliseconds = max(0, (time.nanoseconds - origin.nanoseconds) / 1_000_000)
+        return "+\(milliseconds / 1000).\(pad(Int(milliseconds % 1000), 3))s"
+    }
+
     private static func pad(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text

@@ -170,6 +170,14 @@ public final class CursesTerminal {
     static func specialKey(_ code: Int32, size: (width: Int, height: Int)) -> TerminalInput? {
         switch code {
         case KEY_RESIZE: return .resize(width: size.width, height: size.height)
+        case KEY_MOUSE:
+            var y: Int32 = 0, x: Int32 = 0, kind: Int32 = 0
+            guard sockscope_mouse(&y, &x, &kind) == 0 else { return nil }
+            switch kind {
+            case 4: return .wheel(x: Int(x), y: Int(y), lines: -3)
+            case 5: return .wheel(x: Int(x), y: Int(y), lines: 3)
+            default: return .click(x: Int(x), y: Int(y))
+            }
         case KEY_UP: return .key(.up)
         case KEY_DOWN: return .key(.down)
         case KEY_LEFT: return .key(.left)

@@ -1,6 +1,7 @@
 import SockscopeCore
 
-/// The Connections pane: accepted and outgoing connections.
+/// The Connections pane as a tree: each listener's accepted connections under
+/// it, then our outgoing connections under their own heading (`out`).
 enum ConnectionsPane {
     static func draw(_ state: AppState, in grid: inout CellGrid, _ rect: Rect, focused: Bool) {
         let open = state.connections.filter(\.state.isOpen).count
@@ -9,15 +10,23 @@ enum ConnectionsPane {
             grid.put("No connections. :connect HOST:PORT opens one", x: area.x, y: area.y, maxWidth: area.width, role: .dim)
             return
         }
-        let rows = state.connections.map { row -> TableView.Row in
+        let rows = state.connectionsInDisplayOrder
+        var previousGroup: SocketID?? = .none
+        let tableRows = rows.map { row -> TableView.Row in
+            // The group's name on its first row only, so the rows read as a tree.
+            let group = row.listener
+            let first = previousGroup == .none || previousGroup! != group
+            previousGroup = .some(group)
+            let via = first ? (group.map { "\($0) ▸" } ?? "out ▸") : "  └"
             let role: StyleRole = row.state.isOpen ? .normal : .dim
-            return TableView.Row(cells: [row.id.description, row.listener?.description ?? "out",
+            return TableView.Row(cells: [via, row.id.description, row.transport.label,
                                          DisplayText.escape(string: row.local), DisplayText.escape(string: row.remote),
-                                         row.state.label, ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut)],
+                                         row.state.label, ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
+                                         row.lineEnding.rawValue],
                                  role: role)
         }
-        let selected = state.view.selectedConnection.flatMap { id in state.connections.firstIndex { $0.id == id } }
-        TableView(headers: ["ID", "VIA", "LOCAL", "REMOTE", "STATE", "IN", "OUT"], rows: rows,
+        let selected = state.view.selectedConnection.flatMap { id in rows.firstIndex { $0.id == id } }
+        TableView(headers: ["VIA", "ID", "PROTO", "LOCAL", "REMOTE", "STATE", "IN", "OUT", "EOL"], rows: tableRows,
                   selected: selected, focused: focused).draw(in: &grid, area)
     }
 }

@@ -21,7 +21,7 @@ enum HelpOverlay {
     }
 
     static func draw(_ state: AppState, in grid: inout CellGrid) {
-        let width = min(grid.width, 96)
+        let width = min(grid.width, 118)
         let height = min(grid.height, lines().count + 2)
         let rect = Rect(x: (grid.width - width) / 2, y: (grid.height - height) / 2, width: width, height: height)
         grid.clear(rect)

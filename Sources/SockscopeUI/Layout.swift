@@ -2,23 +2,26 @@ import SockscopeCore
 
 /// Where each region goes for a given state and size.
 ///
-///     ┌ status line ─────────────────────────────┐  row 0
-///     ┌─ Listening ──────────────────────────────┐
-///     │ ID  PROTO LOCAL           MODE  CONNS    │
-///     └──────────────────────────────────────────┘
-///     ┌─ Connections ────────────────────────────┐
-///     └──────────────────────────────────────────┘
-///     ┌─ Log ────────────────────────────────────┐
-///     └──────────────────────────────────────────┘
-///       footer: key hints, or the : prompt          last row
+///     status line                                          row 0
+///     ┌─ Listening ─────────────────┐┌─ Detail ──────────┐
+///     └─────────────────────────────┘│ the selected      │   wide screens:
+///     ┌─ Connections ───────────────┐│ socket            │   Detail on the right
+///     └─────────────────────────────┘└───────────────────┘
+///     ┌─ Log ──────────────────────────────────────────────┐
+///     └────────────────────────────────────────────────────┘
+///     footer: key hints, or the prompt                     last row
 ///
-/// Below `minimumStackedHeight` rows only the focused pane is shown.
+/// Narrow screens stack Detail above the Log when there is room, or show it in
+/// the Log's place while it has focus. `z` gives the focused pane the whole
+/// body; below `minimumStackedHeight` rows only the focused pane is shown.
 public struct Layout: Hashable, Sendable {
     public var status: Rect
     public var panes: [Pane: Rect]
     public var footer: Rect
 
     public static let minimumStackedHeight = 14
+    public static let sideDetailWidth = 110
+    public static let stackedDetailHeight = 34
 
     public init(state: AppState) {
         let width = state.view.width
@@ -26,18 +29,37 @@ public struct Layout: Hashable, Sendable {
         status = Rect(x: 0, y: 0, width: width, height: min(1, height))
         footer = Rect(x: 0, y: max(0, height - 1), width: width, height: height >= 2 ? 1 : 0)
         let body = Rect(x: 0, y: 1, width: width, height: max(0, height - 2))
-        if body.height < Self.minimumStackedHeight {
+        if state.view.zoomed || body.height < Self.minimumStackedHeight {
             panes = [state.view.focus: body]
             return
         }
         let listenerHeight = min(max(state.listeners.count + 3, 4), body.height / 4)
         let rest = body.height - listenerHeight
         let connectionHeight = min(max(state.connections.count + 3, 5), rest * 45 / 100)
-        let logHeight = rest - connectionHeight
-        panes = [
-            .listeners: Rect(x: 0, y: body.y, width: width, height: listenerHeight),
-            .connections: Rect(x: 0, y: body.y + listenerHeight, width: width, height: connectionHeight),
-            .log: Rect(x: 0, y: body.y + listenerHeight + connectionHeight, width: width, height: logHeight),
-        ]
+        let topHeight = listenerHeight + connectionHeight
+        var logRect = Rect(x: 0, y: body.y + topHeight, width: width, height: body.height - topHeight)
+        var tableWidth = width
+        var panes: [Pane: Rect] = [:]
+        if width >= Self.sideDetailWidth {
+            tableWidth = width * 62 / 100
+            panes[.detail] = Rect(x: tableWidth, y: body.y, width: width - tableWidth, height: topHeight)
+        } else if body.height >= Self.stackedDetailHeight {
+            let detailHeight = 9
+            panes[.detail] = Rect(x: 0, y: logRect.y, width: width, height: detailHeight)
+            logRect = Rect(x: 0, y: logRect.y + detailHeight, width: width, height: logRect.height - detailHeight)
+        }
+        panes[.listeners] = Rect(x: 0, y: body.y, width: tableWidth, height: listenerHeight)
+        panes[.connections] = Rect(x: 0, y: body.y + listenerHeight, width: tableWidth, height: connectionHeight)
+        if panes[.detail] == nil, state.view.focus == .detail {
+            panes[.detail] = logRect
+        } else {
+            panes[.log] = logRect
+        }
+        self.panes = panes
+    }
+
+    /// The pane under a screen cell, if any.
+    public func pane(at x: Int, _ y: Int) -> Pane? {
+        panes.first { _, rect in x >= rect.x && x < rect.x + rect.width && y >= rect.y && y < rect.y + rect.height }?.key
     }
 }

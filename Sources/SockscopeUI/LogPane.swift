@@ -1,26 +1,49 @@
 import SockscopeCore
 
-/// The Log pane: newest entries at the bottom, following unless scrolled up.
+/// The Log pane: newest entries at the bottom, following unless scrolled up;
+/// filtered by `/` or Enter on a socket; data as text or hex and ASCII.
 enum LogPane {
     static func draw(_ state: AppState, in grid: inout CellGrid, _ rect: Rect, focused: Bool) {
         let log = state.log
+        let view = state.view
         var title = "Log (\(log.count))"
-        if state.view.logScroll > 0 { title += " paused, \(state.view.logScroll) newer: End follows" }
+        if let filter = view.logFilter { title += " filter: \(DisplayText.escape(string: filter))" }
+        if view.dataView == .hex { title += " hex" }
+        if view.logScroll > 0 { title += " · paused, End follows" }
         let area = PaneFrame.draw(in: &grid, rect, title: title, focused: focused)
-        guard area.height > 0 else { return }
-        let end = max(0, log.count - state.view.logScroll)
-        let start = max(0, end - area.height)
-        for (line, index) in (start..<end).enumerated() {
-            let entry = log[index]
-            var x = area.x
-            let maxX = area.x + area.width
-            x += grid.put(TimeText.clock(entry.time) + " ", x: x, y: area.y + line, maxWidth: maxX - x, role: .dim)
-            x += grid.put((entry.socket?.description ?? "-").padding(4), x: x, y: area.y + line, maxWidth: maxX - x,
-                          role: .info)
-            let role = Self.role(for: entry.kind)
-            x += grid.put(LogText.marker(entry.kind) + " ", x: x, y: area.y + line, maxWidth: maxX - x, role: role)
-            grid.put(LogText.body(entry), x: x, y: area.y + line, maxWidth: maxX - x, role: role)
+        guard area.height > 0, area.width > 0 else { return }
+        let filter = LogFilter(view.logFilter)
+        let indexes = LogFilter.window(of: log, filter: filter, skip: view.logScroll, count: area.height)
+        // Expand entries into screen lines (hex needs several per entry), keep the last that fit.
+        var lines: [[(String, StyleRole)]] = []
+        let origin = log.count > 0 ? log[0].time : Timestamp(nanoseconds: 0)
+        for index in indexes {
+            lines += render(log[index], view: view, origin: origin, width: area.width)
         }
+        for (row, line) in lines.suffix(area.height).enumerated() {
+            var x = area.x
+            for (text, role) in line {
+                x += grid.put(text, x: x, y: area.y + row, maxWidth: area.x + area.width - x, role: role)
+            }
+        }
+    }
+
+    /// One entry as one or more lines of (text, role) runs.
+    static func render(_ entry: LogEntry, view: ViewState, origin: Timestamp, width: Int) -> [[(String, StyleRole)]] {
+        let time: String
+        switch view.timestamps {
+        case .absolute: time = TimeText.clock(entry.time)
+        case .relative: time = TimeText.elapsed(from: origin, to: entry.time)
+        }
+        let role = Self.role(for: entry.kind)
+        let head: [(String, StyleRole)] = [(time + " ", .dim), ((entry.socket?.description ?? "-").padding(4), .info),
+                                           (LogText.marker(entry.kind) + " ", role)]
+        let isData = entry.kind == .received || entry.kind == .sent
+        guard isData, view.dataView == .hex else { return [head + [(LogText.body(entry), role)]] }
+        var lines: [[(String, StyleRole)]] = [head + [(ByteCount.text(entry.count) + (entry.count > entry.bytes.count ? " (first \(entry.bytes.count) shown)" : ""), role)]]
+        let indent = String(repeating: " ", count: time.count + 1)
+        for line in HexDump.lines(entry.bytes) { lines.append([(indent, .normal), (line, role)]) }
+        return lines
     }
 
     static func role(for kind: LogKind) -> StyleRole {

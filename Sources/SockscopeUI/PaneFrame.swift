@@ -2,6 +2,11 @@ import SockscopeCore
 
 /// Draws a pane's border and title; returns the area inside it.
 enum PaneFrame {
+    /// The area inside the frame `draw` would make for `rect`.
+    static func contentArea(_ rect: Rect) -> Rect {
+        rect.height >= 3 && rect.width >= 6 ? rect.inner : Rect(x: rect.x, y: rect.y + 1, width: rect.width, height: rect.height - 1)
+    }
+
     static func draw(in grid: inout CellGrid, _ rect: Rect, title: String, focused: Bool) -> Rect {
         guard rect.width > 0, rect.height > 0 else { return rect }
         let titleRole: StyleRole = focused ? .titleFocused : .title
@@ -49,8 +54,7 @@ struct TableView {
         drawRow(headers, widths: widths, y: area.y, area: area, role: .header, in: &grid)
         let visible = area.height - 1
         guard visible > 0 else { return }
-        // Keep the selected row on screen.
-        let offset = max(0, min((selected ?? 0) - visible + 1, rows.count - visible))
+        let offset = Self.firstVisibleRow(selected: selected, rowCount: rows.count, visible: visible)
         for (line, index) in (offset..<min(rows.count, offset + visible)).enumerated() {
             let y = area.y + 1 + line
             let row = rows[index]
@@ -59,6 +63,11 @@ struct TableView {
                 grid.paint(x: area.x, y: y, width: area.width, role: focused ? .selection : .selectionUnfocused)
             }
         }
+    }
+
+    /// The first row shown: the selected row is kept on screen.
+    static func firstVisibleRow(selected: Int?, rowCount: Int, visible: Int) -> Int {
+        max(0, min((selected ?? 0) - visible + 1, rowCount - visible))
     }
 
     private func drawRow(_ cells: [String], widths: [Int], y: Int, area: Rect, role: StyleRole, in grid: inout CellGrid) {

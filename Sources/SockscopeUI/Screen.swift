@@ -19,6 +19,7 @@ public enum Screen {
             switch pane {
             case .listeners: ListenersPane.draw(state, in: &grid, rect, focused: focused)
             case .connections: ConnectionsPane.draw(state, in: &grid, rect, focused: focused)
+            case .detail: DetailPane.draw(state, in: &grid, rect, focused: focused)
             case .log: LogPane.draw(state, in: &grid, rect, focused: focused)
             }
         }

@@ -25,17 +25,31 @@ enum Footer {
     /// Draws the footer; returns the cursor position when the prompt is open.
     static func draw(_ state: AppState, in grid: inout CellGrid, _ rect: Rect) -> (x: Int, y: Int)? {
         guard rect.height > 0, rect.width > 0 else { return nil }
+        if let confirmation = state.view.confirmation {
+            grid.clear(rect, role: .flash)
+            grid.put(confirmation.question, x: rect.x, y: rect.y, maxWidth: rect.width, role: .flash)
+            return nil
+        }
         if let prompt = state.view.prompt {
             grid.clear(rect, role: .prompt)
-            let visibleWidth = max(1, rect.width - 2)
+            let label = prompt.label
+            let labelWidth = min(rect.width, TextWidth.columns(of: label))
+            grid.put(label, x: rect.x, y: rect.y, maxWidth: rect.width, role: .footerKey)
+            let visibleWidth = max(1, rect.width - labelWidth - 1)
             // Scroll the text so the cursor stays visible.
             let characters = Array(prompt.text)
             let start = max(0, prompt.cursor - visibleWidth + 1)
             let shown = String(characters[start...])
-            grid.put(":", x: rect.x, y: rect.y, role: .prompt)
-            grid.put(DisplayText.escape(string: shown), x: rect.x + 1, y: rect.y, maxWidth: visibleWidth, role: .prompt)
-            let cursorColumns = TextWidth.columns(of: String(characters[start..<prompt.cursor]))
-            return (rect.x + 1 + min(cursorColumns, visibleWidth), rect.y)
+            let textX = rect.x + labelWidth
+            let used = grid.put(DisplayText.escape(string: shown, backslashes: false), x: textX, y: rect.y,
+                                maxWidth: visibleWidth, role: .prompt)
+            if !prompt.candidates.isEmpty, used + 4 < visibleWidth {
+                grid.put("  " + prompt.candidates.joined(separator: " "), x: textX + used, y: rect.y,
+                         maxWidth: visibleWidth - used, role: .dim)
+            }
+            let cursorColumns = TextWidth.columns(of: DisplayText.escape(string: String(characters[start..<prompt.cursor]),
+                                                                         backslashes: false))
+            return (textX + min(cursorColumns, visibleWidth), rect.y)
         }
         var x = rect.x
         for binding in KeyBindings.table {

@@ -38,3 +38,9 @@ import Testing
         }
     }
 }
+
+@Suite struct MessageEscapingTests {
+    @Test func typedCommandsKeepTheirBackslashesButLoseControls() {
+        #expect(DisplayText.escape(string: "send \"hi\\n\"\u{1B}", backslashes: false) == "send \"hi\\n\"\\x1b")
+    }
+}

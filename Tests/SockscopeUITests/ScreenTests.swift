@@ -53,7 +53,12 @@ func sampleState(width: Int, height: Int) -> AppState {
         _ = Reducer.reduce(&state, .key(.character("?"), time: t0))
         let frame = Screen.render(state)
         assertSnapshot(frame, named: "help-120x40")
-        let text = frame.grid.textLines.joined(separator: "\n")
+        // Scroll through the overlay, collecting everything it shows.
+        var text = frame.grid.textLines.joined(separator: "\n")
+        for _ in 0..<60 {
+            _ = Reducer.reduce(&state, .key(.down, time: t0))
+            text += Screen.render(state).grid.textLines.joined(separator: "\n")
+        }
         for binding in KeyBindings.table { #expect(text.contains(binding.description)) }
         for spec in CommandCatalog.specs { #expect(text.contains(spec.usage)) }
     }

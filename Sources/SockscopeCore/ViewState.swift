@@ -1,0 +1,96 @@
+public enum Pane: Int, Hashable, Sendable, CaseIterable {
+    case listeners, connections, detail, log
+
+    public var title: String {
+        switch self {
+        case .listeners: "Listening"
+        case .connections: "Connections"
+        case .detail: "Detail"
+        case .log: "Log"
+        }
+    }
+}
+
+/// The one-line editor at the bottom of the screen.
+public struct Prompt: Hashable, Sendable {
+    public enum Purpose: Hashable, Sendable {
+        /// `:` — a line of the command language.
+        case command
+        /// `s` — raw text for one connection, sent on Enter with its line ending.
+        case send(SocketID)
+        /// `/` — a filter for the log.
+        case filter
+    }
+
+    public var purpose: Purpose
+    public var text: String
+    /// Cursor position in characters.
+    public var cursor: Int
+    /// The last error, shown beside the prompt without losing what was typed.
+    public var error: String?
+    /// Completion candidates from the last Tab, shown until the next edit.
+    public var candidates: [String] = []
+
+    public init(_ purpose: Purpose = .command, text: String = "") {
+        self.purpose = purpose
+        self.text = text
+        self.cursor = text.count
+    }
+
+    /// What is shown before the text.
+    public var label: String {
+        switch purpose {
+        case .command: ":"
+        case .send(let id): "send \(id)> "
+        case .filter: "/"
+        }
+    }
+}
+
+/// How data entries in the log are shown.
+public enum DataView: Hashable, Sendable {
+    case text, hex
+}
+
+/// How log times are shown.
+public enum TimestampStyle: Hashable, Sendable {
+    /// Wall-clock time of day (UTC).
+    case absolute
+    /// Seconds since the first entry of the session.
+    case relative
+}
+
+/// A dangerous action waiting for `y`.
+public struct Confirmation: Hashable, Sendable {
+    public var question: String
+    public var command: String
+}
+
+/// Everything about the view that is not socket data.
+public struct ViewState: Hashable, Sendable {
+    public var width = 80
+    public var height = 24
+    public var focus: Pane = .listeners
+    public var zoomed = false
+    public var selectedListener: SocketID?
+    public var selectedConnection: SocketID?
+    /// Entries scrolled up from the newest matching log entry; 0 follows new entries.
+    public var logScroll = 0
+    public var dataView: DataView = .text
+    public var timestamps: TimestampStyle = .absolute
+    /// Text, socket id or direction the log is filtered by.
+    public var logFilter: String?
+    public var prompt: Prompt?
+    public var history: [String] = []
+    public var historyIndex: Int?
+    public var showHelp = false
+    public var helpScroll = 0
+    public var confirmation: Confirmation?
+    /// A short message for the status line; cleared by the next key.
+    public var flash: String?
+
+    public var isFollowingLog: Bool { logScroll == 0 }
+
+    /// Commands remembered for ↑/↓ (and kept across runs by the app).
+    public static let historyLimit = 500
+}
