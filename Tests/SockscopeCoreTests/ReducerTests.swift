@@ -238,3 +238,80 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(!state.needsRedraw)
     }
 }
+
+@Suite struct TUIFeatureTests {
+    func connected() -> AppState {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 1)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:5000")))
+        _ = Reducer.reduce(&state, event(.connected(C2, local: "127.0.0.1:5000", remote: "127.0.0.1:9000")))
+        return state
+    }
+
+    @Test func sendLineSendsRawTextWithTheLineEnding() {
+        var state = connected()
+        _ = Reducer.reduce(&state, .commandLine("set C1 eol crlf", origin: .prompt, time: t0))
+        _ = Reducer.reduce(&state, .key(.character("s"), time: t0))
+        for c in #"a\n"# { _ = Reducer.reduce(&state, .key(.character(c), time: t0)) }
+        let effects = Reducer.reduce(&state, .key(.enter, time: t0))
+        #expect(requests(effects).map(\.command) == [.send(C1, [0x61, 0x5C, 0x6E, 0x0D, 0x0A])], "no escape processing")
+        #expect(state.view.prompt?.purpose == .send(C1), "the send line stays open")
+    }
+
+    @Test func completionOfCommandsIdsAndOptions() {
+        let state = connected()
+        #expect(Completion.complete("lis", cursor: 3, state: state).text == "listen ")
+        #expect(Completion.complete("se", cursor: 2, state: state).candidates == ["send", "set", "save"].filter { $0.hasPrefix("se") })
+        #expect(Completion.complete("send C", cursor: 6, state: state).candidates == ["C1", "C2"])
+        #expect(Completion.complete("listen 1 --ec", cursor: 13, state: state).text == "listen 1 --echo ")
+        #expect(Completion.complete("connect 127", cursor: 11, state: state).text == "connect 127.0.0.1:9000 ")
+    }
+
+    @Test func connectAgainTargetsTheListener() {
+        var state = connected()
+        _ = Reducer.reduce(&state, .key(.tab, time: t0))
+        let effects = Reducer.reduce(&state, .key(.character("d"), time: t0))
+        #expect(requests(effects).map(\.command) == [.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 9000)))])
+    }
+
+    @Test func enterShowsOneSocketsLogAndEscapeClearsIt() {
+        var state = connected()
+        _ = Reducer.reduce(&state, .key(.tab, time: t0))
+        _ = Reducer.reduce(&state, .key(.enter, time: t0))
+        #expect(state.view.logFilter == "C1")
+        _ = Reducer.reduce(&state, .key(.escape, time: t0))
+        #expect(state.view.logFilter == nil)
+    }
+
+    @Test func closingAListenerWithClientsAsksFirst() {
+        var state = connected()
+        var effects = Reducer.reduce(&state, .key(.character("x"), time: t0))
+        #expect(effects.isEmpty && state.view.confirmation != nil)
+        effects = Reducer.reduce(&state, .key(.character("y"), time: t0))
+        #expect(requests(effects).map(\.command) == [.close(L1)])
+    }
+
+    @Test func saveExportsEveryEntryAndTotals() {
+        var state = connected()
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: Array(repeating: 0x41, count: 4096), count: 100_000)))
+        let effects = Reducer.reduce(&state, .commandLine("save /tmp/x.jsonl", origin: .prompt, time: t0))
+        #expect(effects == [.saveLog(path: "/tmp/x.jsonl", format: .json)])
+        let json = LogExport.render(state, format: .json)
+        #expect(json.contains(#""bytes":100000"#))
+        #expect(json.contains(#""kind":"total","id":"C1","remote":"127.0.0.1:5000","bytes_received":100000"#))
+        let text = LogExport.render(state, format: .text)
+        #expect(text.contains("# total C1 127.0.0.1:5000 received 100000 B"))
+    }
+
+    @Test func filterKeepsOnlyMatches() {
+        var log = LogBook()
+        for n in 0..<50 {
+            log.append(LogEntry(time: t0, socket: SocketID(.connection, n % 5 + 1), kind: n % 2 == 0 ? .received : .sent,
+                                count: 1, bytes: [UInt8(0x30 + n % 10)]))
+        }
+        let picked = LogFilter.window(of: log, filter: LogFilter("C3"), skip: 0, count: 100)
+        #expect(picked.count == 10 && picked.allSatisfy { log[$0].socket == SocketID(.connection, 3) })
+        #expect(LogFilter.window(of: log, filter: LogFilter("out"), skip: 2, count: 3).count == 3)
+        #expect(LogFilter.window(of: log, filter: nil, skip: 0, count: 5) == [45, 46, 47, 48, 49])
+    }
+}

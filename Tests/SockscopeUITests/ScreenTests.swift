@@ -103,3 +103,74 @@ func sampleState(width: Int, height: Int) -> AppState {
         #expect(grid[3, 0].isContinuation)
     }
 }
+
+@Suite struct ViewFeatureTests {
+    @Test func hexView() {
+        var state = sampleState(width: 100, height: 30)
+        _ = Reducer.reduce(&state, .key(.character("h"), time: t0))
+        let frame = Screen.render(state)
+        assertSnapshot(frame, named: "hex-100x30")
+        let text = frame.grid.textLines.joined(separator: "\n")
+        #expect(text.contains("0000  1b 5b 32 4a 1b 5d 30 3b  6f 77 6e 65 64 07"))
+        #expect(text.contains(".[2J.]0;owned."))
+    }
+
+    @Test func filterBySocketAndText() {
+        var state = sampleState(width: 100, height: 30)
+        _ = Reducer.reduce(&state, .key(.character("/"), time: t0))
+        for c in "C2" { _ = Reducer.reduce(&state, .key(.character(c), time: t0)) }
+        _ = Reducer.reduce(&state, .key(.enter, time: t0))
+        var text = Screen.render(state).grid.textLines.joined(separator: "\n")
+        #expect(text.contains("filter: C2"))
+        #expect(!text.contains("C1  →"), "C1's entries are hidden")
+        #expect(text.contains("C2  ←"))
+        _ = Reducer.reduce(&state, .key(.escape, time: t0))
+        state.view.logFilter = "owned"
+        text = Screen.render(state).grid.textLines.joined(separator: "\n")
+        #expect(text.contains("owned") && !text.contains("C2  ←"))
+    }
+
+    @Test func zoomGivesTheFocusedPaneTheScreen() {
+        var state = sampleState(width: 80, height: 24)
+        _ = Reducer.reduce(&state, .key(.tab, time: t0))
+        _ = Reducer.reduce(&state, .key(.character("z"), time: t0))
+        let frame = Screen.render(state)
+        assertSnapshot(frame, named: "zoom-connections-80x24")
+        #expect(!frame.grid.textLines.joined().contains("Listening ("))
+    }
+
+    @Test func resetAsksFirst() {
+        var state = sampleState(width: 80, height: 24)
+        _ = Reducer.reduce(&state, .key(.tab, time: t0))
+        var effects = Reducer.reduce(&state, .key(.character("R"), time: t0))
+        #expect(effects.isEmpty)
+        let frame = Screen.render(state)
+        #expect(frame.grid.textLines[23].hasPrefix("Reset C1 (abortive close, the peer gets RST)? y/n"))
+        effects = Reducer.reduce(&state, .key(.character("n"), time: t0))
+        #expect(effects.isEmpty && state.view.confirmation == nil)
+    }
+
+    @Test func sendLineShowsItsTarget() {
+        var state = sampleState(width: 80, height: 24)
+        _ = Reducer.reduce(&state, .key(.character("s"), time: t0))
+        for c in "hi" { _ = Reducer.reduce(&state, .key(.character(c), time: t0)) }
+        let frame = Screen.render(state)
+        #expect(frame.grid.textLines[23].hasPrefix("send C1> hi"))
+        #expect(frame.cursorX == 11)
+    }
+
+    @Test func relativeTimestamps() {
+        var state = sampleState(width: 80, height: 24)
+        _ = Reducer.reduce(&state, .key(.character("t"), time: t0))
+        #expect(Screen.render(state).grid.textLines.joined().contains("+0.300s C1"))
+    }
+
+    @Test func mouseHitsRows() {
+        let state = sampleState(width: 80, height: 24)
+        // Row 7 is the first connection row (status, listener pane of 4 rows, border, header).
+        let hit = HitTest.hit(state, x: 10, y: 7)
+        #expect(hit?.pane == .connections)
+        #expect(hit?.row == 0)
+        #expect(HitTest.hit(state, x: 10, y: 15)?.pane == .log)
+    }
+}

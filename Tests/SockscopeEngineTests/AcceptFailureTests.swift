@@ -1,0 +1,35 @@
+import Foundation
+import NIOCore
+import SockscopeCore
+@testable import SockscopeEngine
+import Testing
+import TestSupport
+
+@Suite("Accept failures", .timeLimit(.minutes(1)))
+struct AcceptFailureTests {
+    /// Running out of descriptors cannot be provoked for real here (the limit is per process and
+    /// the other tests share it), so the error is fired into the listener's pipeline exactly
+    /// where NIO's accept loop fires it.
+    @Test func anAcceptErrorIsReportedAndTheListenerKeepsServing() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(.echo)
+        let entry = try #require(harness.engine.registry.entry(for: listener.id))
+        try await entry.channel.eventLoop.submit {
+            entry.channel.pipeline.fireErrorCaught(IOError(errnoCode: EMFILE, reason: "accept"))
+        }.get()
+
+        let failure = try await harness.first("the accept error") { kind -> SocketFailure? in
+            if case .error(listener.id, let failure) = kind { return failure }
+            return nil
+        }
+        #expect(failure.call == "accept")
+        #expect(failure.code == "EMFILE")
+        #expect(failure.explanation.contains("ulimit -n"))
+
+        // NIO backs off accepting for a second after such an error; then it serves again.
+        let client = try PythonPeer.run(PeerScripts.sendThenRead, [String(listener.port), "still serving"])
+        #expect(await client.waitForOutput(containing: "GOT still serving"), "client said: \(client.output)")
+        #expect(harness.closedReason(of: listener.id) == nil)
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import SockscopeCore
+import SockscopeEngine
+import Testing
+import TestSupport
+
+@Suite("UDP and UNIX sockets", .timeLimit(.minutes(1)))
+struct DatagramAndUnixTests {
+    @Test func udpEchoAnswersEachDatagramOnTheListenersId() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let answer = try await harness.perform(.listen(ListenRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: 0),
+                                                                     mode: .echo)))
+        guard case .listening(let id, .udp, let local, .echo, _)? = answer.first, let port = EngineHarness.port(of: local) else {
+            Issue.record("expected a UDP listener, got \(answer)")
+            return
+        }
+        let client = try PythonPeer.run(PeerScripts.udpClient, [String(port), "datagram"])
+        #expect(await client.waitForOutput(containing: "GOT datagram"), "client said: \(client.output)")
+        try await harness.waitFor("the echo") { harness.sentCount(on: id) == 8 }
+        #expect(harness.received(on: id).bytes == Array("datagram".utf8))
+
+        // .send on a UDP listener answers its latest sender; none is left, but the write works.
+        let reply = try await harness.perform(.send(id, Array("late".utf8)))
+        #expect(reply.first == .sent(id, bytes: Array("late".utf8), count: 4))
+        let closed = try await harness.perform(.close(id))
+        #expect(closed == [.closed(id, reason: "stopped listening"), .requestCompleted])
+    }
+
+    @Test func udpConnectTalksToOnePeer() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let server = try PythonPeer.run(PeerScripts.udpEchoServer)
+        #expect(await server.waitForOutput(containing: "PORT "))
+        let port = try #require(server.output.split(separator: "\n").first.flatMap { Int($0.dropFirst(5)) })
+        let answer = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: port))))
+        let id = SocketID(.connection, 1)
+        #expect(answer.count == 3, "\(answer)")
+        #expect(answer.dropFirst().first.map { if case .connected(id, _, "127.0.0.1:\(port)") = $0 { true } else { false } } == true)
+        _ = try await harness.perform(.send(id, Array("ping".utf8)))
+        try await harness.waitFor("the echo") { harness.received(on: id).bytes == Array("ping".utf8) }
+        #expect(await server.waitForOutput(containing: "ECHOED"))
+        _ = try await harness.perform(.close(id))
+        #expect(harness.closedReason(of: id) == "closed by us")
+    }
+
+    @Test func aConnectedUDPSocketReportsRefusalAndStaysOpen() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        // A UDP port nobody is bound to: the kernel answers datagrams with ICMP port unreachable.
+        let freePort = try ReservedPort(type: SOCK_DGRAM).port
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: freePort))))
+        let id = SocketID(.connection, 1)
+        let sent = try await harness.perform(.send(id, Array("anyone?".utf8)))
+        #expect(sent.first == .sent(id, bytes: Array("anyone?".utf8), count: 7))
+        let failure = try await harness.first("the refusal") { kind -> SocketFailure? in
+            if case .error(id, let failure) = kind { return failure }
+            return nil
+        }
+        #expect(failure.code == "ECONNREFUSED")
+        #expect(harness.closedReason(of: id) == nil)
+        let again = try await harness.perform(.send(id, [1]))
+        #expect(again.count == 2 && again.last == .requestCompleted)
+    }
+
+    @Test func unixEchoListenerServesAPythonClientAndRemovesItsPath() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let path = TemporaryPath.make(prefix: "echo", suffix: ".sock")
+        let answer = try await harness.perform(.listen(ListenRequest(endpoint: .unix(path: path), mode: .echo)))
+        #expect(answer.first.map { if case .listening(_, .unix, path, .echo, _) = $0 { true } else { false } } == true,
+                "\(answer)")
+        let client = try PythonPeer.run(PeerScripts.unixSendThenRead, [path, "over unix"])
+        #expect(await client.waitForOutput(containing: "GOT over unix"), "client said: \(client.output)")
+        let connection = SocketID(.connection, 1)
+        try await harness.waitFor("the close") { harness.closedReason(of: connection) == "peer closed" }
+        #expect(harness.events(about: connection).first == .accepted(connection, listener: SocketID(.listener, 1),
+                                                                       local: path, remote: "(unnamed)"))
+
+        let connect = try await harness.perform(.connect(ConnectRequest(endpoint: .unix(path: path))))
+        #expect(connect.first == .connecting(SocketID(.connection, 2), remote: path))
+        #expect(connect.contains { if case .connected(_, _, path) = $0 { true } else { false } }, "\(connect)")
+
+        _ = try await harness.perform(.close(SocketID(.listener, 1)))
+        #expect(access(path, F_OK) != 0, "the socket file is removed with its listener")
+    }
+
+    @Test func connectingToAMissingUnixPathIsENOENT() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let answer = try await harness.perform(.connect(ConnectRequest(endpoint: .unix(path: "/nonexistent/sockscope.sock"))))
+        let failure = try #require(harness.failures(on: SocketID(.connection, 1)).first, "\(answer)")
+        #expect(failure.code == "ENOENT")
+        #expect(failure.call == "connect")
+    }
+}
