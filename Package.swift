@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Layering (checked by Tests/ArchitectureTests): see ARCHITECTURE.md.
@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
@@ -43,7 +44,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SockscopeCoreTests", dependencies: ["SockscopeCore"]),
+        .testTarget(
+            name: "SockscopeCoreTests",
+            dependencies: ["SockscopeCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            exclude: ["Corpus"]
+        ),
         .testTarget(name: "SockscopeEngineTests", dependencies: ["SockscopeEngine", "SockscopeCore", "TestSupport"]),
         .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore"], exclude: ["Snapshots"]),
         .testTarget(name: "SockscopeAppTests", dependencies: ["SockscopeCore", "TestSupport"]),

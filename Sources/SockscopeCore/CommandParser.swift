@@ -164,36 +164,37 @@ public enum CommandParser {
     /// Splits a line on spaces; "..." and '...' group words. Backslash escapes are
     /// kept as written (data text decodes them later), so `\"` does not end a quote.
     public static func tokenize(_ line: String) throws(ParseError) -> [String] {
+        // Scalars, not Characters: a combining mark after a quote must not hide the quote.
         var tokens: [String] = []
-        var current = ""
+        var current = String.UnicodeScalarView()
         var inToken = false
-        var quote: Character?
-        var iterator = line.makeIterator()
-        while let character = iterator.next() {
+        var quote: Unicode.Scalar?
+        var iterator = line.unicodeScalars.makeIterator()
+        while let scalar = iterator.next() {
             if let open = quote {
-                if character == "\\" {
-                    current.append(character)
+                if scalar == "\\" {
+                    current.append(scalar)
                     if let next = iterator.next() { current.append(next) }
-                } else if character == open {
+                } else if scalar == open {
                     quote = nil
                 } else {
-                    current.append(character)
+                    current.append(scalar)
                 }
-            } else if character == "\"" || character == "'" {
-                quote = character
+            } else if scalar == "\"" || scalar == "'" {
+                quote = scalar
                 inToken = true
-            } else if character.isWhitespace {
-                if inToken { tokens.append(current) }
-                current = ""
+            } else if scalar.properties.isWhitespace {
+                if inToken { tokens.append(String(current)) }
+                current = String.UnicodeScalarView()
                 inToken = false
             } else {
-                current.append(character)
+                current.append(scalar)
                 inToken = true
-                if character == "\\", let next = iterator.next() { current.append(next) }
+                if scalar == "\\", let next = iterator.next() { current.append(next) }
             }
         }
-        if quote != nil { throw ParseError("unclosed quote: add a closing \(quote!)") }
-        if inToken { tokens.append(current) }
+        if let quote { throw ParseError("unclosed quote: add a closing \(quote)") }
+        if inToken { tokens.append(String(current)) }
         return tokens
     }
 }

@@ -33,8 +33,17 @@ public enum EscapedText {
                 }
                 scalars = scalars.dropFirst(2)
                 out.append(byte)
+            case "u":
+                // \u{HEX}: a Unicode scalar, as DisplayText writes C1 controls and bidi marks.
+                guard scalars.first == "{", let close = scalars.firstIndex(of: "}"),
+                      let value = UInt32(String(String.UnicodeScalarView(scalars[scalars.index(after: scalars.startIndex)..<close])), radix: 16),
+                      let decoded = Unicode.Scalar(value) else {
+                    throw DecodeError(message: "\\u needs a hex scalar in braces, as in \\u{202E}")
+                }
+                scalars = scalars[scalars.index(after: close)...]
+                out.append(contentsOf: Array(String(decoded).utf8))
             default:
-                throw DecodeError(message: "unknown escape \\\(next); known: \\n \\r \\t \\0 \\e \\\\ \\\" \\xHH")
+                throw DecodeError(message: "unknown escape \\\(next); known: \\n \\r \\t \\0 \\e \\\\ \\\" \\xHH \\u{HEX}")
             }
         }
         return out

@@ -1,0 +1,43 @@
+/// Writes a `Command` back as a line of the command language: what the parser
+/// reads, it can print, and `parse(print(c)) == c` (checked by property tests).
+public enum CommandText {
+    public static func line(for command: Command) -> String {
+        switch command {
+        case .listen(let request):
+            var words = ["listen", request.endpoint.description]
+            switch request.mode {
+            case .interactive: break
+            case .echo: words.append("--echo")
+            case .discard: words.append("--discard")
+            case .reply(let bytes): words += ["--reply", quoted(bytes)]
+            }
+            if request.backlog != ListenRequest.defaultBacklog { words += ["--backlog", String(request.backlog)] }
+            return words.joined(separator: " ")
+        case .connect(let request):
+            return "connect \(request.endpoint.description)"
+        case .send(let target, let bytes):
+            return (["send"] + (target.map { [$0.description] } ?? []) + [quoted(bytes)]).joined(separator: " ")
+        case .close(let target):
+            return (["close"] + (target.map { [$0.description] } ?? [])).joined(separator: " ")
+        case .setLineEnding(let target, let ending):
+            return (["set"] + (target.map { [$0.description] } ?? []) + ["eol", ending.rawValue]).joined(separator: " ")
+        case .save(let path, let format):
+            return "save \(path) --\(format.rawValue)"
+        case .help(let topic):
+            return topic.map { "help \($0)" } ?? "help"
+        case .quit:
+            return "quit"
+        }
+    }
+
+    /// Bytes as a quoted, escaped text argument.
+    public static func quoted(_ bytes: [UInt8]) -> String {
+        // Inside quotes a bare `"` would end the argument (scalars: a quote may carry a combining mark).
+        var text = String.UnicodeScalarView()
+        for scalar in DisplayText.escape(bytes).unicodeScalars {
+            if scalar == "\"" { text.append("\\") }
+            text.append(scalar)
+        }
+        return "\"\(String(text))\""
+    }
+}
