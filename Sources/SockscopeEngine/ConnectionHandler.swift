@@ -1,0 +1,250 @@
+import Glibc
+import NIOCore
+import SockscopeCore
+
+/// Drives one stream connection (TCP or UNIX), accepted or outgoing: reports its
+/// traffic as events, applies the listener's mode, and closes it on request.
+///
+/// Lives in the channel's pipeline; every method runs on the channel's event loop.
+final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Origin {
+        /// Accepted by this listener; the id is allocated when the connection becomes active.
+        case accepted(listener: SocketID)
+        /// Made by a `.connect` request, which is completed once the connection is up.
+        case outgoing(SocketID, request: RequestID)
+    }
+
+    private let origin: Origin
+    private let mode: ListenMode
+    private let sink: EventSink
+    private let registry: SocketRegistry
+
+    private var id: SocketID
+    private var context: ChannelHandlerContext?
+    private var isOpen = false
+    private var isClosing = false
+    private var inputClosed = false
+    private var closeReason: String?
+    private var closeRequests: [RequestID] = []
+    /// One kernel failure per connection is news; the same errno failing every queued write is not.
+    private var failureReported = false
+    /// Echo output waiting in NIO's queue: reading more would grow it without bound.
+    private var readHeldBack = false
+    private var needsFlush = false
+    private var lastEchoWrite: EventLoopFuture<Void>?
+
+    init(origin: Origin, mode: ListenMode, sink: EventSink, registry: SocketRegistry) {
+        self.origin = origin
+        self.mode = mode
+        self.sink = sink
+        self.registry = registry
+        switch origin {
+        case .accepted: id = SocketID(.connection, 0)
+        case .outgoing(let id, _): self.id = id
+        }
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if case .accepted = origin { id = registry.nextConnectionID() }
+        isOpen = true
+        registry.register(id, channel: context.channel, control: self)
+        let local = context.channel.localAddress.displayText
+        let remote = context.channel.remoteAddress.displayText
+        switch origin {
+        case .accepted(let listener):
+            sink.emit(.accepted(id, listener: listener, local: local, remote: remote))
+        case .outgoing(_, let request):
+            sink.emit(.connected(id, local: local, remote: remote), request: request)
+            sink.complete(request)
+        }
+        if case .reply(let greeting) = mode, !greeting.isEmpty {
+            write(greeting, request: nil, context: context)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        guard isOpen else { return context.fireChannelInactive() }
+        isOpen = false
+        registry.remove(id)
+        let reason = closeReason ?? (registry.isStopping ? "engine stopped" : inputClosed ? "connection lost" : "peer closed")
+        sink.emit(.closed(id, reason: reason), request: closeRequests.first)
+        for request in closeRequests { sink.complete(request) }
+        closeRequests.removeAll()
+        context.fireChannelInactive()
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = Self.unwrapInboundIn(data)
+        let count = buffer.readableBytes
+        let preview = buffer.getBytes(at: buffer.readerIndex, length: min(count, DataPreview.limit)) ?? []
+        sink.emit(.received(id, bytes: preview, count: count))
+        guard case .echo = mode, !isClosing else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.write(Self.wrapOutboundOut(buffer), promise: promise)
+        needsFlush = true
+        lastEchoWrite = promise.futureResult
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            self.finishWrite(result, preview: preview, count: count, request: nil)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+        if inputClosed && !isClosing { noticeKernelFailure(context: context) }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard case ChannelEvent.inputClosed = event else {
+            return context.fireUserInboundEventTriggered(event)
+        }
+        inputClosed = true
+        switch mode {
+        case .interactive, .reply:
+            sink.emit(.peerClosed(id))
+        case .echo:
+            beginClosing(reason: "peer closed")
+            if needsFlush {
+                needsFlush = false
+                context.flush()
+            }
+            if let lastEchoWrite {
+                lastEchoWrite.assumeIsolated().whenComplete { _ in self.context?.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
+        case .discard:
+            beginClosing(reason: "peer closed")
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        noteFailure(error, call: "read")
+        beginClosing(reason: closeReason ?? "closed after an error")
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable && readHeldBack {
+            readHeldBack = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            context.read()
+        } else {
+            readHeldBack = true
+        }
+    }
+
+    // MARK: SocketControl
+
+    func send(_ bytes: [UInt8], request: RequestID) {
+        guard isOpen, !isClosing, let context else {
+            return sink.complete(request, failure: noOpenConnection(call: "send"), socket: id)
+        }
+        write(bytes, request: request, context: context)
+    }
+
+    func close(reason: String, request: RequestID?) {
+        guard isOpen, let context else {
+            if let request { sink.complete(request, failure: noOpenConnection(call: "close"), socket: id) }
+            return
+        }
+        if let request { closeRequests.append(request) }
+        guard !isClosing else { return }
+        beginClosing(reason: reason)
+        context.close(promise: nil)
+    }
+
+    // MARK: Helpers
+
+    private func write(_ bytes: [UInt8], request: RequestID?, context: ChannelHandlerContext) {
+        let buffer = context.channel.allocator.buffer(bytes: bytes)
+        let preview = bytes.count <= DataPreview.limit ? bytes : Array(bytes.prefix(DataPreview.limit))
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            self.finishWrite(result, preview: preview, count: bytes.count, request: request)
+        }
+    }
+
+    private func finishWrite(_ result: Result<Void, any Error>, preview: [UInt8], count: Int, request: RequestID?) {
+        switch result {
+        case .success:
+            sink.emit(.sent(id, bytes: preview, count: count), request: request)
+        case .failure(let error):
+            if let request {
+                noteCloseCause(error)
+                failureReported = true
+                sink.emit(.error(id, SocketFailure.from(error, call: "send", namedByNIO: false)), request: request)
+            } else if SocketFailure.errnoCode(of: error) != nil {
+                noteFailure(error, call: "write")
+            }
+        }
+        if let request { sink.complete(request) }
+    }
+
+    /// Reports a kernel failure once and remembers it as the reason the connection is going away.
+    private func noteFailure(_ error: any Error, call: String) {
+        noteCloseCause(error)
+        guard !failureReported else { return }
+        failureReported = true
+        sink.emit(.error(id, SocketFailure.from(error, call: call, namedByNIO: false)))
+    }
+
+    private func noteCloseCause(_ error: any Error) {
+        guard closeReason == nil, let code = SocketFailure.errnoCode(of: error) else { return }
+        closeReason = Self.closeReason(errno: code)
+    }
+
+    /// After the peer's FIN, NIO learns of a reset only from `SO_ERROR` and never passes the
+    /// errno on; peek at it while the socket is still open so the user sees why it died.
+    private func noticeKernelFailure(context: ChannelHandlerContext) {
+        guard let pending = try? context.channel.syncOptions?.getOption(.socketOption(.so_error)),
+              pending != 0 else { return }
+        noteFailure(IOError(errnoCode: CInt(truncatingIfNeeded: pending), reason: "read"), call: "read")
+    }
+
+    private func beginClosing(reason: String) {
+        isClosing = true
+        if closeReason == nil { closeReason = reason }
+    }
+
+    private func noOpenConnection(call: String) -> SocketFailure {
+        SocketFailure(call: call, explanation: "no open connection \(id)")
+    }
+
+    private static func closeReason(errno code: Int32) -> String {
+        switch code {
+        case ECONNRESET, EPIPE: "reset by peer"
+        default: "closed after \(ErrnoCatalog.entry(for: code)?.name ?? "errno \(code)")"
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SockscopeCore
+
+/// The background socket engine: performs `EngineRequest`s on SwiftNIO event loops
+/// and reports everything that happens as `EngineEvent`s.
+///
+/// Thread safety: `submit` may be called from any thread; `shutdown` from any thread
+/// that is not one of the engine's event loops. Events are delivered on event-loop
+/// threads, in order per socket.
+public final class Engine: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let sink: EventSink
+    let registry = SocketRegistry()
+    let resolver = HostResolver()
+    /// How long one connect attempt may take before it fails with ETIMEDOUT.
+    let connectTimeout: TimeAmount
+    /// Guards submission against a concurrent `shutdown`, so no task lands on a stopped loop.
+    private let isRunning = NIOLockedValueBox(true)
+
+    /// - Parameters:
+    ///   - threads: how many event-loop threads run the sockets (at least one).
+    ///   - connectTimeout: how long one connect attempt may take.
+    ///   - emit: called on engine (event-loop) threads, never the caller's; it must be
+    ///     cheap and thread-safe, and must not block.
+    public init(threads: Int = 1, connectTimeout: Duration = .seconds(10),
+                emit: @escaping @Sendable (EngineEvent) -> Void) {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        sink = EventSink(emit)
+        self.connectTimeout = TimeAmount(connectTimeout)
+    }
+
+    /// Starts `request` and returns at once. Thread-safe, non-blocking.
+    ///
+    /// Every event answering the request carries `request.id`, and the last of them is
+    /// exactly one `.requestCompleted`. After `shutdown`, requests fail at once, and
+    /// (the loops being gone) their events are delivered on the caller's thread.
+    public func submit(_ request: EngineRequest) {
+        let accepted = isRunning.withLockedValue { running in
+            if running { dispatch(request) }
+            return running
+        }
+        if !accepted {
+            sink.complete(request.id, failure: SocketFailure(call: "submit", explanation: "the engine has shut down"))
+        }
+    }
+
+    /// Closes every socket (each reports `.closed` with reason "engine stopped") and stops
+    /// the event loops; blocks until done. Must not be called on an engine thread. Idempotent.
+    public func shutdown() {
+        precondition(!group.makeIterator().contains { $0.inEventLoop }, "Engine.shutdown() called on an engine thread")
+        let wasRunning = isRunning.withLockedValue { running in
+            defer { running = false }
+            return running
+        }
+        guard wasRunning else { return }
+        let closings = registry.beginStopping().map { entry in
+            entry.channel.eventLoop.flatSubmit {
+                entry.control.value.close(reason: "engine stopped", request: nil)
+                return entry.channel.closeFuture
+            }
+        }
+        try? EventLoopFuture.andAllComplete(closings, on: group.next()).wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    /// Runs on the caller's thread under the `isRunning` lock: only hands work to a loop.
+    private func dispatch(_ request: EngineRequest) {
+        switch request.command {
+        case .listen(let listen):
+            let loop = group.next()
+            loop.execute { self.listen(listen, request: request.id, on: loop) }
+        case .connect(let connect):
+            let loop = group.next()
+            loop.execute { self.connect(connect, request: request.id, on: loop) }
+        case .send(let id, let bytes):
+            withOpenSocket(id, request: request.id, call: "send") { $0.send(bytes, request: request.id) }
+        case .close(let id):
+            withOpenSocket(id, request: request.id, call: "close") {
+                $0.close(reason: id.kind == .listener ? "stopped listening" : "closed by us", request: request.id)
+            }
+        }
+    }
+
+    /// Runs `body` on the socket's loop, or answers that no such socket is open.
+    private func withOpenSocket(_ id: SocketID, request: RequestID, call: String,
+                                _ body: @escaping @Sendable (any SocketControl) -> Void) {
+        if let entry = registry.entry(for: id) {
+            entry.channel.eventLoop.execute { body(entry.control.value) }
+        } else {
+            let sink = sink
+            let noun = id.kind == .listener ? "listener" : "connection"
+            group.next().execute {
+                sink.complete(request, failure: SocketFailure(call: call, explanation: "no open \(noun) \(id)"), socket: id)
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+import SockscopeCore
+
+/// Stamps engine events with the wall clock and hands them to the engine's owner.
+///
+/// Called on event-loop threads; the wrapped closure must be cheap and thread-safe.
+struct EventSink: Sendable {
+    private let deliver: @Sendable (EngineEvent) -> Void
+
+    init(_ deliver: @escaping @Sendable (EngineEvent) -> Void) {
+        self.deliver = deliver
+    }
+
+    func emit(_ kind: EngineEventKind, request: RequestID? = nil) {
+        deliver(EngineEvent(time: .now(), request: request, kind: kind))
+    }
+
+    /// Emits the failure (if any) and then the one `.requestCompleted` every request ends with.
+    func complete(_ request: RequestID, failure: SocketFailure? = nil, socket: SocketID? = nil) {
+        if let failure { emit(.error(socket, failure), request: request) }
+        emit(.requestCompleted, request: request)
+    }
+}

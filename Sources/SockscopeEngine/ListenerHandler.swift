@@ -1,0 +1,82 @@
+import Glibc
+import NIOCore
+import SockscopeCore
+
+/// Sits in a listening (server) channel's pipeline: reports accept failures without
+/// stopping, and reports the listener's one `.closed`.
+///
+/// Every method runs on the server channel's event loop.
+final class ListenerHandler: ChannelInboundHandler, SocketControl {
+    typealias InboundIn = any Channel
+
+    private let sink: EventSink
+    private let registry: SocketRegistry
+    /// A UNIX socket's path, removed when the listener closes so the path can be reused.
+    private let socketPath: String?
+
+    private var id: SocketID?
+    private var context: ChannelHandlerContext?
+    private var closeReason: String?
+    private var closeRequests: [RequestID] = []
+
+    init(sink: EventSink, registry: SocketRegistry, socketPath: String?) {
+        self.sink = sink
+        self.registry = registry
+        self.socketPath = socketPath
+    }
+
+    /// Names the listener once it is bound, before it accepts anything.
+    func activate(as id: SocketID, channel: any Channel) {
+        self.id = id
+        registry.register(id, channel: channel, control: self)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Accept failures (EMFILE, ENFILE, ECONNABORTED...) leave the listener open; NIO's
+    /// `AcceptBackoffHandler` in front of us delays the next accept so this does not spin.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        sink.emit(.error(id, SocketFailure.from(error, call: "accept", namedByNIO: false)))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let id {
+            if let socketPath { unlink(socketPath) }
+            registry.remove(id)
+            let reason = closeReason ?? (registry.isStopping ? "engine stopped" : "listener failed")
+            sink.emit(.closed(id, reason: reason), request: closeRequests.first)
+        }
+        for request in closeRequests { sink.complete(request) }
+        closeRequests.removeAll()
+        context.fireChannelInactive()
+    }
+
+    // MARK: SocketControl
+
+    func send(_ bytes: [UInt8], request: RequestID) {
+        let name = id.map(String.init(describing:)) ?? "a listener"
+        sink.complete(request, failure: SocketFailure(
+            call: "send", explanation: "\(name) is a listener: send to one of its connections instead"), socket: id)
+    }
+
+    func close(reason: String, request: RequestID?) {
+        guard let context, context.channel.isActive else {
+            if let request {
+                sink.complete(request, failure: SocketFailure(
+                    call: "close", explanation: "no open listener \(id.map(String.init(describing:)) ?? "")"), socket: id)
+            }
+            return
+        }
+        if let request { closeRequests.append(request) }
+        if closeReason == nil {
+            closeReason = reason
+            context.close(promise: nil)
+        }
+    }
+}

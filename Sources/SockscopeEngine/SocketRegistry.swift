@@ -1,0 +1,66 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import SockscopeCore
+
+/// Hands out socket ids and finds open sockets by id.
+///
+/// Thread-safe: used by `Engine.submit` on callers' threads and by handlers on event loops.
+final class SocketRegistry: Sendable {
+    /// An open socket: its channel and its handler (which may be touched only on the channel's loop).
+    struct Entry: Sendable {
+        let channel: any Channel
+        let control: NIOLoopBound<any SocketControl>
+    }
+
+    private struct State {
+        var lastListener = 0
+        var lastConnection = 0
+        var open: [SocketID: Entry] = [:]
+        var isStopping = false
+    }
+
+    private let state = NIOLockedValueBox(State())
+
+    /// The next listener id, `L1`, `L2`...; numbers are never reused.
+    func nextListenerID() -> SocketID {
+        state.withLockedValue { state in
+            state.lastListener += 1
+            return SocketID(.listener, state.lastListener)
+        }
+    }
+
+    /// The next connection id, `C1`, `C2`..., shared by accepted and outgoing connections.
+    func nextConnectionID() -> SocketID {
+        state.withLockedValue { state in
+            state.lastConnection += 1
+            return SocketID(.connection, state.lastConnection)
+        }
+    }
+
+    /// Call on `channel`'s event loop, with the handler that controls it.
+    func register(_ id: SocketID, channel: any Channel, control: any SocketControl) {
+        let entry = Entry(channel: channel, control: NIOLoopBound(control, eventLoop: channel.eventLoop))
+        state.withLockedValue { $0.open[id] = entry }
+    }
+
+    func remove(_ id: SocketID) {
+        _ = state.withLockedValue { $0.open.removeValue(forKey: id) }
+    }
+
+    func entry(for id: SocketID) -> Entry? {
+        state.withLockedValue { $0.open[id] }
+    }
+
+    /// Marks the engine as stopping and returns every socket still open.
+    func beginStopping() -> [Entry] {
+        state.withLockedValue { state in
+            state.isStopping = true
+            return Array(state.open.values)
+        }
+    }
+
+    /// True once `shutdown` started: sockets closing now close because of it.
+    var isStopping: Bool {
+        state.withLockedValue { $0.isStopping }
+    }
+}

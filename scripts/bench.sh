@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Measures sockscope side by side with socat, ncat, nc and the C references,
+# using the shared harness (../shared/bench, or $SOCKBENCH). Builds a release
+# binary, writes a tools file for it, and runs the scenarios given (default: all).
+#
+#   scripts/bench.sh                       # run-all: relay, echo, many connections, idle (~6 min)
+#   scripts/bench.sh echo-rtt              # one scenario
+#   scripts/bench.sh many-connections --inflight 256 --n 1000
+#
+# Tables go to stdout and to bench-results/<scenario>-<date>.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+harness=${SOCKBENCH:-$root/../shared/bench}
+[ -x "$harness/run-all" ] || { echo "bench: harness not found at $harness (set SOCKBENCH)" >&2; exit 2; }
+
+swift build -c release --product sockscope >&2
+bin="$(swift build -c release --show-bin-path)/sockscope"
+
+tools=$(mktemp -d)/sockscope.ini
+cat > "$tools" <<INI
+[sockscope]
+kind = sut
+needs = $bin
+echo = $bin --headless -c "listen {HOSTB}:{PORT} --echo"
+relay = -
+note = sockscope --headless, one echo listener (one event-loop thread, events printed as text lines)
+
+[sockscope-tui]
+kind = sut
+needs = $bin
+echo = -
+relay = -
+conns = -
+idle = $bin -c "listen {HOSTB}:{PORT} --echo"
+pty = 120x40
+note = the full-screen TUI on a 120x40 pty, idle-cpu only
+INI
+
+scenario=${1:-run-all}
+[ $# -gt 0 ] && shift
+mkdir -p bench-results
+out="bench-results/${scenario}-$(date -u +%Y%m%dT%H%M%SZ).md"
+"$harness/$scenario" --tools "$tools" --md "$out" "$@"
+echo "bench: tables written to $out" >&2
