@@ -29,8 +29,8 @@ struct EffectRunner {
             case .saveLog(let path, let format):
                 let outcome = LogFile.write(LogExport.render(state, format: format), to: path)
                 let event: AppEvent = switch outcome {
-                case .success(let bytes): .outcome(.info, "saved the log to \(path) (\(ByteCount.text(bytes)), \(format.rawValue))", time: WallClock.now())
-                case .failure(let failure): .outcome(.error, "save \(path) failed: \(failure.code ?? "") (\(failure.explanation))", time: WallClock.now())
+                case .success(let bytes): .outcome(.info, "saved the log to \(path) (\(ByteCount.text(bytes)), \(format.rawValue))", time: Timestamp.now())
+                case .failure(let failure): .outcome(.error, "save \(path) failed: \(failure.code ?? "") (\(failure.explanation))", time: Timestamp.now())
                 }
                 queue += Reducer.reduce(&state, event)
             }

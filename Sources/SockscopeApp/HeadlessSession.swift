@@ -28,12 +28,12 @@ public enum HeadlessSession {
         var stdinOpen = true
         var lines = LineReader()
         var effects = EffectRunner(engine: engine, printNotice: { kind, text in
-            output += Array(EventFormatter.notice(kind, text, time: WallClock.now(), json: options.json).utf8)
+            output += Array(EventFormatter.notice(kind, text, time: Timestamp.now(), json: options.json).utf8)
             output.append(0x0A)
         })
         func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
         func script(_ line: String) {
-            handle(Reducer.reduce(&state, .commandLine(line, origin: .script, time: WallClock.now())))
+            handle(Reducer.reduce(&state, .commandLine(line, origin: .script, time: Timestamp.now())))
         }
 
         for command in options.commands { script(command) }

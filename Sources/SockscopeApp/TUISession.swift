@@ -44,7 +44,7 @@ public enum TUISession {
         func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
 
         for command in options.commands {
-            handle(Reducer.reduce(&state, .commandLine(command, origin: .script, time: WallClock.now())))
+            handle(Reducer.reduce(&state, .commandLine(command, origin: .script, time: Timestamp.now())))
         }
         while !effects.quitting {
             var timeout: Int32 = -1
@@ -67,7 +67,7 @@ public enum TUISession {
                 for input in terminal.readInput() {
                     switch input {
                     case .key(let key):
-                        handle(Reducer.reduce(&state, .key(key, time: WallClock.now())))
+                        handle(Reducer.reduce(&state, .key(key, time: Timestamp.now())))
                     case .resize(let width, let height):
                         terminal.invalidate()
                         handle(Reducer.reduce(&state, .resize(width: width, height: height)))

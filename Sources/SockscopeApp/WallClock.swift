@@ -1,14 +1,9 @@
 import Glibc
 import SockscopeCore
 
-/// The wall clock, for stamping what the user does.
+/// Clocks for the main loop. Wall-clock stamps come from `Timestamp.now()`
+/// (the engine's), so user actions and socket events share one clock.
 public enum WallClock {
-    public static func now() -> Timestamp {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Timestamp(nanoseconds: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
-    }
-
     /// A monotonic reading in milliseconds, for pacing redraws.
     public static func monotonicMilliseconds() -> Int64 {
         var spec = timespec()
