@@ -8,6 +8,11 @@ public struct ListenerRow: Hashable, Sendable {
     public var activeConnections = 0
     public var acceptedTotal = 0
     public var isOpen = true
+    /// Datagram listeners count their own traffic (they have no connections).
+    public var bytesIn = 0
+    public var bytesOut = 0
+    public var datagramsIn = 0
+    public var datagramsOut = 0
 
     /// Bound to every interface, so reachable from the network.
     public var isAllInterfaces: Bool {
@@ -59,6 +64,8 @@ public struct ConnectionRow: Hashable, Sendable {
     public var lastActivity: Timestamp
     /// Appended to each line typed in the send line.
     public var lineEnding: LineEnding = .lf
+    /// SO_PEERCRED of an accepted UNIX connection.
+    public var peerCredentials: String?
 }
 
 /// What ends a typed line on a connection.

@@ -5,6 +5,15 @@ public enum Command: Hashable, Sendable {
     /// `target` nil means "the selected socket, or else the most recent connection".
     case send(target: SocketID?, bytes: [UInt8])
     case close(target: SocketID?)
+    case shutdown(target: SocketID?, ShutdownDirection)
+    case reset(target: SocketID?)
+    case sendTo(target: SocketID?, host: String, port: Int, bytes: [UInt8])
+    case sendFile(target: SocketID?, path: String)
+    case setOption(target: SocketID?, SocketOptionName, Int)
+    case getOption(target: SocketID?, SocketOptionName)
+    case resolve(host: String)
+    /// Explains an errno name or a TCP state.
+    case explain(String)
     /// Sets what ends each line typed in the send line of a connection.
     case setLineEnding(target: SocketID?, LineEnding)
     case save(path: String, format: LogFormat)

@@ -17,8 +17,25 @@ public enum CommandParser {
             return try parseListen(&arguments)
         case "connect", "c":
             guard let target = arguments.popFirst() else { throw usage("connect", "needs an endpoint") }
-            try expectEnd(arguments, "connect")
-            return .connect(ConnectRequest(endpoint: try parseEndpoint(target, listening: false)))
+            var request = ConnectRequest(endpoint: try parseEndpoint(target, listening: false))
+            while let option = arguments.popFirst() {
+                switch option.lowercased() {
+                case "--bind":
+                    guard let text = arguments.popFirst() else { throw usage("connect", "--bind needs HOST:PORT") }
+                    guard case .inet(_, let host, let port) = try parseEndpoint(text, listening: true) else {
+                        throw usage("connect", "--bind takes HOST:PORT")
+                    }
+                    request.bind = LocalAddress(host: host, port: port)
+                case "--timeout":
+                    guard let text = arguments.popFirst(), let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+                        throw usage("connect", "--timeout needs seconds from 0.001 to 3600")
+                    }
+                    request.timeoutMilliseconds = max(1, Int(seconds * 1000))
+                default:
+                    throw usage("connect", "unknown option '\(option)'")
+                }
+            }
+            return .connect(request)
         case "send", "s":
             var target: SocketID?
             if arguments.count > 1, let id = SocketID(parsing: arguments.first!) {
@@ -32,6 +49,62 @@ public enum CommandParser {
             } catch {
                 throw ParseError("send: \(error.message)")
             }
+        case "shutdown":
+            let target = optionalID(&arguments)
+            guard let word = arguments.popFirst(), let direction = ShutdownDirection(rawValue: word.lowercased()) else {
+                throw usage("shutdown", "needs a direction: read, write or both")
+            }
+            try expectEnd(arguments, "shutdown")
+            return .shutdown(target: target, direction)
+        case "reset":
+            let target = optionalID(&arguments)
+            try expectEnd(arguments, "reset")
+            return .reset(target: target)
+        case "sendto":
+            let target = optionalID(&arguments)
+            guard let address = arguments.popFirst() else { throw usage("sendto", "needs HOST:PORT") }
+            guard case .inet(_, let host, let port) = try parseEndpoint(address, listening: false) else {
+                throw usage("sendto", "needs HOST:PORT")
+            }
+            guard !arguments.isEmpty else { throw usage("sendto", "needs text to send") }
+            do {
+                return .sendTo(target: target, host: host, port: port, bytes: try EscapedText.decode(arguments.joined(separator: " ")))
+            } catch {
+                throw ParseError("sendto: \(error.message)")
+            }
+        case "sendhex":
+            var target: SocketID?
+            if arguments.count > 1, let id = SocketID(parsing: arguments.first!) {
+                target = id
+                arguments = arguments.dropFirst()
+            }
+            guard !arguments.isEmpty else { throw usage("sendhex", "needs hex bytes, as in sendhex \"de ad be ef\"") }
+            return .send(target: target, bytes: try HexText.decode(arguments.joined(separator: " ")))
+        case "sendfile":
+            var target: SocketID?
+            if arguments.count > 1, let id = SocketID(parsing: arguments.first!) {
+                target = id
+                arguments = arguments.dropFirst()
+            }
+            guard let path = arguments.popFirst() else { throw usage("sendfile", "needs a file path") }
+            try expectEnd(arguments, "sendfile")
+            return .sendFile(target: target, path: path)
+        case "get":
+            let target = optionalID(&arguments)
+            guard let name = arguments.popFirst() else { throw usage("get", "needs an option") }
+            guard let option = SocketOptionName(rawValue: name.lowercased()) else {
+                throw usage("get", "unknown option '\(name)'; options: \(SocketOptionName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            try expectEnd(arguments, "get")
+            return .getOption(target: target, option)
+        case "resolve":
+            guard let host = arguments.popFirst() else { throw usage("resolve", "needs a host name") }
+            try expectEnd(arguments, "resolve")
+            return .resolve(host: host)
+        case "explain":
+            guard let topic = arguments.popFirst() else { throw usage("explain", "needs an errno name or a TCP state") }
+            try expectEnd(arguments, "explain")
+            return .explain(topic)
         case "close", "x":
             var target: SocketID?
             if let token = arguments.popFirst() {
@@ -49,12 +122,21 @@ public enum CommandParser {
                 arguments = arguments.dropFirst()
             }
             guard let option = arguments.popFirst()?.lowercased() else { throw usage("set", "needs an option") }
-            guard option == "eol" else { throw usage("set", "unknown option '\(option)'; options: eol") }
-            guard let value = arguments.popFirst(), let ending = LineEnding(rawValue: value.lowercased()) else {
-                throw usage("set", "eol takes none, lf, crlf or cr")
+            if option == "eol" {
+                guard let value = arguments.popFirst(), let ending = LineEnding(rawValue: value.lowercased()) else {
+                    throw usage("set", "eol takes none, lf, crlf or cr")
+                }
+                try expectEnd(arguments, "set")
+                return .setLineEnding(target: target, ending)
+            }
+            guard let name = SocketOptionName(rawValue: option) else {
+                throw usage("set", "unknown option '\(option)'; options: eol, \(SocketOptionName.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard let text = arguments.popFirst(), let value = Self.optionValue(text) else {
+                throw usage("set", "\(option) needs a whole number (on/off work for flags)")
             }
             try expectEnd(arguments, "set")
-            return .setLineEnding(target: target, ending)
+            return .setOption(target: target, name, value)
         case "save":
             guard let path = arguments.popFirst() else { throw usage("save", "needs a file path") }
             var format: LogFormat = path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .json : .text
@@ -94,6 +176,8 @@ public enum CommandParser {
                 let bytes: [UInt8]
                 do { bytes = try EscapedText.decode(text) } catch { throw ParseError("listen --reply: \(error.message)") }
                 try setMode(.reply(bytes))
+            case "--replace":
+                request.replaceStale = true
             case "--backlog":
                 guard let text = arguments.popFirst(), let value = Int(text), value >= 0, value <= 65535 else {
                     throw usage("listen", "--backlog needs a number from 0 to 65535")
@@ -104,6 +188,24 @@ public enum CommandParser {
             }
         }
         return .listen(request)
+    }
+
+    /// Takes a leading socket id if there is one.
+    private static func optionalID(_ arguments: inout ArraySlice<String>) -> SocketID? {
+        guard let first = arguments.first, let id = SocketID(parsing: first) else { return nil }
+        arguments = arguments.dropFirst()
+        return id
+    }
+
+    /// `1`, `0`, `on`, `off`, `true`, `false`, or any whole number within Int32.
+    static func optionValue(_ text: String) -> Int? {
+        switch text.lowercased() {
+        case "on", "true", "yes": return 1
+        case "off", "false", "no": return 0
+        default:
+            guard let value = Int(text), value >= Int(Int32.min), value <= Int(Int32.max) else { return nil }
+            return value
+        }
     }
 
     private static func expectEnd(_ arguments: ArraySlice<String>, _ command: String) throws(ParseError) {
@@ -121,8 +223,13 @@ public enum CommandParser {
         let lowered = text.lowercased()
         if lowered.hasPrefix("unix:") {
             let path = String(text.dropFirst(5))
-            guard !path.isEmpty else { throw ParseError("unix: needs a path, as in unix:/tmp/demo.sock") }
+            guard !path.isEmpty else { throw ParseError("unix: needs a path, as in unix:/tmp/demo.sock or unix:@name") }
             return .unix(path: path)
+        }
+        if lowered.hasPrefix("unixgram:") {
+            let path = String(text.dropFirst(9))
+            guard !path.isEmpty else { throw ParseError("unixgram: needs a path, as in unixgram:/tmp/demo.sock") }
+            return .unixDatagram(path: path)
         }
         var transport = TransportProtocol.tcp
         var rest = Substring(text)
@@ -131,7 +238,7 @@ public enum CommandParser {
             rest = rest.dropFirst(candidate.label.count + 3)
         }
         if lowered.contains("://"), rest == Substring(text) {
-            throw ParseError("unknown scheme in '\(text)'; use tcp://, udp:// or unix:")
+            throw ParseError("unknown scheme in '\(text)'; use tcp://, udp://, unix: or unixgram:")
         }
         let host: String
         let portText: Substring

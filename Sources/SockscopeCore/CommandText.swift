@@ -12,9 +12,29 @@ public enum CommandText {
             case .reply(let bytes): words += ["--reply", quoted(bytes)]
             }
             if request.backlog != ListenRequest.defaultBacklog { words += ["--backlog", String(request.backlog)] }
+            if request.replaceStale { words.append("--replace") }
             return words.joined(separator: " ")
         case .connect(let request):
-            return "connect \(request.endpoint.description)"
+            var words = ["connect", request.endpoint.description]
+            if let bind = request.bind { words += ["--bind", bind.description] }
+            if let timeout = request.timeoutMilliseconds { words += ["--timeout", "\(Double(timeout) / 1000)"] }
+            return words.joined(separator: " ")
+        case .shutdown(let target, let direction):
+            return withTarget("shutdown", target, [direction.rawValue])
+        case .reset(let target):
+            return withTarget("reset", target, [])
+        case .sendTo(let target, let host, let port, let bytes):
+            return withTarget("sendto", target, [AddressText.hostPort(host, port), quoted(bytes)])
+        case .sendFile(let target, let path):
+            return withTarget("sendfile", target, [path])
+        case .setOption(let target, let option, let value):
+            return withTarget("set", target, [option.rawValue, String(value)])
+        case .getOption(let target, let option):
+            return withTarget("get", target, [option.rawValue])
+        case .resolve(let host):
+            return "resolve \(host)"
+        case .explain(let topic):
+            return "explain \(topic)"
         case .send(let target, let bytes):
             return (["send"] + (target.map { [$0.description] } ?? []) + [quoted(bytes)]).joined(separator: " ")
         case .close(let target):
@@ -28,6 +48,10 @@ public enum CommandText {
         case .quit:
             return "quit"
         }
+    }
+
+    private static func withTarget(_ verb: String, _ target: SocketID?, _ rest: [String]) -> String {
+        ([verb] + (target.map { [$0.description] } ?? []) + rest).joined(separator: " ")
     }
 
     /// Bytes as a quoted, escaped text argument.

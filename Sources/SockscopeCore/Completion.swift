@@ -9,7 +9,9 @@ public enum Completion {
     }
 
     static let options: [String: [String]] = [
-        "listen": ["--echo", "--reply", "--discard", "--backlog"],
+        "listen": ["--echo", "--reply", "--discard", "--backlog", "--replace"],
+        "connect": ["--bind", "--timeout"],
+        "save": ["--text", "--json"],
     ]
 
     public static func complete(_ text: String, cursor: Int, state: AppState) -> Result {
@@ -42,8 +44,8 @@ public enum Completion {
     private static func socketIDs(for command: String?, state: AppState) -> [String] {
         let open = state.connections.filter(\.state.isOpen).map(\.id.description)
         switch command {
-        case "send", "s": return open
-        case "close", "x": return open + state.listeners.filter(\.isOpen).map(\.id.description)
+        case "send", "s", "sendhex", "sendfile", "shutdown", "reset": return open
+        case "close", "x", "set", "get", "sendto": return open + state.listeners.filter(\.isOpen).map(\.id.description)
         default: return []
         }
     }

@@ -1,25 +1,26 @@
 /// The transport a socket speaks.
 public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
-    case tcp, udp, unix
+    /// `unix` is a UNIX stream socket, `unixgram` a UNIX datagram socket.
+    case tcp, udp, unix, unixgram
 
-    public var label: String {
-        switch self {
-        case .tcp: "tcp"
-        case .udp: "udp"
-        case .unix: "unix"
-        }
-    }
+    public var label: String { rawValue }
+
+    public var isDatagram: Bool { self == .udp || self == .unixgram }
 }
 
 /// Where to listen or connect, as the user wrote it (names are resolved by the engine).
 public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
     case inet(TransportProtocol, host: String, port: Int)
+    /// A UNIX stream socket; a path starting with `@` is an abstract name.
     case unix(path: String)
+    /// A UNIX datagram socket; a path starting with `@` is an abstract name.
+    case unixDatagram(path: String)
 
     public var transport: TransportProtocol {
         switch self {
         case .inet(let transport, _, _): transport
         case .unix: .unix
+        case .unixDatagram: .unixgram
         }
     }
 
@@ -30,6 +31,8 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
             "\(transport.label)://\(AddressText.hostPort(host, port))"
         case .unix(let path):
             "unix:\(path)"
+        case .unixDatagram(let path):
+            "unixgram:\(path)"
         }
     }
 

@@ -23,6 +23,8 @@ public struct ListenRequest: Hashable, Sendable {
     public var endpoint: Endpoint
     public var mode: ListenMode
     public var backlog: Int
+    /// For UNIX sockets: remove a stale socket file left at the path before binding.
+    public var replaceStale = false
 
     /// Large enough that a burst of connections is not dropped by the kernel;
     /// the kernel caps it at net.core.somaxconn.
@@ -37,7 +39,55 @@ public struct ListenRequest: Hashable, Sendable {
 
 public struct ConnectRequest: Hashable, Sendable {
     public var endpoint: Endpoint
-    public init(endpoint: Endpoint) { self.endpoint = endpoint }
+    /// The local address and port to bind before connecting (`--bind`); port 0 lets the kernel choose.
+    public var bind: LocalAddress?
+    /// How long one connect attempt may take (`--timeout`); nil uses the engine's default (10 s).
+    public var timeoutMilliseconds: Int?
+
+    public init(endpoint: Endpoint, bind: LocalAddress? = nil, timeoutMilliseconds: Int? = nil) {
+        self.endpoint = endpoint
+        self.bind = bind
+        self.timeoutMilliseconds = timeoutMilliseconds
+    }
+}
+
+/// A host (IP literal or name) and port to bind to.
+public struct LocalAddress: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+    public var description: String { AddressText.hostPort(host, port) }
+}
+
+/// Which direction `shutdown` ends.
+public enum ShutdownDirection: String, Hashable, Sendable, CaseIterable {
+    /// SHUT_RD: we will read no more.
+    case read
+    /// SHUT_WR: we send FIN; the peer reads EOF; we can still receive (half-close).
+    case write
+    /// SHUT_RDWR.
+    case both
+}
+
+/// The socket options `set` and `get` know.
+public enum SocketOptionName: String, Hashable, Sendable, CaseIterable {
+    case nodelay, keepalive, reuseaddr, reuseport, rcvbuf, sndbuf, linger, ttl
+
+    public var explanation: String {
+        switch self {
+        case .nodelay: "TCP_NODELAY: 1 sends small writes at once instead of waiting to batch them (Nagle off)"
+        case .keepalive: "SO_KEEPALIVE: 1 makes the kernel probe an idle connection to find a dead peer"
+        case .reuseaddr: "SO_REUSEADDR: 1 lets a listener bind a port that still has TIME-WAIT connections"
+        case .reuseport: "SO_REUSEPORT: 1 lets several sockets bind the same port and share its traffic"
+        case .rcvbuf: "SO_RCVBUF: receive buffer size in bytes (the kernel doubles what you set, for bookkeeping)"
+        case .sndbuf: "SO_SNDBUF: send buffer size in bytes (the kernel doubles what you set, for bookkeeping)"
+        case .linger: "SO_LINGER: seconds close() waits to send queued data; 0 makes close() send RST; -1 is off"
+        case .ttl: "IP_TTL: hops a packet may take before a router drops it"
+        }
+    }
 }
 
 /// A typed order to the socket engine. The engine answers each with events
@@ -47,6 +97,17 @@ public enum EngineCommand: Hashable, Sendable {
     case connect(ConnectRequest)
     case send(SocketID, [UInt8])
     case close(SocketID)
+    case shutdown(SocketID, ShutdownDirection)
+    /// Abortive close: SO_LINGER 0, then close, so the peer gets RST.
+    case reset(SocketID)
+    /// A datagram from an unconnected UDP socket (or a UDP listener) to an address.
+    case sendTo(SocketID, host: String, port: Int, [UInt8])
+    /// Streams a file's bytes out on a connection, with backpressure.
+    case sendFile(SocketID, path: String)
+    case setOption(SocketID, SocketOptionName, Int)
+    case getOption(SocketID, SocketOptionName)
+    /// getaddrinfo: every address a name gives.
+    case resolve(host: String)
 }
 
 public struct EngineRequest: Hashable, Sendable {

@@ -46,6 +46,20 @@ public enum EngineEventKind: Hashable, Sendable {
     case sent(SocketID, bytes: [UInt8], count: Int)
     /// The peer shut down its sending side (FIN): we read EOF but may still send.
     case peerClosed(SocketID)
+    /// We shut down one direction; `.write` means the peer now reads EOF.
+    case shutDown(SocketID, ShutdownDirection)
+    /// A datagram arrived on a UDP listener (or unconnected socket) from `from`.
+    case receivedFrom(SocketID, from: String, bytes: [UInt8], count: Int)
+    /// A datagram went out to `to`.
+    case sentTo(SocketID, to: String, bytes: [UInt8], count: Int)
+    /// One address of several is being tried (connect to a name).
+    case attempt(SocketID, address: String)
+    /// What the kernel holds for an option after `set` or `get` (it may differ from what was set).
+    case optionValue(SocketID, SocketOptionName, value: Int)
+    /// Every address getaddrinfo returned for a name.
+    case resolved(host: String, addresses: [ResolvedAddress])
+    /// SO_PEERCRED of an accepted UNIX connection: who is on the other end.
+    case peerCredentials(SocketID, pid: Int32, uid: UInt32, gid: UInt32)
     case closed(SocketID, reason: String)
     case error(SocketID?, SocketFailure)
     /// The last event for a request: the next scripted command may run.
@@ -56,8 +70,11 @@ public enum EngineEventKind: Hashable, Sendable {
         switch self {
         case .listening(let id, _, _, _, _), .accepted(let id, _, _, _), .connecting(let id, _),
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
-             .peerClosed(let id), .closed(let id, _):
+             .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _),
+             .sentTo(let id, _, _, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _):
             id
+        case .resolved:
+            nil
         case .error(let id, _):
             id
         case .requestCompleted:
@@ -75,6 +92,21 @@ public struct EngineEvent: Hashable, Sendable {
         self.time = time
         self.request = request
         self.kind = kind
+    }
+}
+
+/// One answer of getaddrinfo.
+public struct ResolvedAddress: Hashable, Sendable {
+    /// `IPv4` or `IPv6`.
+    public var family: String
+    /// `stream` or `datagram`.
+    public var type: String
+    public var address: String
+
+    public init(family: String, type: String, address: String) {
+        self.family = family
+        self.type = type
+        self.address = address
     }
 }
 

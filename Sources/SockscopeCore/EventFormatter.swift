@@ -11,6 +11,13 @@ public enum EventFormatter {
         case .received: "received"
         case .sent: "sent"
         case .peerClosed: "peer-closed"
+        case .shutDown: "shutdown"
+        case .receivedFrom: "received"
+        case .sentTo: "sent"
+        case .attempt: "attempt"
+        case .optionValue: "option"
+        case .resolved: "resolved"
+        case .peerCredentials: "peer-credentials"
         case .closed: "closed"
         case .error: "error"
         case .requestCompleted: "completed"
@@ -37,6 +44,21 @@ public enum EventFormatter {
             return head + "sent \(count) B \"\(DisplayText.escape(bytes))\"\(count > bytes.count ? "..." : "")"
         case .peerClosed:
             return head + "peer-closed (EOF: the peer will send no more; we can still send)"
+        case .shutDown(_, let direction):
+            return head + "shutdown \(direction.rawValue) (\(ShutdownText.explanation(direction)))"
+        case .receivedFrom(_, let from, let bytes, let count):
+            return head + "received \(count) B from \(safe(from)) \"\(DisplayText.escape(bytes))\"\(count > bytes.count ? "..." : "")"
+        case .sentTo(_, let to, let bytes, let count):
+            return head + "sent \(count) B to \(safe(to)) \"\(DisplayText.escape(bytes))\"\(count > bytes.count ? "..." : "")"
+        case .attempt(_, let address):
+            return head + "attempt \(safe(address))"
+        case .optionValue(_, let option, let value):
+            return head + "option \(option.rawValue)=\(value) (what the kernel holds)"
+        case .resolved(let host, let addresses):
+            return head + "resolved \(safe(host)): " + (addresses.isEmpty ? "no addresses"
+                : addresses.map { "\($0.family) \($0.type) \(safe($0.address))" }.joined(separator: ", "))
+        case .peerCredentials(_, let pid, let uid, let gid):
+            return head + "peer-credentials pid=\(pid) uid=\(uid) gid=\(gid)"
         case .closed(_, let reason):
             return head + "closed (\(safe(reason)))"
         case .error(_, let failure):
@@ -70,6 +92,23 @@ public enum EventFormatter {
                        ("truncated", .bool(count > bytes.count))]
         case .peerClosed:
             break
+        case .shutDown(_, let direction):
+            fields.append(("direction", .string(direction.rawValue)))
+        case .receivedFrom(_, let peer, let bytes, let count), .sentTo(_, let peer, let bytes, let count):
+            let isReceived = if case .receivedFrom = event.kind { true } else { false }
+            fields += [(isReceived ? "from" : "to", .string(peer)), ("bytes", .int(count)),
+                       ("text", .string(DisplayText.escape(bytes))), ("truncated", .bool(count > bytes.count))]
+        case .attempt(_, let address):
+            fields.append(("address", .string(address)))
+        case .optionValue(_, let option, let value):
+            fields += [("option", .string(option.rawValue)), ("value", .int(value))]
+        case .resolved(let host, let addresses):
+            fields += [("host", .string(host)),
+                       ("addresses", .array(addresses.map {
+                           .object([("family", .string($0.family)), ("type", .string($0.type)), ("address", .string($0.address))])
+                       }))]
+        case .peerCredentials(_, let pid, let uid, let gid):
+            fields += [("pid", .int(Int(pid))), ("uid", .int(Int(uid))), ("gid", .int(Int(gid)))]
         case .closed(_, let reason):
             fields += [("reason", .string(reason))]
         case .error(_, let failure):
@@ -97,11 +136,23 @@ public enum EventFormatter {
     private static func safe(_ text: String) -> String { DisplayText.escape(string: text) }
 }
 
+/// What each direction of `shutdown` means to both ends.
+public enum ShutdownText {
+    public static func explanation(_ direction: ShutdownDirection) -> String {
+        switch direction {
+        case .write: "FIN sent: the peer reads EOF; we can still receive (half-close)"
+        case .read: "we read no more; data that still arrives is discarded; the peer notices nothing"
+        case .both: "FIN sent and reading stopped: the peer reads EOF"
+        }
+    }
+}
+
 /// The little JSON the output formats need, written without Foundation.
 public indirect enum JSONValue: Hashable, Sendable {
     case string(String)
     case int(Int)
     case bool(Bool)
+    case array([JSONValue])
     case object([(String, JSONValue)])
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool { lhs.encoded == rhs.encoded }
@@ -112,6 +163,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         case .string(let text): return JSONValue.quote(text)
         case .int(let value): return String(value)
         case .bool(let value): return value ? "true" : "false"
+        case .array(let values): return "[" + values.map(\.encoded).joined(separator: ",") + "]"
         case .object(let fields):
             return "{" + fields.map { "\(JSONValue.quote($0.0)):\($0.1.encoded)" }.joined(separator: ",") + "}"
         }

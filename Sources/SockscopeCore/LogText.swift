@@ -16,7 +16,9 @@ public enum LogText {
         switch entry.kind {
         case .received, .sent:
             let more = entry.count > entry.bytes.count ? "…" : ""
-            return "\(ByteCount.text(entry.count)) \(DisplayText.escape(entry.bytes))\(more)"
+            // Datagrams name their peer.
+            let peer = entry.text.isEmpty ? "" : (entry.kind == .received ? " from " : " to ") + DisplayText.escape(string: entry.text)
+            return "\(ByteCount.text(entry.count))\(peer) \(DisplayText.escape(entry.bytes))\(more)"
         case .info, .error, .command:
             return DisplayText.escape(string: entry.text, backslashes: false)
         }

@@ -143,6 +143,7 @@ extension Reducer {
         case .tcp: return "tcp://\(address)"
         case .udp: return "udp://\(address)"
         case .unix: return "unix:\(address)"
+        case .unixgram: return "unixgram:\(address)"
         }
     }
 

@@ -93,6 +93,34 @@ public enum Reducer {
             guard let isOpen else { return fail("close: no socket \(id)", time: time, socket: id, state: &state) }
             guard isOpen else { return fail("close: \(id) is already closed", time: time, socket: id, state: &state) }
             return [makeRequest(.close(id), state: &state)]
+        case .shutdown(let target, let direction):
+            return onOpenConnection(target, "shutdown", time: time, state: &state) { .shutdown($0, direction) }
+        case .reset(let target):
+            return onOpenConnection(target, "reset", time: time, state: &state) { .reset($0) }
+        case .sendFile(let target, let path):
+            return onOpenConnection(target, "sendfile", time: time, state: &state) { .sendFile($0, path: path) }
+        case .sendTo(let target, let host, let port, let bytes):
+            guard let id = target ?? state.defaultTarget else {
+                return fail("sendto: no socket yet; listen udp://... or connect udp://... first", time: time, socket: nil,
+                            state: &state)
+            }
+            return [makeRequest(.sendTo(id, host: host, port: port, bytes), state: &state)]
+        case .setOption(let target, let option, let value):
+            guard let id = target ?? state.defaultTarget else {
+                return fail("set: no socket yet; name one: set C1 nodelay 1", time: time, socket: nil, state: &state)
+            }
+            return [makeRequest(.setOption(id, option, value), state: &state)]
+        case .getOption(let target, let option):
+            guard let id = target ?? state.defaultTarget else {
+                return fail("get: no socket yet; name one: get C1 rcvbuf", time: time, socket: nil, state: &state)
+            }
+            return [makeRequest(.getOption(id, option), state: &state)]
+        case .resolve(let host):
+            return [makeRequest(.resolve(host: host), state: &state)]
+        case .explain(let topic):
+            let lines = Explanation.lines(for: topic)
+            for line in lines { state.log.append(LogEntry(time: time, socket: nil, kind: .info, text: line)) }
+            return lines.map { .notice(.info, $0) }
         case .setLineEnding(let target, let ending):
             guard let id = target ?? state.defaultConnection, state.connection(id) != nil else {
                 return fail("set: no connection to set eol on; name one: set C1 eol crlf", time: time, socket: nil,
@@ -114,8 +142,22 @@ public enum Reducer {
         }
     }
 
+    /// Runs `make` for an open connection (named, selected or newest), or explains why not.
+    private static func onOpenConnection(_ target: SocketID?, _ verb: String, time: Timestamp, state: inout AppState,
+                                         _ make: (SocketID) -> EngineCommand) -> [Effect] {
+        guard let id = target ?? state.defaultConnection else {
+            return fail("\(verb): no connection yet; name one: \(verb) C1 ...", time: time, socket: nil, state: &state)
+        }
+        if let problem = sendProblem(id, state: state) {
+            return fail("\(verb): \(problem)", time: time, socket: id, state: &state)
+        }
+        return [makeRequest(make(id), state: &state)]
+    }
+
     static func sendProblem(_ id: SocketID, state: AppState) -> String? {
-        if state.listener(id) != nil {
+        if let listener = state.listener(id) {
+            // A datagram listener answers whoever sent to it last.
+            if listener.transport.isDatagram, listener.isOpen { return nil }
             return "\(id) is a listener; send goes to one of its connections (C...)"
         }
         guard let row = state.connection(id) else { return "no connection \(id)" }
@@ -200,6 +242,38 @@ public enum Reducer {
                 $0.lastActivity = time
             }
             state.log.appendData(time: time, socket: id, kind: .sent, bytes: bytes, count: count)
+        case .shutDown(let id, let direction):
+            info("shutdown \(direction.rawValue): \(ShutdownText.explanation(direction))", id, time, &state)
+        case .receivedFrom(let id, let from, let bytes, let count):
+            state.updateConnection(id) {
+                $0.bytesIn += count
+                $0.messagesIn += 1
+                $0.lastActivity = time
+            }
+            state.updateListener(id) { $0.bytesIn += count; $0.datagramsIn += 1 }
+            state.log.append(LogEntry(time: time, socket: id, kind: .received, count: count, bytes: bytes,
+                                      text: from))
+        case .sentTo(let id, let to, let bytes, let count):
+            state.updateConnection(id) {
+                $0.bytesOut += count
+                $0.messagesOut += 1
+                $0.lastActivity = time
+            }
+            state.updateListener(id) { $0.bytesOut += count; $0.datagramsOut += 1 }
+            state.log.append(LogEntry(time: time, socket: id, kind: .sent, count: count, bytes: bytes, text: to))
+        case .attempt(let id, let address):
+            info("trying \(address)", id, time, &state)
+        case .optionValue(let id, let option, let value):
+            var text = "\(option.rawValue) = \(value)"
+            if option == .rcvbuf || option == .sndbuf { text += " (the kernel doubles the value you set, for its bookkeeping)" }
+            info(text, id, time, &state)
+            return [.notice(.info, "\(id) \(text)")]
+        case .resolved(let host, let addresses):
+            info("\(host) resolves to " + (addresses.isEmpty ? "nothing"
+                : addresses.map { "\($0.address) (\($0.family), \($0.type))" }.joined(separator: ", ")), nil, time, &state)
+        case .peerCredentials(let id, let pid, let uid, let gid):
+            state.updateConnection(id) { $0.peerCredentials = "pid \(pid), uid \(uid), gid \(gid)" }
+            info("peer process: pid \(pid), uid \(uid), gid \(gid) (SO_PEERCRED)", id, time, &state)
         case .peerClosed(let id):
             state.updateConnection(id) {
                 $0.state = .peerClosed

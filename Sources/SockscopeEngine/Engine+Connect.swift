@@ -11,7 +11,7 @@ extension Engine {
         switch connect.endpoint {
         case .inet(let transport, let host, let port):
             sink.emit(.connecting(id, remote: AddressText.hostPort(host, port)), request: request)
-            guard transport != .unix else {
+            guard transport != .unix, transport != .unixgram else {
                 return failConnect(id, request: request, failure: SocketFailure(
                     call: "connect", explanation: "a UNIX socket needs a path, not a host and port", target: target))
             }
@@ -25,6 +25,10 @@ extension Engine {
                     self.failConnect(id, request: request, failure: .from(error, call: "getaddrinfo", target: target))
                 }
             }
+        case .unixDatagram:
+            sink.emit(.connecting(id, remote: target), request: request)
+            failConnect(id, request: request, failure: SocketFailure(
+                call: "connect", explanation: "UNIX datagram sockets are not supported by the engine yet", target: target))
         case .unix(let path):
             sink.emit(.connecting(id, remote: path), request: request)
             do {

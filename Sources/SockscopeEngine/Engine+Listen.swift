@@ -34,9 +34,12 @@ extension Engine {
                     self.sink.complete(request, failure: .from(error, call: "getaddrinfo", target: target))
                 }
             }
-        case .inet(.unix, _, _):
+        case .inet(.unix, _, _), .inet(.unixgram, _, _):
             sink.complete(request, failure: SocketFailure(
                 call: "listen", explanation: "a UNIX socket needs a path, not a host and port", target: target))
+        case .unixDatagram:
+            sink.complete(request, failure: SocketFailure(
+                call: "listen", explanation: "UNIX datagram sockets are not supported by the engine yet", target: target))
         }
     }
 

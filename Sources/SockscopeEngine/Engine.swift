@@ -80,6 +80,12 @@ public final class Engine: Sendable {
             withOpenSocket(id, request: request.id, call: "close") {
                 $0.close(reason: id.kind == .listener ? "stopped listening" : "closed by us", request: request.id)
             }
+        case .shutdown, .reset, .sendTo, .sendFile, .setOption, .getOption, .resolve:
+            // Answered until the engine grows these commands (in progress).
+            let sink = sink
+            group.next().execute {
+                sink.complete(request.id, failure: SocketFailure(call: "engine", explanation: "not supported by the engine yet"))
+            }
         }
     }
 

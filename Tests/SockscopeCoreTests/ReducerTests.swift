@@ -261,7 +261,8 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
     @Test func completionOfCommandsIdsAndOptions() {
         let state = connected()
         #expect(Completion.complete("lis", cursor: 3, state: state).text == "listen ")
-        #expect(Completion.complete("se", cursor: 2, state: state).candidates == ["send", "set", "save"].filter { $0.hasPrefix("se") })
+        #expect(Completion.complete("se", cursor: 2, state: state).candidates == ["send", "sendhex", "sendfile", "sendto", "set"])
+        #expect(Completion.complete("res", cursor: 3, state: state).candidates == ["reset", "resolve"])
         #expect(Completion.complete("send C", cursor: 6, state: state).candidates == ["C1", "C2"])
         #expect(Completion.complete("listen 1 --ec", cursor: 13, state: state).text == "listen 1 --echo ")
         #expect(Completion.complete("connect 127", cursor: 11, state: state).text == "connect 127.0.0.1:9000 ")

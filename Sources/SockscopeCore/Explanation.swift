@@ -1,0 +1,25 @@
+/// `explain`: plain words for an errno name or a TCP state.
+public enum Explanation {
+    public static func lines(for topic: String) -> [String] {
+        if let entry = ErrnoCatalog.entry(named: topic) {
+            return ["\(entry.name) (errno \(entry.number)): \(entry.explanation)"]
+        }
+        if let state = TCPState(name: topic) {
+            return ["\(state.name): \(state.explanation)"]
+        }
+        if let text = resolutionErrors[topic.uppercased()] {
+            return ["\(topic.uppercased()): \(text)"]
+        }
+        return ["nothing known about '\(topic)'; try an errno such as ECONNREFUSED or a TCP state such as TIME-WAIT"]
+    }
+
+    /// getaddrinfo's own error codes (not errno values).
+    public static let resolutionErrors: [String: String] = [
+        "EAI_NONAME": "the name does not exist (or is not known to the resolver)",
+        "EAI_AGAIN": "the resolver could not answer now; try again later",
+        "EAI_FAIL": "the resolver failed for good",
+        "EAI_NODATA": "the name exists but has no address of the asked family",
+        "EAI_FAMILY": "the address family is not supported",
+        "EAI_SERVICE": "the port or service is not valid for this socket type",
+    ]
+}
