@@ -42,8 +42,12 @@ printf 'GET / HTTP/1.0\r\n\x1b[2J\x1b]0;pwned\x07\r\n' | socat -t 1 - "TCP:127.0
 wait_for "x1b[2J"
 tmuxc send-keys -t shot Tab
 shot overview
+tmuxc send-keys -t shot h
+wait_for "0000  47 45 54 20"
+shot hex
+tmuxc send-keys -t shot h
 tmuxc send-keys -t shot '?'
-wait_for "Esc or ? closes this help"
+wait_for "Commands (type : first)"
 shot help
 tmuxc send-keys -t shot Escape
 tmuxc send-keys -t shot ':'
@@ -51,4 +55,15 @@ tmuxc send-keys -t shot -l 'connect 1'
 tmuxc send-keys -t shot Enter
 wait_for "ECONNREFUSED"
 shot error
+tmuxc send-keys -t shot q
+tmuxc kill-session -t shot 2>/dev/null || true
+
+# The light theme, with a UDP listener and a datagram from outside.
+uport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
+    "env TERM=tmux-256color $bin --theme light -c 'listen $port --reply \"hello\\r\\n\"' -c 'listen udp://127.0.0.1:$uport --echo' -c 'connect $port' -c 'set eol crlf'"
+wait_for "listening on udp"
+printf 'ping over udp' | socat -t 1 - "UDP:127.0.0.1:$uport" >/dev/null &
+wait_for "ping over udp"
+shot light
 tmuxc send-keys -t shot q

@@ -10,11 +10,14 @@ public enum HeadlessSession {
         public var commands: [String]
         public var json: Bool
         public var engineThreads: Int
+        /// Listeners may bind every interface without `--public` on each command.
+        public var allowPublic: Bool
 
-        public init(commands: [String], json: Bool, engineThreads: Int = 1) {
+        public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false) {
             self.commands = commands
             self.json = json
             self.engineThreads = engineThreads
+            self.allowPublic = allowPublic
         }
     }
 
@@ -24,6 +27,7 @@ public enum HeadlessSession {
         let mailbox = Mailbox()
         let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
         var state = AppState(interactive: false)
+        state.allowsPublicListeners = options.allowPublic
         var output: [UInt8] = []
         var stdinOpen = true
         var lines = LineReader()

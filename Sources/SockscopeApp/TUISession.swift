@@ -39,6 +39,7 @@ public enum TUISession {
         (state.view.width, state.view.height) = terminal.size
         state.view.history = CommandHistory.load()
         var lastFrame: Int64 = 0
+        var lastTick = WallClock.monotonicMilliseconds()
         // Notices are already in the log and the status line.
         var effects = EffectRunner(engine: engine, printNotice: { _, _ in })
         func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
@@ -48,6 +49,15 @@ public enum TUISession {
         }
         while !effects.quitting {
             var timeout: Int32 = -1
+            // Rates fall to zero a second after traffic stops: tick only while some still move.
+            if !state.activeRates.isEmpty {
+                let now = WallClock.monotonicMilliseconds()
+                if now - lastTick >= 1000 {
+                    handle(Reducer.reduce(&state, .tick(Timestamp.now())))
+                    lastTick = now
+                }
+                timeout = Int32(max(1, lastTick + 1000 - now))
+            }
             if state.needsRedraw {
                 let now = WallClock.monotonicMilliseconds()
                 let due = lastFrame + frameIntervalMilliseconds
@@ -56,7 +66,7 @@ public enum TUISession {
                     state.needsRedraw = false
                     lastFrame = now
                 } else {
-                    timeout = Int32(due - now)
+                    timeout = timeout < 0 ? Int32(due - now) : min(timeout, Int32(due - now))
                 }
             }
             let ready = PollSet.wait([STDIN_FILENO, mailbox.wakeSignal.fileDescriptor, signals.fileDescriptor],

@@ -16,6 +16,8 @@ public enum AppEvent: Hashable, Sendable {
     case select(Pane, index: Int)
     /// The mouse wheel over a pane: positive scrolls down.
     case scroll(Pane, lines: Int)
+    /// A second passed while some rate was still moving (never sent when all is quiet).
+    case tick(Timestamp)
     /// The outcome of something the app did for an effect (a saved file), for the log.
     case outcome(LogKind, String, time: Timestamp)
 }

@@ -8,6 +8,7 @@ public struct ListenerRow: Hashable, Sendable {
     public var activeConnections = 0
     public var acceptedTotal = 0
     public var isOpen = true
+    public var refusedTotal = 0
     /// Datagram listeners count their own traffic (they have no connections).
     public var bytesIn = 0
     public var bytesOut = 0
@@ -28,6 +29,8 @@ public enum ConnectionState: Hashable, Sendable {
     case closed(String)
     /// The connect never succeeded; the errno name or reason.
     case failed(String)
+    /// A step-mode socket neither connected nor listening; its phase (created, bound, failed).
+    case unconnected(String)
 
     public var label: String {
         switch self {
@@ -36,13 +39,14 @@ public enum ConnectionState: Hashable, Sendable {
         case .peerClosed: "peer-EOF"
         case .closed: "closed"
         case .failed(let code): code
+        case .unconnected(let phase): phase
         }
     }
 
     public var isOpen: Bool {
         switch self {
         case .closed, .failed: false
-        case .connecting, .established, .peerClosed: true
+        case .connecting, .established, .peerClosed, .unconnected: true
         }
     }
 }
@@ -66,6 +70,7 @@ public struct ConnectionRow: Hashable, Sendable {
     public var lineEnding: LineEnding = .lf
     /// SO_PEERCRED of an accepted UNIX connection.
     public var peerCredentials: String?
+    public var rate = TrafficRate()
 }
 
 /// What ends a typed line on a connection.
@@ -98,12 +103,18 @@ public struct AppState {
     public var script = ScriptQueue()
     public var mostRecentConnection: SocketID?
     public var mostRecentListener: SocketID?
+    /// The lifecycle lab: step sockets, ledgers, kernel samples, the system view.
+    public var lab = LabState()
     public var nextRequest: UInt64 = 1
     /// The transport of connects not yet answered, to label their rows.
     var pendingTransports: [RequestID: TransportProtocol] = [:]
     /// True in the TUI: rows get selected as they appear. Headless has no selection,
     /// so commands without an id go to the most recent socket.
     public let interactive: Bool
+    /// Connections whose rate may still change: the app ticks once a second while any exist.
+    public internal(set) var activeRates: Set<SocketID> = []
+    /// Headless `--public`: listeners may bind every interface without asking.
+    public var allowsPublicListeners = false
     /// Set by every change the screen must show; the runtime clears it after drawing.
     public var needsRedraw = true
 
@@ -138,6 +149,14 @@ public struct AppState {
 
     mutating func updateConnection(_ id: SocketID, _ change: (inout ConnectionRow) -> Void) {
         if let index = connectionIndex[id] { change(&connections[index]) }
+    }
+
+    /// Forgets a connection row (a step-mode socket that became a listener).
+    mutating func removeConnection(_ id: SocketID) {
+        guard connectionIndex[id] != nil else { return }
+        connections.removeAll { $0.id == id }
+        connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
+        if view.selectedConnection == id { view.selectedConnection = nil }
     }
 
     /// Drops the oldest closed connection rows beyond `closedRowsKept`.

@@ -19,4 +19,10 @@ public enum Command: Hashable, Sendable {
     case save(path: String, format: LogFormat)
     case help(topic: String?)
     case quit
+    /// A step-mode system call (`socket`, `bind S1 ...`, `listen S1 N`, `connect S1 ...`, `recv`).
+    case step(StepCall)
+    /// Takes one client from a manual-accept listener's queue.
+    case accept(target: SocketID?)
+    /// `sys`: show, hide, filter or sort the machine's socket table.
+    case system(SystemViewCommand)
 }

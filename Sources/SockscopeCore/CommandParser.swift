@@ -14,8 +14,12 @@ public enum CommandParser {
         var arguments = Array(tokens.dropFirst())[...]
         switch name {
         case "listen", "l":
+            if let step = try parseStepForm(name: "listen", arguments) { return step }
             return try parseListen(&arguments)
+        case "socket", "bind", "accept", "recv", "sys", "system":
+            return try parseLab(name: name, arguments)
         case "connect", "c":
+            if let step = try parseStepForm(name: "connect", arguments) { return step }
             guard let target = arguments.popFirst() else { throw usage("connect", "needs an endpoint") }
             var request = ConnectRequest(endpoint: try parseEndpoint(target, listening: false))
             while let option = arguments.popFirst() {
@@ -178,6 +182,25 @@ public enum CommandParser {
                 try setMode(.reply(bytes))
             case "--replace":
                 request.replaceStale = true
+            case "--manual-accept":
+                request.manualAccept = true
+            case "--public":
+                request.isPublic = true
+            case "--allow", "--deny":
+                guard let text = arguments.popFirst(), let range = AddressRange(text) else {
+                    throw usage("listen", "\(option) needs an address or CIDR range, as in 10.0.0.0/8 or ::1")
+                }
+                if option.lowercased() == "--allow" { request.policy.allow.append(range) } else { request.policy.deny.append(range) }
+            case "--max-conns":
+                guard let text = arguments.popFirst(), let value = Int(text), value > 0, value <= 1_000_000 else {
+                    throw usage("listen", "--max-conns needs a number from 1 to 1000000")
+                }
+                request.policy.maxConnections = value
+            case "--idle-timeout":
+                guard let text = arguments.popFirst(), let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
+                    throw usage("listen", "--idle-timeout needs seconds from 0.001 to 86400")
+                }
+                request.policy.idleTimeoutMilliseconds = max(1, Int(seconds * 1000))
             case "--backlog":
                 guard let text = arguments.popFirst(), let value = Int(text), value >= 0, value <= 65535 else {
                     throw usage("listen", "--backlog needs a number from 0 to 65535")

@@ -13,6 +13,12 @@ public enum CommandText {
             }
             if request.backlog != ListenRequest.defaultBacklog { words += ["--backlog", String(request.backlog)] }
             if request.replaceStale { words.append("--replace") }
+            if request.isPublic { words.append("--public") }
+            if request.manualAccept { words.append("--manual-accept") }
+            for range in request.policy.allow { words += ["--allow", range.description] }
+            for range in request.policy.deny { words += ["--deny", range.description] }
+            if let max = request.policy.maxConnections { words += ["--max-conns", String(max)] }
+            if let idle = request.policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
             return words.joined(separator: " ")
         case .connect(let request):
             var words = ["connect", request.endpoint.description]
@@ -47,6 +53,12 @@ public enum CommandText {
             return topic.map { "help \($0)" } ?? "help"
         case .quit:
             return "quit"
+        case .step(let call):
+            return StepCallText.line(for: call)
+        case .accept(let target):
+            return withTarget("accept", target, [])
+        case .system(let command):
+            return StepCallText.line(for: command)
         }
     }
 

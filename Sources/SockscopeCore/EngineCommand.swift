@@ -25,6 +25,12 @@ public struct ListenRequest: Hashable, Sendable {
     public var backlog: Int
     /// For UNIX sockets: remove a stale socket file left at the path before binding.
     public var replaceStale = false
+    /// Who may connect, how many at once, how long they may stay silent.
+    public var policy = ListenerPolicy()
+    /// The user confirmed binding every interface (`--public`).
+    public var isPublic = false
+    /// `--manual-accept`: clients wait in the kernel's accept queue until `accept` takes one.
+    public var manualAccept = false
 
     /// Large enough that a burst of connections is not dropped by the kernel;
     /// the kernel caps it at net.core.somaxconn.
@@ -34,6 +40,32 @@ public struct ListenRequest: Hashable, Sendable {
         self.endpoint = endpoint
         self.mode = mode
         self.backlog = backlog
+    }
+}
+
+/// A listener's access control. Refused peers are reported, never dropped silently.
+public struct ListenerPolicy: Hashable, Sendable {
+    /// When not empty, only peers in one of these ranges are accepted.
+    public var allow: [AddressRange] = []
+    /// Peers in these ranges are refused (checked before `allow`).
+    public var deny: [AddressRange] = []
+    /// Connections open at once; more are accepted and closed at once with a note.
+    public var maxConnections: Int?
+    /// Connections silent (no data either way) this long are closed.
+    public var idleTimeoutMilliseconds: Int?
+
+    public init() {}
+
+    public var isUnrestricted: Bool { allow.isEmpty && deny.isEmpty && maxConnections == nil }
+
+    /// Why a peer at `remote` may not connect, or nil if it may.
+    public func refusal(for remote: String, openConnections: Int) -> String? {
+        if let range = deny.first(where: { $0.contains(remote) }) { return "denied by --deny \(range)" }
+        if !allow.isEmpty, !allow.contains(where: { $0.contains(remote) }) { return "not in any --allow range" }
+        if let maxConnections, openConnections >= maxConnections {
+            return "--max-conns \(maxConnections) reached"
+        }
+        return nil
     }
 }
 
@@ -108,6 +140,8 @@ public enum EngineCommand: Hashable, Sendable {
     case getOption(SocketID, SocketOptionName)
     /// getaddrinfo: every address a name gives.
     case resolve(host: String)
+    /// The lifecycle lab: step-mode calls, manual accept, the system view.
+    case lab(LabCommand)
 }
 
 public struct EngineRequest: Hashable, Sendable {

@@ -61,7 +61,11 @@ public enum EngineEventKind: Hashable, Sendable {
     /// SO_PEERCRED of an accepted UNIX connection: who is on the other end.
     case peerCredentials(SocketID, pid: Int32, uid: UInt32, gid: UInt32)
     case closed(SocketID, reason: String)
+    /// A listener turned a peer away (access control); the peer was accepted and closed at once.
+    case refused(SocketID, remote: String, reason: String)
     case error(SocketID?, SocketFailure)
+    /// Step-mode calls, kernel samples, the system's sockets.
+    case lab(LabEvent)
     /// The last event for a request: the next scripted command may run.
     case requestCompleted
 
@@ -71,12 +75,14 @@ public enum EngineEventKind: Hashable, Sendable {
         case .listening(let id, _, _, _, _), .accepted(let id, _, _, _), .connecting(let id, _),
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
              .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _),
-             .sentTo(let id, _, _, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _):
+             .sentTo(let id, _, _, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _):
             id
         case .resolved:
             nil
         case .error(let id, _):
             id
+        case .lab(let event):
+            event.socket
         case .requestCompleted:
             nil
         }

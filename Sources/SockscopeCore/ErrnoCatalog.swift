@@ -17,6 +17,7 @@ public enum ErrnoCatalog {
         Entry(number: 13, name: "EACCES", explanation: "permission denied (ports below 1024 need privilege; UNIX paths need write access)"),
         Entry(number: 17, name: "EEXIST", explanation: "something already exists at that path"),
         Entry(number: 20, name: "ENOTDIR", explanation: "a component of the path is not a directory"),
+        Entry(number: 21, name: "EISDIR", explanation: "that path is a directory, not a file"),
         Entry(number: 22, name: "EINVAL", explanation: "invalid argument for the socket's current state"),
         Entry(number: 23, name: "ENFILE", explanation: "the whole system is out of file descriptors"),
         Entry(number: 24, name: "EMFILE", explanation: "this process hit its file descriptor limit (raise it with ulimit -n)"),

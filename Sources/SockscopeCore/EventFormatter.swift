@@ -18,8 +18,10 @@ public enum EventFormatter {
         case .optionValue: "option"
         case .resolved: "resolved"
         case .peerCredentials: "peer-credentials"
+        case .refused: "refused"
         case .closed: "closed"
         case .error: "error"
+        case .lab(let event): LabEventText.name(of: event)
         case .requestCompleted: "completed"
         }
     }
@@ -59,6 +61,8 @@ public enum EventFormatter {
                 : addresses.map { "\($0.family) \($0.type) \(safe($0.address))" }.joined(separator: ", "))
         case .peerCredentials(_, let pid, let uid, let gid):
             return head + "peer-credentials pid=\(pid) uid=\(uid) gid=\(gid)"
+        case .refused(_, let remote, let reason):
+            return head + "refused remote=\(safe(remote)) (\(safe(reason)))"
         case .closed(_, let reason):
             return head + "closed (\(safe(reason)))"
         case .error(_, let failure):
@@ -66,6 +70,8 @@ public enum EventFormatter {
             if let target = failure.target { line += " \(safe(target))" }
             if let code = failure.code { line += " \(code)" }
             return line + ": \(safe(failure.explanation))"
+        case .lab(let labEvent):
+            return LabEventText.text(labEvent).map { head + $0 }
         case .requestCompleted:
             return nil
         }
@@ -109,6 +115,8 @@ public enum EventFormatter {
                        }))]
         case .peerCredentials(_, let pid, let uid, let gid):
             fields += [("pid", .int(Int(pid))), ("uid", .int(Int(uid))), ("gid", .int(Int(gid)))]
+        case .refused(_, let remote, let reason):
+            fields += [("remote", .string(remote)), ("reason", .string(reason))]
         case .closed(_, let reason):
             fields += [("reason", .string(reason))]
         case .error(_, let failure):
@@ -117,6 +125,8 @@ public enum EventFormatter {
             if let number = failure.errno { fields.append(("errno_value", .int(Int(number)))) }
             if let target = failure.target { fields.append(("target", .string(target))) }
             fields.append(("message", .string(failure.explanation)))
+        case .lab(let labEvent):
+            fields += LabEventText.jsonFields(labEvent)
         case .requestCompleted:
             return nil
         }

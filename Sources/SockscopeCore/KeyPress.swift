@@ -37,6 +37,7 @@ public enum UserAction: String, Hashable, Sendable, CaseIterable {
     case filterLog, toggleHex, toggleTimestamps, zoom
     case focusNext, focusPrevious, selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
     case toggleHelp, quit, backOut
+    case acceptOne, toggleSystemView, connectToSystemListener, cycleSystemSort
 }
 
 /// One row of the key table: it drives dispatch, the footer hints, the `?`
@@ -61,6 +62,14 @@ public enum KeyBindings {
                    description: "reset the selected connection (RST; asks first)"),
         KeyBinding(keys: [.character("d")], action: .connectAgain, hint: nil,
                    description: "open another connection to the same peer (or to the selected listener)"),
+        KeyBinding(keys: [.character("a")], action: .acceptOne, hint: nil,
+                   description: "accept one client from the selected manual-accept listener (its queue shrinks by one)"),
+        KeyBinding(keys: [.character("S")], action: .toggleSystemView, hint: "system",
+                   description: "show or hide the system view: every socket on the machine, live (ours marked *)"),
+        KeyBinding(keys: [.character("c")], action: .connectToSystemListener, hint: nil,
+                   description: "in the system view: connect to the selected listener"),
+        KeyBinding(keys: [.character("o")], action: .cycleSystemSort, hint: nil,
+                   description: "in the system view: sort by the next column (proto, state, local, remote, queue, process)"),
         KeyBinding(keys: [.enter], action: .showConnectionLog, hint: nil,
                    description: "show only the selected socket's log entries (Esc shows all again)"),
         KeyBinding(keys: [.character("/")], action: .filterLog, hint: "filter",

@@ -10,12 +10,20 @@ public enum ProcNet {
         public var remotePort: Int
         /// The kernel's state number (TCPState for TCP; UDP reports 7 unconnected, 1 connected).
         public var state: Int
-        /// For LISTEN: connections in the accept queue; otherwise bytes not yet acknowledged.
+        /// Bytes sent and not yet acknowledged (ss's Send-Q for a connection).
         public var transmitQueue: Int
-        /// For LISTEN: unused here (see ss); otherwise bytes not yet read by the program.
+        /// For LISTEN: connections waiting in the accept queue (ss -ltn's Recv-Q);
+        /// otherwise bytes received and not yet read by the program.
         public var receiveQueue: Int
         public var uid: Int
         public var inode: UInt64
+        /// The kernel timer running for the socket: 0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 zero-window probe.
+        public var timer = 0
+        /// Clock ticks (USER_HZ, 100 a second) until the timer fires: TIME-WAIT's countdown.
+        public var timerTicks = 0
+
+        /// Seconds until the timer fires, when one runs.
+        public var timerSeconds: Double? { timer == 0 ? nil : Double(timerTicks) / 100 }
     }
 
     /// One row of `/proc/net/unix`.
@@ -39,10 +47,17 @@ public enum ProcNet {
             let queues = fields[4].split(separator: ":")
             guard queues.count == 2, let tx = Int(queues[0], radix: 16), let rx = Int(queues[1], radix: 16),
                   let uid = Int(fields[7]), let inode = UInt64(fields[9]) else { return nil }
-            return InetSocket(local: AddressText.hostPort(local.host, local.port),
-                              remote: AddressText.hostPort(remote.host, remote.port),
-                              localPort: local.port, remotePort: remote.port, state: state,
-                              transmitQueue: tx, receiveQueue: rx, uid: uid, inode: inode)
+            var socket = InetSocket(local: AddressText.hostPort(local.host, local.port),
+                                    remote: AddressText.hostPort(remote.host, remote.port),
+                                    localPort: local.port, remotePort: remote.port, state: state,
+                                    transmitQueue: tx, receiveQueue: rx, uid: uid, inode: inode)
+            // `tr:tm->when`, e.g. `03:00000F9E`: a TIME-WAIT timer with 0xF9E ticks to go.
+            let timer = fields[5].split(separator: ":")
+            if timer.count == 2, let kind = Int(timer[0], radix: 16), let ticks = Int(timer[1], radix: 16) {
+                socket.timer = kind
+                socket.timerTicks = ticks
+            }
+            return socket
         }
     }
 

@@ -20,6 +20,7 @@ extension Reducer {
             }
             return []
         }
+        if state.lab.system.visible, let effects = systemViewKey(key, time: time, state: &state) { return effects }
         guard let action = KeyBindings.action(for: key) else { return [] }
         return perform(action, time: time, state: &state)
     }
@@ -99,6 +100,22 @@ extension Reducer {
             }
         case .quit:
             return [.quit]
+        case .acceptOne:
+            let manual = state.view.selectedListener.flatMap { state.lab.manualAccept.contains($0) ? $0 : nil }
+            return run("accept" + (manual.map { " \($0)" } ?? ""), time: time, state: &state)
+        case .toggleSystemView:
+            return executeSystemView(.toggle, time: time, state: &state)
+        case .connectToSystemListener:
+            guard state.lab.system.visible else {
+                state.view.flash = "c connects to the listener selected in the system view (S shows it)"
+                return []
+            }
+            return connectToSystemSelection(time: time, state: &state)
+        case .cycleSystemSort:
+            guard state.lab.system.visible else { return [] }
+            state.lab.system.sort = state.lab.system.sort.next
+            state.lab.system.selected = 0
+            state.view.flash = "system view sorted by \(state.lab.system.sort.rawValue)"
         }
         return []
     }

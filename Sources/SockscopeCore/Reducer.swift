@@ -18,6 +18,13 @@ public enum Reducer {
         case .commandLine(let line, .script, let time):
             state.script.pending.append(line)
             return pumpScript(time: time, state: &state)
+        case .tick(let time):
+            for id in state.activeRates {
+                state.updateConnection(id) { $0.rate.roll(to: time) }
+                if state.connection(id)?.rate.isActive != true { state.activeRates.remove(id) }
+            }
+            state.needsRedraw = true
+            return []
         case .outcome(let kind, let text, let time):
             state.log.append(LogEntry(time: time, socket: nil, kind: kind, text: text))
             state.view.flash = text
@@ -71,6 +78,22 @@ public enum Reducer {
     static func execute(_ command: Command, time: Timestamp, state: inout AppState) -> [Effect] {
         switch command {
         case .listen(let request):
+            if request.endpoint.isAllInterfaces, !request.isPublic, !state.allowsPublicListeners {
+                if state.interactive {
+                    state.view.confirmation = Confirmation(
+                        question: "Listen on ALL interfaces, reachable from the network? y/n",
+                        command: CommandText.line(for: .listen(request)) + " --public")
+                    return []
+                }
+                return fail("listen: \(request.endpoint) binds every interface (reachable from the network); "
+                            + "add --public to the command or start with --public if you mean it",
+                            time: time, socket: nil, state: &state)
+            }
+            if request.manualAccept {
+                let effect = makeRequest(.lab(.manualListen(request)), state: &state)
+                if case .perform(let made) = effect { state.lab.pendingManualListens.insert(made.id) }
+                return [effect]
+            }
             return [makeRequest(.listen(request), state: &state)]
         case .connect(let request):
             let effect = makeRequest(.connect(request), state: &state)
@@ -81,6 +104,8 @@ public enum Reducer {
                 return fail("send: no connection yet; connect first, or name one: send C1 TEXT", time: time,
                             socket: nil, state: &state)
             }
+            // Step sockets get the kernel's own answer, even out of order.
+            if id.kind == .socket { return executeStep(.send(id, bytes), time: time, state: &state) }
             if let problem = sendProblem(id, state: state) {
                 return fail("send: \(problem)", time: time, socket: id, state: &state)
             }
@@ -89,11 +114,13 @@ public enum Reducer {
             guard let id = target ?? state.defaultTarget else {
                 return fail("close: nothing to close yet", time: time, socket: nil, state: &state)
             }
+            if id.kind == .socket { return executeStep(.close(id), time: time, state: &state) }
             let isOpen = state.connection(id)?.state.isOpen ?? state.listener(id)?.isOpen
             guard let isOpen else { return fail("close: no socket \(id)", time: time, socket: id, state: &state) }
             guard isOpen else { return fail("close: \(id) is already closed", time: time, socket: id, state: &state) }
             return [makeRequest(.close(id), state: &state)]
         case .shutdown(let target, let direction):
+            if let id = target, id.kind == .socket { return executeStep(.shutdown(id, direction), time: time, state: &state) }
             return onOpenConnection(target, "shutdown", time: time, state: &state) { .shutdown($0, direction) }
         case .reset(let target):
             return onOpenConnection(target, "reset", time: time, state: &state) { .reset($0) }
@@ -139,6 +166,12 @@ public enum Reducer {
             return lines.map { .notice(.info, $0) }
         case .quit:
             return [.quit]
+        case .step(let call):
+            return executeStep(call, time: time, state: &state)
+        case .accept(let target):
+            return executeAccept(target, time: time, state: &state)
+        case .system(let command):
+            return executeSystemView(command, time: time, state: &state)
         }
     }
 
@@ -164,6 +197,7 @@ public enum Reducer {
         switch row.state {
         case .connecting: return "\(id) is still connecting"
         case .closed, .failed: return "\(id) is closed"
+        case .unconnected(let phase): return "\(id) is not connected (step mode, \(phase))"
         case .established, .peerClosed: return nil
         }
     }
@@ -187,6 +221,7 @@ public enum Reducer {
         let time = event.time
         // Bookkeeping alone changes nothing on screen.
         if event.kind != .requestCompleted { state.needsRedraw = true }
+        recordLab(event, state: &state)
         switch event.kind {
         case .listening(let id, let transport, let local, let mode, let backlog):
             let row = ListenerRow(id: id, transport: transport, local: local, mode: mode, backlog: backlog)
@@ -233,14 +268,18 @@ public enum Reducer {
                 $0.bytesIn += count
                 $0.messagesIn += 1
                 $0.lastActivity = time
+                $0.rate.add(received: count, at: time)
             }
+            state.activeRates.insert(id)
             state.log.appendData(time: time, socket: id, kind: .received, bytes: bytes, count: count)
         case .sent(let id, let bytes, let count):
             state.updateConnection(id) {
                 $0.bytesOut += count
                 $0.messagesOut += 1
                 $0.lastActivity = time
+                $0.rate.add(sent: count, at: time)
             }
+            state.activeRates.insert(id)
             state.log.appendData(time: time, socket: id, kind: .sent, bytes: bytes, count: count)
         case .shutDown(let id, let direction):
             info("shutdown \(direction.rawValue): \(ShutdownText.explanation(direction))", id, time, &state)
@@ -274,6 +313,9 @@ public enum Reducer {
         case .peerCredentials(let id, let pid, let uid, let gid):
             state.updateConnection(id) { $0.peerCredentials = "pid \(pid), uid \(uid), gid \(gid)" }
             info("peer process: pid \(pid), uid \(uid), gid \(gid) (SO_PEERCRED)", id, time, &state)
+        case .refused(let id, let remote, let reason):
+            state.updateListener(id) { $0.refusedTotal += 1 }
+            state.log.append(LogEntry(time: time, socket: id, kind: .error, text: "refused \(remote): \(reason)"))
         case .peerClosed(let id):
             state.updateConnection(id) {
                 $0.state = .peerClosed
@@ -281,6 +323,7 @@ public enum Reducer {
             }
             info("peer closed its side (EOF); we can still send", id, time, &state)
         case .closed(let id, let reason):
+            state.activeRates.remove(id)
             if let row = state.connection(id), row.state.isOpen {
                 state.updateConnection(id) {
                     $0.state = .closed(reason)
@@ -302,6 +345,8 @@ public enum Reducer {
             if let id, case .connecting = state.connection(id)?.state {
                 state.updateConnection(id) { $0.state = .failed(failure.code ?? "failed") }
             }
+        case .lab(let labEvent):
+            return applyLab(labEvent, request: event.request, time: time, state: &state)
         case .requestCompleted:
             if let request = event.request { state.pendingTransports[request] = nil }
             if let request = event.request, state.script.waitingFor == request {

@@ -36,6 +36,9 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     private var readHeldBack = false
     private var needsFlush = false
     private var lastEchoWrite: EventLoopFuture<Void>?
+    /// Set by our own `shutdown`: NIO then reports `inputClosed` as if the peer had sent FIN.
+    private var inputShutDownByUs = false
+    private var outputShutDown = false
 
     init(origin: Origin, mode: ListenMode, sink: EventSink, registry: SocketRegistry) {
         self.origin = origin
@@ -67,6 +70,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         switch origin {
         case .accepted(let listener):
             sink.emit(.accepted(id, listener: listener, local: local, remote: remote))
+            if case .unixDomainSocket? = context.channel.localAddress { reportPeerCredentials(context.channel) }
         case .outgoing(_, let request):
             sink.emit(.connected(id, local: local, remote: remote), request: request)
             sink.complete(request)
@@ -115,7 +119,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard case ChannelEvent.inputClosed = event else {
+        guard case ChannelEvent.inputClosed = event, !inputShutDownByUs else {
             return context.fireUserInboundEventTriggered(event)
         }
         inputClosed = true
@@ -169,7 +173,76 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         guard isOpen, !isClosing, let context else {
             return sink.complete(request, failure: noOpenConnection(call: "send"), socket: id)
         }
+        guard !outputShutDown else {
+            return sink.complete(request, failure: shutDownForWriting(call: "send"), socket: id)
+        }
         write(bytes, request: request, context: context)
+    }
+
+    /// shutdown(2) of one direction (NIO's half-close). Once both directions are gone NIO
+    /// closes the socket, so the request is then answered by `.closed`.
+    func shutdown(_ direction: ShutdownDirection, request: RequestID) {
+        guard isOpen, !isClosing, let context else {
+            return sink.complete(request, failure: noOpenConnection(call: "shutdown"), socket: id)
+        }
+        if direction != .read && outputShutDown || direction == .read && inputShutDownByUs {
+            return sink.complete(request, failure: SocketFailure.system(call: "shutdown", errno: ESHUTDOWN), socket: id)
+        }
+        let readingDone = inputClosed || inputShutDownByUs || direction != .write
+        let writingDone = outputShutDown || direction != .read
+        if direction != .read { outputShutDown = true }
+        if direction != .write { inputShutDownByUs = true }
+        if readingDone && writingDone {
+            sink.emit(.shutDown(id, direction), request: request)
+            closeRequests.append(request)
+            beginClosing(reason: "both directions shut down")
+            return context.close(promise: nil)
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: direction == .write ? .output : .input, promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success:
+                self.sink.emit(.shutDown(self.id, direction), request: request)
+                self.sink.complete(request)
+            case .failure(let error):
+                self.sink.complete(request, failure: .from(error, call: "shutdown", namedByNIO: false), socket: self.id)
+            }
+        }
+    }
+
+    /// Abortive close: SO_LINGER {on, 0 s} makes close(2) drop unsent data and send RST,
+    /// so the peer's next call fails with ECONNRESET.
+    func reset(request: RequestID) {
+        guard isOpen, !isClosing, let context else {
+            return sink.complete(request, failure: noOpenConnection(call: "reset"), socket: id)
+        }
+        ChannelOptionAccess(channel: context.channel)
+            .set(level: SOL_SOCKET, name: SO_LINGER, value: linger(l_onoff: 1, l_linger: 0))
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success:
+                    self.closeRequests.append(request)
+                    self.beginClosing(reason: "reset by us (RST sent)")
+                    self.closeReason = "reset by us (RST sent)"
+                    self.context?.close(promise: nil)
+                case .failure(let error):
+                    self.sink.complete(request, failure: .from(error, call: "setsockopt", target: "SO_LINGER",
+                                                               namedByNIO: false), socket: self.id)
+                }
+            }
+    }
+
+    /// Streams a file with sendfile(2); see `FileSender`.
+    func sendFile(path: String, request: RequestID) {
+        guard isOpen, !isClosing, let context else {
+            return sink.complete(request, failure: noOpenConnection(call: "sendfile"), socket: id)
+        }
+        guard !outputShutDown else {
+            return sink.complete(request, failure: shutDownForWriting(call: "sendfile"), socket: id)
+        }
+        FileSender(path: path, id: id, request: request, sink: sink, context: context).start()
     }
 
     func close(reason: String, request: RequestID?) {
@@ -235,6 +308,26 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     private func beginClosing(reason: String) {
         isClosing = true
         if closeReason == nil { closeReason = reason }
+    }
+
+    private func shutDownForWriting(call: String) -> SocketFailure {
+        var failure = SocketFailure.system(call: call, errno: ESHUTDOWN)
+        failure.explanation = "\(id) was shut down for writing (shutdown write): it can only receive now"
+        return failure
+    }
+
+    /// SO_PEERCRED: which process is on the other end of an accepted UNIX connection.
+    private func reportPeerCredentials(_ channel: any Channel) {
+        let sink = sink
+        let id = id
+        PeerCredentials.of(channel).whenComplete { result in
+            switch result {
+            case .success(let peer):
+                sink.emit(.peerCredentials(id, pid: peer.pid, uid: peer.uid, gid: peer.gid))
+            case .failure(let error):
+                sink.emit(.error(id, .from(error, call: "getsockopt", target: "SO_PEERCRED", namedByNIO: false)))
+            }
+        }
     }
 
     private func noOpenConnection(call: String) -> SocketFailure {

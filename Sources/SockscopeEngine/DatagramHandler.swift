@@ -1,12 +1,15 @@
+import Glibc
 import NIOCore
 import SockscopeCore
 
 /// Drives one UDP socket: a listener (bound; receives from anyone, answers the sender)
 /// or a connected socket (talks to one peer).
 ///
-/// A UDP listener's datagrams are reported on the listener's own id. In `.echo` mode each
-/// datagram goes back to its sender; in `.reply` mode every datagram is answered with the
-/// reply bytes; `.send` to a listener goes to the most recent sender.
+/// A UDP listener's datagrams are reported on the listener's own id, as `.receivedFrom` and
+/// `.sentTo` with the peer's address (one event per datagram: boundaries are kept). In `.echo`
+/// mode each datagram goes back to its sender; in `.reply` mode every datagram is answered
+/// with the reply bytes; `.send` to a listener goes to the most recent sender, `.sendTo` to
+/// any address. A connected socket reports plain `.received` and `.sent`.
 /// Every method runs on the channel's event loop.
 final class DatagramHandler: ChannelInboundHandler, SocketControl {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
@@ -60,9 +63,11 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
         let envelope = Self.unwrapInboundIn(data)
         let count = envelope.data.readableBytes
         let preview = envelope.data.getBytes(at: envelope.data.readerIndex, length: min(count, DataPreview.limit)) ?? []
-        sink.emit(.received(id, bytes: preview, count: count))
+        guard case .listener(let mode) = role else {
+            return sink.emit(.received(id, bytes: preview, count: count))
+        }
+        sink.emit(.receivedFrom(id, from: envelope.remoteAddress.displayText, bytes: preview, count: count))
         lastSender = envelope.remoteAddress
-        guard case .listener(let mode) = role else { return }
         switch mode {
         case .echo:
             write(envelope.data, to: envelope.remoteAddress, preview: preview, request: nil, context: context)
@@ -111,6 +116,24 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
         }
     }
 
+    /// One datagram to `address` (already resolved) from a listener; a connected socket
+    /// may only talk to its peer.
+    func send(_ bytes: [UInt8], to address: SocketAddress, request: RequestID) {
+        guard let context, context.channel.isActive, closeReason == nil else {
+            return sink.complete(request, failure: SocketFailure(call: "sendto", explanation: "no open socket \(name)"),
+                                 socket: id)
+        }
+        if case .connected = role, let peer = context.channel.remoteAddress, peer != address {
+            return sink.complete(request, failure: SocketFailure(
+                call: "sendto", errno: EISCONN, code: "EISCONN",
+                explanation: "\(name) is connected to \(peer.displayText): it can send only there (use send)"), socket: id)
+        }
+        // A connected socket's writes carry no address (NIO refuses addressed writes there).
+        let destination: SocketAddress? = if case .connected = role { nil } else { address }
+        write(context.channel.allocator.buffer(bytes: bytes), to: destination,
+              preview: Array(bytes.prefix(DataPreview.limit)), request: request, context: context)
+    }
+
     func close(reason: String, request: RequestID?) {
         guard let context, context.channel.isActive else {
             if let request {
@@ -141,7 +164,11 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
             guard let id = self.id else { return }
             switch result {
             case .success:
-                self.sink.emit(.sent(id, bytes: preview, count: count), request: request)
+                if let peer, case .listener = self.role {
+                    self.sink.emit(.sentTo(id, to: peer.displayText, bytes: preview, count: count), request: request)
+                } else {
+                    self.sink.emit(.sent(id, bytes: preview, count: count), request: request)
+                }
             case .failure(let error):
                 self.sink.emit(.error(id, .from(error, call: "sendmsg", namedByNIO: false)), request: request)
             }

@@ -1,3 +1,4 @@
+import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -13,18 +14,13 @@ extension Engine {
             resolver.resolve(host: host, port: port, kind: .stream, on: loop).whenComplete { result in
                 switch result {
                 case .success(let addresses):
-                    self.bindStream(listen, to: addresses[0], socketPath: nil, request: request, on: loop)
+                    self.bindStream(listen, to: .address(addresses[0]), socketPath: nil, request: request, on: loop)
                 case .failure(let error):
                     self.sink.complete(request, failure: .from(error, call: "getaddrinfo", target: target))
                 }
             }
         case .unix(let path):
-            do {
-                let address = try SocketAddress(unixDomainSocketPath: path)
-                bindStream(listen, to: address, socketPath: path, request: request, on: loop)
-            } catch {
-                sink.complete(request, failure: .from(error, call: "bind", target: target))
-            }
+            listenUnixStream(listen, name: UnixSocketName(path), request: request, on: loop)
         case .inet(.udp, let host, let port):
             resolver.resolve(host: host, port: port, kind: .datagram, on: loop).whenComplete { result in
                 switch result {
@@ -37,20 +33,19 @@ extension Engine {
         case .inet(.unix, _, _), .inet(.unixgram, _, _):
             sink.complete(request, failure: SocketFailure(
                 call: "listen", explanation: "a UNIX socket needs a path, not a host and port", target: target))
-        case .unixDatagram:
-            sink.complete(request, failure: SocketFailure(
-                call: "listen", explanation: "UNIX datagram sockets are not supported by the engine yet", target: target))
+        case .unixDatagram(let path):
+            listenUnixDatagram(listen, name: UnixSocketName(path), request: request, on: loop)
         }
     }
 
     /// The listener accepts nothing until it has its id and has reported `.listening`:
     /// `autoRead` stays off until then, so early clients wait in the kernel's accept queue.
-    private func bindStream(_ listen: ListenRequest, to address: SocketAddress, socketPath: String?,
-                            request: RequestID, on loop: any EventLoop) {
+    func bindStream(_ listen: ListenRequest, to place: StreamBindPlace, socketPath: String?,
+                    request: RequestID, on loop: any EventLoop) {
         let sink = sink
         let registry = registry
         let listenerID = NIOLockedValueBox(SocketID(.listener, 0))
-        let isTCP = socketPath == nil
+        let isTCP = listen.endpoint.transport == .tcp
         var bootstrap = ServerBootstrap(group: loop, childGroup: group)
             .serverChannelOption(.backlog, value: ChannelOptions.Types.BacklogOption.Value(clamping: listen.backlog))
             .serverChannelOption(.autoRead, value: false)
@@ -58,7 +53,7 @@ extension Engine {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
                         AcceptBackoffHandler(),
-                        ListenerHandler(sink: sink, registry: registry, socketPath: socketPath))
+                        ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: listen.policy))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
@@ -66,6 +61,11 @@ extension Engine {
                 child.eventLoop.makeCompletedFuture {
                     let handler = ConnectionHandler(origin: .accepted(listener: listenerID.withLockedValue { $0 }),
                                                     mode: listen.mode, sink: sink, registry: registry)
+                    if let idle = listen.policy.idleTimeoutMilliseconds {
+                        try child.pipeline.syncOperations.addHandlers(
+                            IdleStateHandler(allTimeout: .milliseconds(Int64(idle))),
+                            IdleCloser(connection: handler, timeoutMilliseconds: idle))
+                    }
                     try child.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -75,9 +75,17 @@ extension Engine {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         }
         let target = listen.endpoint.description
-        bootstrap.bind(to: address).whenComplete { result in
+        let bound = switch place {
+        case .address(let address): bootstrap.bind(to: address)
+        case .boundSocket(let descriptor): bootstrap.withBoundSocket(descriptor)
+        }
+        bound.whenComplete { result in
             switch result {
             case .success(let channel):
+                if case .boundSocket(let descriptor) = place {
+                    // NIO listens with its own backlog (128) on a socket handed to it; set ours.
+                    Glibc.listen(descriptor, Int32(clamping: listen.backlog))
+                }
                 guard let handler = try? channel.pipeline.syncOperations.handler(type: ListenerHandler.self) else {
                     channel.close(promise: nil)
                     return sink.complete(request, failure: SocketFailure(
@@ -97,6 +105,13 @@ extension Engine {
             }
         }
     }
+}
+
+/// Where a stream listener binds: an address NIO binds itself, or a socket already bound
+/// by the engine (abstract UNIX names need their exact length; see `UnixSocketName`).
+enum StreamBindPlace {
+    case address(SocketAddress)
+    case boundSocket(CInt)
 }
 
 extension Engine {

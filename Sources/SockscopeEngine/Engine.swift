@@ -12,6 +12,8 @@ import SockscopeCore
 public final class Engine: Sendable {
     let group: MultiThreadedEventLoopGroup
     let sink: EventSink
+    /// Step mode, manual accept, the kernel probe and the system view.
+    let lab: LabEngine
     let registry = SocketRegistry()
     let resolver = HostResolver()
     /// How long one connect attempt may take before it fails with ETIMEDOUT.
@@ -27,8 +29,12 @@ public final class Engine: Sendable {
     public init(threads: Int = 1, connectTimeout: Duration = .seconds(10),
                 emit: @escaping @Sendable (EngineEvent) -> Void) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        sink = EventSink(emit)
+        let lab = LabEngine(group: group, deliver: emit)
+        self.lab = lab
+        // Every event passes the lab on its way out: it completes `accept`s and starts kernel sampling.
+        sink = lab.observingSink
         self.connectTimeout = TimeAmount(connectTimeout)
+        lab.attach(registry: registry)
     }
 
     /// Starts `request` and returns at once. Thread-safe, non-blocking.
@@ -56,12 +62,13 @@ public final class Engine: Sendable {
         }
         guard wasRunning else { return }
         let closings = registry.beginStopping().map { entry in
-            entry.channel.eventLoop.flatSubmit {
+            entry.eventLoop.flatSubmit {
                 entry.control.value.close(reason: "engine stopped", request: nil)
-                return entry.channel.closeFuture
+                return entry.closeFuture
             }
         }
         try? EventLoopFuture.andAllComplete(closings, on: group.next()).wait()
+        lab.shutdown()
         try? group.syncShutdownGracefully()
     }
 
@@ -81,19 +88,23 @@ public final class Engine: Sendable {
                 $0.close(reason: id.kind == .listener ? "stopped listening" : "closed by us", request: request.id)
             }
         case .shutdown, .reset, .sendTo, .sendFile, .setOption, .getOption, .resolve:
-            // Answered until the engine grows these commands (in progress).
-            let sink = sink
-            group.next().execute {
-                sink.complete(request.id, failure: SocketFailure(call: "engine", explanation: "not supported by the engine yet"))
-            }
+            dispatchSocketRequest(request)
+        case .lab(let command):
+            lab.perform(command, request: request.id, engine: self)
         }
     }
 
     /// Runs `body` on the socket's loop, or answers that no such socket is open.
-    private func withOpenSocket(_ id: SocketID, request: RequestID, call: String,
-                                _ body: @escaping @Sendable (any SocketControl) -> Void) {
+    func withOpenSocket(_ id: SocketID, request: RequestID, call: String,
+                        _ body: @escaping @Sendable (any SocketControl) -> Void) {
+        withOpenEntry(id, request: request, call: call) { body($0.control.value) }
+    }
+
+    /// Runs `body` on the socket's loop with its registry entry, or answers that no such socket is open.
+    func withOpenEntry(_ id: SocketID, request: RequestID, call: String,
+                       _ body: @escaping @Sendable (SocketRegistry.Entry) -> Void) {
         if let entry = registry.entry(for: id) {
-            entry.channel.eventLoop.execute { body(entry.control.value) }
+            entry.eventLoop.execute { body(entry) }
         } else {
             let sink = sink
             let noun = id.kind == .listener ? "listener" : "connection"

@@ -27,6 +27,51 @@ struct HostResolver: Sendable {
         }
     }
 
+    /// Every answer `getaddrinfo` gives for `host` (both families, stream and datagram), in
+    /// its order, for `resolve`. Even IP literals go through `getaddrinfo`, as a learner expects.
+    func resolveEverything(host: String, on loop: EventLoop) -> EventLoopFuture<[ResolvedAddress]> {
+        pool.runIfActive(eventLoop: loop) { try Self.lookUpEverything(host: host) }
+    }
+
+    /// Blocking; call only off the event loops.
+    static func lookUpEverything(host: String) throws -> [ResolvedAddress] {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        var list: UnsafeMutablePointer<addrinfo>?
+        let code = getaddrinfo(host, nil, &hints, &list)
+        guard code == 0 else {
+            throw ResolutionFailure(host: host, code: code, systemErrno: code == ResolutionFailure.eaiSystem ? errno : 0)
+        }
+        defer { freeaddrinfo(list) }
+
+        var answers: [ResolvedAddress] = []
+        var next = list
+        while let info = next?.pointee {
+            next = info.ai_next
+            // Raw sockets (SOCK_RAW) are listed too; sockscope opens only these two kinds.
+            let type: String
+            switch info.ai_socktype {
+            case Int32(SOCK_STREAM.rawValue): type = "stream"
+            case Int32(SOCK_DGRAM.rawValue): type = "datagram"
+            default: continue
+            }
+            guard let raw = info.ai_addr else { continue }
+            let address: SocketAddress
+            switch info.ai_family {
+            case AF_INET:
+                address = SocketAddress(raw.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }, host: host)
+            case AF_INET6:
+                address = SocketAddress(raw.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }, host: host)
+            default:
+                continue
+            }
+            let answer = ResolvedAddress(family: info.ai_family == AF_INET6 ? "IPv6" : "IPv4", type: type,
+                                         address: address.ipAddress ?? "?")
+            if !answers.contains(answer) { answers.append(answer) }
+        }
+        return answers
+    }
+
     /// Blocking `getaddrinfo`; call only off the event loops.
     static func lookUp(host: String, port: Int, kind: SocketKind) throws -> [SocketAddress] {
         var hints = addrinfo()

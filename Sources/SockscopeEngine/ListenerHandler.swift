@@ -13,16 +13,42 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
     private let registry: SocketRegistry
     /// A UNIX socket's path, removed when the listener closes so the path can be reused.
     private let socketPath: String?
+    /// Who may connect and how many at once.
+    private let policy: ListenerPolicy
+    /// Connections accepted through this listener and still open (for `--max-conns`).
+    private var openConnections = 0
 
     private var id: SocketID?
     private var context: ChannelHandlerContext?
     private var closeReason: String?
     private var closeRequests: [RequestID] = []
 
-    init(sink: EventSink, registry: SocketRegistry, socketPath: String?) {
+    init(sink: EventSink, registry: SocketRegistry, socketPath: String?, policy: ListenerPolicy = ListenerPolicy()) {
         self.sink = sink
         self.registry = registry
         self.socketPath = socketPath
+        self.policy = policy
+    }
+
+    /// Each accepted connection passes here before it is set up: a refused peer is
+    /// reported with its address and closed at once, never silently dropped.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let child = unwrapInboundIn(data)
+        guard !policy.isUnrestricted else { return context.fireChannelRead(data) }
+        let remote = child.remoteAddress.displayText
+        if let reason = policy.refusal(for: remote, openConnections: openConnections) {
+            if let id { sink.emit(.refused(id, remote: remote, reason: reason)) }
+            // Never registered with a loop, so closing releases the descriptor at once.
+            child.close(promise: nil)
+            return
+        }
+        openConnections += 1
+        // The child may live on another loop; the count belongs to this one.
+        let listener = NIOLoopBound(self, eventLoop: context.eventLoop)
+        child.closeFuture.whenComplete { _ in
+            listener.eventLoop.execute { listener.value.openConnections -= 1 }
+        }
+        context.fireChannelRead(data)
     }
 
     /// Names the listener once it is bound, before it accepts anything.

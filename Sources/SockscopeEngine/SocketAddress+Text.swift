@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import SockscopeCore
 
@@ -7,8 +8,18 @@ extension SocketAddress {
         switch self {
         case .v4, .v6:
             AddressText.hostPort(ipAddress ?? "?", port ?? 0)
-        case .unixDomainSocket:
-            pathname.flatMap { $0.isEmpty ? nil : $0 } ?? "(unnamed)"
+        case .unixDomainSocket(let unix):
+            pathname.flatMap { $0.isEmpty ? nil : $0 } ?? Self.abstractName(unix.address) ?? "(unnamed)"
+        }
+    }
+
+    /// `@name` for an abstract-namespace address (sun_path starts with NUL). NIO keeps no
+    /// length, so trailing NULs are taken as padding.
+    static func abstractName(_ address: sockaddr_un) -> String? {
+        withUnsafeBytes(of: address.sun_path) { raw -> String? in
+            guard raw.first == 0 else { return nil }
+            let name = raw.dropFirst().reversed().drop { $0 == 0 }.reversed()
+            return name.isEmpty ? nil : "@" + String(decoding: name, as: UTF8.self)
         }
     }
 }

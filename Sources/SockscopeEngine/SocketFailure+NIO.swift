@@ -29,6 +29,8 @@ extension SocketFailure {
 
     private static func translate(_ error: any Error, call: String, namedByNIO: Bool = true) -> SocketFailure {
         switch error {
+        case let failure as SocketFailure:
+            return failure
         case let ioError as IOError:
             return .system(call: (namedByNIO ? callName(ioError) : nil) ?? call, errno: ioError.errnoCode)
         case let resolution as ResolutionFailure:

@@ -6,10 +6,14 @@ import SockscopeCore
 ///
 /// Thread-safe: used by `Engine.submit` on callers' threads and by handlers on event loops.
 final class SocketRegistry: Sendable {
-    /// An open socket: its channel and its handler (which may be touched only on the channel's loop).
+    /// An open socket: its loop, its handler (which may be touched only on that loop), and
+    /// its NIO channel (nil for the UNIX datagram sockets the engine drives itself).
     struct Entry: Sendable {
-        let channel: any Channel
+        let eventLoop: any EventLoop
+        let channel: (any Channel)?
         let control: NIOLoopBound<any SocketControl>
+        /// Succeeds once the socket is closed.
+        let closeFuture: EventLoopFuture<Void>
     }
 
     private struct State {
@@ -39,7 +43,16 @@ final class SocketRegistry: Sendable {
 
     /// Call on `channel`'s event loop, with the handler that controls it.
     func register(_ id: SocketID, channel: any Channel, control: any SocketControl) {
-        let entry = Entry(channel: channel, control: NIOLoopBound(control, eventLoop: channel.eventLoop))
+        let entry = Entry(eventLoop: channel.eventLoop, channel: channel,
+                          control: NIOLoopBound(control, eventLoop: channel.eventLoop), closeFuture: channel.closeFuture)
+        state.withLockedValue { $0.open[id] = entry }
+    }
+
+    /// Call on `eventLoop`, for a socket that is not a NIO channel.
+    func register(_ id: SocketID, eventLoop: any EventLoop, closeFuture: EventLoopFuture<Void>,
+                  control: any SocketControl) {
+        let entry = Entry(eventLoop: eventLoop, channel: nil, control: NIOLoopBound(control, eventLoop: eventLoop),
+                          closeFuture: closeFuture)
         state.withLockedValue { $0.open[id] = entry }
     }
 

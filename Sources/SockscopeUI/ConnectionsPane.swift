@@ -21,12 +21,18 @@ enum ConnectionsPane {
             let role: StyleRole = row.state.isOpen ? .normal : .dim
             return TableView.Row(cells: [via, row.id.description, row.transport.label,
                                          DisplayText.escape(string: row.local), DisplayText.escape(string: row.remote),
-                                         row.state.label, ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
+                                         LabDetail.stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
                                          row.lineEnding.rawValue],
                                  role: role)
         }
         let selected = state.view.selectedConnection.flatMap { id in rows.firstIndex { $0.id == id } }
-        TableView(headers: ["VIA", "ID", "PROTO", "LOCAL", "REMOTE", "STATE", "IN", "OUT", "EOL"], rows: tableRows,
+        TableView(headers: ["VIA", "ID", "PROTO", "LOCAL", "REMOTE", "STATE", "IN", "OUT", "RATE ↓/↑", "EOL"], rows: tableRows,
                   selected: selected, focused: focused).draw(in: &grid, area)
+    }
+
+    /// `1.2 KiB/s / 3 B/s`, or `-` when the connection is quiet.
+    static func rateText(_ rate: TrafficRate) -> String {
+        rate.inPerSecond == 0 && rate.outPerSecond == 0
+            ? "-" : "\(ByteCount.rate(rate.inPerSecond)) / \(ByteCount.rate(rate.outPerSecond))"
     }
 }

@@ -28,10 +28,10 @@ enum DetailPane {
                 ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all", .normal),
                 ("state", row.isOpen ? "listening" : "closed", row.isOpen ? .normal : .dim),
             ]
-            return lines
+            return LabDetail.merge(lines, for: row.id, state)
         }
         if let id, let row = state.connection(id) {
-            return [
+            return LabDetail.merge([
                 ("socket", "\(row.id) \(row.transport.label) " + (row.listener.map { "accepted by \($0)" } ?? "opened by us"),
                  .header),
                 ("local", DisplayText.escape(string: row.local), .normal),
@@ -42,7 +42,7 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ]
+            ], for: row.id, state)
         }
         return [("", "Select a listener or a connection to see its details.", .dim)]
     }
@@ -54,6 +54,7 @@ enum DetailPane {
         case .peerClosed: "peer sent FIN (EOF): it sends no more; we can still send"
         case .closed(let reason): "closed: \(DisplayText.escape(string: reason, backslashes: false))"
         case .failed(let code): "connect failed: \(code)"
+        case .unconnected(let phase): "step mode: \(phase) (\(StepPhase(rawValue: phase)?.explanation ?? "not connected"))"
         }
     }
 }

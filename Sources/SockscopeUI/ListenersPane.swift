@@ -19,7 +19,7 @@ enum ListenersPane {
             let role: StyleRole = !row.isOpen ? .dim : row.isAllInterfaces ? .warning : .normal
             return TableView.Row(cells: [row.id.description, row.transport.label, local, row.mode.description,
                                          "\(row.activeConnections)/\(row.acceptedTotal)", "\(row.backlog)",
-                                         row.isOpen ? "listening" : "closed"],
+                                         LabDetail.listenerStateLabel(row, state)],
                                  role: role)
         }
         let selected = state.view.selectedListener.flatMap { id in state.listeners.firstIndex { $0.id == id } }

@@ -39,11 +39,43 @@ enum LogPane {
         let head: [(String, StyleRole)] = [(time + " ", .dim), ((entry.socket?.description ?? "-").padding(4), .info),
                                            (LogText.marker(entry.kind) + " ", role)]
         let isData = entry.kind == .received || entry.kind == .sent
-        guard isData, view.dataView == .hex else { return [head + [(LogText.body(entry), role)]] }
+        guard isData, view.dataView == .hex else {
+            // Long text wraps under itself, up to a few lines, so a message can be read whole.
+            let headWidth = head.reduce(0) { $0 + TextWidth.columns(of: $1.0) }
+            let pieces = wrap(LogText.body(entry), width: max(8, width - headWidth), maximumLines: maximumWrappedLines)
+            let indent = String(repeating: " ", count: headWidth)
+            return pieces.enumerated().map { index, piece in (index == 0 ? head : [(indent, .normal)]) + [(piece, role)] }
+        }
         var lines: [[(String, StyleRole)]] = [head + [(ByteCount.text(entry.count) + (entry.count > entry.bytes.count ? " (first \(entry.bytes.count) shown)" : ""), role)]]
         let indent = String(repeating: " ", count: time.count + 1)
         for line in HexDump.lines(entry.bytes) { lines.append([(indent, .normal), (line, role)]) }
         return lines
+    }
+
+    /// How many screen lines one log entry may take in text view.
+    static let maximumWrappedLines = 12
+
+    /// Splits `text` into pieces of at most `width` columns; the last piece ends in … if cut.
+    static func wrap(_ text: String, width: Int, maximumLines: Int) -> [String] {
+        var pieces: [String] = []
+        var current = ""
+        var used = 0
+        for character in text {
+            let w = TextWidth.columns(of: character)
+            if used + w > width {
+                pieces.append(current)
+                if pieces.count == maximumLines {
+                    pieces[pieces.count - 1] = String(current.dropLast()) + "…"
+                    return pieces
+                }
+                current = ""
+                used = 0
+            }
+            current.append(character)
+            used += w
+        }
+        if !current.isEmpty || pieces.isEmpty { pieces.append(current) }
+        return pieces
     }
 
     static func role(for kind: LogKind) -> StyleRole {

@@ -23,6 +23,7 @@ public enum Screen {
             case .log: LogPane.draw(state, in: &grid, rect, focused: focused)
             }
         }
+        if state.lab.system.visible { SystemPane.draw(state, in: &grid, layout) }
         let cursor = Footer.draw(state, in: &grid, layout.footer)
         if state.view.showHelp { HelpOverlay.draw(state, in: &grid) }
         return Frame(grid: grid, cursorX: cursor?.x, cursorY: cursor?.y)

@@ -9,7 +9,15 @@ enum StatusLine {
         let open = state.connections.filter(\.state.isOpen).count
         let bytesIn = state.connections.reduce(0) { $0 + $1.bytesIn }
         let bytesOut = state.connections.reduce(0) { $0 + $1.bytesOut }
-        let summary = "sockscope  \(listening) listening  \(open) open  in \(ByteCount.text(bytesIn))  out \(ByteCount.text(bytesOut))"
+        var rateIn = 0, rateOut = 0
+        for id in state.activeRates {
+            if let rate = state.connection(id)?.rate {
+                rateIn += rate.inPerSecond
+                rateOut += rate.outPerSecond
+            }
+        }
+        var summary = "sockscope  \(listening) listening  \(open) open  in \(ByteCount.text(bytesIn))  out \(ByteCount.text(bytesOut))"
+        if rateIn + rateOut > 0 { summary += "  ↓\(ByteCount.rate(rateIn)) ↑\(ByteCount.rate(rateOut))" }
         let used = grid.put(summary, x: rect.x, y: rect.y, maxWidth: rect.width, role: .status)
         let message = state.view.prompt?.error ?? state.view.flash
         if let message, rect.width - used > 3 {

@@ -27,6 +27,9 @@ struct SockscopeCommand: ParsableCommand {
     @Flag(help: "With --headless: print JSON Lines (ts, id, event, local, remote, bytes, text, errno...).")
     var json = false
 
+    @Flag(help: "With --headless: allow listeners on every interface (0.0.0.0, ::) without --public on each.")
+    var `public` = false
+
     @Option(help: "Colour theme: dark, light or mono (NO_COLOR also selects mono).")
     var theme: String = "dark"
 
@@ -44,7 +47,7 @@ struct SockscopeCommand: ParsableCommand {
     func run() throws {
         let status: Int32
         if headless {
-            status = HeadlessSession.run(.init(commands: commands, json: json, engineThreads: threads))
+            status = HeadlessSession.run(.init(commands: commands, json: json, engineThreads: threads, allowPublic: `public`))
         } else {
             status = TUISession.run(.init(commands: commands, theme: Theme.Name(rawValue: theme)!, engineThreads: threads))
         }

@@ -77,3 +77,54 @@ import Testing
         #expect(SocketID(.connection, 3).description == "C3")
     }
 }
+
+@Suite struct AccessControlParsingTests {
+    @Test func rangesParseAndMatch() {
+        let v4 = AddressRange("10.1.2.3/8")!
+        #expect(v4.description == "10.0.0.0/8")
+        #expect(v4.contains("10.200.0.1:5000"))
+        #expect(!v4.contains("11.0.0.1"))
+        #expect(v4.contains("[::ffff:10.0.0.9]:80"), "IPv4-mapped addresses match IPv4 ranges")
+        let v6 = AddressRange("fd00::/8")!
+        #expect(v6.contains("[fd12:3456::1]:443"))
+        #expect(!v6.contains("[::1]:443"))
+        #expect(AddressRange("::1")!.contains("::1"))
+        #expect(AddressRange("300.1.1.1") == nil)
+        #expect(AddressRange("10.0.0.0/33") == nil)
+        #expect(AddressRange("1::2::3") == nil)
+    }
+
+    @Test func listenTakesPolicyOptions() throws {
+        let command = try CommandParser.parse("listen 9000 --allow 10.0.0.0/8 --deny 10.1.0.0/16 --max-conns 5 --idle-timeout 2.5")
+        guard case .listen(let request) = command else { Issue.record("not a listen"); return }
+        #expect(request.policy.allow == [AddressRange("10.0.0.0/8")!])
+        #expect(request.policy.deny == [AddressRange("10.1.0.0/16")!])
+        #expect(request.policy.maxConnections == 5)
+        #expect(request.policy.idleTimeoutMilliseconds == 2500)
+        #expect(try CommandParser.parse(CommandText.line(for: command!)) == command)
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("listen 1 --allow nonsense") }
+    }
+
+    @Test func refusalsExplainThemselves() {
+        var policy = ListenerPolicy()
+        policy.deny = [AddressRange("127.0.0.2")!]
+        policy.maxConnections = 1
+        #expect(policy.refusal(for: "127.0.0.2:1", openConnections: 0) == "denied by --deny 127.0.0.2/32")
+        #expect(policy.refusal(for: "127.0.0.1:1", openConnections: 1) == "--max-conns 1 reached")
+        #expect(policy.refusal(for: "127.0.0.1:1", openConnections: 0) == nil)
+    }
+
+    @Test func publicBindingNeedsConsent() {
+        var headless = AppState(interactive: false)
+        let refused = Reducer.reduce(&headless, .commandLine("listen 0.0.0.0:9000", origin: .prompt, time: Timestamp(nanoseconds: 0)))
+        #expect(refused.contains { if case .notice(.error, let text) = $0 { text.contains("--public") } else { false } })
+        let allowed = Reducer.reduce(&headless, .commandLine("listen 0.0.0.0:9000 --public", origin: .prompt, time: Timestamp(nanoseconds: 0)))
+        #expect(allowed.contains { if case .perform = $0 { true } else { false } })
+
+        var tui = AppState(interactive: true)
+        _ = Reducer.reduce(&tui, .commandLine("listen [::]:9000", origin: .prompt, time: Timestamp(nanoseconds: 0)))
+        #expect(tui.view.confirmation?.command == "listen tcp://[::]:9000 --public")
+        let confirmed = Reducer.reduce(&tui, .key(.character("y"), time: Timestamp(nanoseconds: 0)))
+        #expect(confirmed.contains { if case .perform = $0 { true } else { false } })
+    }
+}

@@ -14,9 +14,9 @@ struct AcceptFailureTests {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.echo)
-        let entry = try #require(harness.engine.registry.entry(for: listener.id))
-        try await entry.channel.eventLoop.submit {
-            entry.channel.pipeline.fireErrorCaught(IOError(errnoCode: EMFILE, reason: "accept"))
+        let channel = try #require(harness.engine.registry.entry(for: listener.id)?.channel)
+        try await channel.eventLoop.submit {
+            channel.pipeline.fireErrorCaught(IOError(errnoCode: EMFILE, reason: "accept"))
         }.get()
 
         let failure = try await harness.first("the accept error") { kind -> SocketFailure? in

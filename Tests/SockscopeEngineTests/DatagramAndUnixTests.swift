@@ -17,14 +17,66 @@ struct DatagramAndUnixTests {
         }
         let client = try PythonPeer.run(PeerScripts.udpClient, [String(port), "datagram"])
         #expect(await client.waitForOutput(containing: "GOT datagram"), "client said: \(client.output)")
-        try await harness.waitFor("the echo") { harness.sentCount(on: id) == 8 }
-        #expect(harness.received(on: id).bytes == Array("datagram".utf8))
+        let sender = try await harness.first("the datagram") { kind -> String? in
+            if case .receivedFrom(id, let from, Array("datagram".utf8), 8) = kind { return from }
+            return nil
+        }
+        #expect(sender.hasPrefix("127.0.0.1:"))
+        try await harness.waitFor("the echo") {
+            harness.kinds.contains(.sentTo(id, to: sender, bytes: Array("datagram".utf8), count: 8))
+        }
 
         // .send on a UDP listener answers its latest sender; none is left, but the write works.
         let reply = try await harness.perform(.send(id, Array("late".utf8)))
-        #expect(reply.first == .sent(id, bytes: Array("late".utf8), count: 4))
+        #expect(reply.first == .sentTo(id, to: sender, bytes: Array("late".utf8), count: 4))
         let closed = try await harness.perform(.close(id))
         #expect(closed == [.closed(id, reason: "stopped listening"), .requestCompleted])
+    }
+
+    @Test func sendToReachesAnyAddressAndDatagramBoundariesAreKept() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let answer = try await harness.perform(.listen(ListenRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: 0))))
+        guard case .listening(let id, .udp, let local, _, _)? = answer.first, let port = EngineHarness.port(of: local) else {
+            Issue.record("expected a UDP listener, got \(answer)")
+            return
+        }
+        // A Python socket that sends three datagrams to us, then echoes the one we send it.
+        let peer = try PythonPeer.run("""
+        import socket, sys
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(10)
+        s.bind(("127.0.0.1", 0))
+        print("PORT %d" % s.getsockname()[1], flush=True)
+        for word in (b"one", b"two", b"three"):
+            s.sendto(word, ("127.0.0.1", int(sys.argv[1])))
+        data, sender = s.recvfrom(65536)
+        s.sendto(b"echo:" + data, sender)
+        print("GOT " + data.decode(), flush=True)
+        """, [String(port)])
+        #expect(await peer.waitForOutput(containing: "PORT "))
+        let peerPort = try #require(peer.output.split(separator: "\n").first.flatMap { Int($0.dropFirst(5)) })
+        let from = "127.0.0.1:\(peerPort)"
+        try await harness.waitFor("three datagrams") {
+            harness.kinds.filter { if case .receivedFrom(id, from, _, _) = $0 { true } else { false } }.count == 3
+        }
+        let words = harness.kinds.compactMap { if case .receivedFrom(id, _, let bytes, _) = $0 { String(decoding: bytes, as: UTF8.self) } else { nil } }
+        #expect(words == ["one", "two", "three"])
+
+        let sent = try await harness.perform(.sendTo(id, host: "127.0.0.1", port: peerPort, Array("hello".utf8)))
+        #expect(sent == [.sentTo(id, to: from, bytes: Array("hello".utf8), count: 5), .requestCompleted])
+        #expect(await peer.waitForOutput(containing: "GOT hello"), "peer said: \(peer.output)")
+        try await harness.waitFor("the answer") {
+            harness.kinds.contains(.receivedFrom(id, from: from, bytes: Array("echo:hello".utf8), count: 10))
+        }
+
+        let unknown = try await harness.perform(.sendTo(id, host: "no-such-host.invalid", port: 9, [1]))
+        #expect(unknown.first.map { if case .error(id, let f) = $0 { f.call == "getaddrinfo" } else { false } } == true,
+                "\(unknown)")
+        let listener = try await harness.listen()
+        let onTCP = try await harness.perform(.sendTo(listener.id, host: "127.0.0.1", port: peerPort, [1]))
+        #expect(onTCP.first.map { if case .error(listener.id, let f) = $0 { f.call == "sendto" } else { false } } == true,
+                "\(onTCP)")
     }
 
     @Test func udpConnectTalksToOnePeer() async throws {

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <signal.h>
+#include "SockscopeKernel.h"
 
 /// Makes a non-blocking, close-on-exec eventfd used to wake a poll() loop.
 /// Returns -1 with errno set on failure.

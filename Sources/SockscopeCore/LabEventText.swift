@@ -1,0 +1,116 @@
+/// Headless text and JSON for the lab's events. Strings from the system (paths,
+/// process names) go through `DisplayText` in text; JSON escapes everything non-ASCII.
+public enum LabEventText {
+    public static func name(of event: LabEvent) -> String {
+        switch event {
+        case .call: "call"
+        case .kernel: "kernel"
+        case .system: "system"
+        case .portRange: "ephemeral-ports"
+        }
+    }
+
+    /// The line after the time and socket id.
+    public static func text(_ event: LabEvent) -> String? {
+        switch event {
+        case .call(let id, let record):
+            return "call " + StepGuide.line(id, record)
+        case .kernel(_, let sample):
+            return "kernel " + KernelText.fields(sample).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        case .system(let sockets):
+            let listening = sockets.filter(\.isListener).count
+            let ours = sockets.filter(\.isOurs).count
+            return "system \(sockets.count) sockets, \(listening) listening, \(ours) ours"
+        case .portRange(let low, let high):
+            return "ephemeral-ports \(low)-\(high) (the kernel picks client ports from this range)"
+        }
+    }
+
+    public static func jsonFields(_ event: LabEvent) -> [(String, JSONValue)] {
+        switch event {
+        case .call(let id, let record):
+            var fields: [(String, JSONValue)] = [
+                ("call", .string(record.call)), ("args", .array(record.arguments.map { .string($0) })),
+                ("result", .int(record.result)), ("phase", .string(record.phase.rawValue)),
+                ("text", .string(record.text)), ("explanation", .string(StepGuide.explanation(record))),
+                ("next", .array(StepGuide.nextCalls(id, phase: record.phase, transport: record.transport).map { .string($0) })),
+            ]
+            if let name = record.errnoName { fields.append(("errno", .string(name))) }
+            if let state = record.kernelState { fields.append(("tcp_state", .string(state.name))) }
+            if let local = record.local { fields.append(("local", .string(local))) }
+            if let remote = record.remote { fields.append(("remote", .string(remote))) }
+            return fields
+        case .kernel(_, let sample):
+            return KernelText.fields(sample).map { ($0.key, $0.number.map(JSONValue.int) ?? .string($0.value)) }
+        case .system(let sockets):
+            return [("sockets", .array(sockets.map { socket in
+                var fields: [(String, JSONValue)] = [
+                    ("proto", .string(socket.proto)), ("state", .string(socket.state)),
+                    ("recv_q", .int(socket.receiveQueue)), ("send_q", .int(socket.sendQueue)),
+                    ("local", .string(socket.local)), ("remote", .string(socket.remote)),
+                    ("inode", .int(Int(truncatingIfNeeded: socket.inode))), ("ours", .bool(socket.isOurs)),
+                ]
+                if let process = socket.process { fields.append(("process", .string(process))) }
+                return .object(fields)
+            }))]
+        case .portRange(let low, let high):
+            return [("low", .int(low)), ("high", .int(high))]
+        }
+    }
+}
+
+/// A kernel sample as labelled fields, shared by headless output and the Detail pane.
+public enum KernelText {
+    public struct Field: Hashable, Sendable {
+        public var key: String
+        public var value: String
+        /// The plain number, for JSON.
+        public var number: Int?
+    }
+
+    public static func fields(_ sample: KernelSample) -> [Field] {
+        var fields: [Field] = []
+        func add(_ key: String, _ value: Int?, _ text: ((Int) -> String)? = nil) {
+            if let value { fields.append(Field(key: key, value: text?(value) ?? String(value), number: value)) }
+        }
+        if sample.gone { return [Field(key: "state", value: "gone", number: nil)] }
+        if let state = sample.state { fields.append(Field(key: "state", value: state.name, number: nil)) }
+        if sample.lingering { fields.append(Field(key: "ours", value: "closed", number: nil)) }
+        if let seconds = sample.timerSeconds {
+            fields.append(Field(key: "timer", value: seconds.formatted(decimals: 1) + "s", number: Int(seconds)))
+        }
+        add("queue", sample.acceptQueue)
+        add("backlog", sample.backlog)
+        add("ListenOverflows", sample.listenOverflows)
+        add("ListenDrops", sample.listenDrops)
+        add("rtt_us", sample.rttMicroseconds)
+        add("rttvar_us", sample.rttVarianceMicroseconds)
+        add("cwnd", sample.congestionWindow)
+        add("retrans", sample.retransmits)
+        add("unacked", sample.unackedSegments)
+        add("send_q", sample.sendQueue)
+        add("recv_q", sample.receiveQueue)
+        add("bytes_acked", sample.bytesAcked)
+        add("bytes_received", sample.bytesReceived)
+        return fields
+    }
+
+    /// `0.123 ms` from microseconds.
+    public static func milliseconds(_ microseconds: Int) -> String {
+        (Double(microseconds) / 1000).formatted(decimals: 3) + " ms"
+    }
+}
+
+extension Double {
+    /// Fixed decimals without Foundation.
+    func formatted(decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = Int((self * scale).rounded())
+        let whole = scaled / Int(scale)
+        var fraction = String(abs(scaled) % Int(scale))
+        while fraction.count < decimals { fraction = "0" + fraction }
+        let sign = self < 0 && whole == 0 ? "-" : ""
+        return decimals == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(fraction)"
+    }
+}

@@ -1,0 +1,78 @@
+/// One line of a socket's history: a call it made or a state it entered.
+public struct LedgerEntry: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable {
+        /// A system call (made by us in step mode, or on our behalf by the engine).
+        case call
+        /// A state change the kernel reported or an event implied.
+        case state
+        /// Data moved: consecutive sends (or receives) share one entry.
+        case data
+        case error
+    }
+
+    public var time: Timestamp
+    public var kind: Kind
+    /// Already escaped where it quotes outside text.
+    public var text: String
+    /// For data entries: how many calls and bytes this entry stands for.
+    public var calls = 0
+    public var bytes = 0
+
+    public init(time: Timestamp, kind: Kind, text: String) {
+        self.time = time
+        self.kind = kind
+        self.text = text
+    }
+}
+
+/// Every socket's history of calls and state changes, bounded per socket.
+public struct Ledger: Sendable {
+    /// Entries kept per socket: the first ones (how it was born) and the newest.
+    public static let entriesPerSocket = 200
+    static let keptFromTheStart = 20
+    /// Histories of closed sockets kept; older ones are dropped with their rows.
+    static let socketsKept = 400
+
+    public private(set) var entries: [SocketID: [LedgerEntry]] = [:]
+    private var order: [SocketID] = []
+
+    public init() {}
+
+    public func history(of id: SocketID) -> [LedgerEntry] { entries[id] ?? [] }
+
+    public mutating func append(_ entry: LedgerEntry, to id: SocketID) {
+        if entries[id] == nil {
+            order.append(id)
+            if order.count > Self.socketsKept {
+                let oldest = order.removeFirst()
+                entries[oldest] = nil
+            }
+        }
+        var list = entries[id] ?? []
+        list.append(entry)
+        if list.count > Self.entriesPerSocket { list.remove(at: Self.keptFromTheStart) }
+        entries[id] = list
+    }
+
+    /// Sends and receives are counted into the last entry when it is the same
+    /// direction, so a flood of data does not push the calls out.
+    public mutating func appendData(_ direction: String, count: Int, time: Timestamp, to id: SocketID) {
+        if var list = entries[id], var last = list.last, last.kind == .data, last.text.hasPrefix(direction) {
+            last.calls += 1
+            last.bytes += count
+            last.time = time
+            last.text = Self.dataText(direction, calls: last.calls, bytes: last.bytes)
+            list[list.count - 1] = last
+            entries[id] = list
+            return
+        }
+        var entry = LedgerEntry(time: time, kind: .data, text: Self.dataText(direction, calls: 1, bytes: count))
+        entry.calls = 1
+        entry.bytes = count
+        append(entry, to: id)
+    }
+
+    static func dataText(_ direction: String, calls: Int, bytes: Int) -> String {
+        calls == 1 ? "\(direction) \(ByteCount.text(bytes))" : "\(direction) ×\(calls), \(ByteCount.text(bytes)) in all"
+    }
+}

@@ -1,0 +1,245 @@
+/// The lifecycle lab in the reducer: step-mode commands, the ledger, kernel samples, the system view.
+extension Reducer {
+    // MARK: - Commands
+
+    static func executeStep(_ call: StepCall, time: Timestamp, state: inout AppState) -> [Effect] {
+        if let id = call.socket, id.kind == .socket, state.lab.steps[id] == nil {
+            return fail("\(id): no such step socket; `socket tcp` makes one (S1, S2...)", time: time, socket: id,
+                        state: &state)
+        }
+        return [makeRequest(.lab(.step(call)), state: &state)]
+    }
+
+    static func executeAccept(_ target: SocketID?, time: Timestamp, state: inout AppState) -> [Effect] {
+        let candidate = target ?? (state.view.focus == .listeners ? state.view.selectedListener : nil)
+            ?? state.lab.manualAccept.sorted().last
+        guard let id = candidate else {
+            return fail("accept: no manual-accept listener yet; listen PORT --manual-accept, or name one: accept S1",
+                        time: time, socket: nil, state: &state)
+        }
+        if id.kind == .socket { return executeStep(.accept(id), time: time, state: &state) }
+        guard let listener = state.listener(id) else {
+            return fail("accept: \(id) is not a listener", time: time, socket: id, state: &state)
+        }
+        guard state.lab.manualAccept.contains(id) else {
+            return fail("accept: \(id) accepts every client on its own; listen ... --manual-accept makes one that waits for accept",
+                        time: time, socket: id, state: &state)
+        }
+        guard listener.isOpen else { return fail("accept: \(id) is closed", time: time, socket: id, state: &state) }
+        return [makeRequest(.lab(.step(.accept(id))), state: &state)]
+    }
+
+    static func executeSystemView(_ command: SystemViewCommand, time: Timestamp, state: inout AppState) -> [Effect] {
+        var system = state.lab.system
+        let wasVisible = system.visible
+        switch command {
+        case .toggle: system.visible.toggle()
+        case .show: system.visible = true
+        case .hide: system.visible = false
+        case .filter(let text):
+            system.visible = true
+            system.filter = text
+            system.selected = 0
+        case .sort(let order):
+            system.visible = true
+            system.sort = order
+            system.selected = 0
+        }
+        state.lab.system = system
+        state.needsRedraw = true
+        guard system.visible != wasVisible else { return [] }
+        if !system.visible { state.lab.system.sockets = [] }
+        return [makeRequest(.lab(.systemView(visible: system.visible)), state: &state)]
+    }
+
+    /// `c` in the system view: connect to the selected listener (loopback for a wildcard address).
+    static func connectToSystemSelection(time: Timestamp, state: inout AppState) -> [Effect] {
+        let rows = state.lab.system.rows
+        guard rows.indices.contains(state.lab.system.selected) else { return [] }
+        let row = rows[state.lab.system.selected]
+        guard row.isListener, row.proto.hasPrefix("tcp") || row.proto == "unix" else {
+            state.view.flash = "select a listening TCP or UNIX socket (state LISTEN) to connect to it"
+            return []
+        }
+        var address = row.local
+        if address.hasPrefix("0.0.0.0:") { address = "127.0.0.1:" + address.dropFirst(8) }
+        if address.hasPrefix("[::]:") { address = "[::1]:" + address.dropFirst(5) }
+        if row.proto == "unix" {
+            guard !address.isEmpty, !address.contains(where: { $0.isWhitespace || $0 == "\"" }) else {
+                state.view.flash = "this UNIX socket has no path to connect to"
+                return []
+            }
+            return run("connect unix:\(address)", time: time, state: &state)
+        }
+        return run("connect tcp://\(address)", time: time, state: &state)
+    }
+
+    /// Keys while the system view is shown: moving through its rows and leaving it.
+    /// Nil lets every other key do what it always does.
+    static func systemViewKey(_ key: KeyPress, time: Timestamp, state: inout AppState) -> [Effect]? {
+        let count = state.lab.system.rows.count
+        let page = max(1, state.view.height - 6)
+        var selected = state.lab.system.selected
+        switch key {
+        case .down, .character("j"): selected += 1
+        case .up, .character("k"): selected -= 1
+        case .pageDown, .control("f"): selected += page
+        case .pageUp, .control("b"): selected -= page
+        case .home, .character("g"): selected = 0
+        case .end, .character("G"): selected = count - 1
+        case .escape: return executeSystemView(.hide, time: time, state: &state)
+        default: return nil
+        }
+        state.lab.system.selected = max(0, min(selected, count - 1))
+        return []
+    }
+
+    // MARK: - Events
+
+    static func applyLab(_ event: LabEvent, request: RequestID?, time: Timestamp, state: inout AppState) -> [Effect] {
+        switch event {
+        case .call(let id, let record):
+            applyCall(id, record, time: time, state: &state)
+        case .kernel(let id, let sample):
+            if sample.acceptQueue != nil, state.lab.counterBaseline == nil,
+               let overflows = sample.listenOverflows, let drops = sample.listenDrops {
+                state.lab.counterBaseline = (overflows, drops)
+            }
+            state.lab.kernel[id] = sample
+        case .system(let sockets):
+            state.lab.system.sockets = sockets
+            state.lab.system.selected = min(state.lab.system.selected, max(0, state.lab.system.rows.count - 1))
+            // Nothing on screen changes while the view is hidden (a late snapshot).
+            if !state.lab.system.visible { state.lab.system.sockets = [] }
+        case .portRange(let low, let high):
+            state.lab.portRange = (low, high)
+        }
+        return []
+    }
+
+    private static func applyCall(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
+        if record.call == "socket" {
+            guard record.errno == nil else { return logStep(id, record, time: time, state: &state) }
+            let kind = StepSocketKind.allCases.first { $0.callArguments == record.arguments } ?? .tcp
+            state.lab.steps[id] = StepSocketRow(id: id, kind: kind, fd: record.result, phase: .created, lastCall: "socket")
+            state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: "-", remote: "-",
+                                                 state: .unconnected(StepPhase.created.rawValue), opened: time,
+                                                 lastActivity: time))
+            state.mostRecentConnection = id
+            if state.interactive {
+                state.view.selectedConnection = id
+                if state.view.focus == .listeners { state.view.focus = .connections }
+            }
+            return logStep(id, record, time: time, state: &state)
+        }
+        if id.kind == .socket {
+            let previous = state.lab.steps[id]?.phase
+            state.lab.steps[id]?.phase = record.phase
+            state.lab.steps[id]?.lastCall = record.call
+            switch record.phase {
+            case .created, .bound, .failed:
+                state.updateConnection(id) { $0.state = .unconnected(record.phase.rawValue) }
+            case .connecting:
+                state.updateConnection(id) { $0.state = .connecting }
+            case .connected:
+                // Datagram sockets stay ours (no engine handover): the call itself connects them.
+                if record.transport.isDatagram { state.updateConnection(id) { $0.state = .established } }
+            case .listening:
+                if previous != .listening {
+                    state.removeConnection(id)
+                    state.lab.manualAccept.insert(id)
+                }
+            case .closed:
+                state.updateConnection(id) { row in
+                    if row.state.isOpen { row.state = .closed("closed by us") }
+                }
+            }
+            state.updateConnection(id) { row in
+                if let local = record.local { row.local = local }
+                if let remote = record.remote { row.remote = remote }
+                row.lastActivity = time
+            }
+        }
+        logStep(id, record, time: time, state: &state)
+    }
+
+    private static func logStep(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
+        let line = StepGuide.line(id, record)
+        state.log.append(LogEntry(time: time, socket: id, kind: record.errno == nil || record.errno == 115 ? .info : .error,
+                                  text: line))
+        state.view.flash = "\(id) " + line
+    }
+
+    // MARK: - The ledger
+
+    /// Writes every socket event into its socket's history (step mode or not), before the event is applied.
+    static func recordLab(_ event: EngineEvent, state: inout AppState) {
+        let time = event.time
+        func call(_ id: SocketID, _ text: String) { state.lab.ledger.append(LedgerEntry(time: time, kind: .call, text: text), to: id) }
+        func change(_ id: SocketID, _ text: String) { state.lab.ledger.append(LedgerEntry(time: time, kind: .state, text: text), to: id) }
+        let safe = { (text: String) in DisplayText.escape(string: text) }
+        switch event.kind {
+        case .listening(let id, let transport, let local, _, let backlog):
+            if let request = event.request, state.lab.pendingManualListens.remove(request) != nil {
+                state.lab.manualAccept.insert(id)
+            }
+            if state.lab.steps[id] == nil {
+                call(id, "socket(), bind(\(safe(local))), listen(\(backlog)) = 0")
+            }
+            change(id, transport.isDatagram ? "bound (\(transport.label) receives datagrams)" : "LISTEN on \(safe(local))")
+        case .accepted(let id, let listener, let local, let remote):
+            call(listener, "accept() = \(id) from \(safe(remote))")
+            call(id, "accept() on \(listener): a new socket for \(safe(remote)) on \(safe(local))")
+            change(id, "ESTABLISHED")
+        case .connecting(let id, let remote):
+            call(id, "socket(), connect(\(safe(remote))) = -1 EINPROGRESS")
+            change(id, "SYN-SENT (handshake in progress)")
+        case .connected(let id, let local, let remote):
+            if id.kind == .socket {
+                change(id, "ESTABLISHED: connected to \(safe(remote)) from \(safe(local)); the engine reads and writes it now")
+            } else {
+                change(id, "ESTABLISHED: connected to \(safe(remote)) from \(safe(local))")
+            }
+        case .received(let id, _, let count), .receivedFrom(let id, _, _, let count):
+            state.lab.ledger.appendData("recv", count: count, time: time, to: id)
+        case .sent(let id, _, let count), .sentTo(let id, _, _, let count):
+            state.lab.ledger.appendData("send", count: count, time: time, to: id)
+        case .peerClosed(let id):
+            change(id, "peer sent FIN: read() = 0 (EOF); the kernel's state is CLOSE-WAIT until we close")
+        case .shutDown(let id, let direction):
+            let how = switch direction {
+            case .read: "SHUT_RD"
+            case .write: "SHUT_WR"
+            case .both: "SHUT_RDWR"
+            }
+            call(id, "shutdown(\(how)) = 0")
+        case .closed(let id, let reason):
+            call(id, "close() — \(safe(reason))")
+        case .error(let id?, let failure):
+            let code = failure.code.map { " \($0)" } ?? ""
+            state.lab.ledger.append(LedgerEntry(time: time, kind: .error, text: "\(failure.call) failed\(code)"), to: id)
+        case .lab(.call(let id, let record)):
+            state.lab.ledger.append(LedgerEntry(time: time, kind: record.errno == nil ? .call : .error,
+                                                text: safe(record.text)), to: id)
+            if record.errno == nil || record.errno == 115 { change(id, "phase: \(record.phase.rawValue)") }
+        case .requestCompleted:
+            if let request = event.request { state.lab.pendingManualListens.remove(request) }
+        case .lab(.kernel(let id, let sample)):
+            let before = state.lab.kernel[id]
+            if sample.gone, before?.gone != true {
+                change(id, "kernel: forgotten (no longer in /proc/net/tcp)")
+            } else if let now = sample.state, now != before?.state {
+                change(id, "kernel: " + (before?.state.map { "\($0.name) → " } ?? "") + now.name)
+            }
+        default:
+            break
+        }
+    }
+}
+
+/// `sys`: the system view's commands.
+public enum SystemViewCommand: Hashable, Sendable {
+    case toggle, show, hide
+    case filter(String?)
+    case sort(SystemSort)
+}

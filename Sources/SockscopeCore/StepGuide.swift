@@ -1,0 +1,73 @@
+/// Plain words for step mode: what a call just did, and which calls make sense next.
+public enum StepGuide {
+    /// One line on what the call did, or why the kernel said no.
+    public static func explanation(_ record: SyscallRecord) -> String {
+        if let errno = record.errno {
+            if record.call == "connect", errno == 115 {  // EINPROGRESS
+                return "non-blocking connect: SYN sent; the kernel finishes the handshake and reports the outcome later"
+            }
+            if record.call == "accept", errno == 22 {  // EINVAL
+                return "accept needs a listening socket: call listen first"
+            }
+            if record.call == "recv", errno == 11 {  // EAGAIN
+                return "nothing to read yet; a blocking socket would wait here"
+            }
+            return ErrnoCatalog.entry(for: errno)?.explanation ?? "the kernel refused the call"
+        }
+        if let note = record.note { return note }
+        switch record.call {
+        case "socket": return "a new socket, file descriptor \(record.result); it has no address yet"
+        case "bind": return "the socket now owns this local address; nobody can connect to it until listen"
+        case "listen":
+            let auto = record.local.map { " on \($0)" } ?? ""
+            return "listening\(auto): clients complete the handshake and wait in the accept queue until accept"
+        case "accept": return "took one connection off the accept queue: a new socket with its own fd"
+        case "connect":
+            let port = record.local.map { " from \($0) (the kernel picked an ephemeral port)" } ?? ""
+            return "connected\(port): the three-way handshake is done"
+        case "send": return "the kernel copied \(record.result) bytes to the socket's send buffer; it sends them on its own"
+        case "recv":
+            return record.result == 0 && record.transport == .tcp
+                ? "recv returned 0: end of file, the peer closed its side"
+                : "read \(record.result) bytes from the socket's receive buffer"
+        case "shutdown": return "one direction ended; write sends FIN, the peer reads EOF"
+        case "close": return "the descriptor is released; for TCP the kernel finishes the goodbye on its own"
+        default: return ""
+        }
+    }
+
+    /// The calls that make sense in `phase`, written as commands for socket `id`.
+    public static func nextCalls(_ id: SocketID, phase: StepPhase, transport: TransportProtocol) -> [String] {
+        let stream = transport == .tcp || transport == .unix
+        switch phase {
+        case .created:
+            return stream ? ["bind \(id) ADDR", "connect \(id) ADDR", "listen \(id) N"]
+                : ["bind \(id) ADDR", "connect \(id) ADDR"]
+        case .bound:
+            return stream ? ["listen \(id) N", "connect \(id) ADDR"] : ["recv \(id)", "connect \(id) ADDR"]
+        case .listening:
+            return ["accept \(id)", "close \(id)"]
+        case .connecting:
+            return ["(wait for the handshake)", "close \(id)"]
+        case .connected:
+            return ["send \(id) TEXT", "recv \(id)", "shutdown \(id) write", "close \(id)"]
+        case .failed:
+            return ["connect \(id) ADDR", "close \(id)"]
+        case .closed:
+            return ["socket tcp|udp|unix"]
+        }
+    }
+
+    /// The whole step line: call, state, what happened, what next.
+    public static func line(_ id: SocketID, _ record: SyscallRecord) -> String {
+        var parts = [DisplayText.escape(string: record.text)]
+        var state = record.phase.rawValue
+        if let kernel = record.kernelState { state += " (kernel: \(kernel.name))" }
+        parts.append("state \(state)")
+        let explanation = explanation(record)
+        if !explanation.isEmpty { parts.append(explanation) }
+        let next = nextCalls(id, phase: record.phase, transport: record.transport)
+        parts.append("next: " + next.joined(separator: " | "))
+        return parts.joined(separator: " — ")
+    }
+}

@@ -1,0 +1,273 @@
+import CSystemShim
+import Glibc
+import NIOConcurrencyHelpers
+import NIOCore
+import SockscopeCore
+
+/// Samples what the kernel thinks of our TCP sockets (TCP_INFO, /proc/net/tcp,
+/// /proc/net/netstat) while something changes, and not at all when nothing does:
+/// every socket event starts or extends a short burst of samples (20 ms, then
+/// 100, 250, 500 ms, 1 s apart) that ends 2.5 s after the last event. Sockets we
+/// closed are followed once a second while the kernel still holds them
+/// (FIN-WAIT, TIME-WAIT...), then dropped. Samples are reported only when they change.
+final class KernelProbe: Sendable {
+    /// Where open sockets are found: the registry's channels, and step-mode fds.
+    struct Sources: Sendable {
+        let registry: SocketRegistry
+        /// TCP_INFO of a step-mode socket not yet handed to NIO, read on its own loop; nil if it is not one.
+        let stepInfo: @Sendable (SocketID) -> EventLoopFuture<sockscope_tcp_info?>?
+    }
+
+    private struct Tracked {
+        var local: String?
+        var remote: String?
+        var isListener = false
+        var isOpen = true
+        var lastActivity: NIODeadline
+        var last: KernelSample?
+    }
+
+    private struct State {
+        var tracked: [SocketID: Tracked] = [:]
+        var lastActivity = NIODeadline.distantPast
+        var scheduled = false
+        var step = 0
+        var portRangeSent = false
+        var stopped = false
+    }
+
+    static let burstDelays: [TimeAmount] = [.milliseconds(20), .milliseconds(100), .milliseconds(250),
+                                            .milliseconds(500), .seconds(1)]
+    static let burstLength = TimeAmount.milliseconds(2500)
+    static let lingerInterval = TimeAmount.seconds(1)
+    /// Closed sockets followed at most; the oldest beyond are let go.
+    static let lingeringLimit = 1000
+
+    private let state = NIOLockedValueBox(State())
+    private let sources = NIOLockedValueBox<Sources?>(nil)
+    private let loop: any EventLoop
+    private let deliver: @Sendable (EngineEvent) -> Void
+
+    init(loop: any EventLoop, deliver: @escaping @Sendable (EngineEvent) -> Void) {
+        self.loop = loop
+        self.deliver = deliver
+    }
+
+    func attach(_ sources: Sources) {
+        self.sources.withLockedValue { $0 = sources }
+    }
+
+    func stop() {
+        state.withLockedValue { $0.stopped = true }
+    }
+
+    /// Sees every engine event (on engine threads): learns sockets and their addresses, and starts sampling.
+    func observe(_ event: EngineEvent) {
+        let now = NIODeadline.now()
+        var wantsPortRange = false
+        let shouldSchedule: Bool = state.withLockedValue { state in
+            guard !state.stopped else { return false }
+            switch event.kind {
+            case .listening(let id, let transport, let local, _, _):
+                guard transport == .tcp else { return false }
+                state.tracked[id] = Tracked(local: local, isListener: true, lastActivity: now)
+            case .accepted(let id, let listener, let local, let remote):
+                guard state.tracked[listener] != nil else { return false }
+                state.tracked[id] = Tracked(local: local, remote: remote, lastActivity: now)
+                state.tracked[listener]?.lastActivity = now
+            case .connected(let id, let local, let remote):
+                guard Self.isInternetAddress(local) else { return false }
+                if state.tracked[id] == nil { state.tracked[id] = Tracked(lastActivity: now) }
+                state.tracked[id]?.local = local
+                state.tracked[id]?.remote = remote
+                state.tracked[id]?.lastActivity = now
+                wantsPortRange = !state.portRangeSent
+                state.portRangeSent = true
+            case .lab(.call(let id, let record)):
+                guard record.transport == .tcp else { return false }
+                if record.call == "socket" {
+                    guard record.errno == nil else { return false }
+                    state.tracked[id] = Tracked(lastActivity: now)
+                }
+                state.tracked[id]?.lastActivity = now
+                if let local = record.local { state.tracked[id]?.local = local }
+                if let remote = record.remote { state.tracked[id]?.remote = remote }
+                if record.phase == .listening { state.tracked[id]?.isListener = true }
+                if record.phase == .closed { state.tracked[id]?.isOpen = false }
+            case .closed(let id, _):
+                guard state.tracked[id] != nil else { return false }
+                state.tracked[id]?.isOpen = false
+                state.tracked[id]?.lastActivity = now
+            case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved:
+                return false
+            default:
+                guard let id = event.kind.socket, state.tracked[id] != nil else { return false }
+                state.tracked[id]?.lastActivity = now
+            }
+            state.lastActivity = now
+            // Busy sockets are sampled at most every 250 ms.
+            state.step = min(state.step, 2)
+            guard !state.scheduled else { return false }
+            state.scheduled = true
+            state.step = 0
+            return true
+        }
+        if wantsPortRange {
+            loop.execute { [deliver] in
+                if let range = ProcFile.localPortRange() {
+                    deliver(EngineEvent(time: .now(), kind: .lab(.portRange(low: range.low, high: range.high))))
+                }
+            }
+        }
+        if shouldSchedule {
+            loop.scheduleTask(in: Self.burstDelays[0]) { self.sample() }
+        }
+    }
+
+    /// A client arrived in a watched listener's queue.
+    func noteArrival(at id: SocketID) {
+        let now = NIODeadline.now()
+        let shouldSchedule = state.withLockedValue { state -> Bool in
+            guard !state.stopped, state.tracked[id] != nil else { return false }
+            state.tracked[id]?.lastActivity = now
+            state.lastActivity = now
+            state.step = min(state.step, 1)
+            guard !state.scheduled else { return false }
+            state.scheduled = true
+            state.step = 0
+            return true
+        }
+        if shouldSchedule { loop.scheduleTask(in: Self.burstDelays[0]) { self.sample() } }
+    }
+
+    private static func isInternetAddress(_ text: String) -> Bool {
+        text.hasPrefix("[") || (text.first?.isNumber == true && text.contains(":"))
+    }
+
+    // MARK: Sampling (on `loop`)
+
+    private func sample() {
+        let now = NIODeadline.now()
+        let (due, stopped) = state.withLockedValue { state in
+            (state.tracked.filter { !$0.value.isOpen || now - $0.value.lastActivity < Self.burstLength + .seconds(1) },
+             state.stopped)
+        }
+        guard !stopped, let sources = sources.withLockedValue({ $0 }) else { return }
+        let infos: [EventLoopFuture<(SocketID, sockscope_tcp_info?)>] = due.compactMap { id, tracked in
+            guard tracked.isOpen else { return nil }
+            if let future = sources.stepInfo(id) { return future.map { (id, $0) } }
+            guard let entry = sources.registry.entry(for: id),
+                  let provider = entry.channel.flatMap({ $0 as? any SocketOptionProvider }) else { return nil }
+            let buffer: EventLoopFuture<sockscope_tcp_info_buffer> =
+                provider.unsafeGetSocketOption(level: SocketOptionLevel(IPPROTO_TCP), name: SocketOptionName(TCP_INFO))
+            return buffer.map { raw -> (SocketID, sockscope_tcp_info?) in
+                var raw = raw
+                var info = sockscope_tcp_info()
+                withUnsafeBytes(of: &raw) { sockscope_tcp_info_decode($0.baseAddress, $0.count, &info) }
+                return (id, info)
+            }.recover { _ in (id, nil) }.hop(to: loop)
+        }
+        EventLoopFuture.whenAllComplete(infos, on: loop).whenComplete { results in
+            var byID: [SocketID: sockscope_tcp_info] = [:]
+            for case .success(let (id, info?)) in (try? results.get()) ?? [] { byID[id] = info }
+            self.finish(due: due, infos: byID)
+        }
+    }
+
+    private func finish(due: [SocketID: Tracked], infos: [SocketID: sockscope_tcp_info]) {
+        let rows = ProcFile.tcpSockets()
+        var connections: [String: ProcNet.InetSocket] = [:]
+        var listening: [String: ProcNet.InetSocket] = [:]
+        for row in rows {
+            if row.state == TCPState.listen.rawValue { listening[row.local] = row } else { connections[row.local + "|" + row.remote] = row }
+        }
+        let counters = due.values.contains { $0.isListener } ? ProcFile.netstatCounters() : [:]
+        var samples: [SocketID: KernelSample] = [:]
+        for (id, tracked) in due {
+            var sample = KernelSample()
+            let info = infos[id]
+            let row: ProcNet.InetSocket? = if tracked.isListener {
+                tracked.local.flatMap { listening[$0] }
+            } else if let local = tracked.local, let remote = tracked.remote {
+                connections[local + "|" + remote]
+            } else {
+                nil
+            }
+            if tracked.isOpen {
+                guard info != nil || row != nil else { continue }
+                if let info {
+                    sample.state = TCPState(rawValue: Int(info.state))
+                    if tracked.isListener || sample.state == .listen {
+                        sample.acceptQueue = Int(info.unacked)
+                        sample.backlog = Int(info.sacked)
+                    } else {
+                        sample.rttMicroseconds = Int(info.rtt_us)
+                        sample.rttVarianceMicroseconds = Int(info.rttvar_us)
+                        sample.congestionWindow = Int(info.snd_cwnd)
+                        sample.retransmits = Int(info.total_retrans)
+                        sample.unackedSegments = Int(info.unacked)
+                        sample.bytesAcked = Int(truncatingIfNeeded: info.bytes_acked)
+                        sample.bytesReceived = Int(truncatingIfNeeded: info.bytes_received)
+                    }
+                }
+                if let row {
+                    if sample.state == nil { sample.state = TCPState(rawValue: row.state) }
+                    if sample.state == .listen {
+                        sample.acceptQueue = row.receiveQueue
+                    } else {
+                        sample.sendQueue = row.transmitQueue
+                        sample.receiveQueue = row.receiveQueue
+                    }
+                }
+                if sample.state == .listen {
+                    sample.listenOverflows = counters["TcpExtListenOverflows"]
+                    sample.listenDrops = counters["TcpExtListenDrops"]
+                }
+            } else if let row {
+                // Closed by us (or both), still held by the kernel: FIN-WAIT, TIME-WAIT, LAST-ACK...
+                sample.state = TCPState(rawValue: row.state)
+                sample.timerSeconds = row.timer == 3 || sample.state == .timeWait ? row.timerSeconds : nil
+                sample.sendQueue = row.transmitQueue
+                sample.receiveQueue = row.receiveQueue
+                sample.lingering = true
+            } else {
+                sample.gone = true
+            }
+            samples[id] = sample
+        }
+        let now = NIODeadline.now()
+        let (changed, delay): ([(SocketID, KernelSample)], TimeAmount?) = state.withLockedValue { state in
+            var changed: [(SocketID, KernelSample)] = []
+            for (id, sample) in samples.sorted(by: { $0.key < $1.key }) {
+                guard state.tracked[id] != nil else { continue }
+                if state.tracked[id]?.last != sample { changed.append((id, sample)) }
+                state.tracked[id]?.last = sample
+                if sample.gone { state.tracked[id] = nil }
+            }
+            let lingering = state.tracked.filter { !$0.value.isOpen }
+            if lingering.count > Self.lingeringLimit {
+                for (id, _) in lingering.sorted(by: { $0.value.lastActivity < $1.value.lastActivity })
+                    .prefix(lingering.count - Self.lingeringLimit) {
+                    state.tracked[id] = nil
+                }
+            }
+            let delay: TimeAmount?
+            if state.stopped {
+                delay = nil
+            } else if now - state.lastActivity < Self.burstLength {
+                delay = Self.burstDelays[min(state.step + 1, Self.burstDelays.count - 1)]
+                state.step += 1
+            } else if state.tracked.values.contains(where: { !$0.isOpen }) {
+                delay = Self.lingerInterval
+            } else {
+                delay = nil
+            }
+            if delay == nil { state.scheduled = false }
+            return (changed, delay)
+        }
+        for (id, sample) in changed {
+            deliver(EngineEvent(time: .now(), kind: .lab(.kernel(id, sample))))
+        }
+        if let delay { loop.scheduleTask(in: delay) { self.sample() } }
+    }
+}

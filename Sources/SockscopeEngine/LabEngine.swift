@@ -1,0 +1,550 @@
+import CSystemShim
+import Glibc
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SockscopeCore
+
+/// The lifecycle lab's side of the engine: step-mode sockets (plain system calls
+/// on the event loop, handed to NIO once listening or connected), manual accept,
+/// the kernel probe and the system view.
+///
+/// A step socket's calls all run on the loop it was made on, one after another.
+final class LabEngine: Sendable {
+    /// A step socket between calls.
+    struct StepSocket {
+        let kind: StepSocketKind
+        let fd: CInt
+        let loop: any EventLoop
+        var phase: StepPhase = .created
+        /// NIO owns the fd from the moment it listens or connects: never touch the number again
+        /// after that (NIO closes it, and the number is reused).
+        var handedOver = false
+        var closed = false
+    }
+
+    private struct State {
+        var lastStep = 0
+        var steps: [SocketID: StepSocket] = [:]
+        /// fds of manual-accept listeners, for the calls' text (NIO owns them).
+        var listenerFDs: [SocketID: CInt] = [:]
+        /// `accept` requests waiting for the next connection off each listener's queue.
+        var pendingAccepts: [SocketID: [RequestID]] = [:]
+        var systemView: RepeatedTask?
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let group: MultiThreadedEventLoopGroup
+    private let deliver: @Sendable (EngineEvent) -> Void
+    let probe: KernelProbe
+    let watcher: QueueWatcher
+    /// Set once by the engine right after it is made (the registry is the engine's).
+    private let registryBox = NIOLockedValueBox<SocketRegistry?>(nil)
+
+    init(group: MultiThreadedEventLoopGroup, deliver: @escaping @Sendable (EngineEvent) -> Void) {
+        self.group = group
+        self.deliver = deliver
+        let probe = KernelProbe(loop: group.next(), deliver: deliver)
+        self.probe = probe
+        watcher = QueueWatcher(onArrival: { probe.noteArrival(at: $0) })
+    }
+
+    /// The sink every engine part emits through: delivers the event, then lets the lab
+    /// see it (to complete `accept` requests and to start kernel sampling).
+    var observingSink: EventSink {
+        EventSink { [deliver] event in
+            deliver(event)
+            self.observe(event)
+        }
+    }
+
+    func attach(registry: SocketRegistry) {
+        registryBox.withLockedValue { $0 = registry }
+        probe.attach(KernelProbe.Sources(registry: registry, stepInfo: { [self] id in stepTCPInfo(id) }))
+    }
+
+    private var registry: SocketRegistry { registryBox.withLockedValue { $0! } }
+    private var sink: EventSink { observingSink }
+
+    /// Closes the step sockets NIO does not own (NIO closes the rest) and stops the lab's work.
+    /// Call from outside the event loops, before they stop.
+    func shutdown() {
+        let raw = state.withLockedValue { state -> [(SocketID, StepSocket)] in
+            let open = state.steps.filter { !$0.value.handedOver && !$0.value.closed }
+            for id in open.keys { state.steps[id]?.closed = true }
+            return open.sorted { $0.key < $1.key }
+        }
+        for (id, step) in raw {
+            try? step.loop.submit {
+                _ = RawSocket.close(step.fd)
+                self.deliver(EngineEvent(time: .now(), kind: .closed(id, reason: "engine stopped")))
+            }.wait()
+        }
+        probe.stop()
+        watcher.stop()
+        state.withLockedValue { state in
+            state.systemView?.cancel()
+            state.systemView = nil
+        }
+    }
+
+    // MARK: Dispatch (caller's thread)
+
+    func perform(_ command: LabCommand, request: RequestID, engine: Engine) {
+        switch command {
+        case .step(.socket(let kind)):
+            let loop = group.next()
+            loop.execute { self.makeSocket(kind, request: request, on: loop) }
+        case .step(let call):
+            guard let id = call.socket else { return }
+            if let step = state.withLockedValue({ $0.steps[id] }) {
+                step.loop.execute { self.perform(call, on: id, request: request, engine: engine) }
+            } else if case .accept = call, let entry = registry.entry(for: id), let channel = entry.channel {
+                entry.eventLoop.execute { self.acceptOne(from: id, channel: channel, request: request) }
+            } else {
+                let sink = sink
+                group.next().execute {
+                    sink.complete(request, failure: SocketFailure(
+                        call: Self.callName(call), explanation: "no step socket or manual-accept listener \(id)"), socket: id)
+                }
+            }
+        case .manualListen(let listen):
+            let loop = group.next()
+            loop.execute { self.manualListen(listen, request: request, on: loop, engine: engine) }
+        case .systemView(let visible):
+            setSystemView(visible: visible, request: request)
+        }
+    }
+
+    private static func callName(_ call: StepCall) -> String {
+        switch call {
+        case .socket: "socket"
+        case .bind: "bind"
+        case .listen: "listen"
+        case .accept: "accept"
+        case .connect: "connect"
+        case .send: "send"
+        case .recv: "recv"
+        case .shutdown: "shutdown"
+        case .close: "close"
+        }
+    }
+
+    // MARK: Step calls (on the socket's loop)
+
+    private func makeSocket(_ kind: StepSocketKind, request: RequestID, on loop: any EventLoop) {
+        let answer = RawSocket.socket(family: RawSocket.family(of: kind), type: RawSocket.type(of: kind))
+        let id = state.withLockedValue { state -> SocketID in
+            state.lastStep += 1
+            let id = SocketID(.socket, state.lastStep)
+            if answer.errno == nil { state.steps[id] = StepSocket(kind: kind, fd: CInt(answer.result), loop: loop) }
+            return id
+        }
+        var record = SyscallRecord(call: "socket", arguments: kind.callArguments, result: answer.result, errno: answer.errno,
+                                   phase: .created, transport: kind.transport)
+        if answer.errno == nil, kind.transport == .tcp {
+            record.kernelState = RawSocket.tcpInfo(CInt(answer.result)).flatMap { TCPState(rawValue: Int($0.state)) }
+        }
+        sink.emit(.lab(.call(id, record)), request: request)
+        sink.complete(request)
+    }
+
+    private func perform(_ call: StepCall, on id: SocketID, request: RequestID, engine: Engine) {
+        guard let step = state.withLockedValue({ $0.steps[id] }) else { return }
+        if step.handedOver || step.closed {
+            return forwardToEngine(call, step: step, id: id, request: request, engine: engine)
+        }
+        let fd = step.fd
+        let args = ["\(fd)"]
+        var phase = step.phase
+        var note: String?
+        let answer: RawSocket.Answer
+        var data: [UInt8]?
+        var arguments = args
+        switch call {
+        case .socket:
+            return
+        case .bind(_, let endpoint):
+            switch RawSocket.address(endpoint, family: RawSocket.family(of: step.kind)) {
+            case .success(let address):
+                arguments.append(Self.argumentText(endpoint))
+                answer = RawSocket.bind(fd, address)
+                if answer.errno == nil { phase = .bound }
+            case .failure(let failure):
+                return sink.complete(request, failure: failure, socket: id)
+            }
+        case .listen(_, let backlog):
+            arguments.append("\(backlog)")
+            answer = RawSocket.listen(fd, backlog: backlog)
+            if answer.errno == nil {
+                return handOverListener(id, step: step, backlog: backlog, arguments: arguments, request: request)
+            }
+        case .accept:
+            answer = RawSocket.accept(fd)
+            if answer.errno == nil {
+                // Not reachable for a listening socket (NIO owns it then); close what we were given.
+                _ = RawSocket.close(CInt(answer.result))
+            }
+        case .connect(_, let endpoint):
+            switch RawSocket.address(endpoint, family: RawSocket.family(of: step.kind)) {
+            case .success(let address):
+                arguments.append(Self.argumentText(endpoint))
+                answer = RawSocket.connect(fd, address)
+                if answer.errno == nil {
+                    phase = .connected
+                } else if answer.errno == EINPROGRESS {
+                    phase = .connecting
+                } else if answer.errno != EALREADY && answer.errno != EISCONN {
+                    phase = .failed
+                }
+            case .failure(var failure):
+                failure.call = "connect"
+                return sink.complete(request, failure: failure, socket: id)
+            }
+        case .send(_, let bytes):
+            arguments.append(CommandText.quoted(Array(bytes.prefix(32))) + (bytes.count > 32 ? "..." : ""))
+            arguments.append("\(bytes.count)")
+            answer = RawSocket.send(fd, bytes)
+            if answer.errno == nil { data = Array(bytes.prefix(answer.result)) }
+        case .recv(_, let limit):
+            arguments.append("\(limit)")
+            let (received, bytes) = RawSocket.recv(fd, maxBytes: limit)
+            answer = received
+            if answer.errno == nil { data = bytes }
+        case .shutdown(_, let direction):
+            arguments.append(["read": "SHUT_RD", "write": "SHUT_WR", "both": "SHUT_RDWR"][direction.rawValue]!)
+            answer = RawSocket.shutdown(fd, direction)
+        case .close:
+            answer = RawSocket.close(fd)
+            phase = .closed
+            note = nil
+        }
+        state.withLockedValue { state in
+            state.steps[id]?.phase = phase
+            if phase == .closed { state.steps[id]?.closed = true }
+        }
+        var record = SyscallRecord(call: Self.callName(call), arguments: arguments, result: answer.result, errno: answer.errno,
+                                   phase: phase, transport: step.kind.transport, data: data, note: note)
+        if phase != .closed {
+            record.local = RawSocket.localAddress(fd).flatMap { $0 == "(unnamed)" || $0.hasSuffix(":0") ? nil : $0 }
+            record.remote = RawSocket.remoteAddress(fd)
+            if step.kind.transport == .tcp {
+                record.kernelState = RawSocket.tcpInfo(fd).flatMap { TCPState(rawValue: Int($0.state)) }
+            }
+        }
+        sink.emit(.lab(.call(id, record)), request: request)
+        if let data, !data.isEmpty {
+            let preview = Array(data.prefix(DataPreview.limit))
+            if case .send = call { sink.emit(.sent(id, bytes: preview, count: data.count), request: request) }
+            if case .recv = call { sink.emit(.received(id, bytes: preview, count: data.count), request: request) }
+        }
+        if case .close = call { sink.emit(.closed(id, reason: "closed by us"), request: request) }
+        if case .connect = call, step.kind.transport != .udp {
+            if phase == .connecting { return awaitConnect(id, step: step, arguments: arguments, request: request, attempt: 0) }
+            if phase == .connected { return handOverConnection(id, step: step, request: request) }
+        }
+        sink.complete(request)
+    }
+
+    /// `127.0.0.1:9000`, `[::1]:9000`, `"/tmp/s"`: the address as strace prints it.
+    private static func argumentText(_ endpoint: Endpoint) -> String {
+        switch endpoint {
+        case .inet(_, let host, let port): AddressText.hostPort(host, port)
+        case .unix(let path), .unixDatagram(let path): "\"\(path)\""
+        }
+    }
+
+    /// A step socket NIO owns (or one already closed) answers through the engine's usual paths.
+    private func forwardToEngine(_ call: StepCall, step: StepSocket, id: SocketID, request: RequestID, engine: Engine) {
+        let fd = "\(step.fd)"
+        let entry = step.closed ? nil : registry.entry(for: id)
+        func answerWithoutKernel(_ name: String, note: String, errno: Int32) {
+            // The fd number may belong to another file by now: do not call the kernel with it.
+            let record = SyscallRecord(call: name, arguments: [fd], result: -1, errno: errno, phase: .closed,
+                                       transport: step.kind.transport, note: note)
+            sink.emit(.lab(.call(id, record)), request: request)
+            sink.complete(request)
+        }
+        guard let entry else {
+            return answerWithoutKernel(Self.callName(call), note: "\(id) is closed; its descriptor is gone", errno: EBADF)
+        }
+        switch call {
+        case .accept:
+            guard let channel = entry.channel else { return sink.complete(request) }
+            entry.eventLoop.execute { self.acceptOne(from: id, channel: channel, request: request) }
+        case .send(_, let bytes):
+            entry.eventLoop.execute { entry.control.value.send(bytes, request: request) }
+        case .close:
+            entry.eventLoop.execute {
+                let record = SyscallRecord(call: "close", arguments: [fd], result: 0, phase: .closed,
+                                           transport: step.kind.transport)
+                self.state.withLockedValue { $0.steps[id]?.closed = true }
+                self.sink.emit(.lab(.call(id, record)), request: request)
+                entry.control.value.close(reason: "closed by us", request: request)
+            }
+        case .shutdown(_, let direction):
+            engine.submit(EngineRequest(id: request, command: .shutdown(id, direction)))
+        case .recv:
+            let record = SyscallRecord(call: "recv", arguments: [fd], result: 0, phase: step.phase,
+                                       transport: step.kind.transport,
+                                       note: "the engine reads this socket for you now: data shows in the log as it arrives")
+            sink.emit(.lab(.call(id, record)), request: request)
+            sink.complete(request)
+        case .bind, .listen, .connect:
+            // The kernel would answer EINVAL (bind, listen on a connected socket) or EISCONN; say so without touching the fd.
+            let errno = if case .connect = call { EISCONN } else { EINVAL }
+            let record = SyscallRecord(call: Self.callName(call), arguments: [fd], result: -1, errno: errno, phase: step.phase,
+                                       transport: step.kind.transport,
+                                       note: step.phase == .listening ? "\(id) is already listening" : "\(id) is already connected")
+            sink.emit(.lab(.call(id, record)), request: request)
+            sink.complete(request)
+        case .socket:
+            sink.complete(request)
+        }
+    }
+
+    // MARK: Handing sockets to NIO
+
+    private func handOverListener(_ id: SocketID, step: StepSocket, backlog: Int, arguments: [String], request: RequestID) {
+        state.withLockedValue { $0.steps[id]?.handedOver = true; $0.steps[id]?.phase = .listening }
+        let fd = step.fd
+        var record = SyscallRecord(call: "listen", arguments: arguments, result: 0, phase: .listening,
+                                   transport: step.kind.transport)
+        record.local = RawSocket.localAddress(fd)
+        record.kernelState = step.kind.transport == .tcp ? RawSocket.tcpInfo(fd).flatMap { TCPState(rawValue: Int($0.state)) } : nil
+        sink.emit(.lab(.call(id, record)), request: request)
+        adoptListener(fd: fd, id: id, transport: step.kind.transport, mode: .interactive, backlog: backlog, socketPath: nil,
+                      policy: ListenerPolicy(), request: request, on: step.loop).whenComplete { result in
+            if case .failure(let error) = result {
+                self.sink.emit(.error(id, .from(error, call: "listen")), request: request)
+            }
+            self.sink.complete(request)
+        }
+    }
+
+    /// Gives a listening fd to NIO with accept under our control (autoRead off, one
+    /// connection per read) and reports `.listening`. NIO's `withBoundSocket` calls
+    /// listen(fd, 128) itself; listening again restores the backlog that was asked for.
+    private func adoptListener(fd: CInt, id: SocketID, transport: TransportProtocol, mode: ListenMode, backlog: Int,
+                               socketPath: String?, policy: ListenerPolicy, request: RequestID,
+                               on loop: any EventLoop) -> EventLoopFuture<Void> {
+        let sink = sink
+        let registry = registry
+        state.withLockedValue { $0.listenerFDs[id] = fd }
+        return ServerBootstrap(group: loop, childGroup: group)
+            .serverChannelOption(.autoRead, value: false)
+            .serverChannelOption(.maxMessagesPerRead, value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: policy))
+                }
+            }
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { child in
+                child.eventLoop.makeCompletedFuture {
+                    try child.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(origin: .accepted(listener: id), mode: mode, sink: sink, registry: registry))
+                }
+            }
+            .withBoundSocket(fd)
+            .flatMapThrowing { channel in
+                _ = RawSocket.listen(fd, backlog: backlog)
+                let handler = try channel.pipeline.syncOperations.handler(type: ListenerHandler.self)
+                handler.activate(as: id, channel: channel)
+                self.watcher.watch(fd: fd, as: id)
+                channel.closeFuture.whenComplete { _ in
+                    self.watcher.forget(id)
+                    self.failPendingAccepts(of: id)
+                }
+                sink.emit(.listening(id, transport, local: channel.localAddress.displayText, mode: mode, backlog: backlog),
+                          request: request)
+            }
+    }
+
+    private func handOverConnection(_ id: SocketID, step: StepSocket, request: RequestID) {
+        state.withLockedValue { $0.steps[id]?.handedOver = true; $0.steps[id]?.phase = .connected }
+        let sink = sink
+        let registry = registry
+        ClientBootstrap(group: step.loop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
+                        origin: .outgoing(id, request: request), mode: .interactive, sink: sink, registry: registry))
+                }
+            }
+            .withConnectedSocket(step.fd)
+            .whenFailure { error in
+                sink.complete(request, failure: .from(error, call: "connect"), socket: id)
+            }
+    }
+
+    /// Watches a non-blocking connect until the kernel has an answer (writable), then reads
+    /// SO_ERROR: 0 is connected, anything else is why it failed. Checks back off from 1 ms
+    /// to 250 ms and give up after the kernel's own SYN retries (about two minutes).
+    private func awaitConnect(_ id: SocketID, step: StepSocket, arguments: [String], request: RequestID, attempt: Int) {
+        guard let current = state.withLockedValue({ $0.steps[id] }), !current.closed else { return sink.complete(request) }
+        let fd = step.fd
+        guard RawSocket.isWritable(fd) else {
+            let delay = TimeAmount.milliseconds(Int64(min(250, 1 << min(attempt, 8))))
+            guard attempt < 600 else {
+                let record = SyscallRecord(call: "connect", arguments: arguments, result: -1, errno: ETIMEDOUT, phase: .failed,
+                                           transport: step.kind.transport, note: "no answer to the SYN after about two minutes")
+                state.withLockedValue { $0.steps[id]?.phase = .failed }
+                sink.emit(.lab(.call(id, record)), request: request)
+                return sink.complete(request)
+            }
+            step.loop.scheduleTask(in: delay) {
+                self.awaitConnect(id, step: step, arguments: arguments, request: request, attempt: attempt + 1)
+            }
+            return
+        }
+        let error = RawSocket.pendingError(fd)
+        var record = SyscallRecord(call: "connect", arguments: arguments, result: error == 0 ? 0 : -1,
+                                   errno: error == 0 ? nil : error, phase: error == 0 ? .connected : .failed,
+                                   transport: step.kind.transport,
+                                   note: error == 0 ? nil : "the handshake failed (SO_ERROR once the socket was writable)")
+        record.local = RawSocket.localAddress(fd)
+        record.remote = RawSocket.remoteAddress(fd)
+        if step.kind.transport == .tcp { record.kernelState = RawSocket.tcpInfo(fd).flatMap { TCPState(rawValue: Int($0.state)) } }
+        state.withLockedValue { $0.steps[id]?.phase = record.phase }
+        sink.emit(.lab(.call(id, record)), request: request)
+        if error == 0 { return handOverConnection(id, step: step, request: request) }
+        sink.complete(request)
+    }
+
+    /// TCP_INFO of a step socket the lab still owns, read on its loop (where it might be closed).
+    private func stepTCPInfo(_ id: SocketID) -> EventLoopFuture<sockscope_tcp_info?>? {
+        guard let step = state.withLockedValue({ $0.steps[id] }), !step.handedOver, !step.closed,
+              step.kind.transport == .tcp else { return nil }
+        return step.loop.submit {
+            guard let current = self.state.withLockedValue({ $0.steps[id] }), !current.closed else { return nil }
+            return RawSocket.tcpInfo(step.fd)
+        }
+    }
+
+    // MARK: Manual accept
+
+    /// `accept`: one read on a listener with autoRead off accepts exactly one connection.
+    /// A read while the queue is empty stays pending and takes the next arrival at once.
+    private func acceptOne(from id: SocketID, channel: any Channel, request: RequestID) {
+        let listenerFD = state.withLockedValue { $0.listenerFDs[id] }
+        let fd = listenerFD.map { "\($0)" } ?? "?"
+        // On the listener's loop with its channel open, the fd is still the listener's.
+        let queued = channel.isActive ? listenerFD.flatMap(RawSocket.tcpInfo).map { Int($0.unacked) } : nil
+        let first = state.withLockedValue { state -> Bool in
+            state.pendingAccepts[id, default: []].append(request)
+            return state.pendingAccepts[id]!.count == 1
+        }
+        if queued == 0 {
+            let record = SyscallRecord(call: "accept", arguments: [fd], result: 0, phase: .listening, transport: .tcp,
+                                       note: "the accept queue is empty: accept waits, and takes the next client at once")
+            var waiting = record
+            waiting.resultText = "(waiting)"
+            sink.emit(.lab(.call(id, waiting)), request: request)
+        }
+        if first { channel.read() }
+    }
+
+    private func failPendingAccepts(of id: SocketID) {
+        let pending = state.withLockedValue { $0.pendingAccepts.removeValue(forKey: id) ?? [] }
+        for request in pending {
+            sink.complete(request, failure: SocketFailure(call: "accept", explanation: "the listener closed"), socket: id)
+        }
+    }
+
+    /// Sees every event after delivery: completes `accept` requests as their connection arrives.
+    private func observe(_ event: EngineEvent) {
+        probe.observe(event)
+        guard case .accepted(let connection, let listener, _, let remote) = event.kind else { return }
+        let (request, more, fd): (RequestID?, Bool, CInt?) = state.withLockedValue { state in
+            guard var queue = state.pendingAccepts[listener], !queue.isEmpty else { return (nil, false, nil) }
+            let request = queue.removeFirst()
+            state.pendingAccepts[listener] = queue.isEmpty ? nil : queue
+            return (request, !queue.isEmpty, state.listenerFDs[listener])
+        }
+        guard let request else { return }
+        var record = SyscallRecord(call: "accept", arguments: [fd.map { "\($0)" } ?? "?"], result: 0, phase: .listening,
+                                   transport: .tcp, remote: remote,
+                                   note: "took \(connection) (from \(DisplayText.escape(string: remote))) off the accept queue")
+        record.resultText = connection.description
+        sink.emit(.lab(.call(listener, record)), request: request)
+        sink.complete(request)
+        if more, let channel = registry.entry(for: listener)?.channel {
+            channel.eventLoop.execute { channel.read() }
+        }
+    }
+
+    // MARK: listen --manual-accept
+
+    private func manualListen(_ listen: ListenRequest, request: RequestID, on loop: any EventLoop, engine: Engine) {
+        let target = listen.endpoint.description
+        let addressFuture: EventLoopFuture<SocketAddress>
+        switch listen.endpoint {
+        case .inet(.tcp, let host, let port):
+            addressFuture = engine.resolver.resolve(host: host, port: port, kind: .stream, on: loop).map { $0[0] }
+        case .unix(let path):
+            addressFuture = loop.makeCompletedFuture { try SocketAddress(unixDomainSocketPath: path) }
+        default:
+            return sink.complete(request, failure: SocketFailure(
+                call: "listen", explanation: "--manual-accept is for stream sockets (tcp:// or unix:)", target: target))
+        }
+        addressFuture.whenComplete { result in
+            switch result {
+            case .failure(let error):
+                self.sink.complete(request, failure: .from(error, call: "getaddrinfo", target: target))
+            case .success(let address):
+                self.bindManual(listen, address: address, request: request, on: loop)
+            }
+        }
+    }
+
+    private func bindManual(_ listen: ListenRequest, address: SocketAddress, request: RequestID, on loop: any EventLoop) {
+        let target = listen.endpoint.description
+        let raw = RawSocket.address(address)
+        let made = RawSocket.socket(family: raw.family, type: Int32(SOCK_STREAM.rawValue))
+        guard made.errno == nil else {
+            return sink.complete(request, failure: .system(call: "socket", errno: made.errno!, target: target))
+        }
+        let fd = CInt(made.result)
+        let isTCP = raw.family != AF_UNIX
+        if isTCP { RawSocket.setReuseAddress(fd) }
+        for (call, answer) in [("bind", { RawSocket.bind(fd, raw) }), ("listen", { RawSocket.listen(fd, backlog: listen.backlog) })] {
+            let result = answer()
+            if let code = result.errno {
+                _ = RawSocket.close(fd)
+                return sink.complete(request, failure: .system(call: call, errno: code, target: target))
+            }
+        }
+        let id = registry.nextListenerID()
+        let path: String? = if case .unix(let path) = listen.endpoint { path } else { nil }
+        adoptListener(fd: fd, id: id, transport: isTCP ? .tcp : .unix, mode: listen.mode, backlog: listen.backlog,
+                      socketPath: path, policy: listen.policy, request: request, on: loop).whenComplete { result in
+            if case .failure(let error) = result {
+                self.sink.emit(.error(nil, .from(error, call: "listen", target: target)), request: request)
+            }
+            self.sink.complete(request)
+        }
+    }
+
+    // MARK: System view
+
+    /// While the view is shown, the machine's sockets are read once a second off the
+    /// event loops (reading every process's fds is slow); hidden, nothing runs.
+    private func setSystemView(visible: Bool, request: RequestID) {
+        let loop = group.next()
+        let deliver = deliver
+        state.withLockedValue { state in
+            state.systemView?.cancel()
+            state.systemView = nil
+            guard visible else { return }
+            state.systemView = loop.scheduleRepeatedAsyncTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+                NIOThreadPool.singleton.runIfActive(eventLoop: loop) { SystemScanner.snapshot() }.map { sockets in
+                    deliver(EngineEvent(time: .now(), kind: .lab(.system(sockets))))
+                }
+            }
+        }
+        loop.execute { self.sink.complete(request) }
+    }
+}

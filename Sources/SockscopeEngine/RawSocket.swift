@@ -1,0 +1,224 @@
+import CSystemShim
+import Glibc
+import NIOCore
+import SockscopeCore
+
+/// Plain system calls on a file descriptor, for step mode: each returns the
+/// kernel's answer as it is (result and errno), never throwing.
+enum RawSocket {
+    struct Answer {
+        var result: Int
+        var errno: Int32?
+
+        static func of(_ result: Int) -> Answer {
+            result < 0 ? Answer(result: -1, errno: Glibc.errno) : Answer(result: result, errno: nil)
+        }
+    }
+
+    /// A socket address in kernel form.
+    struct Address {
+        var storage = sockaddr_storage()
+        var length: socklen_t = 0
+        var family: Int32 { Int32(storage.ss_family) }
+    }
+
+    static func family(of kind: StepSocketKind) -> Int32 {
+        switch kind {
+        case .tcp, .udp: AF_INET
+        case .tcp6, .udp6: AF_INET6
+        case .unix: AF_UNIX
+        }
+    }
+
+    static func type(of kind: StepSocketKind) -> Int32 {
+        kind.transport == .udp ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)
+    }
+
+    /// A non-blocking, close-on-exec socket: the engine's loop must never block on it.
+    static func socket(family: Int32, type: Int32) -> Answer {
+        .of(Int(Glibc.socket(family, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)))
+    }
+
+    static func bind(_ fd: CInt, _ address: Address) -> Answer {
+        var address = address
+        return .of(Int(withUnsafePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, address.length) }
+        }))
+    }
+
+    static func connect(_ fd: CInt, _ address: Address) -> Answer {
+        var address = address
+        return .of(Int(withUnsafePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, address.length) }
+        }))
+    }
+
+    static func listen(_ fd: CInt, backlog: Int) -> Answer {
+        .of(Int(Glibc.listen(fd, Int32(clamping: backlog))))
+    }
+
+    static func accept(_ fd: CInt) -> Answer {
+        .of(Int(Glibc.accept(fd, nil, nil)))
+    }
+
+    static func send(_ fd: CInt, _ bytes: [UInt8]) -> Answer {
+        .of(bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) })
+    }
+
+    static func recv(_ fd: CInt, maxBytes: Int) -> (Answer, [UInt8]) {
+        var buffer = [UInt8](repeating: 0, count: maxBytes)
+        let count = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        let answer = Answer.of(count)
+        return (answer, count > 0 ? Array(buffer.prefix(count)) : [])
+    }
+
+    static func shutdown(_ fd: CInt, _ direction: ShutdownDirection) -> Answer {
+        let how = switch direction {
+        case .read: Int32(SHUT_RD)
+        case .write: Int32(SHUT_WR)
+        case .both: Int32(SHUT_RDWR)
+        }
+        return .of(Int(Glibc.shutdown(fd, how)))
+    }
+
+    static func close(_ fd: CInt) -> Answer {
+        .of(Int(Glibc.close(fd)))
+    }
+
+    static func setReuseAddress(_ fd: CInt) {
+        var on: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// SO_ERROR: the outcome of a non-blocking connect once the socket is writable.
+    static func pendingError(_ fd: CInt) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) == 0 else { return Glibc.errno }
+        return value
+    }
+
+    /// Whether a non-blocking connect has finished (the socket became writable or failed).
+    static func isWritable(_ fd: CInt) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        return poll(&entry, 1, 0) > 0 && entry.revents != 0
+    }
+
+    static func tcpInfo(_ fd: CInt) -> sockscope_tcp_info? {
+        var info = sockscope_tcp_info()
+        return sockscope_tcp_info_read(fd, &info) == 0 ? info : nil
+    }
+
+    static func localAddress(_ fd: CInt) -> String? {
+        var address = Address()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
+        }
+        return result == 0 ? text(address) : nil
+    }
+
+    static func remoteAddress(_ fd: CInt) -> String? {
+        var address = Address()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &address.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &address.length) }
+        }
+        return result == 0 ? text(address) : nil
+    }
+
+    /// `127.0.0.1:9000`, `[::1]:9000`, a UNIX path, `@name` for an abstract one, `(unnamed)`.
+    static func text(_ address: Address) -> String {
+        var storage = address.storage
+        switch address.family {
+        case AF_INET:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer in
+                    var sin = pointer.pointee
+                    var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+                    inet_ntop(AF_INET, &sin.sin_addr, &buffer, socklen_t(buffer.count))
+                    return AddressText.hostPort(cString(buffer), Int(UInt16(bigEndian: sin.sin_port)))
+                }
+            }
+        case AF_INET6:
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
+                    var sin6 = pointer.pointee
+                    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+                    inet_ntop(AF_INET6, &sin6.sin6_addr, &buffer, socklen_t(buffer.count))
+                    return AddressText.hostPort(cString(buffer), Int(UInt16(bigEndian: sin6.sin6_port)))
+                }
+            }
+        case AF_UNIX:
+            let pathOffset = MemoryLayout<sa_family_t>.size
+            let pathLength = Int(address.length) - pathOffset
+            guard pathLength > 0 else { return "(unnamed)" }
+            let bytes = withUnsafeBytes(of: &storage) { Array($0[pathOffset..<(pathOffset + pathLength)]) }
+            if bytes.first == 0 { return "@" + String(decoding: bytes.dropFirst(), as: UTF8.self) }
+            return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+        default:
+            return "(family \(address.family))"
+        }
+    }
+
+    private static func cString(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The kernel form of an endpoint, for a socket of `family`. IP literals only
+    /// (and `localhost`): step mode shows single calls, not name resolution.
+    static func address(_ endpoint: Endpoint, family: Int32) -> Result<Address, SocketFailure> {
+        switch endpoint {
+        case .inet(_, var host, let port):
+            if host == "localhost" { host = family == AF_INET6 ? "::1" : "127.0.0.1" }
+            if host == "*" { host = family == AF_INET6 ? "::" : "0.0.0.0" }
+            guard let nioAddress = try? SocketAddress(ipAddress: host, port: port) else {
+                return .failure(SocketFailure(call: "bind", explanation: "step mode takes IP addresses such as 127.0.0.1 or ::1, not names",
+                                              target: endpoint.description))
+            }
+            return .success(address(nioAddress))
+        case .unix(let path), .unixDatagram(let path):
+            return unixAddress(path).map(Result.success)
+                ?? .failure(SocketFailure(call: "bind", errno: ENAMETOOLONG, code: "ENAMETOOLONG",
+                                          explanation: "UNIX socket paths hold at most 107 bytes", target: path))
+        }
+    }
+
+    static func address(_ address: SocketAddress) -> Address {
+        var result = Address()
+        switch address {
+        case .v4(let v4):
+            var sin = v4.address
+            withUnsafeMutableBytes(of: &result.storage) { target in
+                withUnsafeBytes(of: &sin) { target.copyMemory(from: $0) }
+            }
+            result.length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        case .v6(let v6):
+            var sin6 = v6.address
+            withUnsafeMutableBytes(of: &result.storage) { target in
+                withUnsafeBytes(of: &sin6) { target.copyMemory(from: $0) }
+            }
+            result.length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        case .unixDomainSocket:
+            return unixAddress(address.pathname ?? "") ?? result
+        }
+        return result
+    }
+
+    /// `sockaddr_un` for a path; a leading `@` names an abstract socket (leading NUL, no file).
+    static func unixAddress(_ path: String) -> Address? {
+        var bytes = Array(path.utf8)
+        let abstract = bytes.first == UInt8(ascii: "@")
+        if abstract { bytes[0] = 0 }
+        let capacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+        guard bytes.count < capacity || (abstract && bytes.count <= capacity) else { return nil }
+        var result = Address()
+        let pathOffset = MemoryLayout<sa_family_t>.size
+        withUnsafeMutableBytes(of: &result.storage) { raw in
+            raw.storeBytes(of: sa_family_t(AF_UNIX), as: sa_family_t.self)
+            for (index, byte) in bytes.enumerated() { raw[pathOffset + index] = byte }
+        }
+        result.length = socklen_t(pathOffset + bytes.count + (abstract ? 0 : 1))
+        return result
+    }
+}

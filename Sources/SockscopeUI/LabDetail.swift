@@ -1,0 +1,153 @@
+import SockscopeCore
+
+/// The lab's part of the Detail pane: the kernel's view of the socket (both ends
+/// side by side when both are ours), the accept queue, the ephemeral port, and the ledger.
+enum LabDetail {
+    typealias Line = (String, String, StyleRole)
+
+    /// History entries shown, newest first (the pane shows as many as fit).
+    static let historyShown = 40
+
+    /// The pane's own lines with the lab's woven in: the kernel's view right after the
+    /// address lines (the pane is often short), the history at the end.
+    static func merge(_ base: [Line], for id: SocketID, _ state: AppState) -> [Line] {
+        let (top, history) = lines(for: id, state)
+        let anchor = state.listener(id) != nil ? ["local", "exposure"] : ["state"]
+        let index = (base.lastIndex { anchor.contains($0.0) } ?? base.count - 1) + 1
+        var merged = base
+        merged.insert(contentsOf: top, at: min(index, merged.count))
+        return merged + history
+    }
+
+    static func lines(for id: SocketID, _ state: AppState) -> (top: [Line], history: [Line]) {
+        var lines: [Line] = []
+        if let step = state.lab.steps[id] {
+            lines.append(("fd", "\(step.fd) (\(step.kind.callArguments.joined(separator: ", "))), step mode", .normal))
+            lines.append(("next", StepGuide.nextCalls(id, phase: step.phase, transport: step.kind.transport)
+                .joined(separator: "  "), .command))
+        }
+        if let listener = state.listener(id) {
+            lines += listenerLines(listener, state)
+        } else if let row = state.connection(id) {
+            lines += connectionLines(row, state)
+        }
+        let history = state.lab.ledger.history(of: id)
+        var historyLines: [Line] = []
+        if !history.isEmpty {
+            historyLines.append(("history", "\(history.count) entries, newest first", .header))
+            for entry in history.reversed().prefix(historyShown) {
+                let role: StyleRole = switch entry.kind {
+                case .call: .normal
+                case .state: .info
+                case .data: .dim
+                case .error: .error
+                }
+                historyLines.append((TimeText.clock(entry.time), entry.text, role))
+            }
+        }
+        return (lines, historyLines)
+    }
+
+    private static func listenerLines(_ listener: ListenerRow, _ state: AppState) -> [Line] {
+        var lines: [Line] = []
+        let manual = state.lab.manualAccept.contains(listener.id)
+        if manual {
+            lines.append(("accept", "manual: press a or :accept \(listener.id) to take one client", .command))
+        }
+        guard let sample = state.lab.kernel[listener.id] else { return lines }
+        if let state = sample.state { lines.append(("kernel", "\(state.name): \(state.explanation)", .normal)) }
+        if let queued = sample.acceptQueue {
+            let capacity = sample.backlog.map { " / \($0)" } ?? ""
+            // The kernel lets the queue hold backlog + 1 before it turns SYNs away.
+            let full = sample.backlog.map { queued > $0 } ?? false
+            lines.append(("accept queue", "\(queued)\(capacity) waiting (ss -ltn: Recv-Q / Send-Q)"
+                          + (full ? "  FULL: new clients stay in SYN-SENT until accept makes room" : ""),
+                          full ? .warning : .normal))
+        }
+        if let overflows = sample.listenOverflows, let drops = sample.listenDrops {
+            var text = "ListenOverflows \(overflows), ListenDrops \(drops) (whole machine, /proc/net/netstat)"
+            if let baseline = state.lab.counterBaseline {
+                text += ", +\(overflows - baseline.overflows)/+\(drops - baseline.drops) since first read"
+            }
+            lines.append(("overflows", text, overflows > (state.lab.counterBaseline?.overflows ?? overflows) ? .warning : .dim))
+        }
+        return lines
+    }
+
+    private static func connectionLines(_ row: ConnectionRow, _ state: AppState) -> [Line] {
+        var lines: [Line] = []
+        if row.listener == nil, let range = state.lab.portRange, let port = port(of: row.local) {
+            let inRange = port >= range.low && port <= range.high
+            lines.append(("local port", "\(port)" + (inRange
+                ? " (ephemeral: the kernel picked it from \(range.low)–\(range.high))"
+                : " (outside the ephemeral range \(range.low)–\(range.high): chosen by bind)"), .normal))
+        }
+        let ours = state.lab.kernel[row.id]
+        let peer = peerConnection(of: row, state)
+        let theirs = peer.flatMap { state.lab.kernel[$0.id] }
+        guard ours != nil || theirs != nil else { return lines }
+        if let peer { lines.append(("", "us (\(row.id))  │  peer (\(peer.id), also ours)", .header)) }
+        func pair(_ label: String, _ value: (KernelSample) -> String?) {
+            let left = ours.flatMap(value) ?? "-"
+            guard peer != nil else {
+                if ours.flatMap(value) != nil { lines.append((label, left, .normal)) }
+                return
+            }
+            let right = theirs.flatMap(value) ?? "-"
+            if left == "-" && right == "-" { return }
+            lines.append((label, left.padding(22) + "│  " + right, .normal))
+        }
+        pair("kernel state") { sample in
+            if sample.gone { return "gone (the kernel forgot it)" }
+            guard let state = sample.state else { return nil }
+            if let seconds = sample.timerSeconds, state == .timeWait { return "\(state.name) \(Int(seconds.rounded())) s left" }
+            return state.name
+        }
+        pair("rtt") { $0.rttMicroseconds.map(KernelText.milliseconds) }
+        pair("cwnd") { $0.congestionWindow.map { "\($0) segments" } }
+        pair("retransmits") { $0.retransmits.map(String.init) }
+        pair("unacked") { $0.unackedSegments.map { "\($0) segments" } }
+        pair("send-q/recv-q") { sample in
+            guard sample.sendQueue != nil || sample.receiveQueue != nil else { return nil }
+            return "\(sample.sendQueue ?? 0) / \(sample.receiveQueue ?? 0) B"
+        }
+        pair("acked/recvd") { sample in
+            guard let acked = sample.bytesAcked, let received = sample.bytesReceived else { return nil }
+            return "\(ByteCount.text(acked)) / \(ByteCount.text(received))"
+        }
+        return lines
+    }
+
+    /// The connection at the other end, when it is ours too (local and remote swapped).
+    static func peerConnection(of row: ConnectionRow, _ state: AppState) -> ConnectionRow? {
+        guard row.local != "-", row.remote != "-", port(of: row.local) != nil else { return nil }
+        return state.connections.last { $0.id != row.id && $0.local == row.remote && $0.remote == row.local }
+    }
+
+    static func port(of address: String) -> Int? {
+        guard let colon = address.lastIndex(of: ":") else { return nil }
+        return Int(address[address.index(after: colon)...])
+    }
+
+    /// The state shown in table rows: the kernel's name when known (TIME-WAIT with
+    /// its countdown after we closed), else sockscope's own label.
+    static func stateLabel(_ row: ConnectionRow, _ state: AppState) -> String {
+        guard let sample = state.lab.kernel[row.id], !sample.gone, let kernel = sample.state else { return row.state.label }
+        if sample.lingering {
+            if let seconds = sample.timerSeconds, kernel == .timeWait { return "\(kernel.name) \(Int(seconds.rounded()))s" }
+            return kernel.name
+        }
+        return row.state.isOpen ? kernel.name : row.state.label
+    }
+
+    /// A listener's STATE cell: manual-accept listeners show their queue.
+    static func listenerStateLabel(_ row: ListenerRow, _ state: AppState) -> String {
+        guard row.isOpen else { return "closed" }
+        guard state.lab.manualAccept.contains(row.id) else { return "listening" }
+        let sample = state.lab.kernel[row.id]
+        if let queued = sample?.acceptQueue {
+            return "manual q \(queued)" + (sample?.backlog.map { "/\($0)" } ?? "")
+        }
+        return "manual"
+    }
+}

@@ -1,0 +1,91 @@
+import SockscopeCore
+import SockscopeEngine
+import Testing
+import TestSupport
+
+/// `--allow`, `--deny`, `--max-conns` and `--idle-timeout` on real loopback sockets:
+/// refused peers are reported with their address, never dropped silently.
+@Suite(.timeLimit(.minutes(1))) struct AccessControlTests {
+    func listen(_ policy: ListenerPolicy, on harness: EngineHarness) async throws -> (SocketID, Int) {
+        var request = ListenRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 0), mode: .echo)
+        request.policy = policy
+        let answer = try await harness.perform(.listen(request))
+        guard case .listening(let id, _, let local, _, _)? = answer.first, let port = EngineHarness.port(of: local) else {
+            throw EngineHarness.Timeout(what: "listening", events: harness.events)
+        }
+        return (id, port)
+    }
+
+    @Test func denyRefusesAndSaysWho() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        var policy = ListenerPolicy()
+        policy.deny = [AddressRange("127.0.0.0/8")!]
+        let (listener, port) = try await listen(policy, on: harness)
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
+        let (remote, reason) = try await harness.first("a refusal") { kind -> (String, String)? in
+            if case .refused(listener, let remote, let reason) = kind { (remote, reason) } else { nil }
+        }
+        #expect(remote.hasPrefix("127.0.0.1:"))
+        #expect(reason == "denied by --deny 127.0.0.0/8")
+        #expect(harness.acceptedConnections(on: listener).isEmpty)
+        // Our client reads EOF: the listener closed the connection at once.
+        try await harness.waitFor("the refused client to read EOF") {
+            harness.kinds.contains(.peerClosed(SocketID(.connection, 1)))
+        }
+    }
+
+    @Test func allowLetsOnlyMatchingPeersIn() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        var policy = ListenerPolicy()
+        policy.allow = [AddressRange("10.0.0.0/8")!]
+        let (listener, port) = try await listen(policy, on: harness)
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
+        let reason = try await harness.first("a refusal") { kind -> String? in
+            if case .refused(listener, _, let reason) = kind { reason } else { nil }
+        }
+        #expect(reason == "not in any --allow range")
+
+        var open = ListenerPolicy()
+        open.allow = [AddressRange("127.0.0.1")!]
+        let (second, secondPort) = try await listen(open, on: harness)
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: secondPort))))
+        try await harness.waitFor("an accepted connection") { !harness.acceptedConnections(on: second).isEmpty }
+    }
+
+    @Test func maxConnsRefusesTheExtraOneAndRecovers() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        var policy = ListenerPolicy()
+        policy.maxConnections = 2
+        let (listener, port) = try await listen(policy, on: harness)
+        let target = ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))
+        for _ in 0..<2 { _ = try await harness.perform(.connect(target)) }
+        try await harness.waitFor("two accepted") { harness.acceptedConnections(on: listener).count == 2 }
+        _ = try await harness.perform(.connect(target))
+        let reason = try await harness.first("a refusal") { kind -> String? in
+            if case .refused(listener, _, let reason) = kind { reason } else { nil }
+        }
+        #expect(reason == "--max-conns 2 reached")
+        // When one leaves, a new client gets in.
+        let first = harness.acceptedConnections(on: listener)[0]
+        _ = try await harness.perform(.close(first))
+        try await harness.waitFor("the slot to free up") { harness.closedReason(of: first) != nil }
+        _ = try await harness.perform(.connect(target))
+        try await harness.waitFor("a third accepted") { harness.acceptedConnections(on: listener).count == 3 }
+    }
+
+    @Test func idleTimeoutClosesSilentConnections() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        var policy = ListenerPolicy()
+        policy.idleTimeoutMilliseconds = 200
+        let (listener, port) = try await listen(policy, on: harness)
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
+        try await harness.waitFor("an accepted connection") { !harness.acceptedConnections(on: listener).isEmpty }
+        let accepted = harness.acceptedConnections(on: listener)[0]
+        try await harness.waitFor("the idle close", timeout: .seconds(5)) { harness.closedReason(of: accepted) != nil }
+        #expect(harness.closedReason(of: accepted) == "idle for 0.2 s (--idle-timeout)")
+    }
+}
