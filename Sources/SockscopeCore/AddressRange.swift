@@ -112,3 +112,15 @@ extension Substring {
         return result
     }
 }
+
+/// A listener's policy in one line for the Detail pane.
+public enum AccessText {
+    public static func describe(_ policy: ListenerPolicy) -> String? {
+        var parts: [String] = []
+        if !policy.allow.isEmpty { parts.append("allow " + policy.allow.map(\.description).joined(separator: ", ")) }
+        if !policy.deny.isEmpty { parts.append("deny " + policy.deny.map(\.description).joined(separator: ", ")) }
+        if let max = policy.maxConnections { parts.append("at most \(max) at once") }
+        if let idle = policy.idleTimeoutMilliseconds { parts.append("closed after \(Double(idle) / 1000) s idle") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
+    }
+}

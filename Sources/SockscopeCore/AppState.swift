@@ -9,6 +9,7 @@ public struct ListenerRow: Hashable, Sendable {
     public var acceptedTotal = 0
     public var isOpen = true
     public var refusedTotal = 0
+    public var policy = ListenerPolicy()
     /// Datagram listeners count their own traffic (they have no connections).
     public var bytesIn = 0
     public var bytesOut = 0
@@ -108,6 +109,8 @@ public struct AppState {
     public var nextRequest: UInt64 = 1
     /// The transport of connects not yet answered, to label their rows.
     var pendingTransports: [RequestID: TransportProtocol] = [:]
+    /// The access policy of listens not yet answered, to show on their rows.
+    var pendingPolicies: [RequestID: ListenerPolicy] = [:]
     /// True in the TUI: rows get selected as they appear. Headless has no selection,
     /// so commands without an id go to the most recent socket.
     public let interactive: Bool

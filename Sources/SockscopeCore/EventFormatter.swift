@@ -126,6 +126,7 @@ public enum EventFormatter {
             if let target = failure.target { fields.append(("target", .string(target))) }
             fields.append(("message", .string(failure.explanation)))
         case .lab(let labEvent):
+            guard LabEventText.isPrinted(labEvent) else { return nil }
             fields += LabEventText.jsonFields(labEvent)
         case .requestCompleted:
             return nil

@@ -156,6 +156,9 @@ public struct KernelSample: Hashable, Sendable {
     public var lingering = false
     /// True when the kernel no longer knows the socket at all.
     public var gone = false
+    /// The state, the accept queue or the socket's presence changed since the last sample:
+    /// worth a line of headless output (round-trip times and countdowns alone are not).
+    public var isNotable = true
 
     public init() {}
 }

@@ -16,6 +16,7 @@ public enum LabEventText {
         case .call(let id, let record):
             return "call " + StepGuide.line(id, record)
         case .kernel(_, let sample):
+            guard sample.isNotable else { return nil }
             return "kernel " + KernelText.fields(sample).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         case .system(let sockets):
             let listening = sockets.filter(\.isListener).count
@@ -24,6 +25,12 @@ public enum LabEventText {
         case .portRange(let low, let high):
             return "ephemeral-ports \(low)-\(high) (the kernel picks client ports from this range)"
         }
+    }
+
+    /// Whether headless output prints the event (kernel samples only when something notable changed).
+    public static func isPrinted(_ event: LabEvent) -> Bool {
+        if case .kernel(_, let sample) = event { return sample.isNotable }
+        return true
     }
 
     public static func jsonFields(_ event: LabEvent) -> [(String, JSONValue)] {

@@ -94,7 +94,11 @@ public enum Reducer {
                 if case .perform(let made) = effect { state.lab.pendingManualListens.insert(made.id) }
                 return [effect]
             }
-            return [makeRequest(.listen(request), state: &state)]
+            let effect = makeRequest(.listen(request), state: &state)
+            if case .perform(let made) = effect, !request.policy.isUnrestricted || request.policy.idleTimeoutMilliseconds != nil {
+                state.pendingPolicies[made.id] = request.policy
+            }
+            return [effect]
         case .connect(let request):
             let effect = makeRequest(.connect(request), state: &state)
             if case .perform(let made) = effect { state.pendingTransports[made.id] = request.endpoint.transport }
@@ -224,7 +228,10 @@ public enum Reducer {
         recordLab(event, state: &state)
         switch event.kind {
         case .listening(let id, let transport, let local, let mode, let backlog):
-            let row = ListenerRow(id: id, transport: transport, local: local, mode: mode, backlog: backlog)
+            var row = ListenerRow(id: id, transport: transport, local: local, mode: mode, backlog: backlog)
+            if let request = event.request, let policy = state.pendingPolicies.removeValue(forKey: request) {
+                row.policy = policy
+            }
             state.upsertListener(row)
             state.mostRecentListener = id
             if state.interactive, state.view.selectedListener == nil { state.view.selectedListener = id }
@@ -264,41 +271,18 @@ public enum Reducer {
             }
             info("connected to \(remote) from \(local) (ephemeral port chosen by the kernel)", id, time, &state)
         case .received(let id, let bytes, let count):
-            state.updateConnection(id) {
-                $0.bytesIn += count
-                $0.messagesIn += 1
-                $0.lastActivity = time
-                $0.rate.add(received: count, at: time)
-            }
-            state.activeRates.insert(id)
+            countTraffic(id, received: count, time: time, state: &state)
             state.log.appendData(time: time, socket: id, kind: .received, bytes: bytes, count: count)
         case .sent(let id, let bytes, let count):
-            state.updateConnection(id) {
-                $0.bytesOut += count
-                $0.messagesOut += 1
-                $0.lastActivity = time
-                $0.rate.add(sent: count, at: time)
-            }
-            state.activeRates.insert(id)
+            countTraffic(id, sent: count, time: time, state: &state)
             state.log.appendData(time: time, socket: id, kind: .sent, bytes: bytes, count: count)
         case .shutDown(let id, let direction):
             info("shutdown \(direction.rawValue): \(ShutdownText.explanation(direction))", id, time, &state)
         case .receivedFrom(let id, let from, let bytes, let count):
-            state.updateConnection(id) {
-                $0.bytesIn += count
-                $0.messagesIn += 1
-                $0.lastActivity = time
-            }
-            state.updateListener(id) { $0.bytesIn += count; $0.datagramsIn += 1 }
-            state.log.append(LogEntry(time: time, socket: id, kind: .received, count: count, bytes: bytes,
-                                      text: from))
+            countTraffic(id, received: count, time: time, state: &state)
+            state.log.append(LogEntry(time: time, socket: id, kind: .received, count: count, bytes: bytes, text: from))
         case .sentTo(let id, let to, let bytes, let count):
-            state.updateConnection(id) {
-                $0.bytesOut += count
-                $0.messagesOut += 1
-                $0.lastActivity = time
-            }
-            state.updateListener(id) { $0.bytesOut += count; $0.datagramsOut += 1 }
+            countTraffic(id, sent: count, time: time, state: &state)
             state.log.append(LogEntry(time: time, socket: id, kind: .sent, count: count, bytes: bytes, text: to))
         case .attempt(let id, let address):
             info("trying \(address)", id, time, &state)
@@ -348,13 +332,39 @@ public enum Reducer {
         case .lab(let labEvent):
             return applyLab(labEvent, request: event.request, time: time, state: &state)
         case .requestCompleted:
-            if let request = event.request { state.pendingTransports[request] = nil }
+            if let request = event.request {
+                state.pendingTransports[request] = nil
+                state.pendingPolicies[request] = nil
+            }
             if let request = event.request, state.script.waitingFor == request {
                 state.script.waitingFor = nil
                 return pumpScript(time: time, state: &state)
             }
         }
         return []
+    }
+
+    /// Counts data on a connection (or a datagram listener, which has no connections).
+    private static func countTraffic(_ id: SocketID, received: Int = 0, sent: Int = 0, time: Timestamp,
+                                     state: inout AppState) {
+        if state.connection(id) != nil {
+            state.updateConnection(id) {
+                $0.bytesIn += received
+                $0.bytesOut += sent
+                if received > 0 { $0.messagesIn += 1 }
+                if sent > 0 { $0.messagesOut += 1 }
+                $0.lastActivity = time
+                $0.rate.add(received: received, sent: sent, at: time)
+            }
+            state.activeRates.insert(id)
+        } else {
+            state.updateListener(id) {
+                $0.bytesIn += received
+                $0.bytesOut += sent
+                if received > 0 { $0.datagramsIn += 1 }
+                if sent > 0 { $0.datagramsOut += 1 }
+            }
+        }
     }
 
     private static func noteNewConnection(_ id: SocketID, state: inout AppState) {

@@ -240,7 +240,13 @@ final class KernelProbe: Sendable {
             var changed: [(SocketID, KernelSample)] = []
             for (id, sample) in samples.sorted(by: { $0.key < $1.key }) {
                 guard state.tracked[id] != nil else { continue }
-                if state.tracked[id]?.last != sample { changed.append((id, sample)) }
+                let last = state.tracked[id]?.last
+                if last != sample {
+                    var reported = sample
+                    reported.isNotable = last == nil || last?.state != sample.state || last?.acceptQueue != sample.acceptQueue
+                        || last?.lingering != sample.lingering || last?.gone != sample.gone
+                    changed.append((id, reported))
+                }
                 state.tracked[id]?.last = sample
                 if sample.gone { state.tracked[id] = nil }
             }

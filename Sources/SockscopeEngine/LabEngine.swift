@@ -291,9 +291,16 @@ final class LabEngine: Sendable {
             sink.emit(.lab(.call(id, record)), request: request)
             sink.complete(request)
         case .bind, .listen, .connect:
-            // The kernel would answer EINVAL (bind, listen on a connected socket) or EISCONN; say so without touching the fd.
+            // The kernel answers EINVAL (bind or listen again) or EISCONN (connect on a listening or
+            // connected socket); NIO owns the fd now, so say so without touching it.
             let errno = if case .connect = call { EISCONN } else { EINVAL }
-            let record = SyscallRecord(call: Self.callName(call), arguments: [fd], result: -1, errno: errno, phase: step.phase,
+            var arguments = [fd]
+            switch call {
+            case .bind(_, let endpoint), .connect(_, let endpoint): arguments.append(Self.argumentText(endpoint))
+            case .listen(_, let backlog): arguments.append("\(backlog)")
+            default: break
+            }
+            let record = SyscallRecord(call: Self.callName(call), arguments: arguments, result: -1, errno: errno, phase: step.phase,
                                        transport: step.kind.transport,
                                        note: step.phase == .listening ? "\(id) is already listening" : "\(id) is already connected")
             sink.emit(.lab(.call(id, record)), request: request)

@@ -22,10 +22,13 @@ enum DetailPane {
                 ("local", DisplayText.escape(string: row.local), .normal),
             ]
             if row.isAllInterfaces { lines.append(("exposure", "ALL interfaces: reachable from the network", .warning)) }
+            if let access = AccessText.describe(row.policy) { lines.append(("access", access, .normal)) }
             lines += [
                 ("mode", row.mode.description, .normal),
                 ("backlog", "\(row.backlog) (accept queue length asked of the kernel)", .normal),
-                ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all", .normal),
+                row.transport.isDatagram
+                    ? ("datagrams", "\(row.datagramsIn) in (\(ByteCount.text(row.bytesIn))), \(row.datagramsOut) out (\(ByteCount.text(row.bytesOut)))", .normal)
+                    : ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all, \(row.refusedTotal) refused", .normal),
                 ("state", row.isOpen ? "listening" : "closed", row.isOpen ? .normal : .dim),
             ]
             return LabDetail.merge(lines, for: row.id, state)

@@ -132,6 +132,8 @@ enum LabDetail {
     /// The state shown in table rows: the kernel's name when known (TIME-WAIT with
     /// its countdown after we closed), else sockscope's own label.
     static func stateLabel(_ row: ConnectionRow, _ state: AppState) -> String {
+        // A step socket's own phase says more than the kernel's CLOSE (bound sockets look alike to it).
+        if case .unconnected = row.state { return row.state.label }
         guard let sample = state.lab.kernel[row.id], !sample.gone, let kernel = sample.state else { return row.state.label }
         if sample.lingering {
             if let seconds = sample.timerSeconds, kernel == .timeWait { return "\(kernel.name) \(Int(seconds.rounded()))s" }

@@ -18,12 +18,17 @@ enum ListenersPane {
             let local = DisplayText.escape(string: row.local) + (row.isAllInterfaces ? " (ALL interfaces)" : "")
             let role: StyleRole = !row.isOpen ? .dim : row.isAllInterfaces ? .warning : .normal
             return TableView.Row(cells: [row.id.description, row.transport.label, local, row.mode.description,
-                                         "\(row.activeConnections)/\(row.acceptedTotal)", "\(row.backlog)",
+                                         Self.clients(row), row.transport.isDatagram ? "-" : "\(row.backlog)",
                                          LabDetail.listenerStateLabel(row, state)],
                                  role: role)
         }
         let selected = state.view.selectedListener.flatMap { id in state.listeners.firstIndex { $0.id == id } }
         TableView(headers: ["ID", "PROTO", "LOCAL", "MODE", "CONNS/ALL", "BACKLOG", "STATE"], rows: rows,
                   selected: selected, focused: focused).draw(in: &grid, area)
+    }
+
+    /// Open/accepted connections, or datagrams in/out for a datagram listener.
+    static func clients(_ row: ListenerRow) -> String {
+        row.transport.isDatagram ? "\(row.datagramsIn)↓ \(row.datagramsOut)↑ dgrams" : "\(row.activeConnections)/\(row.acceptedTotal)"
     }
 }

@@ -28,8 +28,12 @@ final class EngineHarness: Sendable {
     var events: [EngineEvent] { recorded.current }
     var kinds: [EngineEventKind] { events.map(\.kind) }
 
+    /// What happened to socket `id`; the kernel probe's samples are observations, not events of its life.
     func events(about id: SocketID) -> [EngineEventKind] {
-        kinds.filter { $0.socket == id }
+        kinds.filter { kind in
+            if case .lab(.kernel) = kind { return false }
+            return kind.socket == id
+        }
     }
 
     func events(for request: RequestID) -> [EngineEventKind] {
