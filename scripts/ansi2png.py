@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Turns a `tmux capture-pane -p -e -N` dump (text with SGR colour codes) into a PNG.
 
-Usage: ansi2png.py CAPTURE.txt OUT.png COLS ROWS
+Usage: ansi2png.py CAPTURE.txt OUT.png COLS ROWS [light]
+
+"light" paints the terminal's default colours dark on light, as a light-themed
+terminal would (the light theme assumes one).
 
 Box-drawing characters are drawn as lines so borders join; everything else
 with DejaVu Sans Mono. Needs Pillow (Debian's python3-pil) and fonts-dejavu-core.
@@ -153,7 +156,10 @@ def render(grid, out):
 
 
 def main():
+    global BG, FG
     src, out, cols, rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    if len(sys.argv) > 5 and sys.argv[5] == "light":
+        BG, FG = (250, 250, 246), (40, 42, 54)
     with open(src, encoding="utf-8", errors="replace") as f:
         text = f.read()
     render(parse(text, cols, rows), out)

@@ -26,10 +26,10 @@ wait_for() {
 }
 
 shot() {
-    local name=$1
+    local name=$1 palette=${2:-dark}
     sleep 0.2  # let the last redraw land; the frame is paced at 30 per second
     tmuxc capture-pane -p -e -N -t shot > "/tmp/$sock-$name.txt"
-    /usr/bin/python3 scripts/ansi2png.py "/tmp/$sock-$name.txt" "$out/$name.png" "$cols" "$rows"
+    /usr/bin/python3 scripts/ansi2png.py "/tmp/$sock-$name.txt" "$out/$name.png" "$cols" "$rows" "$palette"
     echo "wrote $out/$name.png"
 }
 
@@ -65,5 +65,5 @@ tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
 wait_for "listening on udp"
 printf 'ping over udp' | socat -t 1 - "UDP:127.0.0.1:$uport" >/dev/null &
 wait_for "ping over udp"
-shot light
+shot light light
 tmuxc send-keys -t shot q

@@ -236,7 +236,8 @@ public enum Reducer {
             state.mostRecentListener = id
             if state.interactive, state.view.selectedListener == nil { state.view.selectedListener = id }
             let exposure = row.isAllInterfaces ? " on ALL interfaces (reachable from the network)" : ""
-            info("listening on \(transport.label) \(local)\(exposure), \(mode), backlog \(backlog)", id, time, &state)
+            let queue = transport.isDatagram ? "" : ", backlog \(backlog)"
+            info("listening on \(transport.label) \(local)\(exposure), \(mode)\(queue)", id, time, &state)
         case .accepted(let id, let listener, let local, let remote):
             state.upsertConnection(ConnectionRow(id: id, listener: listener,
                                                  transport: state.listener(listener)?.transport ?? .tcp,

@@ -22,7 +22,7 @@ enum ConnectionsPane {
             return TableView.Row(cells: [via, row.id.description, row.transport.label,
                                          DisplayText.escape(string: row.local), DisplayText.escape(string: row.remote),
                                          LabDetail.stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
-                                         row.lineEnding.rawValue],
+                                         rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)
         }
         let selected = state.view.selectedConnection.flatMap { id in rows.firstIndex { $0.id == id } }

@@ -35,7 +35,11 @@ public struct Layout: Hashable, Sendable {
         }
         let listenerHeight = min(max(state.listeners.count + 3, 4), body.height / 4)
         let rest = body.height - listenerHeight
-        let connectionHeight = min(max(state.connections.count + 3, 5), rest * 45 / 100)
+        var connectionHeight = min(max(state.connections.count + 3, 5), rest * 45 / 100)
+        // With Detail beside the tables, give the top half of the screen to them and to Detail.
+        if width >= Self.sideDetailWidth {
+            connectionHeight = max(connectionHeight, min(rest * 55 / 100, body.height / 2 - listenerHeight + 2))
+        }
         let topHeight = listenerHeight + connectionHeight
         var logRect = Rect(x: 0, y: body.y + topHeight, width: width, height: body.height - topHeight)
         var tableWidth = width
