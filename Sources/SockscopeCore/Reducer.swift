@@ -50,7 +50,10 @@ public enum Reducer {
         while state.script.waitingFor == nil, !state.script.pending.isEmpty {
             let line = state.script.pending.removeFirst()
             let produced = run(line, time: time, state: &state)
-            for case .perform(let request) in produced { state.script.waitingFor = request.id }
+            // A file transfer may take as long as the peer likes to read: the script moves on.
+            for case .perform(let request) in produced where !request.command.isStreaming {
+                state.script.waitingFor = request.id
+            }
             effects += produced
             if produced.contains(.quit) { break }
         }

@@ -52,6 +52,9 @@ extension SocketFailure {
             return failure
         case SocketAddressError.unknown(let host, _):
             return ResolutionFailure(host: host, code: ResolutionFailure.eaiNoName, systemErrno: 0).failure
+        case SocketAddressError.unixDomainSocketPathTooLong:
+            // What the kernel would say; a sun_path holds 107 bytes and a NUL.
+            return .system(call: call, errno: ENAMETOOLONG)
         case let addressError as SocketAddressError:
             return SocketFailure(call: call, explanation: "unusable address: \(addressError)")
         case ChannelError.ioOnClosedChannel, ChannelError.alreadyClosed, ChannelError.outputClosed:

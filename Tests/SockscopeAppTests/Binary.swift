@@ -34,8 +34,12 @@ func run(_ executable: String, _ arguments: [String], timeout: Duration = .secon
     return (status, process.output)
 }
 
-/// Finds `listening tcp 127.0.0.1:PORT` in headless or screen text.
+/// Finds the port of `listening tcp 127.0.0.1:PORT` (headless) or `listening on tcp 127.0.0.1:PORT`
+/// (the TUI's log) in the output; other addresses (a client's peer) are skipped.
 func listeningPort(in text: String) -> Int? {
-    guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression) else { return nil }
-    return Int(text[range].split(separator: ":").last!)
+    let patterns = [#"listening (on )?tcp 127\.0\.0\.1:(\d+)"#, #""event":"listening".*"local":"127\.0\.0\.1:(\d+)"#]
+    guard let range = patterns.lazy.compactMap({ text.range(of: $0, options: .regularExpression) }).first else {
+        return nil
+    }
+    return Int(text[range].split(separator: ":").last!.prefix { $0.isNumber })
 }

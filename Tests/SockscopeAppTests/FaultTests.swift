@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Hostile or broken peers and a starved process: sockscope reports, keeps
+/// serving everything else, and counts every byte.
+@Suite(.timeLimit(.minutes(2))) struct FaultTests {
+    /// Starts the headless binary; `limit` sets `ulimit -n` first.
+    func start(_ commands: [String], json: Bool = false, fdLimit: Int? = nil) throws -> SpawnedProcess {
+        let arguments = ["--headless"] + (json ? ["--json"] : []) + commands.flatMap { ["-c", $0] }
+        guard let fdLimit else { return try SpawnedProcess(Binary.path, arguments) }
+        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        return try SpawnedProcess("/bin/sh", ["-c", "ulimit -n \(fdLimit) && exec '\(Binary.path)' \(quoted)"])
+    }
+
+    func port(of process: SpawnedProcess) async throws -> Int {
+        #expect(await process.waitForOutput(containing: "listening"))
+        return try #require(listeningPort(in: process.output))
+    }
+
+    /// One echo round trip from a fresh Python client: the server still serves.
+    func assertStillServes(_ port: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let probe = try PythonPeer.run("""
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            s.sendall(b"still-alive")
+            print("echo:", s.recv(100).decode(), flush=True)
+            """, ["\(port)"])
+        #expect(await probe.waitForOutput(containing: "echo: still-alive"), "the listener still answers", sourceLocation: sourceLocation)
+    }
+
+    @Test func fdExhaustionIsReportedAndRecoveredFrom() async throws {
+        let server = try start(["listen 0 --echo"], fdLimit: 40)
+        defer { server.kill(SIGKILL) }
+        let port = try await port(of: server)
+        // Far more clients than descriptors: accept fails with EMFILE until they leave.
+        let flood = try PythonPeer.run("""
+            import socket, sys, time
+            port = int(sys.argv[1])
+            held = [socket.create_connection(("127.0.0.1", port)) for _ in range(80)]
+            print("opened", len(held), flush=True)
+            sys.stdin = open("/dev/null")
+            deadline = time.time() + 20
+            import os
+            while not os.path.exists(sys.argv[2]) and time.time() < deadline:
+                time.sleep(0.05)
+            for s in held: s.close()
+            print("released", flush=True)
+            """, ["\(port)", TemporaryPath.make(prefix: "release-flag")])
+        defer { flood.kill(SIGKILL) }
+        #expect(await flood.waitForOutput(containing: "opened 80"))
+        #expect(await server.waitForOutput(containing: "EMFILE", timeout: .seconds(15)))
+        #expect(server.output.contains("ulimit -n"), "the error says how to raise the limit")
+        flood.kill(SIGTERM)  // closes every held connection
+        _ = await flood.wait()
+        try await assertStillServes(port)
+    }
+
+    @Test func aThousandSilentConnectionsAndTheListenerStillServes() async throws {
+        let server = try start(["listen 0 --echo"])
+        defer { server.kill(SIGKILL) }
+        let port = try await port(of: server)
+        let burst = try PythonPeer.run("""
+            import socket, sys, time
+            held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(1000)]
+            print("opened", len(held), flush=True)
+            time.sleep(60)
+            """, ["\(port)"])
+        defer { burst.kill(SIGKILL) }
+        #expect(await burst.waitForOutput(containing: "opened 1000", timeout: .seconds(30)))
+        #expect(await waitUntil(timeout: .seconds(20)) {
+            server.output.components(separatedBy: " accepted ").count - 1 >= 1000
+        }, "all 1000 are accepted")
+        try await assertStillServes(port)
+    }
+
+    @Test func aResetMidTransferIsReportedAndCounted() async throws {
+        let server = try start(["listen 0 --discard"])
+        defer { server.kill(SIGKILL) }
+        let port = try await port(of: server)
+        let peer = try PythonPeer.run("""
+            import socket, struct, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"x" * 300000)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            """, ["\(port)"])
+        _ = await peer.wait()
+        #expect(await server.waitForOutput(containing: "C1 closed"))
+        let received = server.output.split(separator: "\n").filter { $0.contains("C1 received") }
+        let total = received.compactMap { line -> Int? in
+            guard let range = line.range(of: #"received (\d+) B"#, options: .regularExpression) else { return nil }
+            return Int(line[range].split(separator: " ")[1])
+        }.reduce(0, +)
+        // Everything that reached us before the RST is counted exactly; the rest died in the kernel.
+        #expect(total > 0 && total <= 300_000)
+        #expect(server.output.contains("ECONNRESET") || server.output.contains("C1 closed (peer closed)"))
+        try await assertStillServesAfterSwitchingToEcho(port: port, server: server)
+    }
+
+    /// A discard listener does not echo: check liveness with a plain connect and a new listener.
+    func assertStillServesAfterSwitchingToEcho(port: Int, server: SpawnedProcess) async throws {
+        let probe = try PythonPeer.run("""
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            s.sendall(b"ok"); s.close(); print("connected", flush=True)
+            """, ["\(port)"])
+        #expect(await probe.waitForOutput(containing: "connected"))
+        #expect(await server.waitForOutput(containing: "C2 received 2 B"))
+    }
+
+    @Test func aPeerThatNeverReadsDoesNotBlockAnythingElse() async throws {
+        let file = TemporaryPath.make(prefix: "big", suffix: ".bin")
+        _ = FileManager.default.createFile(atPath: file, contents: Data(repeating: 0x61, count: 32 << 20))
+        let sink = try PythonPeer.run("""
+            import socket, time
+            l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+            print(l.getsockname()[1], flush=True)
+            c, _ = l.accept()
+            time.sleep(60)   # never reads
+            """)
+        defer { sink.kill(SIGKILL) }
+        #expect(await waitUntil { Int(sink.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil })
+        let sinkPort = try #require(Int(sink.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let tool = try start(["connect \(sinkPort)", "sendfile C1 \(file)", "listen 0 --echo"])
+        defer { tool.kill(SIGKILL) }
+        let echoPort = try await port(of: tool)
+        // The stuck send does not hold up the echo listener or the command queue.
+        try await assertStillServes(echoPort)
+    }
+
+    @Test func unixPathsThatCannotWorkSayWhy() async throws {
+        let long = "/tmp/" + String(repeating: "x", count: 120) + ".sock"
+        let run = try start(["listen unix:\(long)", "listen unix:/nonexistent-dir/sockscope.sock",
+                             "connect unix:/tmp/no-such-sockscope-\(getpid()).sock", "quit"], json: true)
+        #expect(await run.wait() == 0)
+        let output = run.output
+        #expect(output.contains("ENAMETOOLONG") || output.contains("too long"), "a too-long path is explained")
+        #expect(output.contains(#""errno":"ENOENT""#), "a missing directory is ENOENT")
+        #expect(output.components(separatedBy: #""event":"error""#).count - 1 >= 3)
+    }
+
+    @Test func savedLogMatchesTheCounts() async throws {
+        let saved = TemporaryPath.make(prefix: "log", suffix: ".jsonl")
+        let server = try start(["listen 0 --discard"])
+        defer { server.kill(SIGKILL) }
+        let port = try await port(of: server)
+        let peer = try PythonPeer.run("""
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            for i in range(2000): s.sendall(b"%05d\\n" % i)
+            s.close()
+            """, ["\(port)"])
+        _ = await peer.wait()
+        #expect(await server.waitForOutput(containing: "C1 closed"))
+        // A second process saves its own log of the same traffic pattern through stdin commands.
+        let script = try TemporaryPath.file(prefix: "save", contents: "save \(saved)\n")
+        let writer = try SpawnedProcess("/bin/sh", ["-c", "exec '\(Binary.path)' --headless -c 'listen 0 --discard' < \(script)"])
+        defer { writer.kill(SIGKILL) }
+        #expect(await writer.waitForOutput(containing: "saved the log"))
+        let lines = try String(contentsOfFile: saved, encoding: .utf8).split(separator: "\n")
+        #expect(lines.last?.contains(#""kind":"summary""#) == true)
+        // And the server's own event lines add up to every byte the peer sent.
+        let total = server.output.split(separator: "\n").filter { $0.contains("C1 received") }.compactMap { line -> Int? in
+            guard let range = line.range(of: #"received (\d+) B"#, options: .regularExpression) else { return nil }
+            return Int(line[range].split(separator: " ")[1])
+        }.reduce(0, +)
+        #expect(total == 2000 * 6)
+    }
+}
