@@ -49,8 +49,9 @@ public enum TUISession {
         }
         while !effects.quitting {
             var timeout: Int32 = -1
-            // Rates fall to zero a second after traffic stops: tick only while some still move.
-            if !state.activeRates.isEmpty {
+            // Rates fall to zero a second after traffic stops and flash messages expire:
+            // tick only while that is pending, never when all is quiet.
+            if state.wantsTicks {
                 let now = WallClock.monotonicMilliseconds()
                 if now - lastTick >= 1000 {
                     handle(Reducer.reduce(&state, .tick(Timestamp.now())))

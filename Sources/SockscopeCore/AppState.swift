@@ -114,6 +114,10 @@ public struct AppState {
     /// True in the TUI: rows get selected as they appear. Headless has no selection,
     /// so commands without an id go to the most recent socket.
     public let interactive: Bool
+    /// Whether the app should send a `.tick` about once a second: a rate is still
+    /// moving or a flash message is waiting to expire. False when all is quiet.
+    public var wantsTicks: Bool { !activeRates.isEmpty || view.flash != nil }
+
     /// Connections whose rate may still change: the app ticks once a second while any exist.
     public internal(set) var activeRates: Set<SocketID> = []
     /// Headless `--public`: listeners may bind every interface without asking.

@@ -19,6 +19,13 @@ public enum Reducer {
             state.script.pending.append(line)
             return pumpScript(time: time, state: &state)
         case .tick(let time):
+            if state.view.flash != nil {
+                if let since = state.view.flashSince {
+                    if time.nanoseconds - since.nanoseconds >= ViewState.flashSeconds * 1_000_000_000 { state.view.flash = nil }
+                } else {
+                    state.view.flashSince = time
+                }
+            }
             for id in state.activeRates {
                 state.updateConnection(id) { $0.rate.roll(to: time) }
                 if state.connection(id)?.rate.isActive != true { state.activeRates.remove(id) }

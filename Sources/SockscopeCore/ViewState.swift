@@ -86,8 +86,14 @@ public struct ViewState: Hashable, Sendable {
     public var showHelp = false
     public var helpScroll = 0
     public var confirmation: Confirmation?
-    /// A short message for the status line; cleared by the next key.
-    public var flash: String?
+    /// A short message for the status line; cleared by the next key, or by a
+    /// tick about `flashSeconds` after it first appeared.
+    public var flash: String? {
+        didSet { if flash != oldValue { flashSince = nil } }
+    }
+    /// When a tick first saw the current flash.
+    public var flashSince: Timestamp?
+    public static let flashSeconds: Int64 = 5
 
     public var isFollowingLog: Bool { logScroll == 0 }
 

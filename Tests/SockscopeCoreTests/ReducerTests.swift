@@ -316,3 +316,31 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(LogFilter.window(of: log, filter: nil, skip: 0, count: 5) == [45, 46, 47, 48, 49])
     }
 }
+
+@Suite struct TickTests {
+    @Test func flashExpiresAfterSomeTicks() {
+        var state = AppState(interactive: true)
+        state.view.flash = "hello"
+        #expect(state.wantsTicks)
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: 1_000_000_000)))
+        #expect(state.view.flash == "hello")
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: 5_000_000_000)))
+        #expect(state.view.flash == "hello")
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: 6_100_000_000)))
+        #expect(state.view.flash == nil)
+        #expect(!state.wantsTicks, "nothing left to tick for: the app sleeps")
+    }
+
+    @Test func ratesFallToZeroAndTickingStops() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b"), at: 0))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: [1], count: 1000), at: 10))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: [1], count: 1000), at: 1_000_000_010))
+        #expect(state.connection(C1)?.rate.inPerSecond == 1000)
+        #expect(state.wantsTicks)
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + 2_100_000_000)))
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + 3_200_000_000)))
+        #expect(state.connection(C1)?.rate.inPerSecond == 0)
+        #expect(!state.wantsTicks)
+    }
+}
