@@ -174,3 +174,41 @@ func sampleState(width: Int, height: Int) -> AppState {
         #expect(HitTest.hit(state, x: 10, y: 15)?.pane == .log)
     }
 }
+
+/// Every pane and overlay at the three sizes the project promises.
+@Suite struct SizeMatrixTests {
+    enum View: String, CaseIterable {
+        case help, hex, detail, log, connections, prompt, confirmation
+    }
+
+    static let sizes = [(80, 24), (120, 40), (20, 6)]
+
+    func state(_ view: View, width: Int, height: Int) -> AppState {
+        var state = sampleState(width: width, height: height)
+        switch view {
+        case .help: _ = Reducer.reduce(&state, .key(.character("?"), time: t0))
+        case .hex: _ = Reducer.reduce(&state, .key(.character("h"), time: t0)); state.view.focus = .log
+        case .detail: state.view.focus = .detail; state.view.zoomed = true
+        case .log: state.view.focus = .log; state.view.zoomed = true
+        case .connections: state.view.focus = .connections
+        case .prompt:
+            _ = Reducer.reduce(&state, .key(.character(":"), time: t0))
+            for c in "conn" { _ = Reducer.reduce(&state, .key(.character(c), time: t0)) }
+            _ = Reducer.reduce(&state, .key(.tab, time: t0))
+        case .confirmation:
+            state.view.focus = .connections
+            _ = Reducer.reduce(&state, .key(.character("R"), time: t0))
+        }
+        return state
+    }
+
+    @Test(arguments: View.allCases)
+    func everyViewAtEverySize(_ view: View) {
+        for (width, height) in Self.sizes {
+            let frame = Screen.render(state(view, width: width, height: height))
+            assertSnapshot(frame, named: "matrix-\(view.rawValue)-\(width)x\(height)")
+            #expect(frame.grid.textLines.count == height)
+            #expect(frame.grid.textLines.allSatisfy { TextWidth.columns(of: $0) == width })
+        }
+    }
+}
