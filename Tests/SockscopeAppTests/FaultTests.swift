@@ -167,4 +167,41 @@ import TestSupport
         }.reduce(0, +)
         #expect(total == 2000 * 6)
     }
+
+    /// The peak resident memory of a process, from /proc.
+    func peakResidentKiB(_ pid: pid_t) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+
+    @Test func floodsOfDataAndConnectionsKeepMemoryBounded() async throws {
+        let server = try start(["listen 0 --discard", "listen 0 --echo"])
+        defer { server.kill(SIGKILL) }
+        let port = try await port(of: server)
+        let echoPort = try #require(Int(server.output.split(separator: "\n").filter { $0.contains("mode=echo") }
+            .first?.split(separator: ":").last?.prefix { $0.isNumber } ?? ""))
+        // 512 MiB over four connections, then 2000 connections that come and go.
+        let flood = try PythonPeer.run("""
+            import socket, sys, threading
+            port, echo = int(sys.argv[1]), int(sys.argv[2])
+            block = bytes(range(256)) * 256
+            def pour():
+                s = socket.create_connection(("127.0.0.1", port))
+                for _ in range(2048): s.sendall(block)
+                s.close()
+            threads = [threading.Thread(target=pour) for _ in range(4)]
+            for t in threads: t.start()
+            for t in threads: t.join()
+            for _ in range(2000):
+                c = socket.create_connection(("127.0.0.1", echo)); c.sendall(b"x"); c.recv(1); c.close()
+            print("done", flush=True)
+            """, ["\(port)", "\(echoPort)"])
+        defer { flood.kill(SIGKILL) }
+        #expect(await flood.waitForOutput(containing: "done", timeout: .seconds(90)))
+        try await assertStillServes(echoPort)
+        let peak = try #require(peakResidentKiB(server.pid))
+        // Generous enough for sanitizer builds; an unbounded log or buffer would hold 512 MiB.
+        #expect(peak < 256 * 1024, "peak resident memory \(peak) KiB")
+    }
 }
