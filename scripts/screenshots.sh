@@ -67,3 +67,15 @@ printf 'ping over udp' | socat -t 1 - "UDP:127.0.0.1:$uport" >/dev/null &
 wait_for "ping over udp"
 shot light light
 tmuxc send-keys -t shot q
+tmuxc kill-session -t shot 2>/dev/null || true
+
+# The lifecycle lab: a step-mode server and client, one call at a time, and the kernel's view.
+lport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
+    "env TERM=tmux-256color $bin -c 'socket tcp' -c 'accept S1' -c 'bind S1 127.0.0.1:$lport' -c 'listen S1 2' -c 'socket tcp' -c 'connect S2 127.0.0.1:$lport' -c 'accept S1' -c 'send S2 \"hi\\n\"'"
+wait_for "accept(" 
+wait_for "hi\\n"
+tmuxc send-keys -t shot Tab
+shot lab
+tmuxc send-keys -t shot q
+
