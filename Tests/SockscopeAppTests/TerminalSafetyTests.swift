@@ -41,6 +41,7 @@ struct TerminalSafetyTests {
         let screen = try await session.waitFor("listening on tcp 127.0.0.1:")
         let port = try #require(listeningPort(in: screen))
         let titleBefore = try await session.tmux("display-message", "-p", "-t", "t", "#{pane_title}")
+        let cursorBefore = try await session.tmux("display-message", "-p", "-t", "t", "#{cursor_flag} #{cursor_x},#{cursor_y}")
         let peer = try PythonPeer.run(Self.attack, ["\(port)"])
         _ = await peer.wait()
 
@@ -59,6 +60,8 @@ struct TerminalSafetyTests {
         #expect(!titleAfter.contains("PWNED"))
         let alternate = try await session.tmux("display-message", "-p", "-t", "t", "#{alternate_on}")
         #expect(alternate.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "still on the alternate screen")
+        let cursorAfter = try await session.tmux("display-message", "-p", "-t", "t", "#{cursor_flag} #{cursor_x},#{cursor_y}")
+        #expect(cursorAfter.hasPrefix("0 ") && cursorBefore.hasPrefix("0 "), "the cursor stays hidden (\\e[?25h was not obeyed)")
         let clipboard = (try? await session.tmux("show-buffer")) ?? ""
         #expect(!clipboard.contains("pwned"), "OSC 52 did not reach tmux's clipboard")
 
