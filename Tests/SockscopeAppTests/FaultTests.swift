@@ -68,7 +68,7 @@ import TestSupport
             """, ["\(port)"])
         defer { burst.kill(SIGKILL) }
         #expect(await burst.waitForOutput(containing: "opened 1000", timeout: .seconds(30)))
-        #expect(await waitUntil(timeout: .seconds(20)) {
+        #expect(await waitUntil(timeout: .seconds(60)) {
             server.output.components(separatedBy: " accepted ").count - 1 >= 1000
         }, "all 1000 are accepted")
         try await assertStillServes(port)
@@ -201,7 +201,11 @@ import TestSupport
         #expect(await flood.waitForOutput(containing: "done", timeout: .seconds(90)))
         try await assertStillServes(echoPort)
         let peak = try #require(peakResidentKiB(server.pid))
-        // Generous enough for sanitizer builds; an unbounded log or buffer would hold 512 MiB.
-        #expect(peak < 256 * 1024, "peak resident memory \(peak) KiB")
+        // Sanitizers hold freed memory in quarantine and add shadow memory by design,
+        // so the bound is checked in ordinary builds only (CI sets SOCKSCOPE_SANITIZER).
+        if ProcessInfo.processInfo.environment["SOCKSCOPE_SANITIZER"] == nil {
+            // An unbounded log or buffer would hold 512 MiB.
+            #expect(peak < 256 * 1024, "peak resident memory \(peak) KiB")
+        }
     }
 }
