@@ -44,6 +44,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The TUI at scale: 10,000 rows and 1,000,000 log entries, frame costs timed (a benchmark, not a test).
+        .executableTarget(
+            name: "FrameBench",
+            dependencies: ["SockscopeCore", "SockscopeUI", "SockscopeTerminal"],
+            path: "Benchmarks/FrameBench"
+        ),
         .testTarget(
             name: "SockscopeCoreTests",
             dependencies: ["SockscopeCore", .product(name: "PropertyBased", package: "swift-property-based")],

@@ -7,6 +7,12 @@
 #   scripts/bench.sh echo-rtt              # one scenario
 #   scripts/bench.sh many-connections --inflight 256 --n 1000
 #
+# Environment:
+#   SCRATCH=DIR        build with --scratch-path DIR (default: .build)
+#   BASELINE_BIN=PATH  also measure another sockscope binary (e.g. an older build)
+#                      as "sockscope-baseline", in the same run
+#   SOCKSCOPE_ARGS=..  extra options for the headless sockscope (e.g. "--coalesce-ms 0")
+#
 # Tables go to stdout and to bench-results/<scenario>-<date>.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,15 +20,18 @@ root=$(pwd)
 harness=${SOCKBENCH:-$root/../shared/bench}
 [ -x "$harness/run-all" ] || { echo "bench: harness not found at $harness (set SOCKBENCH)" >&2; exit 2; }
 
-swift build -c release --product sockscope >&2
-bin="$(swift build -c release --show-bin-path)/sockscope"
+scratch=()
+[ -n "${SCRATCH:-}" ] && scratch=(--scratch-path "$SCRATCH")
+swift build -c release "${scratch[@]}" --product sockscope >&2
+bin="$(swift build -c release "${scratch[@]}" --show-bin-path)/sockscope"
+extra=${SOCKSCOPE_ARGS:-}
 
 tools=$(mktemp -d)/sockscope.ini
 cat > "$tools" <<INI
 [sockscope]
 kind = sut
 needs = $bin
-echo = $bin --headless -c "listen {HOSTB}:{PORT} --echo"
+echo = $bin --headless $extra -c "listen {HOSTB}:{PORT} --echo"
 relay = -
 note = sockscope --headless, one echo listener (one event-loop thread, events printed as text lines)
 
@@ -36,6 +45,18 @@ idle = $bin -c "listen {HOSTB}:{PORT} --echo"
 pty = 120x40
 note = the full-screen TUI on a 120x40 pty, idle-cpu only
 INI
+
+if [ -n "${BASELINE_BIN:-}" ]; then
+    cat >> "$tools" <<INI
+
+[sockscope-baseline]
+kind = sut
+needs = $BASELINE_BIN
+echo = $BASELINE_BIN --headless -c "listen {HOSTB}:{PORT} --echo"
+relay = -
+note = another sockscope build, for before/after comparisons in one run
+INI
+fi
 
 scenario=${1:-run-all}
 [ $# -gt 0 ] && shift

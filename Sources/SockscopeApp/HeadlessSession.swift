@@ -12,14 +12,24 @@ public enum HeadlessSession {
         public var engineThreads: Int
         /// Listeners may bind every interface without `--public` on each command.
         public var allowPublic: Bool
+        /// While data flows, events are collected this long after a batch with data
+        /// before the next is printed, so each socket gets at most one received and
+        /// one sent line per interval (exact byte counts). 0 prints every batch at once.
+        public var coalesceMilliseconds: Int
 
-        public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false) {
+        public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false,
+                    coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds) {
             self.commands = commands
             self.json = json
             self.engineThreads = engineThreads
             self.allowPublic = allowPublic
+            self.coalesceMilliseconds = coalesceMilliseconds
         }
     }
+
+    /// Long enough that a busy echo server prints ~100 batches a second instead of
+    /// two lines per round trip; short enough that a person sees no delay.
+    public static let defaultCoalesceMilliseconds = 10
 
     /// Returns the process exit status.
     public static func run(_ options: Options) -> Int32 {
@@ -40,13 +50,23 @@ public enum HeadlessSession {
             handle(Reducer.reduce(&state, .commandLine(line, origin: .script, time: Timestamp.now())))
         }
 
+        // After a batch with data, the mailbox collects (and merges) further events
+        // until this monotonic time; printing and reducing them per read would cost
+        // the main thread more than the engine spends moving the bytes.
+        var collectUntil: Int64?
         for command in options.commands { script(command) }
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
-            var descriptors = [mailbox.wakeSignal.fileDescriptor, signals.fileDescriptor]
+            var descriptors = [signals.fileDescriptor]
+            var timeout: Int32 = -1
+            if let until = collectUntil {
+                timeout = Int32(clamping: max(0, until - WallClock.monotonicMilliseconds()))
+            } else {
+                descriptors.append(mailbox.wakeSignal.fileDescriptor)
+            }
             if stdinOpen { descriptors.append(STDIN_FILENO) }
-            let ready = PollSet.wait(descriptors, timeoutMilliseconds: -1)
+            let ready = PollSet.wait(descriptors, timeoutMilliseconds: timeout)
             if ready.readable.contains(signals.fileDescriptor) {
                 signals.reset()
                 break
@@ -60,14 +80,26 @@ public enum HeadlessSession {
                     if let last = lines.finish() { script(last) }
                 }
             }
-            if ready.readable.contains(mailbox.wakeSignal.fileDescriptor) {
-                for event in mailbox.drain() {
+            let collectionOver = collectUntil.map { WallClock.monotonicMilliseconds() >= $0 } ?? false
+            if collectionOver || ready.readable.contains(mailbox.wakeSignal.fileDescriptor) {
+                let pace = options.coalesceMilliseconds > 0
+                let events = mailbox.drain(pausingWakeUps: pace)
+                var sawData = false
+                for event in events {
+                    if event.kind.isStreamData { sawData = true }
                     let line = options.json ? EventFormatter.json(event) : EventFormatter.text(event)
                     if let line {
-                        output += Array(line.utf8)
+                        output += line.utf8
                         output.append(0x0A)
                     }
                     handle(Reducer.reduce(&state, .engine(event)))
+                }
+                if pace && sawData {
+                    collectUntil = WallClock.monotonicMilliseconds() + Int64(options.coalesceMilliseconds)
+                } else {
+                    // Quiet again: block with no timeout (zero wake-ups when idle).
+                    if pace { mailbox.resumeWakeUps() }
+                    collectUntil = nil
                 }
             }
         }
@@ -78,5 +110,15 @@ public enum HeadlessSession {
         }
         writeAll(STDOUT_FILENO, output)
         return 0
+    }
+}
+
+extension EngineEventKind {
+    /// Stream reads and writes: the events a busy connection produces per system call.
+    var isStreamData: Bool {
+        switch self {
+        case .received, .sent: true
+        default: false
+        }
     }
 }

@@ -13,6 +13,9 @@ public final class Mailbox: Sendable {
         var events: [EngineEvent] = []
         /// Where the pending data event of a (socket, direction) sits in `events`.
         var dataSlots: [DataKey: Int] = [:]
+        /// The consumer will drain on its own at a set time (it is pacing a busy
+        /// stream), so posting need not write the wake fd.
+        var wakeUpsPaused = false
     }
 
     private struct DataKey: Hashable {
@@ -27,15 +30,15 @@ public final class Mailbox: Sendable {
 
     /// Called from any thread.
     public func post(_ event: EngineEvent) {
-        let wasEmpty = queue.withLock { queue -> Bool in
+        let shouldWake = queue.withLock { queue -> Bool in
             let wasEmpty = queue.events.isEmpty
             switch event.kind {
             case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
                 let isReceived = if case .received = event.kind { true } else { false }
                 let key = DataKey(socket: id, received: isReceived)
                 if event.request == nil, let slot = queue.dataSlots[key] {
-                    queue.events[slot] = Self.merge(queue.events[slot], adding: bytes, count: count, time: event.time)
-                    return wasEmpty
+                    Self.merge(into: &queue.events[slot], adding: bytes, count: count, time: event.time)
+                    return false
                 }
                 if event.request == nil { queue.dataSlots[key] = queue.events.count }
             default:
@@ -46,34 +49,51 @@ public final class Mailbox: Sendable {
                 }
             }
             queue.events.append(event)
-            return wasEmpty
+            return wasEmpty && !queue.wakeUpsPaused
         }
-        if wasEmpty { wakeSignal.wake() }
+        if shouldWake { wakeSignal.wake() }
     }
 
     /// Takes everything queued. Called on the main thread after a wake-up.
-    public func drain() -> [EngineEvent] {
+    ///
+    /// - Parameter pausingWakeUps: the caller promises to drain again by itself
+    ///   soon (it is pacing a busy stream); until then posting writes no wake fd,
+    ///   which saves the engine thread a system call per batch.
+    public func drain(pausingWakeUps: Bool = false) -> [EngineEvent] {
         wakeSignal.reset()
         return queue.withLock { queue in
             queue.dataSlots.removeAll(keepingCapacity: true)
+            queue.wakeUpsPaused = pausingWakeUps
             defer { queue.events.removeAll(keepingCapacity: true) }
             return queue.events
         }
     }
 
-    private static func merge(_ event: EngineEvent, adding more: [UInt8], count moreCount: Int, time: Timestamp) -> EngineEvent {
-        var merged = event
-        merged.time = time
+    /// Ends a pause begun by `drain(pausingWakeUps: true)`: posting wakes the
+    /// consumer again, and so does anything that arrived during the pause.
+    public func resumeWakeUps() {
+        let pending = queue.withLock { queue -> Bool in
+            queue.wakeUpsPaused = false
+            return !queue.events.isEmpty
+        }
+        if pending { wakeSignal.wake() }
+    }
+
+    /// Adds a later read or write to a waiting data event, in place: the event's
+    /// payload is detached first so the preview grows without being copied.
+    private static func merge(into event: inout EngineEvent, adding more: [UInt8], count moreCount: Int, time: Timestamp) {
+        event.time = time
         switch event.kind {
         case .received(let id, var bytes, let count):
+            event.kind = .requestCompleted
             DataPreview.append(more, to: &bytes)
-            merged.kind = .received(id, bytes: bytes, count: count + moreCount)
+            event.kind = .received(id, bytes: bytes, count: count + moreCount)
         case .sent(let id, var bytes, let count):
+            event.kind = .requestCompleted
             DataPreview.append(more, to: &bytes)
-            merged.kind = .sent(id, bytes: bytes, count: count + moreCount)
+            event.kind = .sent(id, bytes: bytes, count: count + moreCount)
         default:
             break
         }
-        return merged
     }
 }

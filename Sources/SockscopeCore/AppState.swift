@@ -101,6 +101,8 @@ public struct AppState {
     public var connections: [ConnectionRow] = []
     public var log = LogBook()
     public var view = ViewState()
+    /// The entries matching `view.logFilter`, kept current by the reducer.
+    public var logFilterIndex = LogFilterIndex()
     public var script = ScriptQueue()
     public var mostRecentConnection: SocketID?
     public var mostRecentListener: SocketID?
@@ -191,15 +193,34 @@ public struct AppState {
     /// Connections as the pane lists them: accepted ones grouped under their
     /// listener (in listener order), then the ones we opened.
     public var connectionsInDisplayOrder: [ConnectionRow] {
-        var byListener: [SocketID: [ConnectionRow]] = [:]
-        var outgoing: [ConnectionRow] = []
-        for row in connections {
-            if let listener = row.listener { byListener[listener, default: []].append(row) } else { outgoing.append(row) }
+        connectionDisplayOrder.map { connections[$0] }
+    }
+
+    /// The same order as indexes into `connections`: one pass, no row copies, so the
+    /// pane and the selection keys stay cheap with 10,000 rows.
+    public var connectionDisplayOrder: [Int] {
+        var groups = [[Int]](repeating: [], count: listeners.count)
+        var unknownListeners: [SocketID: [Int]] = [:]
+        var outgoing: [Int] = []
+        for (index, row) in connections.enumerated() {
+            guard let listener = row.listener else {
+                outgoing.append(index)
+                continue
+            }
+            if let group = listenerIndex[listener] { groups[group].append(index) } else {
+                unknownListeners[listener, default: []].append(index)
+            }
         }
-        var ordered: [ConnectionRow] = []
-        for listener in listeners { ordered += byListener.removeValue(forKey: listener.id) ?? [] }
-        for (_, rows) in byListener.sorted(by: { $0.key < $1.key }) { ordered += rows }
+        var ordered = groups.flatMap { $0 }
+        ordered.reserveCapacity(connections.count)
+        for (_, indexes) in unknownListeners.sorted(by: { $0.key < $1.key }) { ordered += indexes }
         return ordered + outgoing
+    }
+
+    /// Where the selected connection is in `connectionDisplayOrder`, if anywhere.
+    public func displayPosition(of id: SocketID?, in order: [Int]) -> Int? {
+        guard let id, let index = connectionIndex[id] else { return nil }
+        return order.firstIndex(of: index)
     }
 
     /// The connection `send` without an id goes to.

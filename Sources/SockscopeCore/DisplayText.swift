@@ -8,20 +8,37 @@ public enum DisplayText {
     /// - Parameter backslashes: double backslashes so every escape is unambiguous
     ///   (data); false for our own messages and typed commands, where `\n` should read as typed.
     public static func escape(_ bytes: some Collection<UInt8>, backslashes: Bool = true) -> String {
-        let bytes = Array(bytes)
-        var out = ""
-        out.reserveCapacity(bytes.count)
+        // Built as UTF-8 bytes and decoded once: appending to a String scalar by
+        // scalar cost ~100 instructions a byte, and headless output escapes every preview.
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        appendEscaped(Array(bytes), backslashes: backslashes, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `escape` as UTF-8 appended to `out`, for callers that search or write bytes.
+    static func appendEscaped(_ bytes: [UInt8], backslashes: Bool = true, to out: inout [UInt8]) {
         var index = 0
         while index < bytes.count {
-            if let (scalar, length) = decodeScalar(bytes, at: index) {
-                if scalar == "\\", !backslashes { out.append("\\") } else { appendScalar(scalar, to: &out) }
+            let byte = bytes[index]
+            // Printable ASCII other than the backslash, the common case, is copied as it is.
+            if byte >= 0x20, byte < 0x7F, byte != 0x5C {
+                out.append(byte)
+                index += 1
+            } else if let (scalar, length) = decodeScalar(bytes, at: index) {
+                if scalar == "\\", !backslashes {
+                    out.append(0x5C)
+                } else if length > 1, isSafe(scalar) {
+                    out.append(contentsOf: bytes[index..<(index + length)])
+                } else {
+                    appendEscaped(scalar, to: &out)
+                }
                 index += length
             } else {
-                appendHex(bytes[index], to: &out)
+                appendHex(byte, to: &out)
                 index += 1
             }
         }
-        return out
     }
 
     /// Escapes a Swift string that came from outside (a process name, a path).
@@ -46,29 +63,31 @@ public enum DisplayText {
             || (0xFFF9...0xFFFB).contains(value) || (0xE0000...0xE007F).contains(value)
     }
 
-    private static func appendScalar(_ scalar: Unicode.Scalar, to out: inout String) {
+    /// A control, backslash or unsafe scalar as its escape, in UTF-8.
+    private static func appendEscaped(_ scalar: Unicode.Scalar, to out: inout [UInt8]) {
         switch scalar {
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\\": out += "\\\\"
+        case "\n": out += [0x5C, 0x6E]
+        case "\r": out += [0x5C, 0x72]
+        case "\t": out += [0x5C, 0x74]
+        case "\\": out += [0x5C, 0x5C]
         default:
             if scalar.value < 0x80 {
-                if isSafe(scalar) { out.unicodeScalars.append(scalar) } else { appendHex(UInt8(scalar.value), to: &out) }
+                if isSafe(scalar) { out.append(UInt8(scalar.value)) } else { appendHex(UInt8(scalar.value), to: &out) }
             } else if isSafe(scalar) {
-                out.unicodeScalars.append(scalar)
+                out += String(scalar).utf8
             } else {
-                out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+                out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".utf8
             }
         }
     }
 
-    private static let hexDigits = Array("0123456789abcdef")
+    private static let hexDigitBytes = Array("0123456789abcdef".utf8)
 
-    static func appendHex(_ byte: UInt8, to out: inout String) {
-        out += "\\x"
-        appendHexDigits(byte, to: &out)
+    private static func appendHex(_ byte: UInt8, to out: inout [UInt8]) {
+        out += [0x5C, 0x78, hexDigitBytes[Int(byte >> 4)], hexDigitBytes[Int(byte & 0xF)]]
     }
+
+    private static let hexDigits = Array("0123456789abcdef")
 
     /// Two lowercase hex digits.
     static func appendHexDigits(_ byte: UInt8, to out: inout String) {

@@ -120,7 +120,9 @@ public struct ResolvedAddress: Hashable, Sendable {
 public enum DataPreview {
     public static let limit = 4096
 
-    /// Appends `more` to `bytes` without exceeding the limit.
+    /// Appends `more` to `bytes` without exceeding the limit. Inlinable so callers in
+    /// other modules (the mailbox, per read under load) get a specialised copy.
+    @inlinable
     public static func append(_ more: some Collection<UInt8>, to bytes: inout [UInt8]) {
         let room = limit - bytes.count
         if room > 0 { bytes.append(contentsOf: more.prefix(room)) }

@@ -33,37 +33,54 @@ public struct Ledger: Sendable {
     /// Histories of closed sockets kept; older ones are dropped with their rows.
     static let socketsKept = 400
 
-    public private(set) var entries: [SocketID: [LedgerEntry]] = [:]
+    /// One socket's entries: how it was born, then a ring of the newest, so a busy
+    /// socket costs O(1) per event instead of shifting 180 entries each time.
+    private struct History: Sendable {
+        var first: [LedgerEntry] = []
+        var newest = RingBuffer<LedgerEntry>(capacity: Ledger.entriesPerSocket - Ledger.keptFromTheStart)
+
+        var last: LedgerEntry? { newest.last ?? first.last }
+
+        mutating func append(_ entry: LedgerEntry) {
+            if newest.isEmpty, first.count < Ledger.keptFromTheStart { first.append(entry) } else { newest.append(entry) }
+        }
+
+        mutating func replaceLast(with entry: LedgerEntry) {
+            if newest.isEmpty { first[first.count - 1] = entry } else { newest[newest.count - 1] = entry }
+        }
+
+        var all: [LedgerEntry] { first + (0..<newest.count).map { newest[$0] } }
+    }
+
+    private var histories: [SocketID: History] = [:]
     private var order: [SocketID] = []
 
     public init() {}
 
-    public func history(of id: SocketID) -> [LedgerEntry] { entries[id] ?? [] }
+    public func history(of id: SocketID) -> [LedgerEntry] { histories[id]?.all ?? [] }
 
     public mutating func append(_ entry: LedgerEntry, to id: SocketID) {
-        if entries[id] == nil {
+        if histories[id] == nil {
             order.append(id)
             if order.count > Self.socketsKept {
                 let oldest = order.removeFirst()
-                entries[oldest] = nil
+                histories[oldest] = nil
             }
         }
-        var list = entries[id] ?? []
-        list.append(entry)
-        if list.count > Self.entriesPerSocket { list.remove(at: Self.keptFromTheStart) }
-        entries[id] = list
+        // Mutated in place through the dictionary; copying a history out and back costs O(entries).
+        histories[id, default: History()].append(entry)
     }
 
     /// Sends and receives are counted into the last entry when it is the same
     /// direction, so a flood of data does not push the calls out.
     public mutating func appendData(_ direction: String, count: Int, time: Timestamp, to id: SocketID) {
-        if var list = entries[id], var last = list.last, last.kind == .data, last.text.hasPrefix(direction) {
-            last.calls += 1
-            last.bytes += count
-            last.time = time
-            last.text = Self.dataText(direction, calls: last.calls, bytes: last.bytes)
-            list[list.count - 1] = last
-            entries[id] = list
+        if let last = histories[id]?.last, last.kind == .data, last.text.hasPrefix(direction) {
+            var merged = last
+            merged.calls += 1
+            merged.bytes += count
+            merged.time = time
+            merged.text = Self.dataText(direction, calls: merged.calls, bytes: merged.bytes)
+            histories[id]?.replaceLast(with: merged)
             return
         }
         var entry = LedgerEntry(time: time, kind: .data, text: Self.dataText(direction, calls: 1, bytes: count))

@@ -127,8 +127,8 @@ extension Reducer {
         case .listeners:
             if state.listeners.indices.contains(index) { state.view.selectedListener = state.listeners[index].id }
         case .connections:
-            let rows = state.connectionsInDisplayOrder
-            if rows.indices.contains(index) { state.view.selectedConnection = rows[index].id }
+            let order = state.connectionDisplayOrder
+            if order.indices.contains(index) { state.view.selectedConnection = state.connections[order[index]].id }
         case .detail, .log:
             break
         }
@@ -171,8 +171,15 @@ extension Reducer {
         case .listeners:
             state.view.selectedListener = step(state.listeners.map(\.id), from: state.view.selectedListener, by: delta)
         case .connections, .detail:
-            state.view.selectedConnection = step(state.connectionsInDisplayOrder.map(\.id), from: state.view.selectedConnection,
-                                                 by: delta)
+            // Positions in display order, not copies of 10,000 rows per key press.
+            let order = state.connectionDisplayOrder
+            guard !order.isEmpty else {
+                state.view.selectedConnection = nil
+                return
+            }
+            let current = state.displayPosition(of: state.view.selectedConnection, in: order) ?? (delta > 0 ? -1 : order.count)
+            let target = min(max(0, current.addingReportingOverflow(delta).partialValue), order.count - 1)
+            state.view.selectedConnection = state.connections[order[target]].id
         case .log:
             // Scrolling up pauses follow; coming back to the bottom resumes it.
             let next = state.view.logScroll.subtractingReportingOverflow(delta)

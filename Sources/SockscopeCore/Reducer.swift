@@ -2,6 +2,8 @@
 /// Pure: no I/O, no clocks; times come in with the events.
 public enum Reducer {
     public static func reduce(_ state: inout AppState, _ event: AppEvent) -> [Effect] {
+        // After every change: one filter test per new log entry, instead of a scan per frame.
+        defer { state.logFilterIndex.update(for: state.view.logFilter, log: state.log) }
         switch event {
         case .engine(let engineEvent):
             return apply(engineEvent, to: &state)

@@ -46,3 +46,5 @@ public struct RingBuffer<Element> {
 
     public var last: Element? { storage.isEmpty ? nil : self[storage.count - 1] }
 }
+
+extension RingBuffer: Sendable where Element: Sendable {}

@@ -5,11 +5,18 @@ import NIOCore
 import SockscopeCore
 
 /// Samples what the kernel thinks of our TCP sockets (TCP_INFO, /proc/net/tcp,
-/// /proc/net/netstat) while something changes, and not at all when nothing does:
-/// every socket event starts or extends a short burst of samples (20 ms, then
-/// 100, 250, 500 ms, 1 s apart) that ends 2.5 s after the last event. Sockets we
+/// /proc/net/netstat) while something changes, and not at all when nothing does.
+///
+/// Samples ride on socket events: an event marks its socket and a sample runs at
+/// once on the probe's loop, taking every socket marked since the last one (the
+/// `sampleLimit` most recent, so 10 000 connections cost no more than 64).
+/// Samples are at least `minimumGap` apart: data events inside the gap wait for
+/// the next sample; a state change inside it (accept, connect, close, FIN)
+/// schedules one sample at the end of the gap. No timer runs after the last
+/// event, so an idle engine has no wake-ups. The one exception: sockets we
 /// closed are followed once a second while the kernel still holds them
-/// (FIN-WAIT, TIME-WAIT...), then dropped. Samples are reported only when they change.
+/// (FIN-WAIT, TIME-WAIT...), at most `lingeringLimit` of them, then dropped.
+/// Samples are reported only when they change.
 final class KernelProbe: Sendable {
     /// Where open sockets are found: the registry's channels, and step-mode fds.
     struct Sources: Sendable {
@@ -25,23 +32,30 @@ final class KernelProbe: Sendable {
         var isOpen = true
         var lastActivity: NIODeadline
         var last: KernelSample?
+        /// An event happened since the last sample.
+        var isDirty = true
     }
 
     private struct State {
         var tracked: [SocketID: Tracked] = [:]
-        var lastActivity = NIODeadline.distantPast
+        /// A sample is queued or scheduled; more events just mark their sockets.
         var scheduled = false
-        var step = 0
+        var lastSample = NIODeadline.distantPast
         var portRangeSent = false
         var stopped = false
+        /// Set by `requestSample` when a sample must wait for the end of the gap.
+        var pendingDelay: TimeAmount?
     }
 
-    static let burstDelays: [TimeAmount] = [.milliseconds(20), .milliseconds(100), .milliseconds(250),
-                                            .milliseconds(500), .seconds(1)]
-    static let burstLength = TimeAmount.milliseconds(2500)
+    /// Samples are at least this far apart, however busy the sockets are.
+    static let minimumGap = TimeAmount.milliseconds(250)
+    /// Sockets sampled at most per sample: the most recently active.
+    static let sampleLimit = 64
+    /// /proc/net/tcp is read (for queues) only while we track at most this many sockets.
+    static let procTableLimit = 512
     static let lingerInterval = TimeAmount.seconds(1)
     /// Closed sockets followed at most; the oldest beyond are let go.
-    static let lingeringLimit = 1000
+    static let lingeringLimit = 64
 
     private let state = NIOLockedValueBox(State())
     private let sources = NIOLockedValueBox<Sources?>(nil)
@@ -75,12 +89,14 @@ final class KernelProbe: Sendable {
                 guard state.tracked[listener] != nil else { return false }
                 state.tracked[id] = Tracked(local: local, remote: remote, lastActivity: now)
                 state.tracked[listener]?.lastActivity = now
+                state.tracked[listener]?.isDirty = true
             case .connected(let id, let local, let remote):
                 guard Self.isInternetAddress(local) else { return false }
                 if state.tracked[id] == nil { state.tracked[id] = Tracked(lastActivity: now) }
                 state.tracked[id]?.local = local
                 state.tracked[id]?.remote = remote
                 state.tracked[id]?.lastActivity = now
+                state.tracked[id]?.isDirty = true
                 wantsPortRange = !state.portRangeSent
                 state.portRangeSent = true
             case .lab(.call(let id, let record)):
@@ -90,6 +106,7 @@ final class KernelProbe: Sendable {
                     state.tracked[id] = Tracked(lastActivity: now)
                 }
                 state.tracked[id]?.lastActivity = now
+                state.tracked[id]?.isDirty = true
                 if let local = record.local { state.tracked[id]?.local = local }
                 if let remote = record.remote { state.tracked[id]?.remote = remote }
                 if record.phase == .listening { state.tracked[id]?.isListener = true }
@@ -98,19 +115,15 @@ final class KernelProbe: Sendable {
                 guard state.tracked[id] != nil else { return false }
                 state.tracked[id]?.isOpen = false
                 state.tracked[id]?.lastActivity = now
+                state.tracked[id]?.isDirty = true
             case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved:
                 return false
             default:
                 guard let id = event.kind.socket, state.tracked[id] != nil else { return false }
                 state.tracked[id]?.lastActivity = now
+                state.tracked[id]?.isDirty = true
             }
-            state.lastActivity = now
-            // Busy sockets are sampled at most every 250 ms.
-            state.step = min(state.step, 2)
-            guard !state.scheduled else { return false }
-            state.scheduled = true
-            state.step = 0
-            return true
+            return Self.requestSample(&state, now: now, isStateChange: Self.changesState(event.kind))
         }
         if wantsPortRange {
             loop.execute { [deliver] in
@@ -119,9 +132,43 @@ final class KernelProbe: Sendable {
                 }
             }
         }
-        if shouldSchedule {
-            loop.scheduleTask(in: Self.burstDelays[0]) { self.sample() }
+        schedule(shouldSchedule)
+    }
+
+    /// Data moves rtt and counters; anything else may move the TCP state.
+    private static func changesState(_ kind: EngineEventKind) -> Bool {
+        switch kind {
+        case .received, .sent, .receivedFrom, .sentTo: false
+        default: true
         }
+    }
+
+    /// Decides whether a sample must be queued now (true), later (scheduled here), or not at all.
+    private static func requestSample(_ state: inout State, now: NIODeadline, isStateChange: Bool) -> Bool {
+        guard !state.scheduled else { return false }
+        if now - state.lastSample >= minimumGap {
+            state.scheduled = true
+            return true
+        }
+        // Inside the gap: a state change gets one sample at its end; data waits for the next event.
+        if isStateChange {
+            state.scheduled = true
+            state.pendingDelay = minimumGap - (now - state.lastSample)
+        }
+        return false
+    }
+
+    /// Queues the sample decided by `requestSample`.
+    private func schedule(_ now: Bool) {
+        if now {
+            loop.execute { self.sample() }
+            return
+        }
+        let delay = state.withLockedValue { state -> TimeAmount? in
+            defer { state.pendingDelay = nil }
+            return state.pendingDelay
+        }
+        if let delay { loop.scheduleTask(in: delay) { self.sample() } }
     }
 
     /// A client arrived in a watched listener's queue.
@@ -130,14 +177,10 @@ final class KernelProbe: Sendable {
         let shouldSchedule = state.withLockedValue { state -> Bool in
             guard !state.stopped, state.tracked[id] != nil else { return false }
             state.tracked[id]?.lastActivity = now
-            state.lastActivity = now
-            state.step = min(state.step, 1)
-            guard !state.scheduled else { return false }
-            state.scheduled = true
-            state.step = 0
-            return true
+            state.tracked[id]?.isDirty = true
+            return Self.requestSample(&state, now: now, isStateChange: true)
         }
-        if shouldSchedule { loop.scheduleTask(in: Self.burstDelays[0]) { self.sample() } }
+        schedule(shouldSchedule)
     }
 
     private static func isInternetAddress(_ text: String) -> Bool {
@@ -148,9 +191,16 @@ final class KernelProbe: Sendable {
 
     private func sample() {
         let now = NIODeadline.now()
-        let (due, stopped) = state.withLockedValue { state in
-            (state.tracked.filter { !$0.value.isOpen || now - $0.value.lastActivity < Self.burstLength + .seconds(1) },
-             state.stopped)
+        let (due, stopped) = state.withLockedValue { state -> ([SocketID: Tracked], Bool) in
+            state.lastSample = now
+            let candidates = state.tracked.filter { $0.value.isDirty || !$0.value.isOpen }
+            var due = candidates
+            if candidates.count > Self.sampleLimit {
+                due = Dictionary(uniqueKeysWithValues: candidates.sorted { $0.value.lastActivity > $1.value.lastActivity }
+                    .prefix(Self.sampleLimit).map { ($0.key, $0.value) })
+            }
+            for id in due.keys { state.tracked[id]?.isDirty = false }
+            return (due, state.stopped)
         }
         guard !stopped, let sources = sources.withLockedValue({ $0 }) else { return }
         let infos: [EventLoopFuture<(SocketID, sockscope_tcp_info?)>] = due.compactMap { id, tracked in
@@ -175,7 +225,11 @@ final class KernelProbe: Sendable {
     }
 
     private func finish(due: [SocketID: Tracked], infos: [SocketID: sockscope_tcp_info]) {
-        let rows = ProcFile.tcpSockets()
+        // The table costs a parse of every TCP socket on the machine: read it only while it is small,
+        // or to follow sockets we closed (they have no descriptor left, only a row).
+        let needsTable = state.withLockedValue { $0.tracked.count <= Self.procTableLimit }
+            || due.values.contains { !$0.isOpen }
+        let rows = needsTable ? ProcFile.tcpSockets() : []
         var connections: [String: ProcNet.InetSocket] = [:]
         var listening: [String: ProcNet.InetSocket] = [:]
         for row in rows {
@@ -235,7 +289,6 @@ final class KernelProbe: Sendable {
             }
             samples[id] = sample
         }
-        let now = NIODeadline.now()
         let (changed, delay): ([(SocketID, KernelSample)], TimeAmount?) = state.withLockedValue { state in
             var changed: [(SocketID, KernelSample)] = []
             for (id, sample) in samples.sorted(by: { $0.key < $1.key }) {
@@ -258,11 +311,12 @@ final class KernelProbe: Sendable {
                 }
             }
             let delay: TimeAmount?
+            let stillDirty = state.tracked.values.contains { $0.isDirty }
             if state.stopped {
                 delay = nil
-            } else if now - state.lastActivity < Self.burstLength {
-                delay = Self.burstDelays[min(state.step + 1, Self.burstDelays.count - 1)]
-                state.step += 1
+            } else if stillDirty {
+                // More marked sockets than one sample takes: the rest follow after the gap.
+                delay = Self.minimumGap
             } else if state.tracked.values.contains(where: { !$0.isOpen }) {
                 delay = Self.lingerInterval
             } else {

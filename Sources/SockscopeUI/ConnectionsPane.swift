@@ -10,14 +10,21 @@ enum ConnectionsPane {
             grid.put("No connections. :connect HOST:PORT opens one", x: area.x, y: area.y, maxWidth: area.width, role: .dim)
             return
         }
-        let rows = state.connectionsInDisplayOrder
-        var previousGroup: SocketID?? = .none
-        let tableRows = rows.map { row -> TableView.Row in
+        // Only the rows on screen are formatted: with 10,000 connections, formatting
+        // every row each frame cost more than the rest of the frame together.
+        let order = state.connectionDisplayOrder
+        let selected = state.displayPosition(of: state.view.selectedConnection, in: order)
+        let visible = max(0, area.height - 1)
+        let first = TableView.firstVisibleRow(selected: selected, rowCount: order.count, visible: visible)
+        let shown = first..<min(order.count, first + visible)
+        var previousGroup: SocketID?? = first > 0 ? .some(state.connections[order[first - 1]].listener) : .none
+        let tableRows = shown.map { position -> TableView.Row in
+            let row = state.connections[order[position]]
             // The group's name on its first row only, so the rows read as a tree.
             let group = row.listener
-            let first = previousGroup == .none || previousGroup! != group
+            let isFirstOfGroup = previousGroup == .none || previousGroup! != group
             previousGroup = .some(group)
-            let via = first ? (group.map { "\($0) ▸" } ?? "out ▸") : "  └"
+            let via = isFirstOfGroup ? (group.map { "\($0) ▸" } ?? "out ▸") : "  └"
             let role: StyleRole = row.state.isOpen ? .normal : .dim
             return TableView.Row(cells: [via, row.id.description, row.transport.label,
                                          DisplayText.escape(string: row.local), DisplayText.escape(string: row.remote),
@@ -25,9 +32,8 @@ enum ConnectionsPane {
                                          rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)
         }
-        let selected = state.view.selectedConnection.flatMap { id in rows.firstIndex { $0.id == id } }
         TableView(headers: ["VIA", "ID", "PROTO", "LOCAL", "REMOTE", "STATE", "IN", "OUT", "RATE ↓/↑", "EOL"], rows: tableRows,
-                  selected: selected, focused: focused).draw(in: &grid, area)
+                  selected: selected.map { $0 - first }, focused: focused).draw(in: &grid, area)
     }
 
     /// `1.2 KiB/s / 3 B/s`, or `-` when the connection is quiet.

@@ -19,9 +19,9 @@ public enum HitTest {
             rowCount = state.listeners.count
             selected = state.view.selectedListener.flatMap { id in state.listeners.firstIndex { $0.id == id } }
         case .connections:
-            let rows = state.connectionsInDisplayOrder
-            rowCount = rows.count
-            selected = state.view.selectedConnection.flatMap { id in rows.firstIndex { $0.id == id } }
+            let order = state.connectionDisplayOrder
+            rowCount = order.count
+            selected = state.displayPosition(of: state.view.selectedConnection, in: order)
         case .detail, .log:
             return Hit(pane: pane, row: nil)
         }

@@ -13,7 +13,8 @@ enum LogPane {
         let area = PaneFrame.draw(in: &grid, rect, title: title, focused: focused)
         guard area.height > 0, area.width > 0 else { return }
         let filter = LogFilter(view.logFilter)
-        let indexes = LogFilter.window(of: log, filter: filter, skip: view.logScroll, count: area.height)
+        let indexes = state.logFilterIndex.window(of: log, filterText: view.logFilter, skip: view.logScroll, count: area.height)
+            ?? LogFilter.window(of: log, filter: filter, skip: view.logScroll, count: area.height)
         // Expand entries into screen lines (hex needs several per entry), keep the last that fit.
         var lines: [[(String, StyleRole)]] = []
         let origin = log.count > 0 ? log[0].time : Timestamp(nanoseconds: 0)

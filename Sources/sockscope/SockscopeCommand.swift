@@ -30,6 +30,11 @@ struct SockscopeCommand: ParsableCommand {
     @Flag(help: "With --headless: allow listeners on every interface (0.0.0.0, ::) without --public on each.")
     var `public` = false
 
+    @Option(name: .customLong("coalesce-ms"),
+            help: ArgumentHelp("With --headless: while data flows, print at most one received and one sent line per connection per this many milliseconds, with exact byte counts (0: print each batch as it arrives).",
+                               valueName: "ms"))
+    var coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds
+
     @Option(help: "Colour theme: dark, light or mono (NO_COLOR also selects mono).")
     var theme: String = "dark"
 
@@ -42,12 +47,16 @@ struct SockscopeCommand: ParsableCommand {
         }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
         if json && !headless { throw ValidationError("--json goes with --headless") }
+        guard (0...10_000).contains(coalesceMilliseconds) else {
+            throw ValidationError("--coalesce-ms must be from 0 to 10000")
+        }
     }
 
     func run() throws {
         let status: Int32
         if headless {
-            status = HeadlessSession.run(.init(commands: commands, json: json, engineThreads: threads, allowPublic: `public`))
+            status = HeadlessSession.run(.init(commands: commands, json: json, engineThreads: threads, allowPublic: `public`,
+                                               coalesceMilliseconds: coalesceMilliseconds))
         } else {
             status = TUISession.run(.init(commands: commands, theme: Theme.Name(rawValue: theme)!, engineThreads: threads))
         }

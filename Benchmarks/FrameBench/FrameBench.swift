@@ -1,0 +1,233 @@
+// FrameBench: the TUI at scale, measured (a benchmark, not a test).
+//
+// Builds an AppState through the real reducer with 10,000 connection rows and
+// 1,000,000 log entries (the log keeps its newest 100,000; the rest are dropped
+// and counted), then times what a user does: a frame while following the log,
+// scrolling, filtering and moving the selection. Each timed step is one reducer
+// call plus Screen.render, plus CursesTerminal.present when run on a terminal
+// with --present (e.g. under `script`), since that is what the main loop does
+// per frame.
+//
+//   swift run -c release FrameBench [--connections N] [--entries N] [--size 200x60]
+//   script -qfc "$(swift build -c release --show-bin-path)/FrameBench --present --report out.txt" /dev/null
+import Glibc
+import SockscopeCore
+import SockscopeTerminal
+import SockscopeUI
+
+struct Options {
+    var connections = 10_000
+    var entries = 1_000_000
+    var width = 200
+    var height = 60
+    var present = false
+    var reportPath: String?
+
+    init(_ arguments: [String]) {
+        var rest = arguments[...]
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--connections": connections = Int(rest.popFirst() ?? "") ?? connections
+            case "--entries": entries = Int(rest.popFirst() ?? "") ?? entries
+            case "--size":
+                let parts = (rest.popFirst() ?? "").split(separator: "x").compactMap { Int($0) }
+                if parts.count == 2 { (width, height) = (parts[0], parts[1]) }
+            case "--present": present = true
+            case "--report": reportPath = rest.popFirst()
+            default:
+                FileHandleOut.error("FrameBench: unknown argument \(argument)\n")
+                exit(2)
+            }
+        }
+    }
+}
+
+enum FileHandleOut {
+    static func error(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
+
+/// Milliseconds of one closure run, on the monotonic clock.
+func measure(_ body: () -> Void) -> Double {
+    let clock = ContinuousClock()
+    let elapsed = clock.measure(body)
+    return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+}
+
+struct Sample {
+    let name: String
+    var times: [Double] = []
+
+    func row() -> String {
+        let sorted = times.sorted()
+        func at(_ q: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * q))] }
+        let mean = times.reduce(0, +) / Double(times.count)
+        return "| \(name) | \(times.count) | \(format(at(0.5))) | \(format(at(0.99))) | \(format(sorted.last!)) | \(format(mean)) |"
+    }
+}
+
+func format(_ milliseconds: Double) -> String {
+    let tenths = (milliseconds * 100).rounded() / 100
+    return String(tenths)
+}
+
+func residentKiB() -> Int {
+    guard let file = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix("VmRSS:") { return Int(text.split(separator: " ")[1]) ?? 0 }
+    }
+    return 0
+}
+
+@main
+enum FrameBench {
+    static func main() {
+        let options = Options(Array(CommandLine.arguments.dropFirst()))
+        var report: [String] = []
+        func say(_ line: String) {
+            report.append(line)
+            if !options.present { print(line) }
+        }
+
+        // MARK: Building the state through the reducer
+
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .resize(width: options.width, height: options.height))
+        var clockNanoseconds: Int64 = 1_795_000_000_000_000_000
+        func tick(_ nanoseconds: Int64 = 1_000_000) -> Timestamp {
+            clockNanoseconds += nanoseconds
+            return Timestamp(nanoseconds: clockNanoseconds)
+        }
+        func engine(_ kind: EngineEventKind) {
+            _ = Reducer.reduce(&state, .engine(EngineEvent(time: tick(), kind: kind)))
+        }
+
+        let listener = SocketID(.listener, 1)
+        let rssBefore = residentKiB()
+        let buildConnections = measure {
+            engine(.listening(listener, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 4096))
+            for number in 1...options.connections {
+                engine(.accepted(SocketID(.connection, number), listener: listener, local: "127.0.0.1:9000",
+                                 remote: "127.0.0.1:\(20_000 + number % 40_000)"))
+            }
+        }
+        // Consecutive entries go to different connections, so none coalesce: every event is a log entry.
+        let payloads = (0..<64).map { Array("GET /item/\($0) HTTP/1.1\r\nHost: example\r\nX-Seq: \($0 * 7919)\r\n\r\n".utf8) }
+        let buildLog = measure {
+            for index in 0..<options.entries {
+                let id = SocketID(.connection, index % options.connections + 1)
+                let bytes = payloads[index % payloads.count]
+                engine(index & 1 == 0 ? .received(id, bytes: bytes, count: bytes.count) : .sent(id, bytes: bytes, count: bytes.count))
+            }
+        }
+        let rssAfter = residentKiB()
+
+        say("# FrameBench")
+        say("")
+        say("screen \(options.width)x\(options.height), \(state.connections.count) connection rows, \(options.entries) log entries sent through the reducer")
+        say("log kept: \(state.log.count) entries, \(state.log.droppedEntries) dropped and counted, \(state.log.storedBytes / 1024) KiB of previews stored (budget \(LogBook.defaultByteBudget / 1024) KiB)")
+        say("building: \(format(buildConnections)) ms for the connections, \(format(buildLog)) ms for the log (\(format(buildLog * 1_000_000 / Double(max(1, options.entries)))) ns per event)")
+        say("resident memory: \(rssBefore / 1024) MiB before, \(rssAfter / 1024) MiB after building")
+        say("")
+
+        // MARK: Timed steps
+
+        var terminal: CursesTerminal?
+        if options.present {
+            terminal = try? CursesTerminal(theme: .dark)
+            if terminal == nil {
+                FileHandleOut.error("FrameBench: --present needs a terminal; run it under `script`\n")
+                exit(2)
+            }
+            if let size = terminal?.size { _ = Reducer.reduce(&state, .resize(width: size.width, height: size.height)) }
+        }
+
+        func frame() {
+            let rendered = Screen.render(state)
+            terminal?.present(rendered)
+            state.needsRedraw = false
+        }
+
+        func key(_ key: KeyPress) {
+            _ = Reducer.reduce(&state, .key(key, time: tick()))
+        }
+
+        /// Times `repetitions` of (action, then one frame).
+        func run(_ name: String, _ repetitions: Int, _ action: (Int) -> Void) -> Sample {
+            var sample = Sample(name: name)
+            for repetition in 0..<repetitions {
+                sample.times.append(measure {
+                    action(repetition)
+                    frame()
+                })
+            }
+            return sample
+        }
+
+        func focus(_ pane: Pane) {
+            while state.view.focus != pane { key(.tab) }
+        }
+
+        func typeFilter(_ text: String) {
+            key(.character("/"))
+            key(.control("u"))
+            for character in text { key(.character(character)) }
+        }
+
+        var samples: [Sample] = []
+        frame()
+        samples.append(run("frame, following the log", 100) { _ in })
+        samples.append(run("frame after 100 new data events", 100) { round in
+            for index in 0..<100 {
+                let id = SocketID(.connection, (round * 100 + index) % options.connections + 1)
+                engine(.received(id, bytes: payloads[index % payloads.count], count: 64))
+            }
+        })
+        focus(.log)
+        samples.append(run("log: scroll up one line (k)", 200) { _ in key(.character("k")) })
+        samples.append(run("log: page up (PgUp)", 100) { _ in key(.pageUp) })
+        samples.append(run("log: jump to oldest (g)", 20) { _ in key(.character("g")); key(.character("G")) })
+        for (label, filter) in [("socket id, rare", "C5000"), ("direction, half", "in"), ("text, rare", "item/63 h"),
+                                ("text, none", "no such text")] {
+            samples.append(run("log: apply filter \(label) (\(filter))", 10) { _ in
+                // From no filter each time, so every run builds the filter's index over the whole log.
+                key(.escape)
+                typeFilter(filter)
+                key(.enter)
+            })
+            samples.append(run("log: scroll while filtered (\(filter))", 50) { _ in key(.character("k")) })
+            samples.append(run("frame after 100 new events, filtered (\(filter))", 20) { round in
+                for index in 0..<100 {
+                    let id = SocketID(.connection, (round * 100 + index) % options.connections + 1)
+                    engine(.sent(id, bytes: payloads[index % payloads.count], count: 64))
+                }
+            })
+            key(.escape)
+        }
+        focus(.connections)
+        samples.append(run("connections: select next (j)", 200) { _ in key(.character("j")) })
+        samples.append(run("connections: page down (PgDn)", 100) { _ in key(.pageDown) })
+        samples.append(run("connections: jump last/first (G, g)", 20) { round in key(.character(round & 1 == 0 ? "G" : "g")) })
+
+        terminal?.close()
+        say("| step (reducer + render\(options.present ? " + present" : "")) | runs | p50 ms | p99 ms | max ms | mean ms |")
+        say("|---|--:|--:|--:|--:|--:|")
+        for sample in samples { say(sample.row()) }
+        say("")
+        say("resident memory at the end: \(residentKiB() / 1024) MiB")
+
+        if let path = options.reportPath {
+            let text = report.joined(separator: "\n") + "\n"
+            if let file = fopen(path, "w") {
+                fputs(text, file)
+                fclose(file)
+            }
+        }
+        if options.present { print(report.joined(separator: "\n")) }
+    }
+}
