@@ -369,7 +369,7 @@ public enum Reducer {
                 $0.lastActivity = time
                 $0.rate.add(received: received, sent: sent, at: time)
             }
-            state.activeRates.insert(id)
+            if state.connection(id)?.rate.isActive == true { state.activeRates.insert(id) }
         } else {
             state.updateListener(id) {
                 $0.bytesIn += received

@@ -1,7 +1,7 @@
 /// Bytes per second in and out, over whole one-second buckets, from event
-/// times alone (no clock of its own). A bucket that ends without traffic
-/// brings the rate to zero; the app sends one tick a second only while some
-/// rate is not zero yet, so an idle screen costs nothing.
+/// times alone (no clock of its own). A rate appears once traffic has lasted a
+/// whole bucket; after it stops, the app's once-a-second tick (sent only while
+/// some rate is shown) brings it to zero within two seconds, then nothing ticks.
 public struct TrafficRate: Hashable, Sendable {
     static let bucketNanoseconds: Int64 = 1_000_000_000
 
@@ -13,8 +13,9 @@ public struct TrafficRate: Hashable, Sendable {
 
     public init() {}
 
-    /// Whether a later tick could still change what is shown.
-    public var isActive: Bool { inPerSecond > 0 || outPerSecond > 0 || bucketIn > 0 || bucketOut > 0 }
+    /// Whether a rate is shown, so a later tick must bring it down. A short
+    /// exchange that never spans a whole bucket shows no rate and needs no tick.
+    public var isActive: Bool { inPerSecond > 0 || outPerSecond > 0 }
 
     public mutating func add(received: Int = 0, sent: Int = 0, at time: Timestamp) {
         roll(to: time)

@@ -344,3 +344,13 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(!state.wantsTicks)
     }
 }
+
+@Suite struct QuietAfterShortExchangeTests {
+    @Test func aShortExchangeShowsNoRateAndWantsNoTicks() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b"), at: 0))
+        _ = Reducer.reduce(&state, event(.sent(C1, bytes: [1], count: 64), at: 1_000))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: [1], count: 64), at: 50_000))
+        #expect(!state.wantsTicks, "an idle screen after one echo must not wake up")
+    }
+}
