@@ -8,8 +8,8 @@ import SockscopeCore
 /// /proc/net/netstat) while something changes, and not at all when nothing does.
 ///
 /// Samples ride on socket events: an event marks its socket and a sample runs at
-/// once on the probe's loop, taking every socket marked since the last one (the
-/// `sampleLimit` most recent, so 10 000 connections cost no more than 64).
+/// once on the probe's loop, taking every socket marked since the last one (only
+/// the `sampleLimit` most recent: 10 000 connections cost no more than 64).
 /// Samples are at least `minimumGap` apart: data events inside the gap wait for
 /// the next sample; a state change inside it (accept, connect, close, FIN)
 /// schedules one sample at the end of the gap. No timer runs after the last
@@ -199,7 +199,9 @@ final class KernelProbe: Sendable {
                 due = Dictionary(uniqueKeysWithValues: candidates.sorted { $0.value.lastActivity > $1.value.lastActivity }
                     .prefix(Self.sampleLimit).map { ($0.key, $0.value) })
             }
-            for id in due.keys { state.tracked[id]?.isDirty = false }
+            // Marks beyond the cap are dropped, not carried over: a flood of 10 000 new
+            // connections costs one capped sample, not 150 samples in a row.
+            for id in candidates.keys { state.tracked[id]?.isDirty = false }
             return (due, state.stopped)
         }
         guard !stopped, let sources = sources.withLockedValue({ $0 }) else { return }
@@ -315,7 +317,7 @@ final class KernelProbe: Sendable {
             if state.stopped {
                 delay = nil
             } else if stillDirty {
-                // More marked sockets than one sample takes: the rest follow after the gap.
+                // Events arrived while this sample ran: one more after the gap.
                 delay = Self.minimumGap
             } else if state.tracked.values.contains(where: { !$0.isOpen }) {
                 delay = Self.lingerInterval
