@@ -142,7 +142,10 @@ import TestSupport
 
     @Test func savedLogMatchesTheCounts() async throws {
         let saved = TemporaryPath.make(prefix: "log", suffix: ".jsonl")
-        let server = try start(["listen 0 --discard"])
+        // Commands reach the running server through a FIFO on its stdin (opened read-write, so it never sees EOF).
+        let fifo = TemporaryPath.make(prefix: "commands", suffix: ".fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let server = try SpawnedProcess("/bin/sh", ["-c", "exec '\(Binary.path)' --headless -c 'listen 0 --discard' <> '\(fifo)'"])
         defer { server.kill(SIGKILL) }
         let port = try await port(of: server)
         let peer = try PythonPeer.run("""
@@ -153,19 +156,22 @@ import TestSupport
             """, ["\(port)"])
         _ = await peer.wait()
         #expect(await server.waitForOutput(containing: "C1 closed"))
-        // A second process saves its own log of the same traffic pattern through stdin commands.
-        let script = try TemporaryPath.file(prefix: "save", contents: "save \(saved)\n")
-        let writer = try SpawnedProcess("/bin/sh", ["-c", "exec '\(Binary.path)' --headless -c 'listen 0 --discard' < \(script)"])
-        defer { writer.kill(SIGKILL) }
-        #expect(await writer.waitForOutput(containing: "saved the log"))
+        let commands = open(fifo, O_WRONLY | O_NONBLOCK)
+        #expect(commands >= 0)
+        let line = Array("save \(saved)\n".utf8)
+        #expect(write(commands, line, line.count) == line.count)
+        close(commands)
+        #expect(await server.waitForOutput(containing: "saved the log"))
+        // Every byte the peer sent is in the saved log: the data entries and the per-connection total agree.
         let lines = try String(contentsOfFile: saved, encoding: .utf8).split(separator: "\n")
-        #expect(lines.last?.contains(#""kind":"summary""#) == true)
-        // And the server's own event lines add up to every byte the peer sent.
-        let total = server.output.split(separator: "\n").filter { $0.contains("C1 received") }.compactMap { line -> Int? in
-            guard let range = line.range(of: #"received (\d+) B"#, options: .regularExpression) else { return nil }
-            return Int(line[range].split(separator: " ")[1])
-        }.reduce(0, +)
+        let entries = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let logged = entries.filter { $0["kind"] as? String == "received" && $0["id"] as? String == "C1" }
+            .compactMap { $0["bytes"] as? Int }.reduce(0, +)
+        let total = entries.first { $0["kind"] as? String == "total" && $0["id"] as? String == "C1" }?["bytes_received"] as? Int
+        #expect(logged == 2000 * 6)
         #expect(total == 2000 * 6)
+        #expect(entries.last?["kind"] as? String == "summary")
+        #expect(entries.last?["dropped"] as? Int == 0)
     }
 
     /// The peak resident memory of a process, from /proc.
