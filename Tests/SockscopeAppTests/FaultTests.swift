@@ -140,6 +140,23 @@ import TestSupport
         #expect(output.components(separatedBy: #""event":"error""#).count - 1 >= 3)
     }
 
+    /// Tests run as root here; an unprivileged user is borrowed with setpriv to see EACCES.
+    static var canDropPrivileges: Bool { getuid() != 0 || SpawnedProcess.isInstalled("setpriv") }
+
+    @Test(.enabled(if: FaultTests.canDropPrivileges, "needs a non-root user or setpriv"))
+    func permissionDeniedIsExplained() async throws {
+        let arguments = ["--headless", "--json", "-c", "listen unix:/root/sockscope-\(getpid()).sock", "-c", "listen 80",
+                         "-c", "listen 0", "-c", "quit"]
+        let run = getuid() == 0
+            ? try SpawnedProcess("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Binary.path] + arguments)
+            : try SpawnedProcess(Binary.path, arguments)
+        #expect(await run.wait() == 0)
+        let errors = run.output.split(separator: "\n").filter { $0.contains(#""errno":"EACCES""#) }
+        #expect(errors.count == 2, "a UNIX path without write access and a port below 1024: \(run.output)")
+        #expect(errors.allSatisfy { $0.contains("ports below 1024 need privilege") })
+        #expect(run.output.contains(#""event":"listening""#), "the engine keeps working after both")
+    }
+
     @Test func savedLogMatchesTheCounts() async throws {
         let saved = TemporaryPath.make(prefix: "log", suffix: ".jsonl")
         // Commands reach the running server through a FIFO on its stdin (opened read-write, so it never sees EOF).
