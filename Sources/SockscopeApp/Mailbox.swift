@@ -36,11 +36,12 @@ public final class Mailbox: Sendable {
             case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
                 let isReceived = if case .received = event.kind { true } else { false }
                 let key = DataKey(socket: id, received: isReceived)
-                if event.request == nil, let slot = queue.dataSlots[key] {
+                // Chunks of one request (a sendfile's) merge like unrequested data.
+                if let slot = queue.dataSlots[key], queue.events[slot].request == event.request {
                     Self.merge(into: &queue.events[slot], adding: bytes, count: count, time: event.time)
                     return false
                 }
-                if event.request == nil { queue.dataSlots[key] = queue.events.count }
+                queue.dataSlots[key] = queue.events.count
             default:
                 // Anything else about a socket ends merging for it, keeping order around closes.
                 if let id = event.kind.socket {

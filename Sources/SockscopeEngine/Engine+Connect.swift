@@ -137,6 +137,7 @@ extension Engine {
         var bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(plan.timeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.recvAllocator, value: Self.readBuffers)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(

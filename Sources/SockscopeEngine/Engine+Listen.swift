@@ -57,6 +57,7 @@ extension Engine {
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .childChannelOption(.recvAllocator, value: Self.readBuffers)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     let handler = ConnectionHandler(origin: .accepted(listener: listenerID.withLockedValue { $0 }),

@@ -72,6 +72,11 @@ public final class Engine: Sendable {
         try? group.syncShutdownGracefully()
     }
 
+    /// Read buffers for stream connections: small for quiet ones, growing to 1 MiB
+    /// for bulk transfers so a flood costs few reads (and few events). A buffer
+    /// lives only for one read, so idle connections hold none.
+    static let readBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20)
+
     /// Runs on the caller's thread under the `isRunning` lock: only hands work to a loop.
     private func dispatch(_ request: EngineRequest) {
         switch request.command {
