@@ -35,7 +35,10 @@ let package = Package(
         .target(name: "SockscopeTerminal", dependencies: ["SockscopeUI", "SockscopeCore", "CNcursesShim"]),
         .target(
             name: "SockscopeApp",
-            dependencies: ["SockscopeCore", "SockscopeEngine", "SockscopeUI", "SockscopeTerminal", "CSystemShim"]
+            dependencies: [
+                "SockscopeCore", "SockscopeEngine", "SockscopeUI", "SockscopeTerminal", "CSystemShim",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .executableTarget(
             name: "sockscope",

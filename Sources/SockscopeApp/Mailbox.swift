@@ -1,5 +1,5 @@
 import SockscopeCore
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The one door from engine threads to the main thread: a locked queue plus a
 /// wake-up fd. The fd is written only when the queue goes from empty to
@@ -23,14 +23,16 @@ public final class Mailbox: Sendable {
         let received: Bool
     }
 
-    private let queue = Mutex(Queue())
+    // A pthread mutex (NIOLockedValueBox), not Synchronization.Mutex: the latter's
+    // futex is invisible to ThreadSanitizer, which then reports false races.
+    private let queue = NIOLockedValueBox(Queue())
     public let wakeSignal = WakeSignal()
 
     public init() {}
 
     /// Called from any thread.
     public func post(_ event: EngineEvent) {
-        let shouldWake = queue.withLock { queue -> Bool in
+        let shouldWake = queue.withLockedValue { queue -> Bool in
             let wasEmpty = queue.events.isEmpty
             switch event.kind {
             case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
@@ -62,7 +64,7 @@ public final class Mailbox: Sendable {
     ///   which saves the engine thread a system call per batch.
     public func drain(pausingWakeUps: Bool = false) -> [EngineEvent] {
         wakeSignal.reset()
-        return queue.withLock { queue in
+        return queue.withLockedValue { queue in
             queue.dataSlots.removeAll(keepingCapacity: true)
             queue.wakeUpsPaused = pausingWakeUps
             defer { queue.events.removeAll(keepingCapacity: true) }
@@ -73,7 +75,7 @@ public final class Mailbox: Sendable {
     /// Ends a pause begun by `drain(pausingWakeUps: true)`: posting wakes the
     /// consumer again, and so does anything that arrived during the pause.
     public func resumeWakeUps() {
-        let pending = queue.withLock { queue -> Bool in
+        let pending = queue.withLockedValue { queue -> Bool in
             queue.wakeUpsPaused = false
             return !queue.events.isEmpty
         }

@@ -13,7 +13,7 @@ import Glibc
         "SockscopeUI": ["SockscopeCore"],
         "SockscopeTerminal": ["SockscopeCore", "SockscopeUI", "CNcursesShim", "Glibc"],
         "SockscopeApp": ["SockscopeCore", "SockscopeEngine", "SockscopeUI", "SockscopeTerminal", "CSystemShim", "Glibc",
-                         "Synchronization"],
+                         "NIOConcurrencyHelpers"],
         "sockscope": ["SockscopeApp", "SockscopeTerminal", "ArgumentParser"],
     ]
 
