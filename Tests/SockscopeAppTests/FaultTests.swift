@@ -202,6 +202,7 @@ import TestSupport
         let server = try start(["listen 0 --discard", "listen 0 --echo"])
         defer { server.kill(SIGKILL) }
         let port = try await port(of: server)
+        #expect(await server.waitForOutput(containing: "mode=echo"))
         let echoPort = try #require(Int(server.output.split(separator: "\n").filter { $0.contains("mode=echo") }
             .first?.split(separator: ":").last?.prefix { $0.isNumber } ?? ""))
         // 512 MiB over four connections, then 2000 connections that come and go.
