@@ -86,8 +86,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         isOpen = false
         registry.remove(id)
         let reason = closeReason ?? (registry.isStopping ? "engine stopped" : inputClosed ? "connection lost" : "peer closed")
-        sink.emit(.closed(id, reason: reason), request: closeRequests.first)
-        for request in closeRequests { sink.complete(request) }
+        sink.reportClosed(id, reason: reason, closeRequests: closeRequests)
         closeRequests.removeAll()
         context.fireChannelInactive()
     }

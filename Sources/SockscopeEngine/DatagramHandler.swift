@@ -85,12 +85,9 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let id {
-            registry.remove(id)
-            let reason = closeReason ?? (registry.isStopping ? "engine stopped" : "socket failed")
-            sink.emit(.closed(id, reason: reason), request: closeRequests.first)
-        }
-        for request in closeRequests { sink.complete(request) }
+        if let id { registry.remove(id) }
+        sink.reportClosed(id, reason: closeReason ?? (registry.isStopping ? "engine stopped" : "socket failed"),
+                          closeRequests: closeRequests)
         closeRequests.removeAll()
         context.fireChannelInactive()
     }

@@ -19,4 +19,12 @@ struct EventSink: Sendable {
         if let failure { emit(.error(socket, failure), request: request) }
         emit(.requestCompleted, request: request)
     }
+
+    /// Reports a socket's one `.closed`, answering the first close request if any,
+    /// then completes every close request. With no id (a socket that never got one)
+    /// only the requests complete.
+    func reportClosed(_ id: SocketID?, reason: String, closeRequests: [RequestID]) {
+        if let id { emit(.closed(id, reason: reason), request: closeRequests.first) }
+        for request in closeRequests { complete(request) }
+    }
 }

@@ -75,10 +75,9 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
         if let id {
             if let socketPath { unlink(socketPath) }
             registry.remove(id)
-            let reason = closeReason ?? (registry.isStopping ? "engine stopped" : "listener failed")
-            sink.emit(.closed(id, reason: reason), request: closeRequests.first)
         }
-        for request in closeRequests { sink.complete(request) }
+        sink.reportClosed(id, reason: closeReason ?? (registry.isStopping ? "engine stopped" : "listener failed"),
+                          closeRequests: closeRequests)
         closeRequests.removeAll()
         context.fireChannelInactive()
     }

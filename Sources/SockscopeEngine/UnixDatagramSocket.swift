@@ -226,8 +226,7 @@ final class UnixDatagramSocket: SocketControl {
         Glibc.close(wakeDescriptor)
         if case .listener(_, let name) = role { name.removeOwnSocketFile() }
         registry.remove(id)
-        sink.emit(.closed(id, reason: closeReason ?? "closed"), request: closeRequests.first)
-        for request in closeRequests { sink.complete(request) }
+        sink.reportClosed(id, reason: closeReason ?? "closed", closeRequests: closeRequests)
         closeRequests.removeAll()
         closedPromise.succeed(())
     }
