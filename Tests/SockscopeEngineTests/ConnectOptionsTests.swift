@@ -10,7 +10,7 @@ struct ConnectOptionsTests {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen()
-        let localPort = try ReservedPort.outsideEphemeralRange()
+        let localPort = try FreePort.outsideEphemeralRange()
         let answer = try await harness.perform(.connect(ConnectRequest(
             endpoint: .inet(.tcp, host: "127.0.0.1", port: listener.port), bind: LocalAddress(host: "127.0.0.1", port: localPort))))
         #expect(answer.contains(.connected(SocketID(.connection, 1), local: "127.0.0.1:\(localPort)",
@@ -42,7 +42,7 @@ struct ConnectOptionsTests {
             Issue.record("\(server)")
             return
         }
-        let localPort = try ReservedPort.outsideEphemeralRange()
+        let localPort = try FreePort.outsideEphemeralRange()
         let answer = try await harness.perform(.connect(ConnectRequest(
             endpoint: .inet(.udp, host: "127.0.0.1", port: port), bind: LocalAddress(host: "127.0.0.1", port: localPort))))
         let id = SocketID(.connection, 1)

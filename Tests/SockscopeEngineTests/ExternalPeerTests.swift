@@ -35,7 +35,7 @@ struct ExternalPeerTests {
     func connectsToASocatServer() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
-        let port = try ReservedPort.outsideEphemeralRange()
+        let port = try FreePort.outsideEphemeralRange()
         // socat echoes one connection back to us (PIPE) and we drive it by id.
         let socat = try SpawnedProcess("socat", ["TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr", "PIPE"])
         defer { socat.kill() }
