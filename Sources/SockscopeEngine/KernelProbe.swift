@@ -2,7 +2,6 @@ import CSystemShim
 import Glibc
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 import SockscopeCore
 
 /// Samples what the kernel thinks of our TCP sockets (TCP_INFO, /proc/net/tcp,
@@ -63,15 +62,9 @@ final class KernelProbe: Sendable {
     private let loop: any EventLoop
     private let deliver: @Sendable (EngineEvent) -> Void
 
-    /// Reads /proc off the event loop. Its own thread, not NIO's shared blocking pool:
-    /// name lookups can hold that pool for seconds, and samples must not wait behind
-    /// them. Idle, the thread sleeps on a condition variable.
-    private let procReader = NIOThreadPool(numberOfThreads: 1)
-
     init(loop: any EventLoop, deliver: @escaping @Sendable (EngineEvent) -> Void) {
         self.loop = loop
         self.deliver = deliver
-        procReader.start()
     }
 
     func attach(_ sources: Sources) {
@@ -80,7 +73,6 @@ final class KernelProbe: Sendable {
 
     func stop() {
         state.withLockedValue { $0.stopped = true }
-        procReader.shutdownGracefully { _ in }
     }
 
     /// Sees every engine event (on engine threads): learns sockets and their addresses, and starts sampling.
@@ -227,43 +219,25 @@ final class KernelProbe: Sendable {
                 return (id, info)
             }.recover { _ in (id, nil) }.hop(to: loop)
         }
-        // The table costs a parse of every TCP socket on the machine: read it only while we track
-        // few sockets, or to follow sockets we closed (they have no descriptor left, only a row);
-        // and read it on the probe's own thread, never on the loop that also serves our sockets.
+        EventLoopFuture.whenAllComplete(infos, on: loop).whenComplete { results in
+            var byID: [SocketID: sockscope_tcp_info] = [:]
+            for case .success(let (id, info?)) in (try? results.get()) ?? [] { byID[id] = info }
+            self.finish(due: due, infos: byID)
+        }
+    }
+
+    private func finish(due: [SocketID: Tracked], infos: [SocketID: sockscope_tcp_info]) {
+        // The table costs a parse of every TCP socket on the machine: read it only while it is small,
+        // or to follow sockets we closed (they have no descriptor left, only a row).
         let needsTable = state.withLockedValue { $0.tracked.count <= Self.procTableLimit }
             || due.values.contains { !$0.isOpen }
-        let needsCounters = due.values.contains { $0.isListener }
-        let tables: EventLoopFuture<ProcTables> = procReader.runIfActive(eventLoop: loop) {
-            ProcTables(rows: needsTable ? ProcFile.tcpSockets() : [],
-                       counters: needsCounters ? ProcFile.netstatCounters() : [:])
-        }
-        EventLoopFuture.whenAllComplete(infos, on: loop).and(tables.recover { _ in ProcTables(rows: [], counters: [:]) })
-            .whenComplete { outcome in
-                guard case .success(let (results, tables)) = outcome else { return self.finishWithoutSample() }
-                var byID: [SocketID: sockscope_tcp_info] = [:]
-                for case .success(let (id, info?)) in results { byID[id] = info }
-                self.finish(due: due, infos: byID, rows: tables.rows, counters: tables.counters)
-            }
-    }
-
-    /// What one sample reads from /proc.
-    private struct ProcTables: Sendable {
-        var rows: [ProcNet.InetSocket]
-        var counters: [String: Int]
-    }
-
-    /// A sample that could not be taken still lets the next one be scheduled.
-    private func finishWithoutSample() {
-        state.withLockedValue { $0.scheduled = false }
-    }
-
-    private func finish(due: [SocketID: Tracked], infos: [SocketID: sockscope_tcp_info], rows: [ProcNet.InetSocket],
-                        counters: [String: Int]) {
+        let rows = needsTable ? ProcFile.tcpSockets() : []
         var connections: [String: ProcNet.InetSocket] = [:]
         var listening: [String: ProcNet.InetSocket] = [:]
         for row in rows {
             if row.state == TCPState.listen.rawValue { listening[row.local] = row } else { connections[row.local + "|" + row.remote] = row }
         }
+        let counters = due.values.contains { $0.isListener } ? ProcFile.netstatCounters() : [:]
         var samples: [SocketID: KernelSample] = [:]
         for (id, tracked) in due {
             var sample = KernelSample()
