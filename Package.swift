@@ -53,6 +53,15 @@ let package = Package(
             dependencies: ["SockscopeCore", "SockscopeUI", "SockscopeTerminal"],
             path: "Benchmarks/FrameBench"
         ),
+        // Plain SwiftNIO echo server: the framework's own cost, a reference row for scripts/bench.sh.
+        .executableTarget(
+            name: "NIOEchoReference",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/NIOEchoReference"
+        ),
         .testTarget(
             name: "SockscopeCoreTests",
             dependencies: ["SockscopeCore", .product(name: "PropertyBased", package: "swift-property-based")],

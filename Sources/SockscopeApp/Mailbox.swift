@@ -30,31 +30,36 @@ public final class Mailbox: Sendable {
 
     public init() {}
 
-    /// Called from any thread.
-    public func post(_ event: EngineEvent) {
+    /// Queues a batch of events (one engine loop turn's), taking the lock once. Called from any thread.
+    public func post(_ events: [EngineEvent]) {
+        guard !events.isEmpty else { return }
         let shouldWake = queue.withLockedValue { queue -> Bool in
             let wasEmpty = queue.events.isEmpty
-            switch event.kind {
-            case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
-                let isReceived = if case .received = event.kind { true } else { false }
-                let key = DataKey(socket: id, received: isReceived)
-                // Chunks of one request (a sendfile's) merge like unrequested data.
-                if let slot = queue.dataSlots[key], queue.events[slot].request == event.request {
-                    Self.merge(into: &queue.events[slot], adding: bytes, count: count, time: event.time)
-                    return false
-                }
-                queue.dataSlots[key] = queue.events.count
-            default:
-                // Anything else about a socket ends merging for it, keeping order around closes.
-                if let id = event.kind.socket {
-                    queue.dataSlots[DataKey(socket: id, received: true)] = nil
-                    queue.dataSlots[DataKey(socket: id, received: false)] = nil
-                }
-            }
-            queue.events.append(event)
+            for event in events { Self.enqueue(event, into: &queue) }
             return wasEmpty && !queue.wakeUpsPaused
         }
         if shouldWake { wakeSignal.wake() }
+    }
+
+    private static func enqueue(_ event: EngineEvent, into queue: inout Queue) {
+        switch event.kind {
+        case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
+            let isReceived = if case .received = event.kind { true } else { false }
+            let key = DataKey(socket: id, received: isReceived)
+            // Chunks of one request (a sendfile's) merge like unrequested data.
+            if let slot = queue.dataSlots[key], queue.events[slot].request == event.request {
+                merge(into: &queue.events[slot], adding: bytes, count: count, time: event.time)
+                return
+            }
+            queue.dataSlots[key] = queue.events.count
+        default:
+            // Anything else about a socket ends merging for it, keeping order around closes.
+            if let id = event.kind.socket {
+                queue.dataSlots[DataKey(socket: id, received: true)] = nil
+                queue.dataSlots[DataKey(socket: id, received: false)] = nil
+            }
+        }
+        queue.events.append(event)
     }
 
     /// Takes everything queued. Called on the main thread after a wake-up.

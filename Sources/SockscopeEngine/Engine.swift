@@ -12,6 +12,7 @@ import SockscopeCore
 public final class Engine: Sendable {
     let group: MultiThreadedEventLoopGroup
     let sink: EventSink
+    private let batcher: EventBatcher
     /// Step mode, manual accept, the kernel probe and the system view.
     let lab: LabEngine
     let registry = SocketRegistry()
@@ -24,15 +25,19 @@ public final class Engine: Sendable {
     /// - Parameters:
     ///   - threads: how many event-loop threads run the sockets (at least one).
     ///   - connectTimeout: how long one connect attempt may take.
-    ///   - emit: called on engine (event-loop) threads, never the caller's; it must be
-    ///     cheap and thread-safe, and must not block.
+    ///   - emit: receives the events in batches (everything one event-loop turn produced,
+    ///     in order), on engine threads, never the caller's; it must be cheap and
+    ///     thread-safe, and must not block.
     public init(threads: Int = 1, connectTimeout: Duration = .seconds(10),
-                emit: @escaping @Sendable (EngineEvent) -> Void) {
+                emit: @escaping @Sendable ([EngineEvent]) -> Void) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
-        let lab = LabEngine(group: group, deliver: emit)
+        let batcher = EventBatcher(group: group, deliver: emit)
+        self.batcher = batcher
+        let lab = LabEngine(group: group, deliver: batcher.emit)
         self.lab = lab
-        // Every event passes the lab on its way out: it completes `accept`s and starts kernel sampling.
-        sink = lab.observingSink
+        // Every batch passes the lab on its way out: it completes `accept`s and starts kernel sampling.
+        batcher.setObserver { lab.observe($0) }
+        sink = EventSink(batcher.emit)
         self.connectTimeout = TimeAmount(connectTimeout)
         lab.attach(registry: registry)
     }
@@ -69,6 +74,7 @@ public final class Engine: Sendable {
         }
         try? EventLoopFuture.andAllComplete(closings, on: group.next()).wait()
         lab.shutdown()
+        batcher.flushAll(group)
         try? group.syncShutdownGracefully()
     }
 

@@ -49,14 +49,6 @@ final class LabEngine: Sendable {
         watcher = QueueWatcher(onArrival: { probe.noteArrival(at: $0) })
     }
 
-    /// The sink every engine part emits through: delivers the event, then lets the lab
-    /// see it (to complete `accept` requests and to start kernel sampling).
-    var observingSink: EventSink {
-        EventSink { [deliver] event in
-            deliver(event)
-            self.observe(event)
-        }
-    }
 
     func attach(registry: SocketRegistry) {
         registryBox.withLockedValue { $0 = registry }
@@ -64,7 +56,7 @@ final class LabEngine: Sendable {
     }
 
     private var registry: SocketRegistry { registryBox.withLockedValue { $0! } }
-    private var sink: EventSink { observingSink }
+    private var sink: EventSink { EventSink(deliver) }
 
     /// Closes the step sockets NIO does not own (NIO closes the rest) and stops the lab's work.
     /// Call from outside the event loops, before they stop.
@@ -461,9 +453,14 @@ final class LabEngine: Sendable {
         }
     }
 
-    /// Sees every event after delivery: completes `accept` requests as their connection arrives.
-    private func observe(_ event: EngineEvent) {
-        probe.observe(event)
+    /// Sees every batch of events after delivery: completes `accept` requests as their
+    /// connection arrives, and lets the kernel probe follow our sockets.
+    func observe(_ events: [EngineEvent]) {
+        probe.observe(events)
+        for event in events { completeAccept(event) }
+    }
+
+    private func completeAccept(_ event: EngineEvent) {
         guard case .accepted(let connection, let listener, _, let remote) = event.kind else { return }
         let (request, more, fd): (RequestID?, Bool, CInt?) = state.withLockedValue { state in
             guard var queue = state.pendingAccepts[listener], !queue.isEmpty else { return (nil, false, nil) }

@@ -20,8 +20,8 @@ final class EngineHarness: Sendable {
     init(threads: Int = 1, connectTimeout: Duration = .seconds(10)) {
         let recorded = Locked<[EngineEvent]>([])
         self.recorded = recorded
-        engine = Engine(threads: threads, connectTimeout: connectTimeout) { event in
-            recorded.withLock { $0.append(event) }
+        engine = Engine(threads: threads, connectTimeout: connectTimeout) { events in
+            recorded.withLock { $0.append(contentsOf: events) }
         }
     }
 
