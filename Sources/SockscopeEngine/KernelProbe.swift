@@ -4,8 +4,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import SockscopeCore
 
-/// Samples what the kernel thinks of our TCP sockets (TCP_INFO, /proc/net/tcp,
-/// /proc/net/netstat) while something changes, and not at all when nothing does.
+/// Samples what the kernel thinks of our TCP sockets (TCP_INFO, a sock_diag lookup
+/// per socket, /proc/net/netstat) while something changes, and not at all when nothing does.
 ///
 /// Samples ride on socket events: an event marks its socket and a sample runs at
 /// once on the probe's loop, taking every socket marked since the last one (only
@@ -17,6 +17,12 @@ import SockscopeCore
 /// closed are followed once a second while the kernel still holds them
 /// (FIN-WAIT, TIME-WAIT...), at most `lingeringLimit` of them, then dropped.
 /// Samples are reported only when they change.
+///
+/// Queues, listener accept queues and the state and timer of sockets we closed come
+/// from netlink sock_diag, asked for each sampled socket by its addresses: a hash
+/// lookup in the kernel, so a sample costs the same on a machine with 100 000 TCP
+/// sockets (TIME-WAIT from test runs...) as on an idle one. Parsing /proc/net/tcp
+/// instead walked every socket of the machine on the event loop.
 final class KernelProbe: Sendable {
     /// Where open sockets are found: the registry's channels, and step-mode fds.
     struct Sources: Sendable {
@@ -26,14 +32,39 @@ final class KernelProbe: Sendable {
     }
 
     private struct Tracked {
-        var local: String?
-        var remote: String?
+        /// Parsed once when the socket is learned: sock_diag wants bytes, events carry text.
+        var local: InetEndpoint?
+        var remote: InetEndpoint?
         var isListener = false
         var isOpen = true
         var lastActivity: NIODeadline
         var last: KernelSample?
         /// An event happened since the last sample.
         var isDirty = true
+        /// Lookups of this closed socket that failed outright (not "no such socket").
+        var failedLookups = 0
+
+        /// What sock_diag needs to find the socket: a listener by its local address,
+        /// a connection by both; nil when the socket never had them.
+        var lookupKey: (local: InetEndpoint, remote: InetEndpoint?)? {
+            guard let local else { return nil }
+            if isListener { return (local, nil) }
+            guard let remote, remote.family == local.family else { return nil }
+            return (local, remote)
+        }
+    }
+
+    /// When a requested sample runs.
+    private enum SampleTiming {
+        case now
+        case after(TimeAmount)
+    }
+
+    /// The kernel's answer for one socket.
+    private enum TableEntry {
+        case found(sockscope_tcp_diag)
+        /// The kernel holds no such socket (or it never had addresses to look up).
+        case absent
     }
 
     private struct State {
@@ -43,19 +74,18 @@ final class KernelProbe: Sendable {
         var lastSample = NIODeadline.distantPast
         var portRangeSent = false
         var stopped = false
-        /// Set by `requestSample` when a sample must wait for the end of the gap.
-        var pendingDelay: TimeAmount?
     }
 
     /// Samples are at least this far apart, however busy the sockets are.
     static let minimumGap = TimeAmount.milliseconds(250)
     /// Sockets sampled at most per sample: the most recently active.
     static let sampleLimit = 64
-    /// /proc/net/tcp is read (for queues) only while we track at most this many sockets.
-    static let procTableLimit = 512
     static let lingerInterval = TimeAmount.seconds(1)
     /// Closed sockets followed at most; the oldest beyond are let go.
     static let lingeringLimit = 64
+    /// A closed socket whose lookups failed this often (sock_diag unavailable...) is let go,
+    /// so that no timer keeps running for it.
+    static let failedLookupLimit = 3
 
     private let state = NIOLockedValueBox(State())
     private let sources = NIOLockedValueBox<Sources?>(nil)
@@ -77,53 +107,25 @@ final class KernelProbe: Sendable {
 
     /// Sees every engine event (on engine threads): learns sockets and their addresses, and starts sampling.
     func observe(_ event: EngineEvent) {
+        observe(CollectionOfOne(event))
+    }
+
+    /// Sees a batch of engine events under one lock acquisition.
+    func observe(_ events: some Collection<EngineEvent>) {
+        guard !events.isEmpty else { return }
         let now = NIODeadline.now()
-        var wantsPortRange = false
-        let shouldSchedule: Bool = state.withLockedValue { state in
-            guard !state.stopped else { return false }
-            switch event.kind {
-            case .listening(let id, let transport, let local, _, _):
-                guard transport == .tcp else { return false }
-                state.tracked[id] = Tracked(local: local, isListener: true, lastActivity: now)
-            case .accepted(let id, let listener, let local, let remote):
-                guard state.tracked[listener] != nil else { return false }
-                state.tracked[id] = Tracked(local: local, remote: remote, lastActivity: now)
-                state.tracked[listener]?.lastActivity = now
-                state.tracked[listener]?.isDirty = true
-            case .connected(let id, let local, let remote):
-                guard Self.isInternetAddress(local) else { return false }
-                if state.tracked[id] == nil { state.tracked[id] = Tracked(lastActivity: now) }
-                state.tracked[id]?.local = local
-                state.tracked[id]?.remote = remote
-                state.tracked[id]?.lastActivity = now
-                state.tracked[id]?.isDirty = true
-                wantsPortRange = !state.portRangeSent
-                state.portRangeSent = true
-            case .lab(.call(let id, let record)):
-                guard record.transport == .tcp else { return false }
-                if record.call == "socket" {
-                    guard record.errno == nil else { return false }
-                    state.tracked[id] = Tracked(lastActivity: now)
+        let (timing, wantsPortRange) = state.withLockedValue { state -> (SampleTiming?, Bool) in
+            guard !state.stopped else { return (nil, false) }
+            var timing: SampleTiming?
+            var wantsPortRange = false
+            for event in events {
+                guard Self.learn(from: event.kind, into: &state, now: now, wantsPortRange: &wantsPortRange) else { continue }
+                // At most one request per batch succeeds: it marks the sample scheduled.
+                if let requested = Self.requestSample(&state, now: now, isStateChange: Self.changesState(event.kind)) {
+                    timing = requested
                 }
-                state.tracked[id]?.lastActivity = now
-                state.tracked[id]?.isDirty = true
-                if let local = record.local { state.tracked[id]?.local = local }
-                if let remote = record.remote { state.tracked[id]?.remote = remote }
-                if record.phase == .listening { state.tracked[id]?.isListener = true }
-                if record.phase == .closed { state.tracked[id]?.isOpen = false }
-            case .closed(let id, _):
-                guard state.tracked[id] != nil else { return false }
-                state.tracked[id]?.isOpen = false
-                state.tracked[id]?.lastActivity = now
-                state.tracked[id]?.isDirty = true
-            case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved:
-                return false
-            default:
-                guard let id = event.kind.socket, state.tracked[id] != nil else { return false }
-                state.tracked[id]?.lastActivity = now
-                state.tracked[id]?.isDirty = true
             }
-            return Self.requestSample(&state, now: now, isStateChange: Self.changesState(event.kind))
+            return (timing, wantsPortRange)
         }
         if wantsPortRange {
             loop.execute { [deliver] in
@@ -132,7 +134,64 @@ final class KernelProbe: Sendable {
                 }
             }
         }
-        schedule(shouldSchedule)
+        schedule(timing)
+    }
+
+    /// Updates the tracked sockets from one event; true when it concerns a tracked TCP socket.
+    private static func learn(from kind: EngineEventKind, into state: inout State, now: NIODeadline,
+                              wantsPortRange: inout Bool) -> Bool {
+        switch kind {
+        case .listening(let id, let transport, let local, _, _):
+            guard transport == .tcp else { return false }
+            state.tracked[id] = Tracked(local: InetEndpoint(displayText: local), isListener: true, lastActivity: now)
+        case .accepted(let id, let listener, let local, let remote):
+            guard state.tracked[listener] != nil else { return false }
+            state.tracked[id] = Tracked(local: InetEndpoint(displayText: local), remote: InetEndpoint(displayText: remote),
+                                        lastActivity: now)
+            touch(listener, in: &state, now: now)
+        case .connected(let id, let local, let remote):
+            guard isInternetAddress(local) else { return false }
+            if state.tracked[id] == nil { state.tracked[id] = Tracked(lastActivity: now) }
+            state.tracked[id]?.local = InetEndpoint(displayText: local)
+            state.tracked[id]?.remote = InetEndpoint(displayText: remote)
+            state.tracked[id]?.lastActivity = now
+            state.tracked[id]?.isDirty = true
+            if !state.portRangeSent { wantsPortRange = true }
+            state.portRangeSent = true
+        case .lab(.call(let id, let record)):
+            guard record.transport == .tcp else { return false }
+            if record.call == "socket" {
+                guard record.errno == nil else { return false }
+                state.tracked[id] = Tracked(lastActivity: now)
+            }
+            state.tracked[id]?.lastActivity = now
+            state.tracked[id]?.isDirty = true
+            if let local = record.local { state.tracked[id]?.local = InetEndpoint(displayText: local) }
+            if let remote = record.remote { state.tracked[id]?.remote = InetEndpoint(displayText: remote) }
+            if record.phase == .listening { state.tracked[id]?.isListener = true }
+            if record.phase == .closed { state.tracked[id]?.isOpen = false }
+        case .closed(let id, _):
+            guard let index = state.tracked.index(forKey: id) else { return false }
+            state.tracked.values[index].isOpen = false
+            touch(id, in: &state, now: now)
+        case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved:
+            return false
+        default:
+            guard let id = kind.socket else { return false }
+            return touch(id, in: &state, now: now)
+        }
+        return true
+    }
+
+    /// Marks a tracked socket active, in place. Data events land here once per read, so
+    /// this must stay cheap: `tracked[id]?.field = value` would copy the whole entry (its
+    /// last sample included) out of the dictionary and back, twice.
+    @discardableResult
+    private static func touch(_ id: SocketID, in state: inout State, now: NIODeadline) -> Bool {
+        guard let index = state.tracked.index(forKey: id) else { return false }
+        state.tracked.values[index].lastActivity = now
+        state.tracked.values[index].isDirty = true
+        return true
     }
 
     /// Data moves rtt and counters; anything else may move the TCP state.
@@ -143,44 +202,38 @@ final class KernelProbe: Sendable {
         }
     }
 
-    /// Decides whether a sample must be queued now (true), later (scheduled here), or not at all.
-    private static func requestSample(_ state: inout State, now: NIODeadline, isStateChange: Bool) -> Bool {
-        guard !state.scheduled else { return false }
+    /// Decides whether a sample must run now, at the end of the gap, or not at all (nil).
+    private static func requestSample(_ state: inout State, now: NIODeadline, isStateChange: Bool) -> SampleTiming? {
+        guard !state.scheduled else { return nil }
         if now - state.lastSample >= minimumGap {
             state.scheduled = true
-            return true
+            return .now
         }
         // Inside the gap: a state change gets one sample at its end; data waits for the next event.
-        if isStateChange {
-            state.scheduled = true
-            state.pendingDelay = minimumGap - (now - state.lastSample)
-        }
-        return false
+        guard isStateChange else { return nil }
+        state.scheduled = true
+        return .after(minimumGap - (now - state.lastSample))
     }
 
     /// Queues the sample decided by `requestSample`.
-    private func schedule(_ now: Bool) {
-        if now {
-            loop.execute { self.sample() }
-            return
+    private func schedule(_ timing: SampleTiming?) {
+        switch timing {
+        case .now?: loop.execute { self.sample() }
+        case .after(let delay)?: loop.scheduleTask(in: delay) { self.sample() }
+        case nil: break
         }
-        let delay = state.withLockedValue { state -> TimeAmount? in
-            defer { state.pendingDelay = nil }
-            return state.pendingDelay
-        }
-        if let delay { loop.scheduleTask(in: delay) { self.sample() } }
     }
 
     /// A client arrived in a watched listener's queue.
     func noteArrival(at id: SocketID) {
         let now = NIODeadline.now()
-        let shouldSchedule = state.withLockedValue { state -> Bool in
-            guard !state.stopped, state.tracked[id] != nil else { return false }
+        let timing = state.withLockedValue { state -> SampleTiming? in
+            guard !state.stopped, state.tracked[id] != nil else { return nil }
             state.tracked[id]?.lastActivity = now
             state.tracked[id]?.isDirty = true
             return Self.requestSample(&state, now: now, isStateChange: true)
         }
-        schedule(shouldSchedule)
+        schedule(timing)
     }
 
     private static func isInternetAddress(_ text: String) -> Bool {
@@ -227,30 +280,18 @@ final class KernelProbe: Sendable {
     }
 
     private func finish(due: [SocketID: Tracked], infos: [SocketID: sockscope_tcp_info]) {
-        // The table costs a parse of every TCP socket on the machine: read it only while it is small,
-        // or to follow sockets we closed (they have no descriptor left, only a row).
-        let needsTable = state.withLockedValue { $0.tracked.count <= Self.procTableLimit }
-            || due.values.contains { !$0.isOpen }
-        let rows = needsTable ? ProcFile.tcpSockets() : []
-        var connections: [String: ProcNet.InetSocket] = [:]
-        var listening: [String: ProcNet.InetSocket] = [:]
-        for row in rows {
-            if row.state == TCPState.listen.rawValue { listening[row.local] = row } else { connections[row.local + "|" + row.remote] = row }
-        }
+        let entries = Self.lookUpInKernel(due)
         let counters = due.values.contains { $0.isListener } ? ProcFile.netstatCounters() : [:]
         var samples: [SocketID: KernelSample] = [:]
+        // Closed sockets whose lookup failed: nothing is known, so nothing is reported.
+        var unknown: [SocketID] = []
         for (id, tracked) in due {
             var sample = KernelSample()
             let info = infos[id]
-            let row: ProcNet.InetSocket? = if tracked.isListener {
-                tracked.local.flatMap { listening[$0] }
-            } else if let local = tracked.local, let remote = tracked.remote {
-                connections[local + "|" + remote]
-            } else {
-                nil
-            }
+            let entry = entries[id]
+            let held: sockscope_tcp_diag? = if case .found(let found)? = entry { found } else { nil }
             if tracked.isOpen {
-                guard info != nil || row != nil else { continue }
+                guard info != nil || held != nil else { continue }
                 if let info {
                     sample.state = TCPState(rawValue: Int(info.state))
                     if tracked.isListener || sample.state == .listen {
@@ -266,26 +307,31 @@ final class KernelProbe: Sendable {
                         sample.bytesReceived = Int(truncatingIfNeeded: info.bytes_received)
                     }
                 }
-                if let row {
-                    if sample.state == nil { sample.state = TCPState(rawValue: row.state) }
+                if let held {
+                    if sample.state == nil { sample.state = TCPState(rawValue: Int(held.state)) }
                     if sample.state == .listen {
-                        sample.acceptQueue = row.receiveQueue
+                        sample.acceptQueue = Int(held.receive_queue)
+                        if sample.backlog == nil { sample.backlog = Int(held.send_queue) }
                     } else {
-                        sample.sendQueue = row.transmitQueue
-                        sample.receiveQueue = row.receiveQueue
+                        sample.sendQueue = Int(held.send_queue)
+                        sample.receiveQueue = Int(held.receive_queue)
                     }
                 }
                 if sample.state == .listen {
                     sample.listenOverflows = counters["TcpExtListenOverflows"]
                     sample.listenDrops = counters["TcpExtListenDrops"]
                 }
-            } else if let row {
+            } else if let held {
                 // Closed by us (or both), still held by the kernel: FIN-WAIT, TIME-WAIT, LAST-ACK...
-                sample.state = TCPState(rawValue: row.state)
-                sample.timerSeconds = row.timer == 3 || sample.state == .timeWait ? row.timerSeconds : nil
-                sample.sendQueue = row.transmitQueue
-                sample.receiveQueue = row.receiveQueue
+                sample.state = TCPState(rawValue: Int(held.state))
+                let showsCountdown = held.timer == Self.timeWaitTimer || sample.state == .timeWait
+                sample.timerSeconds = showsCountdown && held.timer != 0 ? Double(held.expires_ms) / 1000 : nil
+                sample.sendQueue = Int(held.send_queue)
+                sample.receiveQueue = Int(held.receive_queue)
                 sample.lingering = true
+            } else if entry == nil {
+                unknown.append(id)
+                continue
             } else {
                 sample.gone = true
             }
@@ -304,6 +350,10 @@ final class KernelProbe: Sendable {
                 }
                 state.tracked[id]?.last = sample
                 if sample.gone { state.tracked[id] = nil }
+            }
+            for id in unknown {
+                state.tracked[id]?.failedLookups += 1
+                if (state.tracked[id]?.failedLookups ?? 0) >= Self.failedLookupLimit { state.tracked[id] = nil }
             }
             let lingering = state.tracked.filter { !$0.value.isOpen }
             if lingering.count > Self.lingeringLimit {
@@ -331,5 +381,71 @@ final class KernelProbe: Sendable {
             deliver(EngineEvent(time: .now(), kind: .lab(.kernel(id, sample))))
         }
         if let delay { loop.scheduleTask(in: delay) { self.sample() } }
+    }
+
+    /// sock_diag's timer number for TIME-WAIT (and FIN-WAIT-2 held by a TIME-WAIT remnant).
+    private static let timeWaitTimer: UInt8 = 3
+
+    /// The kernel's record of each socket in `due`, one exact sock_diag lookup each.
+    /// A socket missing from the result could not be looked up (the lookup itself failed).
+    private static func lookUpInKernel(_ due: [SocketID: Tracked]) -> [SocketID: TableEntry] {
+        var entries: [SocketID: TableEntry] = [:]
+        var keyed: [(SocketID, local: InetEndpoint, remote: InetEndpoint?)] = []
+        for (id, tracked) in due {
+            if let key = tracked.lookupKey { keyed.append((id, key.local, key.remote)) } else { entries[id] = .absent }
+        }
+        guard !keyed.isEmpty else { return entries }
+        // One netlink socket per sample: nothing to close on stop, nothing shared between threads.
+        let diagFD = sockscope_tcp_diag_open()
+        guard diagFD >= 0 else { return entries }
+        defer { close(diagFD) }
+        for (id, local, remote) in keyed {
+            var found = sockscope_tcp_diag()
+            let error = local.address.withUnsafeBufferPointer { localBytes in
+                guard let remote else {
+                    return sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port, nil, 0, &found)
+                }
+                return remote.address.withUnsafeBufferPointer { remoteBytes in
+                    sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port,
+                                              remoteBytes.baseAddress, remote.port, &found)
+                }
+            }
+            // A lookup that failed (timed out, sock_diag missing) would fail the same way for
+            // the rest: leave them unknown rather than wait on each.
+            guard error == 0 else { break }
+            entries[id] = found.found != 0 ? .found(found) : .absent
+        }
+        return entries
+    }
+}
+
+/// An IP address and port as sock_diag wants them, parsed from the engine's display text.
+private struct InetEndpoint: Hashable, Sendable {
+    /// AF_INET or AF_INET6.
+    let family: CInt
+    /// 4 or 16 bytes, network order.
+    let address: [UInt8]
+    let port: UInt16
+
+    /// `127.0.0.1:5000` or `[::1]:5000`; nil for anything else (a UNIX path, `?`).
+    init?(displayText text: String) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.lastIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard let port = UInt16(portText) else { return nil }
+        let family = host.contains(":") ? AF_INET6 : AF_INET
+        var bytes = [UInt8](repeating: 0, count: family == AF_INET6 ? 16 : 4)
+        guard inet_pton(family, String(host), &bytes) == 1 else { return nil }
+        self.family = family
+        address = bytes
+        self.port = port
     }
 }

@@ -18,12 +18,6 @@ enum ProcFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The kernel's TCP table, IPv4 and IPv6.
-    static func tcpSockets() -> [ProcNet.InetSocket] {
-        (read("/proc/net/tcp").map { ProcNet.parseInet($0, ipv6: false) } ?? [])
-            + (read("/proc/net/tcp6").map { ProcNet.parseInet($0, ipv6: true) } ?? [])
-    }
-
     static func netstatCounters() -> [String: Int] {
         read("/proc/net/netstat").map(ProcNet.parseCounters) ?? [:]
     }

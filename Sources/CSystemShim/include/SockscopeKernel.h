@@ -45,4 +45,30 @@ int sockscope_watch_add(int watch_fd, int fd, uint64_t token);
 /// Blocks until something is ready (retrying EINTR); fills up to `capacity` tokens and returns how many, or -1.
 int sockscope_watch_wait(int watch_fd, uint64_t *tokens, int capacity);
 
+/// One TCP socket as the kernel's socket table holds it, looked up by its
+/// addresses through netlink sock_diag (what `ss` shows, for one socket).
+struct sockscope_tcp_diag {
+    uint8_t found;              // 0: the kernel holds no such socket (closed and gone, or never there)
+    uint8_t state;              // TCP state number (1 ESTABLISHED ... 10 LISTEN); TIME-WAIT sockets report their substate
+    uint8_t timer;              // 0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 zero-window probe
+    uint8_t retransmits;
+    uint32_t expires_ms;        // until the timer fires
+    uint32_t receive_queue;     // bytes not yet read; on a listener: connections in the accept queue
+    uint32_t send_queue;        // bytes not yet acknowledged; on a listener: the backlog
+};
+
+/// Opens a sock_diag netlink socket (close-on-exec, with a short receive timeout so
+/// a lookup never waits long). Close it with close(). Returns the fd, or -1 with errno set.
+int sockscope_tcp_diag_open(void);
+
+/// Asks the kernel for exactly one TCP socket (a hash lookup, no table walk): the one
+/// with this local and remote address, including TIME-WAIT and FIN-WAIT-2 remnants.
+/// `family` is AF_INET or AF_INET6; addresses are 4 or 16 bytes in network order,
+/// ports in host order. `remote_address` NULL (and `remote_port` 0) asks for a listener.
+/// Returns 0 with `out` filled (`found` 0 if there is no such socket), or an errno value.
+int sockscope_tcp_diag_lookup(int diag_fd, int family,
+                              const uint8_t *local_address, uint16_t local_port,
+                              const uint8_t *remote_address, uint16_t remote_port,
+                              struct sockscope_tcp_diag *out);
+
 #endif
