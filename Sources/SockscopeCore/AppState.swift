@@ -168,17 +168,27 @@ public struct AppState {
         if view.selectedConnection == id { view.selectedConnection = nil }
     }
 
-    /// Drops the oldest closed connection rows beyond `closedRowsKept`.
+    /// Drops the oldest closed connection rows beyond `closedRowsKept`, with their kernel samples.
     mutating func pruneClosedConnections() {
         let closed = connections.lazy.filter { !$0.state.isOpen }.count
         guard closed > Self.closedRowsKept else { return }
         var excess = closed - Self.closedRowsKept
+        var pruned: [SocketID] = []
         connections.removeAll { row in
             guard excess > 0, !row.state.isOpen, row.id != view.selectedConnection else { return false }
             excess -= 1
+            pruned.append(row.id)
             return true
         }
         connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
+        // Nothing shows a pruned row's kernel view again; kept, the samples of every connection
+        // ever sampled (~250 bytes each) would pile up while connections come and go.
+        for id in pruned { lab.kernel[id] = nil }
+    }
+
+    /// Whether a socket still has a row (listener, connection or step socket) that can show its kernel sample.
+    func showsKernelSample(of id: SocketID) -> Bool {
+        connectionIndex[id] != nil || listenerIndex[id] != nil || lab.steps[id] != nil
     }
 
     /// The socket a command without an id acts on: the selection in the TUI,

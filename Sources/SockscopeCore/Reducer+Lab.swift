@@ -101,6 +101,9 @@ extension Reducer {
         case .call(let id, let record):
             applyCall(id, record, time: time, state: &state)
         case .kernel(let id, let sample):
+            // The probe follows closed sockets for up to a minute (TIME-WAIT): a late sample of
+            // one whose row was pruned meanwhile would otherwise stay in `lab.kernel` for good.
+            guard state.showsKernelSample(of: id) else { return [] }
             if sample.acceptQueue != nil, state.lab.counterBaseline == nil,
                let overflows = sample.listenOverflows, let drops = sample.listenDrops {
                 state.lab.counterBaseline = (overflows, drops)

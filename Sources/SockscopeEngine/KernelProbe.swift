@@ -31,18 +31,21 @@ final class KernelProbe: Sendable {
         let stepInfo: @Sendable (SocketID) -> EventLoopFuture<sockscope_tcp_info?>?
     }
 
+    /// One entry per TCP socket we hold (10 000 connections, 10 000 entries), so it is kept
+    /// small: fixed-size addresses and a fingerprint of the last report, not the report itself.
     private struct Tracked {
         /// Parsed once when the socket is learned: sock_diag wants bytes, events carry text.
         var local: InetEndpoint?
         var remote: InetEndpoint?
+        var lastActivity: NIODeadline
+        /// What was last reported, to report only changes; nil before the first report.
+        var reported: ReportedSample?
         var isListener = false
         var isOpen = true
-        var lastActivity: NIODeadline
-        var last: KernelSample?
         /// An event happened since the last sample.
         var isDirty = true
-        /// Lookups of this closed socket that failed outright (not "no such socket").
-        var failedLookups = 0
+        /// Lookups of this closed socket that failed outright (not "no such socket"); at most `failedLookupLimit`.
+        var failedLookups: UInt8 = 0
 
         /// What sock_diag needs to find the socket: a listener by its local address,
         /// a connection by both; nil when the socket never had them.
@@ -51,6 +54,33 @@ final class KernelProbe: Sendable {
             if isListener { return (local, nil) }
             guard let remote, remote.family == local.family else { return nil }
             return (local, remote)
+        }
+    }
+
+    /// The last reported sample as far as change detection needs it. Keeping the whole
+    /// `KernelSample` (~230 bytes, most of it optional counters) in every tracked socket was
+    /// the probe's largest cost with many idle connections. The fields that make a change
+    /// notable are kept exactly; everything else (rtt, cwnd, counters, queues) is compared
+    /// by a 64-bit hash, whose collision would at worst delay one metrics-only update to
+    /// the next change.
+    private struct ReportedSample: Equatable {
+        var hash: Int
+        var acceptQueue: Int?
+        var state: TCPState?
+        var lingering: Bool
+        var gone: Bool
+
+        init(_ sample: KernelSample) {
+            hash = sample.hashValue
+            acceptQueue = sample.acceptQueue
+            state = sample.state
+            lingering = sample.lingering
+            gone = sample.gone
+        }
+
+        /// A change worth a line of headless output: state, accept queue or presence.
+        func isNotablyDifferent(from other: ReportedSample) -> Bool {
+            state != other.state || acceptQueue != other.acceptQueue || lingering != other.lingering || gone != other.gone
         }
     }
 
@@ -85,7 +115,7 @@ final class KernelProbe: Sendable {
     static let lingeringLimit = 64
     /// A closed socket whose lookups failed this often (sock_diag unavailable...) is let go,
     /// so that no timer keeps running for it.
-    static let failedLookupLimit = 3
+    static let failedLookupLimit: UInt8 = 3
 
     private let state = NIOLockedValueBox(State())
     private let sources = NIOLockedValueBox<Sources?>(nil)
@@ -143,7 +173,7 @@ final class KernelProbe: Sendable {
         switch kind {
         case .listening(let id, let transport, let local, _, _):
             guard transport == .tcp else { return false }
-            state.tracked[id] = Tracked(local: InetEndpoint(displayText: local), isListener: true, lastActivity: now)
+            state.tracked[id] = Tracked(local: InetEndpoint(displayText: local), lastActivity: now, isListener: true)
         case .accepted(let id, let listener, let local, let remote):
             guard state.tracked[listener] != nil else { return false }
             state.tracked[id] = Tracked(local: InetEndpoint(displayText: local), remote: InetEndpoint(displayText: remote),
@@ -184,8 +214,8 @@ final class KernelProbe: Sendable {
     }
 
     /// Marks a tracked socket active, in place. Data events land here once per read, so
-    /// this must stay cheap: `tracked[id]?.field = value` would copy the whole entry (its
-    /// last sample included) out of the dictionary and back, twice.
+    /// this must stay cheap: `tracked[id]?.field = value` would copy the whole entry out of
+    /// the dictionary and back, twice.
     @discardableResult
     private static func touch(_ id: SocketID, in state: inout State, now: NIODeadline) -> Bool {
         guard let index = state.tracked.index(forKey: id) else { return false }
@@ -340,20 +370,21 @@ final class KernelProbe: Sendable {
         let (changed, delay): ([(SocketID, KernelSample)], TimeAmount?) = state.withLockedValue { state in
             var changed: [(SocketID, KernelSample)] = []
             for (id, sample) in samples.sorted(by: { $0.key < $1.key }) {
-                guard state.tracked[id] != nil else { continue }
-                let last = state.tracked[id]?.last
-                if last != sample {
+                guard let index = state.tracked.index(forKey: id) else { continue }
+                let last = state.tracked.values[index].reported
+                let now = ReportedSample(sample)
+                if last != now {
                     var reported = sample
-                    reported.isNotable = last == nil || last?.state != sample.state || last?.acceptQueue != sample.acceptQueue
-                        || last?.lingering != sample.lingering || last?.gone != sample.gone
+                    reported.isNotable = last.map { $0.isNotablyDifferent(from: now) } ?? true
                     changed.append((id, reported))
                 }
-                state.tracked[id]?.last = sample
-                if sample.gone { state.tracked[id] = nil }
+                state.tracked.values[index].reported = now
+                if sample.gone { state.tracked.remove(at: index) }
             }
             for id in unknown {
-                state.tracked[id]?.failedLookups += 1
-                if (state.tracked[id]?.failedLookups ?? 0) >= Self.failedLookupLimit { state.tracked[id] = nil }
+                guard let index = state.tracked.index(forKey: id) else { continue }
+                state.tracked.values[index].failedLookups += 1
+                if state.tracked.values[index].failedLookups >= Self.failedLookupLimit { state.tracked.remove(at: index) }
             }
             let lingering = state.tracked.filter { !$0.value.isOpen }
             if lingering.count > Self.lingeringLimit {
@@ -401,11 +432,11 @@ final class KernelProbe: Sendable {
         defer { close(diagFD) }
         for (id, local, remote) in keyed {
             var found = sockscope_tcp_diag()
-            let error = local.address.withUnsafeBufferPointer { localBytes in
+            let error = withUnsafeBytes(of: local.address) { localBytes in
                 guard let remote else {
                     return sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port, nil, 0, &found)
                 }
-                return remote.address.withUnsafeBufferPointer { remoteBytes in
+                return withUnsafeBytes(of: remote.address) { remoteBytes in
                     sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port,
                                               remoteBytes.baseAddress, remote.port, &found)
                 }
@@ -420,12 +451,16 @@ final class KernelProbe: Sendable {
 }
 
 /// An IP address and port as sock_diag wants them, parsed from the engine's display text.
-private struct InetEndpoint: Hashable, Sendable {
-    /// AF_INET or AF_INET6.
-    let family: CInt
-    /// 4 or 16 bytes, network order.
-    let address: [UInt8]
+/// Stored inline (no array): every tracked socket holds two of these.
+private struct InetEndpoint: Sendable {
+    /// 4 bytes (IPv4, then zeros) or 16 bytes (IPv6), network order.
+    let address: (UInt64, UInt64)
     let port: UInt16
+    /// A Bool rather than the CInt family: its spare bit patterns make `InetEndpoint?` no larger.
+    let isIPv6: Bool
+
+    /// AF_INET or AF_INET6.
+    var family: CInt { isIPv6 ? AF_INET6 : AF_INET }
 
     /// `127.0.0.1:5000` or `[::1]:5000`; nil for anything else (a UNIX path, `?`).
     init?(displayText text: String) {
@@ -442,10 +477,11 @@ private struct InetEndpoint: Hashable, Sendable {
         }
         guard let port = UInt16(portText) else { return nil }
         let family = host.contains(":") ? AF_INET6 : AF_INET
-        var bytes = [UInt8](repeating: 0, count: family == AF_INET6 ? 16 : 4)
-        guard inet_pton(family, String(host), &bytes) == 1 else { return nil }
-        self.family = family
-        address = bytes
+        var address: (UInt64, UInt64) = (0, 0)
+        let parsed = withUnsafeMutableBytes(of: &address) { inet_pton(family, String(host), $0.baseAddress) }
+        guard parsed == 1 else { return nil }
+        isIPv6 = family == AF_INET6
+        self.address = address
         self.port = port
     }
 }

@@ -128,6 +128,27 @@ private func requested(_ effects: [Effect]) -> [EngineCommand] {
         ])
     }
 
+    @Test func kernelSamplesGoWithPrunedRows() {
+        var state = AppState(interactive: false)
+        var sample = KernelSample()
+        sample.state = .established
+        let count = AppState.closedRowsKept + 50
+        for n in 1...count {
+            let id = SocketID(.connection, n)
+            engine(.connected(id, local: "127.0.0.1:\(40000 + n)", remote: "127.0.0.1:9000"), &state, ms: Int64(n))
+            engine(.lab(.kernel(id, sample)), &state, ms: Int64(n))
+            engine(.closed(id, reason: "closed by us"), &state, ms: Int64(n))
+        }
+        #expect(state.lab.kernel.count == AppState.closedRowsKept)
+        #expect(state.lab.kernel[SocketID(.connection, count)] != nil)
+        // The probe's last word on a socket whose row is gone (it left TIME-WAIT) is not kept either.
+        var gone = KernelSample()
+        gone.gone = true
+        engine(.lab(.kernel(labC1, gone)), &state, ms: Int64(count + 1))
+        #expect(state.lab.kernel[labC1] == nil)
+        #expect(state.lab.kernel.count == AppState.closedRowsKept)
+    }
+
     @Test func theLedgerIsBounded() {
         var ledger = Ledger()
         for index in 0..<1000 { ledger.append(LedgerEntry(time: labT0, kind: .call, text: "call \(index)"), to: labC1) }
