@@ -6,7 +6,7 @@ import SockscopeCore
 /// traffic as events, applies the listener's mode, and closes it on request.
 ///
 /// Lives in the channel's pipeline; every method runs on the channel's event loop.
-final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
+final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -20,6 +20,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
 
     private let origin: Origin
     private let mode: ListenMode
+    /// Use `sinkAfterTraffic` instead, except to report the traffic itself.
     private let sink: EventSink
     private let registry: SocketRegistry
 
@@ -34,11 +35,19 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     private var failureReported = false
     /// Echo output waiting in NIO's queue: reading more would grow it without bound.
     private var readHeldBack = false
-    private var needsFlush = false
-    private var lastEchoWrite: EventLoopFuture<Void>?
+    /// Echoes written since the last flush, not yet known to be taken by the kernel.
+    private var unconfirmedEcho = TrafficCount()
+    /// Follows `channelWritabilityChanged`, so that each read request need not ask the channel.
+    private var isWritable = true
     /// Set by our own `shutdown`: NIO then reports `inputClosed` as if the peer had sent FIN.
     private var inputShutDownByUs = false
     private var outputShutDown = false
+    /// Unrequested traffic not yet reported: reads, and echoes the kernel has taken.
+    /// Reported when the engine's batch leaves (see `EventBatcher`), so a busy
+    /// connection costs two events per batch, not two per read.
+    private var received = TrafficCount()
+    private var echoed = TrafficCount()
+    private var trafficQueued = false
 
     init(origin: Origin, mode: ListenMode, sink: EventSink, registry: SocketRegistry) {
         self.origin = origin
@@ -69,11 +78,11 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         let remote = context.channel.remoteAddress.displayText
         switch origin {
         case .accepted(let listener):
-            sink.emit(.accepted(id, listener: listener, local: local, remote: remote))
+            sinkAfterTraffic.emit(.accepted(id, listener: listener, local: local, remote: remote))
             if case .unixDomainSocket? = context.channel.localAddress { reportPeerCredentials(context.channel) }
         case .outgoing(_, let request):
-            sink.emit(.connected(id, local: local, remote: remote), request: request)
-            sink.complete(request)
+            sinkAfterTraffic.emit(.connected(id, local: local, remote: remote), request: request)
+            sinkAfterTraffic.complete(request)
         }
         if case .reply(let greeting) = mode, !greeting.isEmpty {
             write(greeting, request: nil, context: context)
@@ -86,7 +95,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         isOpen = false
         registry.remove(id)
         let reason = closeReason ?? (registry.isStopping ? "engine stopped" : inputClosed ? "connection lost" : "peer closed")
-        sink.reportClosed(id, reason: reason, closeRequests: closeRequests)
+        sinkAfterTraffic.reportClosed(id, reason: reason, closeRequests: closeRequests)
         closeRequests.removeAll()
         context.fireChannelInactive()
     }
@@ -95,24 +104,17 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
-        let count = buffer.readableBytes
-        let preview = buffer.getBytes(at: buffer.readerIndex, length: min(count, DataPreview.limit)) ?? []
-        sink.emit(.received(id, bytes: preview, count: count))
+        received.add(buffer)
+        queueTrafficReport()
         guard case .echo = mode, !isClosing else { return }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.write(Self.wrapOutboundOut(buffer), promise: promise)
-        needsFlush = true
-        lastEchoWrite = promise.futureResult
-        promise.futureResult.assumeIsolated().whenComplete { result in
-            self.finishWrite(result, preview: preview, count: count, request: nil)
-        }
+        // No promise per echo: a promise, its callback and its future cost more than the
+        // rest of the echo. `confirmEchoes` learns after the flush what the kernel took.
+        context.write(data, promise: nil)
+        unconfirmedEcho.add(buffer)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if needsFlush {
-            needsFlush = false
-            context.flush()
-        }
+        flushEchoes(context: context)
         if inputClosed && !isClosing { noticeKernelFailure(context: context) }
         context.fireChannelReadComplete()
     }
@@ -124,18 +126,14 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         inputClosed = true
         switch mode {
         case .interactive, .reply:
-            sink.emit(.peerClosed(id))
+            sinkAfterTraffic.emit(.peerClosed(id))
         case .echo:
             beginClosing(reason: "peer closed")
-            if needsFlush {
-                needsFlush = false
-                context.flush()
-            }
-            if let lastEchoWrite {
-                lastEchoWrite.assumeIsolated().whenComplete { _ in self.context?.close(promise: nil) }
-            } else {
-                context.close(promise: nil)
-            }
+            flushEchoes(context: context)
+            // Close once every echo is out (an empty write completes after all before it).
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+            promise.futureResult.assumeIsolated().whenComplete { _ in self.context?.close(promise: nil) }
         case .discard:
             beginClosing(reason: "peer closed")
             context.close(promise: nil)
@@ -149,7 +147,8 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && readHeldBack {
+        isWritable = context.channel.isWritable
+        if isWritable && readHeldBack {
             readHeldBack = false
             context.read()
         }
@@ -159,7 +158,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if isWritable {
             context.read()
         } else {
             readHeldBack = true
@@ -170,10 +169,10 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
 
     func send(_ bytes: [UInt8], request: RequestID) {
         guard isOpen, !isClosing, let context else {
-            return sink.complete(request, failure: noOpenConnection(call: "send"), socket: id)
+            return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "send"), socket: id)
         }
         guard !outputShutDown else {
-            return sink.complete(request, failure: shutDownForWriting(call: "send"), socket: id)
+            return sinkAfterTraffic.complete(request, failure: shutDownForWriting(call: "send"), socket: id)
         }
         write(bytes, request: request, context: context)
     }
@@ -182,17 +181,17 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     /// closes the socket, so the request is then answered by `.closed`.
     func shutdown(_ direction: ShutdownDirection, request: RequestID) {
         guard isOpen, !isClosing, let context else {
-            return sink.complete(request, failure: noOpenConnection(call: "shutdown"), socket: id)
+            return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "shutdown"), socket: id)
         }
         if direction != .read && outputShutDown || direction == .read && inputShutDownByUs {
-            return sink.complete(request, failure: SocketFailure.system(call: "shutdown", errno: ESHUTDOWN), socket: id)
+            return sinkAfterTraffic.complete(request, failure: SocketFailure.system(call: "shutdown", errno: ESHUTDOWN), socket: id)
         }
         let readingDone = inputClosed || inputShutDownByUs || direction != .write
         let writingDone = outputShutDown || direction != .read
         if direction != .read { outputShutDown = true }
         if direction != .write { inputShutDownByUs = true }
         if readingDone && writingDone {
-            sink.emit(.shutDown(id, direction), request: request)
+            sinkAfterTraffic.emit(.shutDown(id, direction), request: request)
             closeRequests.append(request)
             beginClosing(reason: "both directions shut down")
             return context.close(promise: nil)
@@ -202,10 +201,10 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         promise.futureResult.assumeIsolated().whenComplete { result in
             switch result {
             case .success:
-                self.sink.emit(.shutDown(self.id, direction), request: request)
-                self.sink.complete(request)
+                self.sinkAfterTraffic.emit(.shutDown(self.id, direction), request: request)
+                self.sinkAfterTraffic.complete(request)
             case .failure(let error):
-                self.sink.complete(request, failure: .from(error, call: "shutdown", namedByNIO: false), socket: self.id)
+                self.sinkAfterTraffic.complete(request, failure: .from(error, call: "shutdown", namedByNIO: false), socket: self.id)
             }
         }
     }
@@ -214,7 +213,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     /// so the peer's next call fails with ECONNRESET.
     func reset(request: RequestID) {
         guard isOpen, !isClosing, let context else {
-            return sink.complete(request, failure: noOpenConnection(call: "reset"), socket: id)
+            return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "reset"), socket: id)
         }
         ChannelOptionAccess(channel: context.channel)
             .set(level: SOL_SOCKET, name: SO_LINGER, value: linger(l_onoff: 1, l_linger: 0))
@@ -227,7 +226,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
                     self.closeReason = "reset by us (RST sent)"
                     self.context?.close(promise: nil)
                 case .failure(let error):
-                    self.sink.complete(request, failure: .from(error, call: "setsockopt", target: "SO_LINGER",
+                    self.sinkAfterTraffic.complete(request, failure: .from(error, call: "setsockopt", target: "SO_LINGER",
                                                                namedByNIO: false), socket: self.id)
                 }
             }
@@ -236,23 +235,85 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     /// Streams a file with sendfile(2); see `FileSender`.
     func sendFile(path: String, request: RequestID) {
         guard isOpen, !isClosing, let context else {
-            return sink.complete(request, failure: noOpenConnection(call: "sendfile"), socket: id)
+            return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "sendfile"), socket: id)
         }
         guard !outputShutDown else {
-            return sink.complete(request, failure: shutDownForWriting(call: "sendfile"), socket: id)
+            return sinkAfterTraffic.complete(request, failure: shutDownForWriting(call: "sendfile"), socket: id)
         }
-        FileSender(path: path, id: id, request: request, sink: sink, context: context).start()
+        FileSender(path: path, id: id, request: request, sink: sinkAfterTraffic, context: context).start()
     }
 
     func close(reason: String, request: RequestID?) {
         guard isOpen, let context else {
-            if let request { sink.complete(request, failure: noOpenConnection(call: "close"), socket: id) }
+            if let request { sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "close"), socket: id) }
             return
         }
         if let request { closeRequests.append(request) }
         guard !isClosing else { return }
         beginClosing(reason: reason)
         context.close(promise: nil)
+    }
+
+    // MARK: Echo
+
+    private func flushEchoes(context: ChannelHandlerContext) {
+        guard unconfirmedEcho.count > 0 else { return }
+        context.flush()
+        confirmEchoes(context: context)
+    }
+
+    /// Counts the echoes as sent once NIO has handed them all to the kernel: at once if
+    /// the flush wrote everything (the usual case), else when an empty write queued
+    /// behind them completes.
+    ///
+    /// If the kernel refused a write, NIO closed the channel inside the flush, before
+    /// any promise could say why; the bytes were never sent and are not counted.
+    private func confirmEchoes(context: ChannelHandlerContext) {
+        let echoes = unconfirmedEcho
+        unconfirmedEcho = TrafficCount()
+        guard context.channel.isActive else { return }
+        if (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) == 0 {
+            echoed.add(echoes)
+            return queueTrafficReport()
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success:
+                self.echoed.add(echoes)
+                self.queueTrafficReport()
+            case .failure(let error):
+                self.noteWriteFailure(error, request: nil)
+            }
+        }
+    }
+
+    // MARK: Traffic
+
+    func reportTraffic() {
+        trafficQueued = false
+        if received.count > 0 {
+            sink.emit(.received(id, bytes: received.preview, count: received.count))
+            received = TrafficCount()
+        }
+        if echoed.count > 0 {
+            sink.emit(.sent(id, bytes: echoed.preview, count: echoed.count))
+            echoed = TrafficCount()
+        }
+    }
+
+    private func queueTrafficReport() {
+        guard !trafficQueued else { return }
+        trafficQueued = true
+        sink.tally(self)
+    }
+
+    /// The sink, once the traffic counted so far is reported: any other event about
+    /// this connection must come after the reads and echoes that happened before it.
+    private var sinkAfterTraffic: EventSink {
+        if received.count > 0 || echoed.count > 0 { reportTraffic() }
+        return sink
     }
 
     // MARK: Helpers
@@ -270,17 +331,23 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
     private func finishWrite(_ result: Result<Void, any Error>, preview: [UInt8], count: Int, request: RequestID?) {
         switch result {
         case .success:
-            sink.emit(.sent(id, bytes: preview, count: count), request: request)
+            sinkAfterTraffic.emit(.sent(id, bytes: preview, count: count), request: request)
         case .failure(let error):
-            if let request {
-                noteCloseCause(error)
-                failureReported = true
-                sink.emit(.error(id, SocketFailure.from(error, call: "send", namedByNIO: false)), request: request)
-            } else if SocketFailure.errnoCode(of: error) != nil {
-                noteFailure(error, call: "write")
-            }
+            noteWriteFailure(error, request: request)
         }
-        if let request { sink.complete(request) }
+        if let request { sinkAfterTraffic.complete(request) }
+    }
+
+    /// A requested send's failure answers the request; an unrequested write's (an echo, a
+    /// greeting) is reported once, and only when the kernel said why.
+    private func noteWriteFailure(_ error: any Error, request: RequestID?) {
+        if let request {
+            noteCloseCause(error)
+            failureReported = true
+            sinkAfterTraffic.emit(.error(id, SocketFailure.from(error, call: "send", namedByNIO: false)), request: request)
+        } else if SocketFailure.errnoCode(of: error) != nil {
+            noteFailure(error, call: "write")
+        }
     }
 
     /// Reports a kernel failure once and remembers it as the reason the connection is going away.
@@ -288,7 +355,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         noteCloseCause(error)
         guard !failureReported else { return }
         failureReported = true
-        sink.emit(.error(id, SocketFailure.from(error, call: call, namedByNIO: false)))
+        sinkAfterTraffic.emit(.error(id, SocketFailure.from(error, call: call, namedByNIO: false)))
     }
 
     private func noteCloseCause(_ error: any Error) {
@@ -317,7 +384,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
 
     /// SO_PEERCRED: which process is on the other end of an accepted UNIX connection.
     private func reportPeerCredentials(_ channel: any Channel) {
-        let sink = sink
+        let sink = sinkAfterTraffic
         let id = id
         PeerCredentials.of(channel).whenComplete { result in
             switch result {
@@ -338,5 +405,24 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl {
         case ECONNRESET, EPIPE: "reset by peer"
         default: "closed after \(ErrnoCatalog.entry(for: code)?.name ?? "errno \(code)")"
         }
+    }
+}
+
+/// Bytes counted for one report: the exact total, and a preview of the first ones.
+struct TrafficCount {
+    private(set) var count = 0
+    private(set) var preview: [UInt8] = []
+
+    mutating func add(_ buffer: ByteBuffer) {
+        count += buffer.readableBytes
+        let room = DataPreview.limit - preview.count
+        guard room > 0 else { return }
+        // Rebased to a plain buffer pointer: a `Slice` would be appended byte by byte.
+        buffer.withUnsafeReadableBytes { preview.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0.prefix(room))) }
+    }
+
+    mutating func add(_ other: TrafficCount) {
+        count += other.count
+        DataPreview.append(other.preview, to: &preview)
     }
 }

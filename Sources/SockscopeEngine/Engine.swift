@@ -33,11 +33,11 @@ public final class Engine: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let batcher = EventBatcher(group: group, deliver: emit)
         self.batcher = batcher
-        let lab = LabEngine(group: group, deliver: batcher.emit)
+        let lab = LabEngine(group: group, batcher: batcher)
         self.lab = lab
         // Every batch passes the lab on its way out: it completes `accept`s and starts kernel sampling.
         batcher.setObserver { lab.observe($0) }
-        sink = EventSink(batcher.emit)
+        sink = EventSink(batcher)
         self.connectTimeout = TimeAmount(connectTimeout)
         lab.attach(registry: registry)
     }
@@ -78,10 +78,13 @@ public final class Engine: Sendable {
         try? group.syncShutdownGracefully()
     }
 
-    /// Read buffers for stream connections: small for quiet ones, growing to 1 MiB
-    /// for bulk transfers so a flood costs few reads (and few events). A buffer
-    /// lives only for one read, so idle connections hold none.
-    static let readBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 1 << 20)
+    /// Read buffers for stream connections: small for quiet ones, doubling whenever a read
+    /// fills one, up to 1 MiB for bulk transfers so a flood costs few reads (and few events).
+    /// NIO keeps each channel's read buffer for its next read (`NIOPooledRecvBufferAllocator`),
+    /// so an idle connection holds the largest buffer it has needed so far: the initial size
+    /// is what each of 10 000 idle connections costs. 256 bytes holds a typed line or a small
+    /// request in one read; NIO's default of 2048 was a third of our memory per connection.
+    static let readBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 1 << 20)
 
     /// Runs on the caller's thread under the `isRunning` lock: only hands work to a loop.
     private func dispatch(_ request: EngineRequest) {

@@ -3,22 +3,45 @@ import NIOCore
 import NIOPosix
 import SockscopeCore
 
-/// Gathers the events emitted during one turn of an engine event loop and hands them
-/// on together when the turn's I/O is done.
+/// Something that counts its unrequested traffic (reads, echoes) instead of emitting
+/// an event per read, and reports the totals when the batcher asks. Lives on one event loop.
+protocol TrafficTally: AnyObject {
+    /// Emits the events for the traffic counted since the last call (on the source's loop).
+    func reportTraffic()
+}
+
+/// Gathers what an engine event loop emits and hands it on in batches.
 ///
 /// Why: under load nearly every event is a read or a write, and handing each on alone
-/// cost the consumer's lock, the lab's and the kernel probe's lock and a dictionary
-/// look-up apiece (a quarter of the engine thread's time with 16 busy connections).
-/// One turn serves every socket that became ready in one `epoll_wait`, so a busy loop
-/// now pays those costs once per turn. Order is kept: a loop's events leave in the
-/// order they were emitted, and all events of a socket come from its own loop.
+/// cost the consumer's lock, the lab's and the kernel probe's work and a dictionary
+/// look-up apiece: most of the engine thread's time with 16 busy connections.
 ///
-/// Events emitted off the engine's loops (a caller's thread after shutdown, the UNIX
-/// datagram watcher thread) are handed on at once.
+/// - A batch leaves at the end of the loop turn that started it (NIO runs queued tasks
+///   right after the turn's I/O), so one turn serving every socket that became ready
+///   in one `epoll_wait` costs one hand-over.
+/// - Connections do not emit an event per read: they count (`TrafficTally`) and report
+///   their totals when the batch leaves, so a busy connection costs one received and
+///   one sent event per batch.
+/// - After a batch that carried traffic, the next one waits until `trafficWindow` has
+///   passed, so a stream of reads is reported about a hundred times a second, with
+///   exact byte counts, however many reads it takes. The first event after a quiet
+///   spell leaves at once, and nothing is scheduled once the traffic stops: an idle
+///   engine has no timers.
+///
+/// Order: a loop's events leave in the order they were emitted, a connection reports
+/// its traffic before any other event about itself, and every event of a socket comes
+/// from its own loop. Events emitted off the engine's loops (a caller's thread after
+/// shutdown, the UNIX datagram watcher thread) are handed on at once.
 final class EventBatcher: Sendable {
-    /// One loop's events of the current turn. Touched only on that loop's thread.
+    /// How long traffic is gathered after a batch that carried traffic.
+    static let trafficWindow = TimeAmount.milliseconds(10)
+
+    /// One loop's batch in the making. Touched only on that loop's thread.
     private final class Pending: @unchecked Sendable {
         var events: [EngineEvent] = []
+        var tallies: [any TrafficTally] = []
+        var handOverQueued = false
+        var lastTrafficHandOver = NIODeadline.uptimeNanoseconds(0)
     }
 
     /// Fixed when the engine starts: one entry per loop of its group.
@@ -39,15 +62,19 @@ final class EventBatcher: Sendable {
         observer.withLockedValue { $0 = observe }
     }
 
-    /// Thread-safe. On an engine loop the event waits for the end of the turn; elsewhere it leaves at once.
+    /// Thread-safe. On an engine loop the event joins the loop's batch; elsewhere it leaves at once.
     func emit(_ event: EngineEvent) {
-        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop,
-              let pending = pendingByLoop[ObjectIdentifier(loop)] else {
-            return handOn([event])
-        }
-        // The first event of a turn queues the hand-over; NIO runs queued tasks right after the turn's I/O.
-        if pending.events.isEmpty { loop.execute { self.flush(pending) } }
+        guard let (loop, pending) = currentLoop() else { return handOn([event]) }
         pending.events.append(event)
+        queueHandOver(on: loop, pending)
+    }
+
+    /// `source` has counted traffic: it reports it when the loop's batch leaves.
+    /// Call on the source's loop, once per batch (the source remembers that it is queued).
+    func noteTally(_ source: any TrafficTally) {
+        guard let (loop, pending) = currentLoop() else { return source.reportTraffic() }
+        pending.tallies.append(source)
+        queueHandOver(on: loop, pending)
     }
 
     /// Hands on whatever every loop still holds. For shutdown: call from outside the loops,
@@ -55,16 +82,38 @@ final class EventBatcher: Sendable {
     func flushAll(_ group: MultiThreadedEventLoopGroup) {
         for loop in group.makeIterator() {
             guard let pending = pendingByLoop[ObjectIdentifier(loop)] else { continue }
-            try? loop.submit { self.flush(pending) }.wait()
+            try? loop.submit { self.handOver(pending) }.wait()
         }
     }
 
-    private func flush(_ pending: Pending) {
-        guard !pending.events.isEmpty else { return }
+    private func currentLoop() -> (any EventLoop, Pending)? {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop,
+              let pending = pendingByLoop[ObjectIdentifier(loop)] else { return nil }
+        return (loop, pending)
+    }
+
+    private func queueHandOver(on loop: any EventLoop, _ pending: Pending) {
+        guard !pending.handOverQueued else { return }
+        pending.handOverQueued = true
+        let windowEnd = pending.lastTrafficHandOver + Self.trafficWindow
+        if windowEnd > .now() {
+            loop.scheduleTask(deadline: windowEnd) { self.handOver(pending) }
+        } else {
+            loop.execute { self.handOver(pending) }
+        }
+    }
+
+    private func handOver(_ pending: Pending) {
+        let tallies = pending.tallies
+        pending.tallies = []
+        // Their events join this batch: the hand-over is still marked queued.
+        for source in tallies { source.reportTraffic() }
         let events = pending.events
-        // Events emitted while this batch is delivered or observed start the next batch.
         pending.events = []
-        handOn(events)
+        pending.handOverQueued = false
+        if !tallies.isEmpty { pending.lastTrafficHandOver = .now() }
+        // Events emitted from here on (by observers) start the next batch.
+        if !events.isEmpty { handOn(events) }
     }
 
     private func handOn(_ events: [EngineEvent]) {

@@ -1,17 +1,24 @@
 import SockscopeCore
 
-/// Stamps engine events with the wall clock and hands them to the engine's owner.
+/// Stamps engine events with the wall clock and hands them to the engine's batcher,
+/// which passes them on to the engine's owner at the end of the event-loop turn.
 ///
-/// Called on event-loop threads; the wrapped closure must be cheap and thread-safe.
+/// Thread-safe; cheap on event-loop threads.
 struct EventSink: Sendable {
-    private let deliver: @Sendable (EngineEvent) -> Void
+    private let batcher: EventBatcher
 
-    init(_ deliver: @escaping @Sendable (EngineEvent) -> Void) {
-        self.deliver = deliver
+    init(_ batcher: EventBatcher) {
+        self.batcher = batcher
     }
 
     func emit(_ kind: EngineEventKind, request: RequestID? = nil) {
-        deliver(EngineEvent(time: .now(), request: request, kind: kind))
+        batcher.emit(EngineEvent(time: .now(), request: request, kind: kind))
+    }
+
+    /// `source` has traffic to report: it is asked for its events when the batch leaves.
+    /// Call on the source's event loop.
+    func tally(_ source: some TrafficTally) {
+        batcher.noteTally(source)
     }
 
     /// Emits the failure (if any) and then the one `.requestCompleted` every request ends with.

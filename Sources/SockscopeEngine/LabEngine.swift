@@ -35,16 +35,18 @@ final class LabEngine: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let group: MultiThreadedEventLoopGroup
+    private let batcher: EventBatcher
     private let deliver: @Sendable (EngineEvent) -> Void
     let probe: KernelProbe
     let watcher: QueueWatcher
     /// Set once by the engine right after it is made (the registry is the engine's).
     private let registryBox = NIOLockedValueBox<SocketRegistry?>(nil)
 
-    init(group: MultiThreadedEventLoopGroup, deliver: @escaping @Sendable (EngineEvent) -> Void) {
+    init(group: MultiThreadedEventLoopGroup, batcher: EventBatcher) {
         self.group = group
-        self.deliver = deliver
-        let probe = KernelProbe(loop: group.next(), deliver: deliver)
+        self.batcher = batcher
+        deliver = batcher.emit
+        let probe = KernelProbe(loop: group.next(), deliver: batcher.emit)
         self.probe = probe
         watcher = QueueWatcher(onArrival: { probe.noteArrival(at: $0) })
     }
@@ -56,7 +58,7 @@ final class LabEngine: Sendable {
     }
 
     private var registry: SocketRegistry { registryBox.withLockedValue { $0! } }
-    private var sink: EventSink { EventSink(deliver) }
+    private var sink: EventSink { EventSink(batcher) }
 
     /// Closes the step sockets NIO does not own (NIO closes the rest) and stops the lab's work.
     /// Call from outside the event loops, before they stop.
