@@ -200,6 +200,14 @@ enum FrameBench {
                 typeFilter(filter)
                 key(.enter)
             })
+            samples.append(run("log: filter set whole (\(filter))", 10) { _ in
+                // As with Enter on a socket: the index is built in one scan of the log, no typing.
+                // (A resize to the same size is an event that changes nothing else.)
+                state.view.logFilter = nil
+                _ = Reducer.reduce(&state, .resize(width: state.view.width, height: state.view.height))
+                state.view.logFilter = filter
+                _ = Reducer.reduce(&state, .resize(width: state.view.width, height: state.view.height))
+            })
             samples.append(run("log: scroll while filtered (\(filter))", 50) { _ in key(.character("k")) })
             samples.append(run("frame after 100 new events, filtered (\(filter))", 20) { round in
                 for index in 0..<100 {

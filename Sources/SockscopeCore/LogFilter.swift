@@ -1,10 +1,11 @@
 /// Which log entries a filter keeps: a socket id (`C2`), a direction (`in`,
-/// `out`, `error`, `info`), or else text found in the entry as shown.
+/// `out`, `error`, `info`), or else text found in the entry's body as shown
+/// (`LogText.body`), in any case.
 public struct LogFilter: Hashable, Sendable {
     public enum Criterion: Hashable, Sendable {
         case socket(SocketID)
         case kinds(Set<LogKind>)
-        case text(String)
+        case text(Needle)
     }
 
     public let criterion: Criterion
@@ -21,48 +22,30 @@ public struct LogFilter: Hashable, Sendable {
         case "data": criterion = .kinds([.received, .sent])
         case "error", "errors", "!": criterion = .kinds([.error])
         case "info": criterion = .kinds([.info])
-        default: criterion = .text(text.lowercased())
+        case let lowercased: criterion = .text(Needle(lowercased))
         }
     }
 
     public func matches(_ entry: LogEntry) -> Bool {
+        var scratch: [UInt8] = []
+        return matches(entry, scratch: &scratch)
+    }
+
+    /// `matches`, writing the text it searches into `scratch`: a scan passes the
+    /// same buffer for every entry, so it allocates once, not per entry.
+    func matches(_ entry: LogEntry, scratch: inout [UInt8]) -> Bool {
         switch criterion {
-        case .socket(let id):
-            return entry.socket == id
-        case .kinds(let kinds):
-            return kinds.contains(entry.kind)
-        case .text(let needle):
-            if entry.kind == .received || entry.kind == .sent, needle.utf8.allSatisfy({ $0 < 0x80 }) {
-                // The body as `LogText.body` shows it, but as bytes: no String built per entry.
-                var body = Array(ByteCount.text(entry.count).utf8)
-                body.append(0x20)
-                DisplayText.appendEscaped(entry.bytes, to: &body)
-                if entry.count > entry.bytes.count { body += "…".utf8 }
-                return Self.containsIgnoringCase(body, Array(needle.utf8))
-            }
-            return Self.containsIgnoringCase(LogText.body(entry), needle)
+        case .socket(let id): entry.socket == id
+        case .kinds(let kinds): kinds.contains(entry.kind)
+        case .text(let needle): needle.isFound(in: entry, scratch: &scratch)
         }
     }
 
-    /// Byte search, ASCII letters compared without case; `pattern` is lowercase ASCII.
-    static func containsIgnoringCase(_ haystack: [UInt8], _ pattern: [UInt8]) -> Bool {
-        guard let head = pattern.first else { return true }
-        guard haystack.count >= pattern.count else { return false }
-        @inline(__always) func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
-        for start in 0...(haystack.count - pattern.count) where lower(haystack[start]) == head {
-            var offset = 1
-            while offset < pattern.count, lower(haystack[start + offset]) == pattern[offset] { offset += 1 }
-            if offset == pattern.count { return true }
-        }
-        return false
-    }
-
-    /// `text.lowercased().contains(needle)` for a lowercased needle, without the
-    /// lowercased copy when the needle is ASCII (a byte search, ~20x faster).
-    static func containsIgnoringCase(_ text: String, _ needle: String) -> Bool {
-        let pattern = Array(needle.utf8)
-        guard pattern.allSatisfy({ $0 < 0x80 }) else { return text.lowercased().contains(needle) }
-        return containsIgnoringCase(Array(text.utf8), pattern)
+    /// True when every entry this filter keeps is also kept by `wider`, as when
+    /// one more character is typed: then only `wider`'s matches need testing.
+    func narrows(_ wider: LogFilter) -> Bool {
+        guard case .text(let needle) = criterion, case .text(let widerNeedle) = wider.criterion else { return false }
+        return needle.narrows(widerNeedle)
     }
 
     /// Indexes of the newest `count` matching entries, oldest first, after
@@ -75,9 +58,10 @@ public struct LogFilter: Hashable, Sendable {
         }
         var picked: [Int] = []
         var skipped = 0
+        var scratch: [UInt8] = []
         var index = log.count - 1
         while index >= 0, picked.count < count {
-            if filter.matches(log[index]) {
+            if filter.matches(log[index], scratch: &scratch) {
                 if skipped < skip { skipped += 1 } else { picked.append(index) }
             }
             index -= 1
@@ -104,9 +88,14 @@ public struct LogFilterIndex: Sendable {
     /// Brings the index up to date with `log` under the filter `text`.
     public mutating func update(for text: String?, log: LogBook) {
         if text != filterText {
-            self = LogFilterIndex()
+            let newFilter = LogFilter(text)
+            if let newFilter, let filter, newFilter.narrows(filter) {
+                narrow(to: newFilter, log: log)
+            } else {
+                self = LogFilterIndex()
+                filter = newFilter
+            }
             filterText = text
-            filter = LogFilter(text)
         }
         guard let filter else { return }
         guard log.count > 0 else {
@@ -119,7 +108,8 @@ public struct LogFilterIndex: Sendable {
         let from = max(scannedThrough, firstSequence)
         if from <= lastSequence {
             if matches.count > start, matches[matches.count - 1] >= from { matches.removeLast() }
-            for sequence in from...lastSequence where filter.matches(log[sequence - firstSequence]) {
+            var scratch: [UInt8] = []
+            for sequence in from...lastSequence where filter.matches(log[sequence - firstSequence], scratch: &scratch) {
                 matches.append(sequence)
             }
         }
@@ -129,6 +119,22 @@ public struct LogFilterIndex: Sendable {
             matches.removeFirst(start)
             start = 0
         }
+    }
+
+    /// Keeps the matches that `narrower` (which keeps a subset of what the current
+    /// filter keeps) keeps too: typing at the filter prompt tests the previous
+    /// matches, not the whole log. Entries the index has not seen are left to `update`.
+    private mutating func narrow(to narrower: LogFilter, log: LogBook) {
+        filter = narrower
+        guard log.count > 0 else { return }
+        let firstSequence = log[0].sequence
+        let lastSequence = log[log.count - 1].sequence
+        var scratch: [UInt8] = []
+        matches = matches[start...].filter { sequence in
+            sequence >= firstSequence && sequence <= lastSequence
+                && narrower.matches(log[sequence - firstSequence], scratch: &scratch)
+        }
+        start = 0
     }
 
     /// Like `LogFilter.window`, from the index: log indexes of the newest `count`
