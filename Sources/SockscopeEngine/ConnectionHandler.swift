@@ -35,8 +35,9 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
     private var failureReported = false
     /// Echo output waiting in NIO's queue: reading more would grow it without bound.
     private var readHeldBack = false
-    /// Echoes written since the last flush, not yet known to be taken by the kernel.
-    private var unconfirmedEcho = TrafficCount()
+    /// Echoes handed to NIO and not yet known to be taken by the kernel (the same storage
+    /// NIO is writing from: keeping it costs no copy).
+    private var unconfirmedEchoes: [ByteBuffer] = []
     /// Follows `channelWritabilityChanged`, so that each read request need not ask the channel.
     private var isWritable = true
     /// Set by our own `shutdown`: NIO then reports `inputClosed` as if the peer had sent FIN.
@@ -73,6 +74,9 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
     func channelActive(context: ChannelHandlerContext) {
         if case .accepted = origin { id = registry.nextConnectionID() }
         isOpen = true
+        if case .echo = mode {
+            try? context.channel.syncOptions?.setOption(.writeBufferWaterMark, value: Self.echoWaterMark)
+        }
         registry.register(id, channel: context.channel, control: self)
         let local = context.channel.localAddress.displayText
         let remote = context.channel.remoteAddress.displayText
@@ -110,7 +114,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
         // No promise per echo: a promise, its callback and its future cost more than the
         // rest of the echo. `confirmEchoes` learns after the flush what the kernel took.
         context.write(data, promise: nil)
-        unconfirmedEcho.add(buffer)
+        unconfirmedEchoes.append(buffer)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -148,6 +152,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         isWritable = context.channel.isWritable
+        if isWritable { confirmEchoes() }
         if isWritable && readHeldBack {
             readHeldBack = false
             context.read()
@@ -256,37 +261,32 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
 
     // MARK: Echo
 
+    /// An echo connection counts as writable only while (almost) nothing of it waits in
+    /// NIO's queue, so that writability says whether its echoes have reached the kernel,
+    /// and reading pauses while the peer is not taking them. NIO's watermarks cannot be 0:
+    /// a single byte left over by a partial write keeps the channel writable, so that byte
+    /// is counted as sent a moment before the kernel takes it.
+    static let echoWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 1, high: 1)
+
     private func flushEchoes(context: ChannelHandlerContext) {
-        guard unconfirmedEcho.count > 0 else { return }
+        guard !unconfirmedEchoes.isEmpty else { return }
         context.flush()
-        confirmEchoes(context: context)
+        // A refused write makes NIO close the channel inside the flush, before any promise
+        // could say why: those bytes never left and are not counted.
+        guard context.channel.isActive else { return unconfirmedEchoes.removeAll() }
+        if isWritable { confirmEchoes() }
     }
 
-    /// Counts the echoes as sent once NIO has handed them all to the kernel: at once if
-    /// the flush wrote everything (the usual case), else when an empty write queued
-    /// behind them completes.
+    /// Counts the echoes written so far as sent: NIO's queue is empty (writability says so,
+    /// see `echoWaterMark`), at the end of a flush or when the queue drains.
     ///
-    /// If the kernel refused a write, NIO closed the channel inside the flush, before
-    /// any promise could say why; the bytes were never sent and are not counted.
-    private func confirmEchoes(context: ChannelHandlerContext) {
-        let echoes = unconfirmedEcho
-        unconfirmedEcho = TrafficCount()
-        guard context.channel.isActive else { return }
-        if (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) == 0 {
-            echoed.add(echoes)
-            return queueTrafficReport()
-        }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0)), promise: promise)
-        promise.futureResult.assumeIsolated().whenComplete { result in
-            switch result {
-            case .success:
-                self.echoed.add(echoes)
-                self.queueTrafficReport()
-            case .failure(let error):
-                self.noteWriteFailure(error, request: nil)
-            }
-        }
+    /// No promise per echo: a promise, its callback and its future cost more than the rest
+    /// of an echo. Writability is learned from `channelWritabilityChanged`, never asked.
+    private func confirmEchoes() {
+        guard !unconfirmedEchoes.isEmpty else { return }
+        for buffer in unconfirmedEchoes { echoed.add(buffer) }
+        unconfirmedEchoes.removeAll(keepingCapacity: true)
+        queueTrafficReport()
     }
 
     // MARK: Traffic
@@ -421,8 +421,4 @@ struct TrafficCount {
         buffer.withUnsafeReadableBytes { preview.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0.prefix(room))) }
     }
 
-    mutating func add(_ other: TrafficCount) {
-        count += other.count
-        DataPreview.append(other.preview, to: &preview)
-    }
 }

@@ -30,6 +30,30 @@ enum PeerScripts {
     s.close()
     """
 
+    /// argv: port writes size. Ping-pong: sends `writes` messages of `size` bytes one at a
+    /// time (Nagle off), each only after the echo of the last, so that the server reads
+    /// each message alone; checks every echo, prints `ECHOED <total>`.
+    static let pingPong = """
+    import socket, sys
+    port, writes, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    total = 0
+    for i in range(writes):
+        message = bytes([65 + (i % 26)]) * size
+        s.sendall(message)
+        data = b""
+        while len(data) < size:
+            chunk = s.recv(size - len(data))
+            if not chunk:
+                raise SystemExit("EOF after %d echoes" % i)
+            data += chunk
+        assert data == message, (i, data)
+        total += len(data)
+    print("ECHOED %d" % total, flush=True)
+    s.close()
+    """
+
     /// argv: port clients. Opens every connection, checks an echo on each, resets the first
     /// (SO_LINGER 0: the misbehaving client), then checks a second echo on all the others.
     static let manyClients = """

@@ -1,0 +1,39 @@
+import SockscopeCore
+import SockscopeEngine
+import Testing
+import TestSupport
+
+/// Connections report their traffic as totals per engine batch, not an event per read:
+/// exact counts, far fewer events, and never after the connection's other news.
+@Suite struct TrafficReportTests {
+    @Test func thousandsOfReadsAreReportedAsExactTotalsInFewEvents() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(.echo)
+        let writes = 3000, size = 10
+        let peer = try PythonPeer.run(PeerScripts.pingPong, [String(listener.port), String(writes), String(size)])
+        #expect(await peer.waitForOutput(containing: "ECHOED \(writes * size)", timeout: .seconds(30)), "peer said: \(peer.output)")
+        let connection = SocketID(.connection, 1)
+        try await harness.waitFor("the connection to close") { harness.closedReason(of: connection) != nil }
+
+        #expect(harness.receivedCount(on: connection) == writes * size)
+        #expect(harness.sentCount(on: connection) == writes * size)
+        let about = harness.events(about: connection)
+        let receivedEvents = about.filter { if case .received = $0 { true } else { false } }.count
+        let sentEvents = about.filter { if case .sent = $0 { true } else { false } }.count
+        // One event per read would be one per message: the peer waits for each echo.
+        #expect(receivedEvents < writes / 10, "\(receivedEvents) received events for \(writes) writes")
+        #expect(sentEvents < writes / 10, "\(sentEvents) sent events for \(writes) writes")
+        // A report's preview is the first bytes of the stream it covers: the first one starts the stream.
+        let expected = (0..<writes).flatMap { Array(repeating: UInt8(65 + $0 % 26), count: size) }
+        let firstReceived = about.lazy.compactMap { kind -> [UInt8]? in
+            if case .received(_, let bytes, _) = kind { return bytes } else { return nil }
+        }.first ?? []
+        let firstSent = about.lazy.compactMap { kind -> [UInt8]? in
+            if case .sent(_, let bytes, _) = kind { return bytes } else { return nil }
+        }.first ?? []
+        #expect(!firstReceived.isEmpty && firstReceived == Array(expected.prefix(firstReceived.count)))
+        #expect(!firstSent.isEmpty && firstSent == Array(expected.prefix(firstSent.count)))
+        #expect(about.last.map { if case .closed = $0 { true } else { false } } == true, "closed is the last news: \(about.suffix(3))")
+    }
+}
