@@ -12,7 +12,12 @@ public enum DisplayText {
         // scalar cost ~100 instructions a byte, and headless output escapes every preview.
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + 16)
-        appendEscaped(Array(bytes), backslashes: backslashes, to: &out)
+        if backslashes {
+            // Data, the bulk of what is escaped (every headless data line): the table-driven path.
+            DataEscaping.append(ArraySlice(bytes), to: &out)
+        } else {
+            appendEscaped(Array(bytes), backslashes: false, to: &out)
+        }
         return String(decoding: out, as: UTF8.self)
     }
 

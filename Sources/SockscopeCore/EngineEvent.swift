@@ -117,8 +117,9 @@ public struct ResolvedAddress: Hashable, Sendable {
 }
 
 /// How much of a data event's payload is kept for display; the count is always exact.
+/// One size everywhere: what a headless line prints is what the log keeps and shows.
 public enum DataPreview {
-    public static let limit = 4096
+    public static let limit = 1024
 
     /// Appends `more` to `bytes` without exceeding the limit. Inlinable so callers in
     /// other modules (the mailbox, per read under load) get a specialised copy.

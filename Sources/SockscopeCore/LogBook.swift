@@ -34,8 +34,8 @@ public struct LogEntry: Hashable, Sendable {
 public struct LogBook {
     /// Entries kept in memory; older ones are dropped and counted.
     public static let defaultCapacity = 100_000
-    /// Payload bytes kept per entry for display (the count stays exact).
-    public static let previewLimit = 1024
+    /// Payload bytes kept per entry for display (the count stays exact): an event's whole preview.
+    public static let previewLimit = DataPreview.limit
     /// Payload bytes kept across all entries.
     public static let defaultByteBudget = 16 << 20
 
