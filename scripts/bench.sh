@@ -23,7 +23,9 @@ harness=${SOCKBENCH:-$root/../shared/bench}
 scratch=()
 [ -n "${SCRATCH:-}" ] && scratch=(--scratch-path "$SCRATCH")
 swift build -c release "${scratch[@]}" --product sockscope >&2
-bin="$(swift build -c release "${scratch[@]}" --show-bin-path)/sockscope"
+swift build -c release "${scratch[@]}" --product NIOEchoReference >&2
+bindir="$(swift build -c release "${scratch[@]}" --show-bin-path)"
+bin="$bindir/sockscope"
 extra=${SOCKSCOPE_ARGS:-}
 
 tools=$(mktemp -d)/sockscope.ini
@@ -34,6 +36,14 @@ needs = $bin
 echo = $bin --headless $extra -c "listen {HOSTB}:{PORT} --echo"
 relay = -
 note = sockscope --headless, one echo listener (one event-loop thread, events printed as text lines)
+
+[nio-plain]
+kind = ref
+needs = $bindir/NIOEchoReference
+echo = $bindir/NIOEchoReference {HOST} {PORT}
+relay = -
+idle = -
+note = the plain SwiftNIO echo server (Benchmarks/NIOEchoReference): what the framework costs with nothing of sockscope's, for context
 
 [sockscope-tui]
 kind = sut
