@@ -56,6 +56,17 @@ public enum IPAddressText {
         return text
     }
 
+    /// `[::1]:5000` → 5000; `127.0.0.1:5000` → 5000; nil when there is no port.
+    public static func portPart(_ text: String) -> Int? {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
+            return Int(text[text.index(close, offsetBy: 2)...])
+        }
+        guard text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") else { return nil }
+        return Int(text[text.index(after: colon)...])
+    }
+
+    /// 4 bytes for IPv4, 16 for IPv6 (a zone id is ignored); nil if `text` is neither.
     public static func parse(_ text: String) -> [UInt8]? {
         text.contains(":") ? parseIPv6(text) : parseIPv4(text)
     }

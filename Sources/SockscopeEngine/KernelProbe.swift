@@ -180,9 +180,9 @@ final class KernelProbe: Sendable {
                                         lastActivity: now)
             touch(listener, in: &state, now: now)
         case .connected(let id, let local, let remote):
-            guard isInternetAddress(local) else { return false }
+            guard let local = InetEndpoint(displayText: local) else { return false }
             if state.tracked[id] == nil { state.tracked[id] = Tracked(lastActivity: now) }
-            state.tracked[id]?.local = InetEndpoint(displayText: local)
+            state.tracked[id]?.local = local
             state.tracked[id]?.remote = InetEndpoint(displayText: remote)
             state.tracked[id]?.lastActivity = now
             state.tracked[id]?.isDirty = true
@@ -264,10 +264,6 @@ final class KernelProbe: Sendable {
             return Self.requestSample(&state, now: now, isStateChange: true)
         }
         schedule(timing)
-    }
-
-    private static func isInternetAddress(_ text: String) -> Bool {
-        text.hasPrefix("[") || (text.first?.isNumber == true && text.contains(":"))
     }
 
     // MARK: Sampling (on `loop`)
@@ -464,23 +460,11 @@ private struct InetEndpoint: Sendable {
 
     /// `127.0.0.1:5000` or `[::1]:5000`; nil for anything else (a UNIX path, `?`).
     init?(displayText text: String) {
-        let host: Substring
-        let portText: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.lastIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
-            host = text[text.index(after: text.startIndex)..<close]
-            portText = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { return nil }
-            host = text[..<colon]
-            portText = text[text.index(after: colon)...]
-        }
-        guard let port = UInt16(portText) else { return nil }
-        let family = host.contains(":") ? AF_INET6 : AF_INET
+        guard let port = IPAddressText.portPart(text).flatMap(UInt16.init(exactly:)),
+              let bytes = IPAddressText.parse(IPAddressText.hostPart(text)) else { return nil }
         var address: (UInt64, UInt64) = (0, 0)
-        let parsed = withUnsafeMutableBytes(of: &address) { inet_pton(family, String(host), $0.baseAddress) }
-        guard parsed == 1 else { return nil }
-        isIPv6 = family == AF_INET6
+        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
+        isIPv6 = bytes.count == 16
         self.address = address
         self.port = port
     }

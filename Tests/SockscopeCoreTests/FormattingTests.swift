@@ -54,3 +54,22 @@ private extension String {
         split(separator: Character(target), omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
+
+/// Display addresses (`127.0.0.1:5000`, `[::1]:5000`) split back into host and port.
+@Suite struct AddressPartsTests {
+    @Test(arguments: [
+        ("127.0.0.1:5000", "127.0.0.1", 5000, [127, 0, 0, 1]),
+        ("[::1]:443", "::1", 443, [UInt8](repeating: 0, count: 15) + [1]),
+        ("[fe80::1%eth0]:22", "fe80::1%eth0", 22, [0xFE, 0x80] + [UInt8](repeating: 0, count: 13) + [1]),
+    ] as [(String, String, Int, [UInt8])])
+    func hostPortAndBytes(text: String, host: String, port: Int, bytes: [UInt8]) {
+        #expect(IPAddressText.hostPart(text) == host)
+        #expect(IPAddressText.portPart(text) == port)
+        #expect(IPAddressText.parse(host) == bytes)
+    }
+
+    @Test(arguments: ["-", "/tmp/sock", "@abstract", "::1", "[::1]", "127.0.0.1", "[::1]:x", "host:port"])
+    func noPortWhereThereIsNone(text: String) {
+        #expect(IPAddressText.portPart(text) == nil)
+    }
+}
