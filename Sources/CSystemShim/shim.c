@@ -44,6 +44,37 @@ int sockscope_route_signals(int fd) {
 
 int sockscope_last_signal(void) { return last_signal; }
 
+static volatile sig_atomic_t resize_fd = -1;
+static struct sigaction resize_previous;
+
+// SIGWINCH goes to whichever thread does not block it (often an engine thread), and a
+// main thread busy rendering misses the EINTR anyway: a resize must be readable on an
+// fd like every other input. ncurses' own handler still runs first (it marks the
+// resize that getch() reports as KEY_RESIZE).
+static void route_resize(int sig) {
+    int saved = errno;
+    if (resize_previous.sa_flags & SA_SIGINFO) {
+        if (resize_previous.sa_sigaction) resize_previous.sa_sigaction(sig, NULL, NULL);
+    } else if (resize_previous.sa_handler != SIG_DFL && resize_previous.sa_handler != SIG_IGN) {
+        resize_previous.sa_handler(sig);
+    }
+    if (resize_fd >= 0) {
+        unsigned long long one = 1;
+        ssize_t ignored = write(resize_fd, &one, sizeof one);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+int sockscope_route_resizes(int fd) {
+    resize_fd = fd;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = route_resize;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGWINCH, &sa, &resize_previous);
+}
+
 void sockscope_clear_signal_mask(void) {
     sigset_t none;
     sigemptyset(&none);

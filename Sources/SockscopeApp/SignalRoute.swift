@@ -10,4 +10,11 @@ enum SignalRoute {
         _ = sockscope_route_signals(signal.fileDescriptor)
         return signal
     }
+
+    /// SIGWINCH becomes readable bytes too; call after ncurses installed its own handler
+    /// (which still runs first). Returns nil if the handler could not be installed.
+    static func routeResizes() -> WakeSignal? {
+        let resizes = WakeSignal()
+        return sockscope_route_resizes(resizes.fileDescriptor) == 0 ? resizes : nil
+    }
 }

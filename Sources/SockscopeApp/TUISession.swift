@@ -33,6 +33,8 @@ public enum TUISession {
             writeAll(STDERR_FILENO, Array("sockscope: \(error)\n".utf8))
             return 1
         }
+        // After ncurses set up the terminal: its SIGWINCH handler is chained, not replaced.
+        let resizes = SignalRoute.routeResizes()
         let mailbox = Mailbox()
         let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
         var state = AppState(interactive: true)
@@ -70,11 +72,14 @@ public enum TUISession {
                     timeout = timeout < 0 ? Int32(due - now) : min(timeout, Int32(due - now))
                 }
             }
-            let ready = PollSet.wait([STDIN_FILENO, mailbox.wakeSignal.fileDescriptor, signals.fileDescriptor],
-                                     timeoutMilliseconds: timeout)
+            var descriptors = [STDIN_FILENO, mailbox.wakeSignal.fileDescriptor, signals.fileDescriptor]
+            if let resizes { descriptors.append(resizes.fileDescriptor) }
+            let ready = PollSet.wait(descriptors, timeoutMilliseconds: timeout)
             if ready.readable.contains(signals.fileDescriptor) { break }
             if ready.hungUp.contains(STDIN_FILENO) { break }  // the terminal went away
-            if ready.interrupted || ready.readable.contains(STDIN_FILENO) {
+            let resized = resizes.map { ready.readable.contains($0.fileDescriptor) } ?? false
+            if resized { resizes?.reset() }
+            if resized || ready.interrupted || ready.readable.contains(STDIN_FILENO) {
                 for input in terminal.readInput() {
                     switch input {
                     case .key(let key):

@@ -13,6 +13,8 @@ int sockscope_make_wake_fd(void);
 /// number as one byte (async-signal-safe) and the poll loop reads it.
 /// SIGPIPE is ignored so a write to a closed peer is an EPIPE error, not death.
 int sockscope_route_signals(int fd);
+/// SIGWINCH also wakes `fd` (after ncurses' handler, if any, ran): call after the terminal is set up.
+int sockscope_route_resizes(int fd);
 
 /// Unblocks every signal on the calling thread. Children started by a test
 /// runner (and threads created later) inherit a mask; start from a clean one.
