@@ -18,15 +18,19 @@ int sockscope_make_wake_fd(void) {
     return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
-static void route(int sig) {
+// Async-signal-safe: one write to an eventfd, errno kept for the interrupted code.
+static void wake_from_handler(int fd) {
+    if (fd < 0) return;
     int saved = errno;
-    last_signal = sig;
-    if (signal_fd >= 0) {
-        unsigned long long one = 1;
-        ssize_t ignored = write(signal_fd, &one, sizeof one);
-        (void)ignored;
-    }
+    unsigned long long one = 1;
+    ssize_t ignored = write(fd, &one, sizeof one);
+    (void)ignored;
     errno = saved;
+}
+
+static void route(int sig) {
+    last_signal = sig;
+    wake_from_handler(signal_fd);
 }
 
 int sockscope_route_signals(int fd) {
@@ -58,12 +62,8 @@ static void route_resize(int sig) {
     } else if (resize_previous.sa_handler != SIG_DFL && resize_previous.sa_handler != SIG_IGN) {
         resize_previous.sa_handler(sig);
     }
-    if (resize_fd >= 0) {
-        unsigned long long one = 1;
-        ssize_t ignored = write(resize_fd, &one, sizeof one);
-        (void)ignored;
-    }
     errno = saved;
+    wake_from_handler(resize_fd);
 }
 
 int sockscope_route_resizes(int fd) {
