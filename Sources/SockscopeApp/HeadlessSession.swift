@@ -12,9 +12,10 @@ public enum HeadlessSession {
         public var engineThreads: Int
         /// Listeners may bind every interface without `--public` on each command.
         public var allowPublic: Bool
-        /// While data flows, events are collected this long after a batch with data
-        /// before the next is printed, so each socket gets at most one received and
-        /// one sent line per interval (exact byte counts). 0 prints every batch at once.
+        /// While data flows, events are collected after a batch with data before the
+        /// next is printed, at first for 10 ms and, while the flow lasts, for up to this
+        /// long (see `OutputPacing`): each socket then gets one received and one sent
+        /// line per interval (exact byte counts). 0 prints every batch at once.
         public var coalesceMilliseconds: Int
 
         public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false,
@@ -27,9 +28,10 @@ public enum HeadlessSession {
         }
     }
 
-    /// Long enough that a busy echo server prints ~100 batches a second instead of
-    /// two lines per round trip; short enough that a person sees no delay.
-    public static let defaultCoalesceMilliseconds = 10
+    /// A flood prints ~10 lines a second per connection and direction: readable as it
+    /// scrolls, and the printing costs the engine's machine little. Short exchanges are
+    /// not delayed this long (the pause starts at 10 ms, see `OutputPacing`).
+    public static let defaultCoalesceMilliseconds = 100
 
     /// Returns the process exit status.
     public static func run(_ options: Options) -> Int32 {
@@ -54,6 +56,7 @@ public enum HeadlessSession {
         // until this monotonic time; printing and reducing them per read would cost
         // the main thread more than the engine spends moving the bytes.
         var collectUntil: Int64?
+        var pacing = OutputPacing(longestMilliseconds: options.coalesceMilliseconds)
         for command in options.commands { script(command) }
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
@@ -82,7 +85,7 @@ public enum HeadlessSession {
             }
             let collectionOver = collectUntil.map { WallClock.monotonicMilliseconds() >= $0 } ?? false
             if collectionOver || ready.readable.contains(mailbox.wakeSignal.fileDescriptor) {
-                let pace = options.coalesceMilliseconds > 0
+                let pace = pacing.longest > 0
                 let events = mailbox.drain(pausingWakeUps: pace)
                 var sawData = false
                 for event in events {
@@ -94,8 +97,8 @@ public enum HeadlessSession {
                     }
                     handle(Reducer.reduce(&state, .engine(event)))
                 }
-                if pace && sawData {
-                    collectUntil = WallClock.monotonicMilliseconds() + Int64(options.coalesceMilliseconds)
+                if let pause = pacing.pause(afterBatchWithData: sawData) {
+                    collectUntil = WallClock.monotonicMilliseconds() + Int64(pause)
                 } else {
                     // Quiet again: block with no timeout (zero wake-ups when idle).
                     if pace { mailbox.resumeWakeUps() }

@@ -31,7 +31,7 @@ struct SockscopeCommand: ParsableCommand {
     var `public` = false
 
     @Option(name: .customLong("coalesce-ms"),
-            help: ArgumentHelp("With --headless: while data flows, print at most one received and one sent line per connection per this many milliseconds, with exact byte counts (0: print each batch as it arrives).",
+            help: ArgumentHelp("With --headless: while data flows, merge each connection's reads and writes into lines with exact byte counts, printed 10 ms apart at first and at most this many milliseconds apart while the flow lasts (0: print each batch as it arrives).",
                                valueName: "ms"))
     var coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds
 

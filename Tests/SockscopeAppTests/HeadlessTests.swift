@@ -122,6 +122,32 @@ import TestSupport
         let closed = try #require(output.range(of: "closed"))
         #expect(received.lowerBound < closed.lowerBound)
     }
+
+    /// A steady trickle (a 10-byte write every 5 ms for ~1 s) is printed with pauses that
+    /// grow to --coalesce-ms: few lines, exact totals. Pauses fixed at 10 ms would print
+    /// one line per ~2 writes, about a hundred.
+    @Test func aSteadyFlowIsPrintedInFewLinesWithExactCounts() async throws {
+        let server = try start(["-c", "listen 0 --discard"])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: "listening tcp 127.0.0.1:"))
+        let port = try #require(listeningPort(in: server.output))
+        let writes = 200
+        let trickle = try PythonPeer.run("""
+            import socket, sys, time
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for i in range(int(sys.argv[2])):
+                s.sendall(b"0123456789"); time.sleep(0.005)
+            time.sleep(0.5)
+            s.close()
+            """, ["\(port)", "\(writes)"])
+        defer { trickle.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: "C1 closed", timeout: .seconds(30)))
+        let counts = server.output.split(separator: "\n").filter { $0.contains(" C1 received ") }
+            .compactMap { Int($0.split(separator: " ")[3]) }
+        #expect(counts.reduce(0, +) == writes * 10, "every byte counted once")
+        #expect(counts.count <= 40, "\(counts.count) received lines for \(writes) writes")
+    }
 }
 
 /// A port nothing listens on, below the ephemeral range so no parallel test's port-0 listener takes it.
