@@ -129,6 +129,12 @@ public struct AppState {
 
     /// Closed connections kept as rows for reference; older ones are pruned.
     public static let closedRowsKept = 200
+    /// Pruning waits until this many more rows have closed, then drops them in one pass:
+    /// pruning one row per close would copy every row and rebuild the index each time,
+    /// quadratic when 10 000 connections close at once.
+    public static let closedRowsPrunedAtOnce = 200
+    /// Closed rows at most (closes counted since the last exact count): whether a prune is due.
+    private var closedRowsAtMost = 0
 
     private var listenerIndex: [SocketID: Int] = [:]
     private var connectionIndex: [SocketID: Int] = [:]
@@ -168,11 +174,17 @@ public struct AppState {
         if view.selectedConnection == id { view.selectedConnection = nil }
     }
 
-    /// Drops the oldest closed connection rows beyond `closedRowsKept`, with their kernel samples.
+    /// Called when a connection row closes. Once more than `closedRowsKept` +
+    /// `closedRowsPrunedAtOnce` rows are closed, drops the oldest beyond `closedRowsKept`,
+    /// with their kernel samples.
     mutating func pruneClosedConnections() {
+        closedRowsAtMost += 1
+        guard closedRowsAtMost > Self.closedRowsKept + Self.closedRowsPrunedAtOnce else { return }
         let closed = connections.lazy.filter { !$0.state.isOpen }.count
-        guard closed > Self.closedRowsKept else { return }
+        closedRowsAtMost = closed
+        guard closed > Self.closedRowsKept + Self.closedRowsPrunedAtOnce else { return }
         var excess = closed - Self.closedRowsKept
+        closedRowsAtMost = Self.closedRowsKept
         var pruned: [SocketID] = []
         connections.removeAll { row in
             guard excess > 0, !row.state.isOpen, row.id != view.selectedConnection else { return false }
@@ -180,6 +192,7 @@ public struct AppState {
             pruned.append(row.id)
             return true
         }
+        closedRowsAtMost += excess  // the selected row, when it is an old closed one, stays
         connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
         // Nothing shows a pruned row's kernel view again; kept, the samples of every connection
         // ever sampled (~250 bytes each) would pile up while connections come and go.

@@ -132,7 +132,7 @@ private func requested(_ effects: [Effect]) -> [EngineCommand] {
         var state = AppState(interactive: false)
         var sample = KernelSample()
         sample.state = .established
-        let count = AppState.closedRowsKept + 50
+        let count = AppState.closedRowsKept + AppState.closedRowsPrunedAtOnce + 1
         for n in 1...count {
             let id = SocketID(.connection, n)
             engine(.connected(id, local: "127.0.0.1:\(40000 + n)", remote: "127.0.0.1:9000"), &state, ms: Int64(n))

@@ -94,15 +94,24 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(state.view.flash?.contains("ECONNREFUSED") == true)
     }
 
-    @Test func closedRowsArePruned() {
+    @Test func closedRowsArePrunedInBatches() {
         var state = AppState(interactive: false)
-        for n in 1...(AppState.closedRowsKept + 50) {
+        let open = SocketID(.connection, 0)
+        _ = Reducer.reduce(&state, event(.connected(open, local: "a", remote: "b")))
+        let batchDue = AppState.closedRowsKept + AppState.closedRowsPrunedAtOnce + 1
+        for n in 1...(batchDue + 50) {
             let id = SocketID(.connection, n)
             _ = Reducer.reduce(&state, event(.connected(id, local: "a", remote: "b")))
             _ = Reducer.reduce(&state, event(.closed(id, reason: "x")))
+            if n == batchDue - 1 { #expect(state.connections.count == 1 + n, "no prune before the batch is due") }
+            if n == batchDue { #expect(state.connections.count == 1 + AppState.closedRowsKept) }
         }
-        #expect(state.connections.count == AppState.closedRowsKept)
-        #expect(state.connection(SocketID(.connection, AppState.closedRowsKept + 50)) != nil)
+        #expect(state.connections.count == 1 + AppState.closedRowsKept + 50)
+        #expect(state.connection(open) != nil, "open rows are never pruned")
+        #expect(state.connection(SocketID(.connection, batchDue + 50)) != nil)
+        #expect(state.connection(SocketID(.connection, batchDue - AppState.closedRowsKept)) == nil, "the oldest went")
+        // Lookups still find every row after the index was rebuilt.
+        for row in state.connections { #expect(state.connection(row.id)?.id == row.id) }
     }
 
     @Test func quitAndHelp() {
