@@ -45,41 +45,64 @@ public struct AddressRange: Hashable, Sendable, CustomStringConvertible {
 
 /// Parsing of IP address text into bytes, without the C library.
 public enum IPAddressText {
+    // These run for every accepted connection (the kernel probe reads the event's
+    // text back into bytes), so they walk UTF-8 bytes rather than Characters.
+
     /// `[::1]:5000` → `::1`; `127.0.0.1:5000` → `127.0.0.1`; a bare address stays.
     public static func hostPart(_ text: String) -> String {
-        if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
-            return String(text[text.index(after: text.startIndex)..<close])
+        let bytes = text.utf8
+        if bytes.first == UInt8(ascii: "["), let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
+            return String(text[bytes.index(after: bytes.startIndex)..<close])
         }
-        if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
-            return String(text[..<colon])
-        }
+        if let colon = soleColon(bytes) { return String(text[..<colon]) }
         return text
     }
 
     /// `[::1]:5000` → 5000; `127.0.0.1:5000` → 5000; nil when there is no port.
     public static func portPart(_ text: String) -> Int? {
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") else { return nil }
-            return Int(text[text.index(close, offsetBy: 2)...])
+        let bytes = text.utf8
+        if bytes.first == UInt8(ascii: "[") {
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            let afterClose = bytes.index(after: close)
+            guard afterClose < bytes.endIndex, bytes[afterClose] == UInt8(ascii: ":") else { return nil }
+            return Int(text[bytes.index(after: afterClose)...])
         }
-        guard text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") else { return nil }
-        return Int(text[text.index(after: colon)...])
+        guard let colon = soleColon(bytes) else { return nil }
+        return Int(text[bytes.index(after: colon)...])
+    }
+
+    /// The index of the only colon, or nil when there is none or more than one (IPv6 text).
+    private static func soleColon(_ bytes: String.UTF8View) -> String.Index? {
+        guard let first = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+        return bytes[bytes.index(after: first)...].contains(UInt8(ascii: ":")) ? nil : first
     }
 
     /// 4 bytes for IPv4, 16 for IPv6 (a zone id is ignored); nil if `text` is neither.
     public static func parse(_ text: String) -> [UInt8]? {
-        text.contains(":") ? parseIPv6(text) : parseIPv4(text)
+        text.utf8.contains(UInt8(ascii: ":")) ? parseIPv6(text) : parseIPv4(text)
     }
 
-    static func parseIPv4(_ text: String) -> [UInt8]? {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
+    /// Dotted quad: four parts of 1-3 ASCII digits, each at most 255.
+    static func parseIPv4(_ text: some StringProtocol) -> [UInt8]? {
         var bytes: [UInt8] = []
-        for part in parts {
-            guard !part.isEmpty, part.count <= 3, part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let value = UInt8(part) else { return nil }
-            bytes.append(value)
+        bytes.reserveCapacity(4)
+        var value = 0
+        var digits = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, bytes.count < 3 else { return nil }
+                bytes.append(UInt8(value))
+                value = 0
+                digits = 0
+            } else {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < 3 else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+                guard value <= 255 else { return nil }
+                digits += 1
+            }
         }
+        guard digits > 0, bytes.count == 3 else { return nil }
+        bytes.append(UInt8(value))
         return bytes
     }
 
@@ -94,7 +117,7 @@ public enum IPAddressText {
             let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
             for (index, piece) in pieces.enumerated() {
                 if index == pieces.count - 1, piece.contains(".") {
-                    guard let v4 = parseIPv4(String(piece)) else { return nil }
+                    guard let v4 = parseIPv4(piece) else { return nil }
                     bytes += v4
                 } else {
                     guard (1...4).contains(piece.count), let value = UInt16(piece, radix: 16) else { return nil }

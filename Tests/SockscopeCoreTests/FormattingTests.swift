@@ -68,8 +68,22 @@ private extension String {
         #expect(IPAddressText.parse(host) == bytes)
     }
 
-    @Test(arguments: ["-", "/tmp/sock", "@abstract", "::1", "[::1]", "127.0.0.1", "[::1]:x", "host:port"])
+    @Test(arguments: ["-", "/tmp/sock", "@abstract", "::1", "[::1]", "127.0.0.1", "[::1]:x", "host:port", "[::1]5", "["])
     func noPortWhereThereIsNone(text: String) {
         #expect(IPAddressText.portPart(text) == nil)
+    }
+
+    @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "256.0.0.1", "1.2.3.1000",
+                      "1.2.3.4 ", "+1.2.3.4", "1.2.3.a", "\u{0663}.1.1.1", "1.2.3.4:80"])
+    func notADottedQuad(text: String) {
+        #expect(IPAddressText.parse(text) == nil)
+    }
+
+    @Test func dottedQuadBounds() {
+        #expect(IPAddressText.parse("0.0.0.0") == [0, 0, 0, 0])
+        #expect(IPAddressText.parse("255.255.255.255") == [255, 255, 255, 255])
+        #expect(IPAddressText.parse("010.1.1.1") == [10, 1, 1, 1])
+        #expect(IPAddressText.parse("::ffff:10.1.2.3") == [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF, 10, 1, 2, 3])
+        #expect(IPAddressText.hostPart("[::1") == "[::1")
     }
 }
