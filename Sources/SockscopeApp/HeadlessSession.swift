@@ -61,12 +61,11 @@ public enum HeadlessSession {
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
-            var descriptors = [signals.fileDescriptor]
+            // While collecting, the mailbox writes the wake fd only for a long backlog.
+            var descriptors = [signals.fileDescriptor, mailbox.wakeSignal.fileDescriptor]
             var timeout: Int32 = -1
             if let until = collectUntil {
                 timeout = Int32(clamping: max(0, until - WallClock.monotonicMilliseconds()))
-            } else {
-                descriptors.append(mailbox.wakeSignal.fileDescriptor)
             }
             if stdinOpen { descriptors.append(STDIN_FILENO) }
             let ready = PollSet.wait(descriptors, timeoutMilliseconds: timeout)

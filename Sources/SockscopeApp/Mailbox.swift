@@ -14,9 +14,15 @@ public final class Mailbox: Sendable {
         /// Where the pending data event of a (socket, direction) sits in `events`.
         var dataSlots: [DataKey: Int] = [:]
         /// The consumer will drain on its own at a set time (it is pacing a busy
-        /// stream), so posting need not write the wake fd.
+        /// stream), so posting need not write the wake fd, unless the backlog
+        /// reaches `pausedBacklogLimit`.
         var wakeUpsPaused = false
     }
+
+    /// While wake-ups are paused, a backlog this long wakes the consumer anyway. Data
+    /// merges and stays short; a burst of new connections does not merge, and is then
+    /// handled in bounded batches instead of piling up for the whole pause.
+    static let pausedBacklogLimit = 1024
 
     private struct DataKey: Hashable {
         let socket: SocketID
@@ -34,9 +40,10 @@ public final class Mailbox: Sendable {
     public func post(_ events: [EngineEvent]) {
         guard !events.isEmpty else { return }
         let shouldWake = queue.withLockedValue { queue -> Bool in
-            let wasEmpty = queue.events.isEmpty
+            let before = queue.events.count
             for event in events { Self.enqueue(event, into: &queue) }
-            return wasEmpty && !queue.wakeUpsPaused
+            let threshold = queue.wakeUpsPaused ? Self.pausedBacklogLimit : 1
+            return before < threshold && queue.events.count >= threshold
         }
         if shouldWake { wakeSignal.wake() }
     }
@@ -72,7 +79,9 @@ public final class Mailbox: Sendable {
         return queue.withLockedValue { queue in
             queue.dataSlots.removeAll(keepingCapacity: true)
             queue.wakeUpsPaused = pausingWakeUps
-            defer { queue.events.removeAll(keepingCapacity: true) }
+            // Handed over whole: emptying it in place would copy nothing but allocate
+            // a second buffer of the same capacity while the caller holds the first.
+            defer { queue.events = [] }
             return queue.events
         }
     }

@@ -1,0 +1,58 @@
+import Testing
+import SockscopeCore
+@testable import SockscopeApp
+
+/// The engine-to-main-thread queue: one wake-up per batch, merged data, a bounded backlog while paused.
+@Suite struct MailboxTests {
+    let time = Timestamp(nanoseconds: 0)
+
+    func accepted(_ n: Int) -> EngineEvent {
+        EngineEvent(time: time, kind: .accepted(SocketID(.connection, n), listener: SocketID(.listener, 1),
+                                                local: "127.0.0.1:9000", remote: "127.0.0.1:\(40000 + n)"))
+    }
+
+    func received(_ n: Int, _ bytes: [UInt8]) -> EngineEvent {
+        EngineEvent(time: time, kind: .received(SocketID(.connection, n), bytes: bytes, count: bytes.count))
+    }
+
+    @Test func wakesOncePerEmptyToNonEmpty() {
+        let mailbox = Mailbox()
+        mailbox.post([accepted(1)])
+        mailbox.post([accepted(2)])
+        #expect(mailbox.wakeSignal.reset() == 1)
+        #expect(mailbox.drain().count == 2)
+        #expect(mailbox.wakeSignal.reset() == 0)
+    }
+
+    @Test func waitingDataMergesWithExactCounts() {
+        let mailbox = Mailbox()
+        mailbox.post([received(1, Array("ab".utf8)), received(2, [1])])
+        mailbox.post([received(1, Array("cd".utf8))])
+        let events = mailbox.drain()
+        #expect(events.count == 2)
+        guard case .received(_, let bytes, let count) = events[0].kind else { return #expect(Bool(false)) }
+        #expect(bytes == Array("abcd".utf8) && count == 4)
+    }
+
+    @Test func aPausedMailboxWakesOnlyForALongBacklog() {
+        let mailbox = Mailbox()
+        _ = mailbox.drain(pausingWakeUps: true)
+        mailbox.wakeSignal.reset()
+        // A flood of data merges and never reaches the limit.
+        for _ in 0..<5000 { mailbox.post([received(1, [0x41])]) }
+        #expect(mailbox.wakeSignal.reset() == 0)
+        // New connections do not merge: the backlog wakes the consumer once, at the limit.
+        mailbox.post((1..<Mailbox.pausedBacklogLimit).map(accepted))
+        #expect(mailbox.wakeSignal.reset() == 1)
+        mailbox.post((0..<100).map { accepted(Mailbox.pausedBacklogLimit + $0) })
+        #expect(mailbox.wakeSignal.reset() == 0, "one wake-up per crossing")
+        let events = mailbox.drain(pausingWakeUps: true)
+        #expect(events.count == Mailbox.pausedBacklogLimit + 100)
+        guard case .received(_, _, let count) = events[0].kind else { return #expect(Bool(false)) }
+        #expect(count == 5000)
+        mailbox.post([accepted(0)])
+        #expect(mailbox.wakeSignal.reset() == 0, "paused again by the drain")
+        mailbox.resumeWakeUps()
+        #expect(mailbox.wakeSignal.reset() == 1, "what arrived during the pause wakes the consumer")
+    }
+}
