@@ -14,7 +14,7 @@ public enum HeadlessSession {
         public var allowPublic: Bool
         /// While data flows, events are collected after a batch with data before the
         /// next is printed, at first for 10 ms and, while the flow lasts, for up to this
-        /// long (see `OutputPacing`): each socket then gets one received and one sent
+        /// long (see `DataPacing`): each socket then gets one received and one sent
         /// line per interval (exact byte counts). 0 prints every batch at once.
         public var coalesceMilliseconds: Int
 
@@ -30,7 +30,7 @@ public enum HeadlessSession {
 
     /// A flood prints ~10 lines a second per connection and direction: readable as it
     /// scrolls, and the printing costs the engine's machine little. Short exchanges are
-    /// not delayed this long (the pause starts at 10 ms, see `OutputPacing`).
+    /// not delayed this long (the pause starts at 10 ms, see `DataPacing`).
     public static let defaultCoalesceMilliseconds = 100
 
     /// Returns the process exit status.
@@ -56,7 +56,7 @@ public enum HeadlessSession {
         // until this monotonic time; printing and reducing them per read would cost
         // the main thread more than the engine spends moving the bytes.
         var collectUntil: Int64?
-        var pacing = OutputPacing(longestMilliseconds: options.coalesceMilliseconds)
+        var pacing = DataPacing(longestMilliseconds: options.coalesceMilliseconds)
         for command in options.commands { script(command) }
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)

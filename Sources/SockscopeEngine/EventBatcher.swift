@@ -22,26 +22,34 @@ protocol TrafficTally: AnyObject {
 /// - Connections do not emit an event per read: they count (`TrafficTally`) and report
 ///   their totals when the batch leaves, so a busy connection costs one received and
 ///   one sent event per batch.
-/// - After a batch that carried traffic, the next one waits until `trafficWindow` has
-///   passed, so a stream of reads is reported about a hundred times a second, with
-///   exact byte counts, however many reads it takes. The first event after a quiet
-///   spell leaves at once, and nothing is scheduled once the traffic stops: an idle
-///   engine has no timers.
+/// - After a batch that carried traffic, the next one waits for a window that starts at
+///   10 ms and doubles while the traffic goes on, up to `longestTrafficWindowMilliseconds`
+///   (`DataPacing`): a stream of reads is reported about ten times a second, with exact
+///   byte counts, however many reads it takes, while a reply to a request still shows
+///   within ~10 ms. The first event after a quiet spell leaves at once, and nothing is
+///   scheduled once the traffic stops: an idle engine has no timers.
 ///
 /// Order: a loop's events leave in the order they were emitted, a connection reports
 /// its traffic before any other event about itself, and every event of a socket comes
 /// from its own loop. Events emitted off the engine's loops (a caller's thread after
 /// shutdown, the UNIX datagram watcher thread) are handed on at once.
 final class EventBatcher: Sendable {
-    /// How long traffic is gathered after a batch that carried traffic.
-    static let trafficWindow = TimeAmount.milliseconds(10)
+    /// The longest wait between reports of ongoing traffic: each hand-over costs the
+    /// engine thread a lock, the lab's pass and the consumer a wake-up, and at ten a
+    /// second the counters on screen still move smoothly.
+    static let longestTrafficWindowMilliseconds = 100
 
     /// One loop's batch in the making. Touched only on that loop's thread.
     private final class Pending: @unchecked Sendable {
         var events: [EngineEvent] = []
         var tallies: [any TrafficTally] = []
         var handOverQueued = false
-        var lastTrafficHandOver = NIODeadline.uptimeNanoseconds(0)
+        /// Until when a batch waits after the last one that carried traffic.
+        var trafficWindowEnd = NIODeadline.uptimeNanoseconds(0)
+        /// The queued hand-over waits for the window: something (usually more traffic)
+        /// came while it was open, so the flow goes on and the next window may be longer.
+        var handOverWaitsForWindow = false
+        var pacing = DataPacing(longestMilliseconds: EventBatcher.longestTrafficWindowMilliseconds)
     }
 
     /// Fixed when the engine starts: one entry per loop of its group.
@@ -95,9 +103,9 @@ final class EventBatcher: Sendable {
     private func queueHandOver(on loop: any EventLoop, _ pending: Pending) {
         guard !pending.handOverQueued else { return }
         pending.handOverQueued = true
-        let windowEnd = pending.lastTrafficHandOver + Self.trafficWindow
-        if windowEnd > .now() {
-            loop.scheduleTask(deadline: windowEnd) { self.handOver(pending) }
+        pending.handOverWaitsForWindow = pending.trafficWindowEnd > .now()
+        if pending.handOverWaitsForWindow {
+            loop.scheduleTask(deadline: pending.trafficWindowEnd) { self.handOver(pending) }
         } else {
             loop.execute { self.handOver(pending) }
         }
@@ -111,7 +119,12 @@ final class EventBatcher: Sendable {
         let events = pending.events
         pending.events = []
         pending.handOverQueued = false
-        if !tallies.isEmpty { pending.lastTrafficHandOver = .now() }
+        if !tallies.isEmpty {
+            // Traffic after a quiet spell starts with the shortest window again.
+            if !pending.handOverWaitsForWindow { _ = pending.pacing.pause(afterBatchWithData: false) }
+            let window = pending.pacing.pause(afterBatchWithData: true) ?? DataPacing.firstPauseMilliseconds
+            pending.trafficWindowEnd = .now() + .milliseconds(Int64(window))
+        }
         // Events emitted from here on (by observers) start the next batch.
         if !events.isEmpty { handOn(events) }
     }

@@ -1,12 +1,14 @@
-/// How long headless output waits after a batch with data before printing the next,
-/// so that a flood merges into few lines (exact byte counts) while a person poking at
-/// a server by hand still sees each reply at once.
+/// How long to gather data after passing a batch on before passing on the next, so
+/// that a flood costs few hand-overs and few lines (with exact byte counts) while a
+/// person poking at a server by hand still sees each reply at once.
 ///
 /// The first pause after a quiet spell is short; each further batch with data doubles
 /// it, up to `longest`. A batch without data ends the flood and the next pause is short
-/// again. So a request and its multi-chunk reply print within ~10 ms, and a connection
-/// that streams for longer settles at one received and one sent line per `longest`.
-public struct OutputPacing: Sendable, Equatable {
+/// again. So a request and its multi-chunk reply pass within ~10 ms, and a connection
+/// that streams for longer settles at one report per `longest`.
+///
+/// Used twice: the engine's traffic reports (`EventBatcher`) and headless output.
+public struct DataPacing: Sendable, Equatable {
     /// The first pause: short enough that nobody notices it.
     public static let firstPauseMilliseconds = 10
 
