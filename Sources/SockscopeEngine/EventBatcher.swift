@@ -27,7 +27,9 @@ protocol TrafficTally: AnyObject {
 ///   (`DataPacing`): a stream of reads is reported about ten times a second, with exact
 ///   byte counts, however many reads it takes, while a reply to a request still shows
 ///   within ~10 ms. The first event after a quiet spell leaves at once, and nothing is
-///   scheduled once the traffic stops: an idle engine has no timers.
+///   scheduled once the traffic stops: an idle engine has no timers. Other events wait
+///   with the traffic, but at most `heldEventsLimit` of them: a burst of new connections
+///   leaves in bounded batches instead of piling up for the whole window.
 ///
 /// Order: a loop's events leave in the order they were emitted, a connection reports
 /// its traffic before any other event about itself, and every event of a socket comes
@@ -39,6 +41,10 @@ final class EventBatcher: Sendable {
     /// second the counters on screen still move smoothly.
     static let longestTrafficWindowMilliseconds = 100
 
+    /// Events (other than traffic, which is counted, not queued) a window may hold
+    /// before the batch leaves anyway: about 5 ms of a 10 000-connection burst.
+    static let heldEventsLimit = 256
+
     /// One loop's batch in the making. Touched only on that loop's thread.
     private final class Pending: @unchecked Sendable {
         var events: [EngineEvent] = []
@@ -49,6 +55,8 @@ final class EventBatcher: Sendable {
         /// The queued hand-over waits for the window: something (usually more traffic)
         /// came while it was open, so the flow goes on and the next window may be longer.
         var handOverWaitsForWindow = false
+        /// The hand-over waiting for the window, cancelled if the batch must leave sooner.
+        var scheduledHandOver: Scheduled<Void>?
         var pacing = DataPacing(longestMilliseconds: EventBatcher.longestTrafficWindowMilliseconds)
     }
 
@@ -74,6 +82,12 @@ final class EventBatcher: Sendable {
     func emit(_ event: EngineEvent) {
         guard let (loop, pending) = currentLoop() else { return handOn([event]) }
         pending.events.append(event)
+        if pending.events.count >= Self.heldEventsLimit, let scheduled = pending.scheduledHandOver {
+            scheduled.cancel()
+            pending.scheduledHandOver = nil
+            loop.execute { self.handOver(pending) }
+            return
+        }
         queueHandOver(on: loop, pending)
     }
 
@@ -105,13 +119,14 @@ final class EventBatcher: Sendable {
         pending.handOverQueued = true
         pending.handOverWaitsForWindow = pending.trafficWindowEnd > .now()
         if pending.handOverWaitsForWindow {
-            loop.scheduleTask(deadline: pending.trafficWindowEnd) { self.handOver(pending) }
+            pending.scheduledHandOver = loop.scheduleTask(deadline: pending.trafficWindowEnd) { self.handOver(pending) }
         } else {
             loop.execute { self.handOver(pending) }
         }
     }
 
     private func handOver(_ pending: Pending) {
+        pending.scheduledHandOver = nil
         let tallies = pending.tallies
         pending.tallies = []
         // Their events join this batch: the hand-over is still marked queued.
