@@ -28,6 +28,15 @@ static void wake_from_handler(int fd) {
     errno = saved;
 }
 
+// A plain handler with no flags and nothing masked; the handler it replaces goes to `previous`.
+static int install_handler(int sig, void (*handler)(int), struct sigaction *previous) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, previous);
+}
+
 static void route(int sig) {
     last_signal = sig;
     wake_from_handler(signal_fd);
@@ -35,13 +44,9 @@ static void route(int sig) {
 
 int sockscope_route_signals(int fd) {
     signal_fd = fd;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = route;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0) return -1;
-    if (sigaction(SIGTERM, &sa, NULL) != 0) return -1;
-    if (sigaction(SIGHUP, &sa, NULL) != 0) return -1;
+    if (install_handler(SIGINT, route, NULL) != 0) return -1;
+    if (install_handler(SIGTERM, route, NULL) != 0) return -1;
+    if (install_handler(SIGHUP, route, NULL) != 0) return -1;
     signal(SIGPIPE, SIG_IGN);
     return 0;
 }
@@ -68,11 +73,7 @@ static void route_resize(int sig) {
 
 int sockscope_route_resizes(int fd) {
     resize_fd = fd;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = route_resize;
-    sigemptyset(&sa.sa_mask);
-    return sigaction(SIGWINCH, &sa, &resize_previous);
+    return install_handler(SIGWINCH, route_resize, &resize_previous);
 }
 
 void sockscope_clear_signal_mask(void) {
