@@ -28,7 +28,9 @@ bindir="$(swift build -c release "${scratch[@]}" --show-bin-path)"
 bin="$bindir/sockscope"
 extra=${SOCKSCOPE_ARGS:-}
 
-tools=$(mktemp -d)/sockscope.ini
+tools_dir=$(mktemp -d)
+trap 'rm -rf "$tools_dir"' EXIT
+tools=$tools_dir/sockscope.ini
 cat > "$tools" <<INI
 [sockscope]
 kind = sut

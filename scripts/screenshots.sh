@@ -10,9 +10,10 @@ bin="$(swift build --show-bin-path)/sockscope"
 out=screenshots
 mkdir -p "$out"
 sock="sockscope-shots-$$"
+captures=$(mktemp -d)
 cols=120 rows=36
 tmuxc() { tmux -L "$sock" "$@"; }
-trap 'tmuxc kill-server 2>/dev/null || true' EXIT
+trap 'tmuxc kill-server 2>/dev/null || true; rm -rf "$captures"' EXIT
 
 # Waits until the pane shows TEXT (up to 10 s).
 wait_for() {
@@ -28,8 +29,8 @@ wait_for() {
 shot() {
     local name=$1 palette=${2:-dark}
     sleep 0.2  # let the last redraw land; the frame is paced at 30 per second
-    tmuxc capture-pane -p -e -N -t shot > "/tmp/$sock-$name.txt"
-    /usr/bin/python3 scripts/ansi2png.py "/tmp/$sock-$name.txt" "$out/$name.png" "$cols" "$rows" "$palette"
+    tmuxc capture-pane -p -e -N -t shot > "$captures/$name.txt"
+    /usr/bin/python3 scripts/ansi2png.py "$captures/$name.txt" "$out/$name.png" "$cols" "$rows" "$palette"
     echo "wrote $out/$name.png"
 }
 
