@@ -5,7 +5,9 @@ import TestSupport
 /// A private tmux server running one program in a pane of a fixed size, for
 /// end-to-end tests that type keys and read the screen as a person would.
 final class TmuxSession: @unchecked Sendable {
-    let socketName = "sockscope-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    /// The server's socket, in the test process's own directory (tmux's default directory
+    /// keeps a socket file per server long after the server is gone).
+    let socketPath = TemporaryPath.make(prefix: "tmux", suffix: ".sock")
     let width: Int
     let height: Int
     let statusFile = TemporaryPath.make(prefix: "tmux-status", suffix: ".txt")
@@ -17,7 +19,7 @@ final class TmuxSession: @unchecked Sendable {
         // tmux does not always reap a pane's process, so its pane_dead_status is unreliable.
         // The shell ignores Ctrl-C (sockscope installs its own handler) so it lives to write the status.
         let script = #"trap "" INT; TERM=tmux-256color "$0" "$@"; echo "$?" > "$SOCKSCOPE_STATUS_FILE"; sleep 3600"#
-        let (status, output) = try await run("tmux", ["-L", socketName, "-f", "/dev/null", "new-session", "-d",
+        let (status, output) = try await run("tmux", ["-S", socketPath, "-f", "/dev/null", "new-session", "-d",
                                                        "-x", "\(width)", "-y", "\(height)", "-s", "t",
                                                        "-e", "SOCKSCOPE_STATUS_FILE=\(statusFile)",
                                                        "/bin/sh", "-c", script] + command)
@@ -25,7 +27,7 @@ final class TmuxSession: @unchecked Sendable {
     }
 
     deinit {
-        if let process = try? SpawnedProcess("tmux", ["-L", socketName, "kill-server"]) {
+        if let process = try? SpawnedProcess("tmux", ["-S", socketPath, "kill-server"]) {
             _ = waitUntilBlocking(timeout: .seconds(5)) { process.exitCode != nil }
         }
     }
@@ -41,7 +43,7 @@ final class TmuxSession: @unchecked Sendable {
 
     @discardableResult
     func tmux(_ arguments: String...) async throws -> String {
-        let (status, output) = try await run("tmux", ["-L", socketName] + arguments)
+        let (status, output) = try await run("tmux", ["-S", socketPath] + arguments)
         guard status == 0 else { throw TmuxError.failed("\(arguments.joined(separator: " ")): \(output)") }
         return output
     }
@@ -90,7 +92,7 @@ final class TmuxSession: @unchecked Sendable {
     private func blockingCapture() throws -> String { try blocking(["capture-pane", "-p", "-t", "t"]) }
 
     private func blocking(_ arguments: [String]) throws -> String {
-        let process = try SpawnedProcess("tmux", ["-L", socketName] + arguments)
+        let process = try SpawnedProcess("tmux", ["-S", socketPath] + arguments)
         _ = waitUntilBlocking(timeout: .seconds(5)) { process.exitCode != nil }
         return process.output
     }

@@ -14,7 +14,8 @@ public enum TemporaryPath {
     /// Writes `contents` to a fresh file and returns its path.
     public static func file(prefix: String, suffix: String = "", contents: String) throws -> String {
         let path = make(prefix: prefix, suffix: suffix)
-        try contents.write(toFile: path, atomically: true, encoding: .utf8)
+        // Not atomically: Foundation would leave a TemporaryDirectory.XXXXXX behind in /tmp.
+        try contents.write(toFile: path, atomically: false, encoding: .utf8)
         return path
     }
 
