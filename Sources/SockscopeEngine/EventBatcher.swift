@@ -85,7 +85,7 @@ final class EventBatcher: Sendable {
         if pending.events.count >= Self.heldEventsLimit, let scheduled = pending.scheduledHandOver {
             scheduled.cancel()
             pending.scheduledHandOver = nil
-            loop.execute { self.handOver(pending) }
+            loop.execute { self.handOver(pending, on: loop) }
             return
         }
         queueHandOver(on: loop, pending)
@@ -104,7 +104,7 @@ final class EventBatcher: Sendable {
     func flushAll(_ group: MultiThreadedEventLoopGroup) {
         for loop in group.makeIterator() {
             guard let pending = pendingByLoop[ObjectIdentifier(loop)] else { continue }
-            try? loop.submit { self.handOver(pending) }.wait()
+            try? loop.submit { self.handOver(pending, on: loop) }.wait()
         }
     }
 
@@ -119,13 +119,15 @@ final class EventBatcher: Sendable {
         pending.handOverQueued = true
         pending.handOverWaitsForWindow = pending.trafficWindowEnd > .now()
         if pending.handOverWaitsForWindow {
-            pending.scheduledHandOver = loop.scheduleTask(deadline: pending.trafficWindowEnd) { self.handOver(pending) }
+            pending.scheduledHandOver = loop.scheduleTask(deadline: pending.trafficWindowEnd) {
+                self.handOver(pending, on: loop)
+            }
         } else {
-            loop.execute { self.handOver(pending) }
+            loop.execute { self.handOver(pending, on: loop) }
         }
     }
 
-    private func handOver(_ pending: Pending) {
+    private func handOver(_ pending: Pending, on loop: any EventLoop) {
         pending.scheduledHandOver = nil
         let tallies = pending.tallies
         pending.tallies = []
@@ -140,6 +142,9 @@ final class EventBatcher: Sendable {
             let window = pending.pacing.pause(afterBatchWithData: true) ?? DataPacing.firstPauseMilliseconds
             pending.trafficWindowEnd = .now() + .milliseconds(Int64(window))
         }
+        // A source that counted more while reporting (an echo connection learning that
+        // its queue drained) reports with the next batch.
+        if !pending.tallies.isEmpty { queueHandOver(on: loop, pending) }
         // Events emitted from here on (by observers) start the next batch.
         if !events.isEmpty { handOn(events) }
     }

@@ -217,5 +217,21 @@ struct ListenTests {
             harness.sentCount(on: connection) == total
         }
         #expect(harness.receivedCount(on: connection) == total)
+        // Every report's preview is the stream at the report's offset (byte k is k % 256),
+        // however the echoes queued up: a preview may come short, never wrong.
+        for isReceived in [true, false] {
+            var offset = 0
+            for kind in harness.events(about: connection) {
+                let report: (bytes: [UInt8], count: Int)
+                switch kind {
+                case .received(_, let bytes, let count) where isReceived: report = (bytes, count)
+                case .sent(_, let bytes, let count) where !isReceived: report = (bytes, count)
+                default: continue
+                }
+                let expected = (offset..<(offset + report.bytes.count)).map { UInt8($0 % 256) }
+                #expect(report.bytes == expected, "\(isReceived ? "received" : "sent") preview at offset \(offset)")
+                offset += report.count
+            }
+        }
     }
 }
