@@ -27,9 +27,11 @@ protocol TrafficTally: AnyObject {
 ///   (`DataPacing`): a stream of reads is reported about ten times a second, with exact
 ///   byte counts, however many reads it takes, while a reply to a request still shows
 ///   within ~10 ms. The first event after a quiet spell leaves at once, and nothing is
-///   scheduled once the traffic stops: an idle engine has no timers. Other events wait
-///   with the traffic, but at most `heldEventsLimit` of them: a burst of new connections
-///   leaves in bounded batches instead of piling up for the whole window.
+///   scheduled once the traffic stops: an idle engine has no timers.
+/// - News (an accept, a close, an error, a request's answer) does not wait out a long
+///   window: the batch holding it leaves within `longestWaitForNewsMilliseconds`, and
+///   at once when `heldEventsLimit` events wait, so a burst of new connections leaves
+///   in bounded batches instead of piling up for the whole window.
 ///
 /// Order: a loop's events leave in the order they were emitted, a connection reports
 /// its traffic before any other event about itself, and every event of a socket comes
@@ -45,6 +47,10 @@ final class EventBatcher: Sendable {
     /// before the batch leaves anyway: about 5 ms of a 10 000-connection burst.
     static let heldEventsLimit = 256
 
+    /// The longest news waits for a traffic window: the first window's length, so an
+    /// accept or a close among busy connections shows as soon as a reply would.
+    static let longestWaitForNewsMilliseconds = DataPacing.firstPauseMilliseconds
+
     /// One loop's batch in the making. Touched only on that loop's thread.
     private final class Pending: @unchecked Sendable {
         var events: [EngineEvent] = []
@@ -57,6 +63,7 @@ final class EventBatcher: Sendable {
         var handOverWaitsForWindow = false
         /// The hand-over waiting for the window, cancelled if the batch must leave sooner.
         var scheduledHandOver: Scheduled<Void>?
+        var scheduledDeadline = NIODeadline.uptimeNanoseconds(0)
         var pacing = DataPacing(longestMilliseconds: EventBatcher.longestTrafficWindowMilliseconds)
     }
 
@@ -82,13 +89,18 @@ final class EventBatcher: Sendable {
     func emit(_ event: EngineEvent) {
         guard let (loop, pending) = currentLoop() else { return handOn([event]) }
         pending.events.append(event)
-        if pending.events.count >= Self.heldEventsLimit, let scheduled = pending.scheduledHandOver {
-            scheduled.cancel()
-            pending.scheduledHandOver = nil
-            loop.execute { self.handOver(pending, on: loop) }
-            return
-        }
         queueHandOver(on: loop, pending)
+        if pending.events.count >= Self.heldEventsLimit {
+            handOverSooner(on: loop, pending, deadline: nil)
+        } else if !Self.mayWaitOutTheWindow(event.kind) {
+            handOverSooner(on: loop, pending, deadline: .now() + .milliseconds(Int64(Self.longestWaitForNewsMilliseconds)))
+        }
+    }
+
+    /// Kernel samples come every 250 ms or so while sockets are busy, like the traffic
+    /// they describe; everything else is news.
+    private static func mayWaitOutTheWindow(_ kind: EngineEventKind) -> Bool {
+        if case .lab(.kernel) = kind { true } else { false }
     }
 
     /// `source` has counted traffic: it reports it when the loop's batch leaves.
@@ -119,12 +131,28 @@ final class EventBatcher: Sendable {
         pending.handOverQueued = true
         pending.handOverWaitsForWindow = pending.trafficWindowEnd > .now()
         if pending.handOverWaitsForWindow {
-            pending.scheduledHandOver = loop.scheduleTask(deadline: pending.trafficWindowEnd) {
-                self.handOver(pending, on: loop)
-            }
+            schedule(on: loop, pending, deadline: pending.trafficWindowEnd)
         } else {
             loop.execute { self.handOver(pending, on: loop) }
         }
+    }
+
+    /// Moves a hand-over waiting for the window to `deadline` if that is sooner (nil: now).
+    private func handOverSooner(on loop: any EventLoop, _ pending: Pending, deadline: NIODeadline?) {
+        guard let scheduled = pending.scheduledHandOver, deadline.map({ $0 < pending.scheduledDeadline }) ?? true
+        else { return }
+        scheduled.cancel()
+        if let deadline {
+            schedule(on: loop, pending, deadline: deadline)
+        } else {
+            pending.scheduledHandOver = nil
+            loop.execute { self.handOver(pending, on: loop) }
+        }
+    }
+
+    private func schedule(on loop: any EventLoop, _ pending: Pending, deadline: NIODeadline) {
+        pending.scheduledDeadline = deadline
+        pending.scheduledHandOver = loop.scheduleTask(deadline: deadline) { self.handOver(pending, on: loop) }
     }
 
     private func handOver(_ pending: Pending, on loop: any EventLoop) {

@@ -49,4 +49,39 @@ import Testing
         batcher.flushAll(group)
         #expect(delivered.withLockedValue { $0 } == [1, burst], "nothing else was held")
     }
+
+    @Test func newsDuringALongTrafficWindowLeavesAfterTheFirstWindowsLength() throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let windowsToGrow = 5
+        let closed = EngineEvent(time: Timestamp(nanoseconds: 0), kind: .closed(SocketID(.connection, 7), reason: "peer closed"))
+        let seenByMarker = loop.makePromise(of: Int.self)
+        let delivered = NIOLockedValueBox<[[EngineEvent]]>([])
+        let batcherBox = NIOLockedValueBox<(EventBatcher, CountingSource)?>(nil)
+        let batcher = EventBatcher(group: group) { events in
+            let count = delivered.withLockedValue { $0.append(events); return $0.count }
+            guard let (batcher, source) = batcherBox.withLockedValue({ $0 }) else { return }
+            if count < windowsToGrow {
+                // Traffic noted while each window is open makes the next one twice as long:
+                // 10, 20, 40, 80 ms, then the longest, 100 ms.
+                batcher.noteTally(source)
+            } else if count == windowsToGrow {
+                // Inside the 100 ms window: traffic, then a close. A marker due 50 ms later
+                // must find the close delivered; the loop runs due tasks in deadline order,
+                // so this holds however slow the machine is.
+                batcher.noteTally(source)
+                batcher.emit(closed)
+                loop.scheduleTask(in: .milliseconds(50)) { delivered.withLockedValue { $0.count } }
+                    .futureResult.cascade(to: seenByMarker)
+            }
+        }
+        let source = CountingSource(batcher)
+        batcherBox.withLockedValue { $0 = (batcher, source) }
+        try loop.submit { batcher.noteTally(source) }.wait()
+
+        #expect(try seenByMarker.futureResult.wait() == windowsToGrow + 1, "the close waited for the traffic window")
+        let last = delivered.withLockedValue { $0.last } ?? []
+        #expect(last.count == 2 && last.contains { $0.kind == closed.kind }, "the close leaves with that window's traffic")
+    }
 }
