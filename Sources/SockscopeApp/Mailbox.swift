@@ -14,14 +14,16 @@ public final class Mailbox: Sendable {
         /// Where the pending data event of a (socket, direction) sits in `events`.
         var dataSlots: [DataKey: Int] = [:]
         /// The consumer will drain on its own at a set time (it is pacing a busy
-        /// stream), so posting need not write the wake fd, unless the backlog
-        /// reaches `pausedBacklogLimit`.
+        /// stream), so posting need not write the wake fd, unless news arrives or the
+        /// backlog reaches `pausedBacklogLimit`.
         var wakeUpsPaused = false
+        /// Something waiting is news (`EngineEventKind.isNews`): the consumer was woken for it.
+        var holdsNews = false
     }
 
     /// While wake-ups are paused, a backlog this long wakes the consumer anyway. Data
-    /// merges and stays short; a burst of new connections does not merge, and is then
-    /// handled in bounded batches instead of piling up for the whole pause.
+    /// merges per socket and direction, but 10 000 busy connections are 20 000 entries:
+    /// they are then handled in bounded batches instead of piling up for the whole pause.
     static let pausedBacklogLimit = 1024
 
     private struct DataKey: Hashable {
@@ -41,9 +43,16 @@ public final class Mailbox: Sendable {
         guard !events.isEmpty else { return }
         let shouldWake = queue.withLockedValue { queue -> Bool in
             let before = queue.events.count
-            for event in events { Self.enqueue(event, into: &queue) }
-            let threshold = queue.wakeUpsPaused ? Self.pausedBacklogLimit : 1
-            return before < threshold && queue.events.count >= threshold
+            let heldNews = queue.holdsNews
+            for event in events {
+                Self.enqueue(event, into: &queue)
+                if event.kind.isNews { queue.holdsNews = true }
+            }
+            guard queue.wakeUpsPaused else { return before == 0 }
+            // Paced: news ends the pause at once (an accept or a close shows while data
+            // flows), and so does a long backlog; data alone waits for the consumer.
+            let backlogReached = before < Self.pausedBacklogLimit && queue.events.count >= Self.pausedBacklogLimit
+            return backlogReached || (!heldNews && queue.holdsNews)
         }
         if shouldWake { wakeSignal.wake() }
     }
@@ -79,6 +88,7 @@ public final class Mailbox: Sendable {
         return queue.withLockedValue { queue in
             queue.dataSlots.removeAll(keepingCapacity: true)
             queue.wakeUpsPaused = pausingWakeUps
+            queue.holdsNews = false
             // Handed over whole: emptying it in place would copy nothing but allocate
             // a second buffer of the same capacity while the caller holds the first.
             defer { queue.events = [] }

@@ -87,6 +87,17 @@ public enum EngineEventKind: Hashable, Sendable {
             nil
         }
     }
+
+    /// Whether a person watching should see it at once even while traffic is paced:
+    /// everything but data (counted, and coming again while a socket is busy) and kernel
+    /// samples (every 250 ms or so while sockets are busy). The engine's traffic windows
+    /// and the headless printer's pauses both end early for news.
+    public var isNews: Bool {
+        switch self {
+        case .received, .sent, .receivedFrom, .sentTo, .lab(.kernel): false
+        default: true
+        }
+    }
 }
 
 public struct EngineEvent: Hashable, Sendable {

@@ -92,16 +92,11 @@ final class EventBatcher: Sendable {
         queueHandOver(on: loop, pending)
         if pending.events.count >= Self.heldEventsLimit {
             handOverSooner(on: loop, pending, deadline: nil)
-        } else if !Self.mayWaitOutTheWindow(event.kind) {
+        } else if event.kind.isNews {
             handOverSooner(on: loop, pending, deadline: .now() + .milliseconds(Int64(Self.longestWaitForNewsMilliseconds)))
         }
     }
 
-    /// Kernel samples come every 250 ms or so while sockets are busy, like the traffic
-    /// they describe; everything else is news.
-    private static func mayWaitOutTheWindow(_ kind: EngineEventKind) -> Bool {
-        if case .lab(.kernel) = kind { true } else { false }
-    }
 
     /// `source` has counted traffic: it reports it when the loop's batch leaves.
     /// Call on the source's loop, once per batch (the source remembers that it is queued).

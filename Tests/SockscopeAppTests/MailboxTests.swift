@@ -34,25 +34,41 @@ import SockscopeCore
         #expect(bytes == Array("abcd".utf8) && count == 4)
     }
 
-    @Test func aPausedMailboxWakesOnlyForALongBacklog() {
+    @Test func aPausedMailboxWakesForALongBacklogOfData() {
         let mailbox = Mailbox()
         _ = mailbox.drain(pausingWakeUps: true)
         mailbox.wakeSignal.reset()
-        // A flood of data merges and never reaches the limit.
+        // A flood on one connection merges and never reaches the limit.
         for _ in 0..<5000 { mailbox.post([received(1, [0x41])]) }
         #expect(mailbox.wakeSignal.reset() == 0)
-        // New connections do not merge: the backlog wakes the consumer once, at the limit.
-        mailbox.post((1..<Mailbox.pausedBacklogLimit).map(accepted))
+        // Data of many connections does not merge across them: the backlog wakes the
+        // consumer once, at the limit.
+        mailbox.post((2...Mailbox.pausedBacklogLimit).map { received($0, [0x42]) })
         #expect(mailbox.wakeSignal.reset() == 1)
-        mailbox.post((0..<100).map { accepted(Mailbox.pausedBacklogLimit + $0) })
+        mailbox.post((1...100).map { received(Mailbox.pausedBacklogLimit + $0, [0x43]) })
         #expect(mailbox.wakeSignal.reset() == 0, "one wake-up per crossing")
         let events = mailbox.drain(pausingWakeUps: true)
         #expect(events.count == Mailbox.pausedBacklogLimit + 100)
         guard case .received(_, _, let count) = events[0].kind else { return #expect(Bool(false)) }
         #expect(count == 5000)
-        mailbox.post([accepted(0)])
+        mailbox.post([received(1, [0x41])])
         #expect(mailbox.wakeSignal.reset() == 0, "paused again by the drain")
         mailbox.resumeWakeUps()
         #expect(mailbox.wakeSignal.reset() == 1, "what arrived during the pause wakes the consumer")
+    }
+
+    @Test func newsEndsAPauseAtOnceButOnlyOnce() {
+        let mailbox = Mailbox()
+        _ = mailbox.drain(pausingWakeUps: true)
+        mailbox.wakeSignal.reset()
+        mailbox.post([received(1, [0x41])])
+        #expect(mailbox.wakeSignal.reset() == 0, "data waits for the consumer's own time")
+        mailbox.post([received(1, [0x41]), accepted(2)])
+        #expect(mailbox.wakeSignal.reset() == 1, "an accept is shown while data is paced")
+        mailbox.post([accepted(3)])
+        #expect(mailbox.wakeSignal.reset() == 0, "the consumer is already coming")
+        #expect(mailbox.drain(pausingWakeUps: true).count == 3)
+        mailbox.post([EngineEvent(time: time, kind: .closed(SocketID(.connection, 2), reason: "peer closed"))])
+        #expect(mailbox.wakeSignal.reset() == 1, "a new pause, new news")
     }
 }
