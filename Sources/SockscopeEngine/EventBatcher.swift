@@ -97,7 +97,6 @@ final class EventBatcher: Sendable {
         }
     }
 
-
     /// `source` has counted traffic: it reports it when the loop's batch leaves.
     /// Call on the source's loop, once per batch (the source remembers that it is queued).
     func noteTally(_ source: any TrafficTally) {
