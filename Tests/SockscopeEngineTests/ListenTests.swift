@@ -220,11 +220,55 @@ struct ListenTests {
             harness.sentCount(on: connection) == total
         }
         #expect(harness.receivedCount(on: connection) == total)
-        // Every report's preview is the stream at the report's offset (byte k is k % 256),
-        // however the echoes queued up: a preview may come short, never wrong.
+        Self.expectPreviewsFollowTheStream(harness.events(about: connection))
+    }
+
+    @Test func anEchoPeerThatResetsWithEchoesQueuedHasOnlyWhatLeftCounted() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(.echo)
+        // Sends without reading until the echoes back up, then resets (SO_LINGER 0).
+        let client = try PythonPeer.run("""
+            import socket, struct, sys
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", int(sys.argv[1])))
+            s.settimeout(0.5)
+            block = bytes(range(256)) * 256
+            sent = 0
+            try:
+                while sent < 64 << 20:
+                    sent += s.send(block)
+            except socket.timeout:
+                pass
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            print("RESET AFTER %d" % sent, flush=True)
+            """, [String(listener.port)])
+        #expect(await client.waitForOutput(containing: "RESET AFTER"), "client said: \(client.output)")
+        let connection = SocketID(.connection, 1)
+        try await harness.waitFor("the connection to close", timeout: .seconds(30)) { harness.closedReason(of: connection) != nil }
+
+        let about = harness.events(about: connection)
+        let received = harness.receivedCount(on: connection), sent = harness.sentCount(on: connection)
+        #expect(received > 0)
+        #expect(sent <= received, "counted \(sent) B of echo for \(received) B received")
+        let closedAt = try #require(about.firstIndex { if case .closed = $0 { true } else { false } })
+        #expect(!about[closedAt...].contains { if case .sent = $0 { true } else if case .received = $0 { true } else { false } },
+                "traffic reported after the close")
+        Self.expectPreviewsFollowTheStream(about)
+        // The engine goes on serving.
+        let next = try PythonPeer.run(PeerScripts.sendThenRead, [String(listener.port), "still here"])
+        #expect(await next.waitForOutput(containing: "GOT still here"), "client said: \(next.output)")
+    }
+
+    /// Every report's preview is the stream at the report's offset (byte k is k % 256),
+    /// however the echoes queued up: a preview may come short, never wrong.
+    static func expectPreviewsFollowTheStream(_ about: [EngineEventKind],
+                                              sourceLocation: SourceLocation = #_sourceLocation) {
         for isReceived in [true, false] {
             var offset = 0
-            for kind in harness.events(about: connection) {
+            for kind in about {
                 let report: (bytes: [UInt8], count: Int)
                 switch kind {
                 case .received(_, let bytes, let count) where isReceived: report = (bytes, count)
@@ -232,7 +276,8 @@ struct ListenTests {
                 default: continue
                 }
                 let expected = (offset..<(offset + report.bytes.count)).map { UInt8($0 % 256) }
-                #expect(report.bytes == expected, "\(isReceived ? "received" : "sent") preview at offset \(offset)")
+                #expect(report.bytes == expected, "\(isReceived ? "received" : "sent") preview at offset \(offset)",
+                        sourceLocation: sourceLocation)
                 offset += report.count
             }
         }
