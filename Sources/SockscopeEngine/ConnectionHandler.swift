@@ -119,7 +119,9 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
         let buffer = Self.unwrapInboundIn(data)
         received.add(buffer)
         queueTrafficReport()
-        guard case .echo = mode, !isClosing else { return }
+        // Shut down for writing (our `shutdown write`): NIO would refuse the echo, so it
+        // is neither attempted nor counted.
+        guard case .echo = mode, !isClosing, !outputShutDown else { return }
         // No promise per echo: a promise, its callback and its future cost more than the
         // rest of the echo. The report asks NIO what is still waiting (`EchoLedger`).
         context.write(data, promise: nil)

@@ -40,6 +40,25 @@ struct ShutdownAndResetTests {
         try await harness.waitFor("the client to close") { harness.closedReason(of: client) != nil }
     }
 
+    @Test func anEchoConnectionShutForWritingCountsNoEchoItCannotSend() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(.echo)
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: listener.port))))
+        let (client, server) = (SocketID(.connection, 1), SocketID(.connection, 2))
+        try await harness.waitFor("the accept") { harness.acceptedConnections(on: listener.id) == [server] }
+        _ = try await harness.perform(.send(client, Array("ping".utf8)))
+        try await harness.waitFor("the echo") { harness.received(on: client).bytes == Array("ping".utf8) }
+
+        _ = try await harness.perform(.shutdown(server, .write))
+        try await harness.waitFor("the client to read EOF") { harness.kinds.contains(.peerClosed(client)) }
+        _ = try await harness.perform(.send(client, Array("more".utf8)))
+        try await harness.waitFor("the echo end to read it") { harness.receivedCount(on: server) == 8 }
+        _ = try await harness.perform(.close(client))
+        try await harness.waitFor("both ends to close") { harness.closedReason(of: server) != nil }
+        #expect(harness.sentCount(on: server) == 4, "only the echo sent before the shutdown left")
+    }
+
     @Test func aPythonPeerReadsEOFAndAnswersAfterIt() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
