@@ -63,6 +63,7 @@ final class EventBatcher: Sendable {
         var handOverWaitsForWindow = false
         /// The hand-over waiting for the window, cancelled if the batch must leave sooner.
         var scheduledHandOver: Scheduled<Void>?
+        /// When `scheduledHandOver` runs: news only ever moves it sooner.
         var scheduledDeadline = NIODeadline.uptimeNanoseconds(0)
         var pacing = DataPacing(longestMilliseconds: EventBatcher.longestTrafficWindowMilliseconds)
     }
@@ -90,6 +91,8 @@ final class EventBatcher: Sendable {
         guard let (loop, pending) = currentLoop() else { return handOn([event]) }
         pending.events.append(event)
         queueHandOver(on: loop, pending)
+        // Outside a traffic window the batch leaves at the end of this turn anyway.
+        guard pending.scheduledHandOver != nil else { return }
         if pending.events.count >= Self.heldEventsLimit {
             handOverSooner(on: loop, pending, deadline: nil)
         } else if event.kind.isNews {
