@@ -134,19 +134,15 @@ extension Engine {
                 try channel.pipeline.syncOperations.handler(type: DatagramHandler.self).activate(as: id, channel: channel)
             }
         }
+        let isTCP = plan.transport == .tcp
         var bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(plan.timeout)
-            .channelOption(.allowRemoteHalfClosure, value: true)
-            .channelOption(.recvAllocator, value: Self.readBuffers)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
-                        origin: .outgoing(id, request: request), mode: .interactive, sink: sink, registry: registry))
+                    try ConnectionHandler(origin: .outgoing(id, request: request), mode: .interactive, sink: sink,
+                                          registry: registry).install(on: channel, noDelay: isTCP)
                 }
             }
-        if plan.transport == .tcp {
-            bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)
-        }
         if let local {
             bootstrap = bootstrap.bind(to: local)
         }
@@ -172,11 +168,10 @@ extension Engine {
             return failConnect(id, request: request, failure: .from(error, call: "connect", target: target, namedByNIO: false))
         }
         ClientBootstrap(group: loop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
-                        origin: .outgoing(id, request: request), mode: .interactive, sink: sink, registry: registry))
+                    try ConnectionHandler(origin: .outgoing(id, request: request), mode: .interactive, sink: sink,
+                                          registry: registry).install(on: channel, noDelay: false)
                 }
             }
             .withConnectedSocket(descriptor)

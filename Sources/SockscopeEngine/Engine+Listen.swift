@@ -56,24 +56,19 @@ extension Engine {
                         ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: listen.policy))
                 }
             }
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .childChannelOption(.recvAllocator, value: Self.readBuffers)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     let handler = ConnectionHandler(origin: .accepted(listener: listenerID.withLockedValue { $0 }),
                                                     mode: listen.mode, sink: sink, registry: registry)
-                    if let idle = listen.policy.idleTimeoutMilliseconds {
-                        try child.pipeline.syncOperations.addHandlers(
-                            IdleStateHandler(allTimeout: .milliseconds(Int64(idle))),
-                            IdleCloser(connection: handler, timeoutMilliseconds: idle))
-                    }
-                    try child.pipeline.syncOperations.addHandler(handler)
+                    let idleWatch: [any ChannelHandler] = listen.policy.idleTimeoutMilliseconds.map { idle in
+                        [IdleStateHandler(allTimeout: .milliseconds(Int64(idle))),
+                         IdleCloser(connection: handler, timeoutMilliseconds: idle)]
+                    } ?? []
+                    try handler.install(on: child, leading: idleWatch, noDelay: isTCP)
                 }
             }
         if isTCP {
-            bootstrap = bootstrap
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            bootstrap = bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
         }
         let target = listen.endpoint.description
         let bound = switch place {

@@ -117,6 +117,10 @@ final class KernelProbe: Sendable {
     /// so that no timer keeps running for it.
     static let failedLookupLimit: UInt8 = 3
 
+    /// Machine-wide /proc/net/netstat counters shown with a listener: accept queue full, SYNs dropped.
+    private static let listenOverflowsKey = "TcpExtListenOverflows"
+    private static let listenDropsKey = "TcpExtListenDrops"
+
     private let state = NIOLockedValueBox(State())
     private let sources = NIOLockedValueBox<Sources?>(nil)
     private let loop: any EventLoop
@@ -307,7 +311,8 @@ final class KernelProbe: Sendable {
 
     private func finish(due: [SocketID: Tracked], infos: [SocketID: sockscope_tcp_info]) {
         let entries = Self.lookUpInKernel(due)
-        let counters = due.values.contains { $0.isListener } ? ProcFile.netstatCounters() : [:]
+        let counters = due.values.contains { $0.isListener }
+            ? ProcFile.netstatCounters([Self.listenOverflowsKey, Self.listenDropsKey]) : [:]
         var samples: [SocketID: KernelSample] = [:]
         // Closed sockets whose lookup failed: nothing is known, so nothing is reported.
         var unknown: [SocketID] = []
@@ -344,8 +349,8 @@ final class KernelProbe: Sendable {
                     }
                 }
                 if sample.state == .listen {
-                    sample.listenOverflows = counters["TcpExtListenOverflows"]
-                    sample.listenDrops = counters["TcpExtListenDrops"]
+                    sample.listenOverflows = counters[Self.listenOverflowsKey]
+                    sample.listenDrops = counters[Self.listenDropsKey]
                 }
             } else if let held {
                 // Closed by us (or both), still held by the kernel: FIN-WAIT, TIME-WAIT, LAST-ACK...

@@ -341,11 +341,11 @@ final class LabEngine: Sendable {
                         ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: policy))
                 }
             }
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(origin: .accepted(listener: id), mode: mode, sink: sink, registry: registry))
+                    // Step-mode sockets keep the options their own calls (and NIO's bootstrap defaults) gave them.
+                    try ConnectionHandler(origin: .accepted(listener: id), mode: mode, sink: sink, registry: registry)
+                        .install(on: child, noDelay: false)
                 }
             }
             .withBoundSocket(fd)
@@ -368,11 +368,10 @@ final class LabEngine: Sendable {
         let sink = sink
         let registry = registry
         ClientBootstrap(group: step.loop)
-            .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(
-                        origin: .outgoing(id, request: request), mode: .interactive, sink: sink, registry: registry))
+                    try ConnectionHandler(origin: .outgoing(id, request: request), mode: .interactive, sink: sink,
+                                          registry: registry).install(on: channel, noDelay: false)
                 }
             }
             .withConnectedSocket(step.fd)

@@ -6,7 +6,9 @@ extension SocketAddress {
     /// `127.0.0.1:9000`, `[::1]:9000`, or a UNIX socket's path (`(unnamed)` for an unbound client).
     var displayText: String {
         switch self {
-        case .v4, .v6:
+        case .v4(let address):
+            AddressText.hostPort(ipv4: address.address.sin_addr.s_addr, port ?? 0)
+        case .v6:
             AddressText.hostPort(ipAddress ?? "?", port ?? 0)
         case .unixDomainSocket(let unix):
             pathname.flatMap { $0.isEmpty ? nil : $0 } ?? Self.abstractName(unix.address) ?? "(unnamed)"

@@ -18,8 +18,9 @@ enum ProcFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    static func netstatCounters() -> [String: Int] {
-        read("/proc/net/netstat").map(ProcNet.parseCounters) ?? [:]
+    /// The `/proc/net/netstat` counters named (`TcpExtListenDrops`...), and only those.
+    static func netstatCounters(_ keys: Set<String>) -> [String: Int] {
+        read("/proc/net/netstat").map { ProcNet.parseCounters($0, only: keys) } ?? [:]
     }
 
     /// /proc/sys/net/ipv4/ip_local_port_range: "32768\t60999".

@@ -54,6 +54,9 @@ import SockscopeCore
         #expect(counters["TcpExtListenOverflows"] == 3)
         #expect(counters["TcpExtListenDrops"] == 4)
         #expect(counters["IpExtInNoRoutes"] == 0)
+        #expect(ProcNet.parseCounters(text, only: ["TcpExtListenDrops", "IpExtInNoRoutes", "TcpExtNone"])
+            == ["TcpExtListenDrops": 4, "IpExtInNoRoutes": 0])
+        #expect(ProcNet.parseCounters(text, only: []) == [:])
     }
 
     @Test func ipv6Formatting() {

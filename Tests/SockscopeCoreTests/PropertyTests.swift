@@ -53,6 +53,40 @@ import Testing
         }
     }
 
+    @Test func ipv4TextIsDottedQuadAndPort() async {
+        await propertyCheck(count: 500, input: Gen.uint8().array(of: 4...4), Gen.int(in: 0...65535)) { octets, port in
+            let address = octets.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            let expected = octets.map(String.init).joined(separator: ".") + ":\(port)"
+            #expect(AddressText.hostPort(ipv4: address, port) == expected)
+        }
+        #expect(AddressText.hostPort(ipv4: UInt32(bigEndian: 0xFFFF_FFFF), 65535) == "255.255.255.255:65535")
+        #expect(AddressText.hostPort(ipv4: UInt32(bigEndian: 0x7F00_0001), 0) == "127.0.0.1:0")
+        #expect(AddressText.hostPort(ipv4: UInt32(bigEndian: 0x0A00_6401), 8080) == "10.0.100.1:8080")
+    }
+
+    /// Netstat-shaped text (groups of names and values, some garbled): asking for some
+    /// keys gives exactly those keys of the full parse.
+    @Test func countersAskedForAreThoseOfTheFullParse() async {
+        let groups = ["TcpExt:", "IpExt:", "Tcp:", "TcpExt"]
+        let names = ["ListenDrops", "ListenOverflows", "InNoRoutes", "Drops", ""]
+        let values = ["0", "3", "-1", "12345678901", "x", ""]
+        let line = Gen.int(in: 0..<groups.count).array(of: 1...3).map { choice in choice.map { groups[$0] } }
+        await propertyCheck(count: 300, input: line, Gen.int(in: 0...Int.max).array(of: 0...40)) { lineGroups, picks in
+            var picks = picks.makeIterator()
+            func pick(_ options: [String]) -> String { options[(picks.next() ?? 0) % options.count] }
+            var text = ""
+            for group in lineGroups {
+                let count = (picks.next() ?? 1) % 4
+                let pairGroup = (picks.next() ?? 0) % 5 == 0 ? pick(groups) : group
+                text += ([group] + (0..<count).map { _ in pick(names) }).joined(separator: " ") + "\n"
+                text += ([pairGroup] + (0..<count).map { _ in pick(values) }).joined(separator: " ") + "\n"
+            }
+            let all = ProcNet.parseCounters(text)
+            let asked: Set<String> = ["TcpExtListenDrops", "IpExtInNoRoutes", "TcpDrops", "TcpExtNone"]
+            #expect(ProcNet.parseCounters(text, only: asked) == all.filter { asked.contains($0.key) })
+        }
+    }
+
     @Test func hexDumpCoversEveryByte() async {
         await propertyCheck(count: 300, input: Self.bytes) { bytes in
             let lines = HexDump.lines(bytes)
