@@ -48,7 +48,10 @@ public enum DisplayText {
 
     /// Escapes a Swift string that came from outside (a process name, a path).
     public static func escape(string: String, backslashes: Bool = true) -> String {
-        escape(Array(string.utf8), backslashes: backslashes)
+        // Most text escaped this way (addresses, reasons, ids) is printable ASCII without a
+        // backslash: handed back as it is, without building a copy.
+        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return string }
+        return escape(Array(string.utf8), backslashes: backslashes)
     }
 
     /// True if the scalar may be written to a terminal as it is.
