@@ -85,7 +85,7 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
         // Half-close is a state to show and a command to give, not a reason to close.
         try options.setOption(.allowRemoteHalfClosure, value: true)
         try options.setOption(.recvAllocator, value: Engine.readBuffers)
-        if noDelay { try options.setOption(.socketOption(.tcp_nodelay), value: 1) }
+        if noDelay { try options.setOption(.tcpOption(.tcp_nodelay), value: 1) }
         if case .echo = mode { try options.setOption(.writeBufferWaterMark, value: Self.echoWaterMark) }
         let pipeline = channel.pipeline.syncOperations
         for handler in leading { try pipeline.addHandler(handler) }

@@ -64,11 +64,14 @@ extension Engine {
                         [IdleStateHandler(allTimeout: .milliseconds(Int64(idle))),
                          IdleCloser(connection: handler, timeoutMilliseconds: idle)]
                     } ?? []
-                    try handler.install(on: child, leading: idleWatch, noDelay: isTCP)
+                    // TCP_NODELAY is inherited from the listener (set below): a system call per accept saved.
+                    try handler.install(on: child, leading: idleWatch, noDelay: false)
                 }
             }
         if isTCP {
-            bootstrap = bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            bootstrap = bootstrap
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         }
         let target = listen.endpoint.description
         let bound = switch place {

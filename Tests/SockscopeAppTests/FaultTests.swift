@@ -140,21 +140,41 @@ import TestSupport
         #expect(output.components(separatedBy: #""event":"error""#).count - 1 >= 3)
     }
 
-    /// Tests run as root here; an unprivileged user is borrowed with setpriv to see EACCES.
+    /// Tests run as root here; an unprivileged user is borrowed with setpriv to see what
+    /// everyone else sees.
     static var canDropPrivileges: Bool { getuid() != 0 || SpawnedProcess.isInstalled("setpriv") }
+
+    /// sockscope as user `nobody` (or as the user running the tests, if not root).
+    func startUnprivileged(_ arguments: [String]) throws -> SpawnedProcess {
+        getuid() == 0
+            ? try SpawnedProcess("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Binary.path] + arguments)
+            : try SpawnedProcess(Binary.path, arguments)
+    }
 
     @Test(.enabled(if: FaultTests.canDropPrivileges, "needs a non-root user or setpriv"))
     func permissionDeniedIsExplained() async throws {
-        let arguments = ["--headless", "--json", "-c", "listen unix:/root/sockscope-\(getpid()).sock", "-c", "listen 80",
-                         "-c", "listen 0", "-c", "quit"]
-        let run = getuid() == 0
-            ? try SpawnedProcess("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", Binary.path] + arguments)
-            : try SpawnedProcess(Binary.path, arguments)
+        let run = try startUnprivileged(["--headless", "--json", "-c", "listen unix:/root/sockscope-\(getpid()).sock",
+                                         "-c", "listen 80", "-c", "listen 0", "-c", "quit"])
         #expect(await run.wait() == 0)
         let errors = run.output.split(separator: "\n").filter { $0.contains(#""errno":"EACCES""#) }
         #expect(errors.count == 2, "a UNIX path without write access and a port below 1024: \(run.output)")
         #expect(errors.allSatisfy { $0.contains("ports below 1024 need privilege") })
         #expect(run.output.contains(#""event":"listening""#), "the engine keeps working after both")
+    }
+
+    /// Root may set options nobody else may: spelled at the wrong level, TCP_NODELAY was
+    /// SO_DEBUG, which root sets silently and anyone else is refused (EACCES), losing every
+    /// connection without a word. Accepting, echoing and connecting out as `nobody`.
+    @Test(.enabled(if: FaultTests.canDropPrivileges, "needs a non-root user or setpriv"))
+    func anUnprivilegedUserAcceptsEchoesAndConnects() async throws {
+        let server = try startUnprivileged(["--headless", "-c", "listen 0 --echo"])
+        defer { server.kill(SIGKILL) }
+        let port = try await port(of: server)
+        try await assertStillServes(port)
+        #expect(await server.waitForOutput(containing: "C1 accepted"), "the accept is reported: \(server.output)")
+        let client = try startUnprivileged(["--headless", "-c", "connect \(port)", "-c", "send C1 hello"])
+        defer { client.kill(SIGKILL) }
+        #expect(await client.waitForOutput(containing: "C1 received 5 B"), "connected out, echo back: \(client.output)")
     }
 
     @Test func savedLogMatchesTheCounts() async throws {
