@@ -48,6 +48,16 @@ public enum HeadlessSession {
             output.append(0x0A)
         })
         func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
+        /// The event's line, if it has one, appended to the output.
+        func printLine(for event: EngineEvent) {
+            if options.json {
+                guard let line = EventFormatter.json(event) else { return }
+                output += line.utf8
+            } else {
+                guard EventFormatter.appendText(event, to: &output) else { return }
+            }
+            output.append(0x0A)
+        }
         func script(_ line: String) {
             handle(Reducer.reduce(&state, .commandLine(line, origin: .script, time: Timestamp.now())))
         }
@@ -89,11 +99,7 @@ public enum HeadlessSession {
                 var sawData = false
                 for event in events {
                     if event.kind.isStreamData { sawData = true }
-                    let line = options.json ? EventFormatter.json(event) : EventFormatter.text(event)
-                    if let line {
-                        output += line.utf8
-                        output.append(0x0A)
-                    }
+                    printLine(for: event)
                     handle(Reducer.reduce(&state, .engine(event)))
                 }
                 if let pause = pacing.pause(afterBatchWithData: sawData) {
@@ -106,10 +112,7 @@ public enum HeadlessSession {
             }
         }
         engine.shutdown()
-        for event in mailbox.drain() {
-            let line = options.json ? EventFormatter.json(event) : EventFormatter.text(event)
-            if let line { output += Array(line.utf8) + [0x0A] }
-        }
+        for event in mailbox.drain() { printLine(for: event) }
         writeAll(STDOUT_FILENO, output)
         return 0
     }

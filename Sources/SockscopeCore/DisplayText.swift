@@ -50,8 +50,22 @@ public enum DisplayText {
     public static func escape(string: String, backslashes: Bool = true) -> String {
         // Most text escaped this way (addresses, reasons, ids) is printable ASCII without a
         // backslash: handed back as it is, without building a copy.
-        if string.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }) { return string }
+        if isPlain(string) { return string }
         return escape(Array(string.utf8), backslashes: backslashes)
+    }
+
+    /// `escape(string:)` appended to `out` as UTF-8.
+    static func appendEscaped(string: String, to out: inout [UInt8]) {
+        if isPlain(string) {
+            out.append(contentsOf: string.utf8)
+        } else {
+            DataEscaping.append(ArraySlice(string.utf8), to: &out)
+        }
+    }
+
+    /// Printable ASCII without a backslash: escapes to itself.
+    private static func isPlain(_ string: String) -> Bool {
+        string.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != 0x5C }
     }
 
     /// True if the scalar may be written to a terminal as it is.

@@ -24,7 +24,17 @@ public struct SocketID: Hashable, Sendable, Comparable, CustomStringConvertible 
         self.init(kind, number)
     }
 
-    public var description: String { "\(kind.rawValue)\(number)" }
+    public var description: String {
+        var out: [UInt8] = []
+        appendText(to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `description` appended to `out` as UTF-8.
+    func appendText(to out: inout [UInt8]) {
+        out.append(kind.rawValue.asciiValue ?? UInt8(ascii: "?"))
+        ASCIIText.appendDecimal(number, to: &out)
+    }
 
     public static func < (lhs: SocketID, rhs: SocketID) -> Bool {
         lhs.kind.rawValue != rhs.kind.rawValue

@@ -2,11 +2,17 @@
 public enum TimeText {
     /// `2026-11-21T17:50:03.123Z`
     public static func iso8601(_ time: Timestamp) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        appendISO8601(time, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `iso8601` appended to `out` as UTF-8.
+    static func appendISO8601(_ time: Timestamp, to out: inout [UInt8]) {
         let parts = civil(time)
         // Written digit by digit: every headless line and every visible log row
         // starts with a time, and string interpolation cost ~6k instructions here.
-        var out: [UInt8] = []
-        out.reserveCapacity(24)
         appendDigits(parts.year, 4, to: &out)
         out.append(0x2D)
         appendDigits(parts.month, 2, to: &out)
@@ -15,7 +21,6 @@ public enum TimeText {
         out.append(0x54)
         appendClock(parts, to: &out)
         out.append(0x5A)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// `17:50:03.123` (UTC), for log lines.
@@ -36,15 +41,8 @@ public enum TimeText {
         appendDigits(parts.millisecond, 3, to: &out)
     }
 
-    /// `value` in decimal, zero-padded to at least `width` digits.
     private static func appendDigits(_ value: Int, _ width: Int, to out: inout [UInt8]) {
-        guard value >= 0, value < 10_000 else { return out += String(value).utf8 }
-        var divisor = 1
-        for _ in 1..<max(width, value >= 1000 ? 4 : value >= 100 ? 3 : value >= 10 ? 2 : 1) { divisor *= 10 }
-        while divisor > 0 {
-            out.append(0x30 + UInt8(value / divisor % 10))
-            divisor /= 10
-        }
+        ASCIIText.appendDecimal(value, minimumDigits: width, to: &out)
     }
 
     /// `+12.345s` since `origin`, for relative log times.

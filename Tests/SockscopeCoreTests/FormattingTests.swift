@@ -40,6 +40,31 @@ import Testing
         #expect(EventFormatter.text(event) == #"1970-01-01T00:00:00.000Z C1 sent 4 B "\x1b[2J""#)
     }
 
+    /// Headless lines are built as bytes; these pin a line of each shape.
+    @Test(arguments: [
+        (EngineEventKind.accepted(SocketID(.connection, 12), listener: SocketID(.listener, 3), local: "127.0.0.1:80",
+                                  remote: "[::1]:5\u{1B}"),
+         "C12 accepted remote=[::1]:5\\x1b local=127.0.0.1:80 listener=L3"),
+        (.listening(SocketID(.listener, 1), .tcp, local: "0.0.0.0:9", mode: .echo, backlog: 128),
+         "L1 listening tcp 0.0.0.0:9 ALL-INTERFACES mode=echo backlog=128"),
+        (.receivedFrom(SocketID(.listener, 2), from: "10.0.0.1:53", bytes: [0x61, 0x0A], count: 9),
+         #"L2 received 9 B from 10.0.0.1:53 "a\n"..."#),
+        (.resolved(host: "h", addresses: [ResolvedAddress(family: "IPv4", type: "stream", address: "1.2.3.4"),
+                                          ResolvedAddress(family: "IPv6", type: "stream", address: "::1")]),
+         "- resolved h: IPv4 stream 1.2.3.4, IPv6 stream ::1"),
+        (.error(SocketID(.connection, 1), .system(call: "connect", errno: 111, target: "tcp://127.0.0.1:9")),
+         "C1 error connect tcp://127.0.0.1:9 ECONNREFUSED: "),
+        (.peerCredentials(SocketID(.connection, 4), pid: 42, uid: 0, gid: 4_000_000_000),
+         "C4 peer-credentials pid=42 uid=0 gid=4000000000"),
+    ])
+    func textLineShapes(kind: EngineEventKind, expected: String) throws {
+        let line = try #require(EventFormatter.text(EngineEvent(time: Timestamp(nanoseconds: 0), kind: kind)))
+        #expect(line.hasPrefix("1970-01-01T00:00:00.000Z " + expected), "\(line)")
+        var appended = Array("x".utf8)
+        #expect(EventFormatter.appendText(EngineEvent(time: Timestamp(nanoseconds: 0), kind: kind), to: &appended))
+        #expect(appended == Array(("x" + line).utf8))
+    }
+
     @Test func logLines() {
         let entry = LogEntry(time: Timestamp(nanoseconds: 0), socket: SocketID(.connection, 2), kind: .received,
                              count: 6, bytes: Array("hello\n".utf8))
