@@ -32,7 +32,13 @@ public struct SocketID: Hashable, Sendable, Comparable, CustomStringConvertible 
 
     /// `description` appended to `out` as UTF-8.
     func appendText(to out: inout [UInt8]) {
-        out.append(kind.rawValue.asciiValue ?? UInt8(ascii: "?"))
+        // Spelled out: `Character.asciiValue` cost more than the rest of the line.
+        let letter: UInt8 = switch kind {
+        case .listener: UInt8(ascii: "L")
+        case .connection: UInt8(ascii: "C")
+        case .socket: UInt8(ascii: "S")
+        }
+        out.append(letter)
         ASCIIText.appendDecimal(number, to: &out)
     }
 
