@@ -11,8 +11,9 @@ import NIOConcurrencyHelpers
 public final class Mailbox: Sendable {
     private struct Queue {
         var events: [EngineEvent] = []
-        /// Where the pending data event of a (socket, direction) sits in `events`.
-        var dataSlots: [DataKey: Int] = [:]
+        /// Where each socket's pending data events sit in `events`: one entry per socket,
+        /// so that any other event about it ends merging with one hash, not two.
+        var dataSlots: [SocketID: DataSlots] = [:]
         /// The consumer will drain on its own at a set time (it is pacing a busy
         /// stream), so posting need not write the wake fd, unless news arrives or the
         /// backlog reaches `pausedBacklogLimit`.
@@ -26,9 +27,10 @@ public final class Mailbox: Sendable {
     /// they are then handled in bounded batches instead of piling up for the whole pause.
     static let pausedBacklogLimit = 1024
 
-    private struct DataKey: Hashable {
-        let socket: SocketID
-        let received: Bool
+    /// Indexes into `events` of a socket's pending received and sent events.
+    private struct DataSlots {
+        var received: Int?
+        var sent: Int?
     }
 
     // A pthread mutex (NIOLockedValueBox), not Synchronization.Mutex: the latter's
@@ -61,19 +63,17 @@ public final class Mailbox: Sendable {
         switch event.kind {
         case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
             let isReceived = if case .received = event.kind { true } else { false }
-            let key = DataKey(socket: id, received: isReceived)
+            var slots = queue.dataSlots[id] ?? DataSlots()
             // Chunks of one request (a sendfile's) merge like unrequested data.
-            if let slot = queue.dataSlots[key], queue.events[slot].request == event.request {
+            if let slot = isReceived ? slots.received : slots.sent, queue.events[slot].request == event.request {
                 merge(into: &queue.events[slot], adding: bytes, count: count, time: event.time)
                 return
             }
-            queue.dataSlots[key] = queue.events.count
+            if isReceived { slots.received = queue.events.count } else { slots.sent = queue.events.count }
+            queue.dataSlots[id] = slots
         default:
             // Anything else about a socket ends merging for it, keeping order around closes.
-            if let id = event.kind.socket {
-                queue.dataSlots[DataKey(socket: id, received: true)] = nil
-                queue.dataSlots[DataKey(socket: id, received: false)] = nil
-            }
+            if let id = event.kind.socket { queue.dataSlots.removeValue(forKey: id) }
         }
         queue.events.append(event)
     }

@@ -34,6 +34,18 @@ import SockscopeCore
         #expect(bytes == Array("abcd".utf8) && count == 4)
     }
 
+    @Test func mergingKeepsDirectionsApartAndStopsAtAnythingElse() {
+        let mailbox = Mailbox()
+        let c1 = SocketID(.connection, 1)
+        let sent = { (bytes: [UInt8]) in EngineEvent(time: self.time, kind: .sent(c1, bytes: bytes, count: bytes.count)) }
+        mailbox.post([received(1, [1]), sent([2]), received(1, [3]), sent([4]),
+                      EngineEvent(time: time, kind: .peerClosed(c1)), received(1, [5]), received(2, [6]), sent([7])])
+        let kinds = mailbox.drain().map(\.kind)
+        #expect(kinds == [.received(c1, bytes: [1, 3], count: 2), .sent(c1, bytes: [2, 4], count: 2), .peerClosed(c1),
+                          .received(c1, bytes: [5], count: 1), .received(SocketID(.connection, 2), bytes: [6], count: 1),
+                          .sent(c1, bytes: [7], count: 1)])
+    }
+
     @Test func aPausedMailboxWakesForALongBacklogOfData() {
         let mailbox = Mailbox()
         _ = mailbox.drain(pausingWakeUps: true)
