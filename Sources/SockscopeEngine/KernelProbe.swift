@@ -465,6 +465,15 @@ private struct InetEndpoint: Sendable {
 
     /// `127.0.0.1:5000` or `[::1]:5000`; nil for anything else (a UNIX path, `?`).
     init?(displayText text: String) {
+        if let (ipv4, port) = IPAddressText.ipv4Endpoint(text) {
+            // The common case, read without building strings.
+            var address: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &address) { $0.storeBytes(of: ipv4, as: UInt32.self) }
+            self.address = address
+            self.port = UInt16(port)
+            isIPv6 = false
+            return
+        }
         guard let port = IPAddressText.portPart(text).flatMap(UInt16.init(exactly:)),
               let bytes = IPAddressText.parse(IPAddressText.hostPart(text)) else { return nil }
         var address: (UInt64, UInt64) = (0, 0)

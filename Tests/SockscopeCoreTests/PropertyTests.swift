@@ -64,6 +64,37 @@ import Testing
         #expect(AddressText.hostPort(ipv4: UInt32(bigEndian: 0x0A00_6401), 8080) == "10.0.100.1:8080")
     }
 
+    /// Reading IPv4 endpoint text back: the inverse of writing it, and the same verdict as
+    /// the general parsers on anything else.
+    @Test func ipv4EndpointsReadBack() async {
+        await propertyCheck(count: 500, input: Gen.uint32(), Gen.int(in: 0...65535)) { address, port in
+            let read = IPAddressText.ipv4Endpoint(AddressText.hostPort(ipv4: address, port))
+            #expect(read?.address == address && read?.port == port)
+        }
+        // Near-misses: octets and ports just past their limits, and texts bent out of shape.
+        let shapes: [(String) -> String] = [
+            { $0 }, { "[" + $0.split(separator: ":").joined(separator: "]:") }, { "0" + $0 }, { String($0.dropLast()) },
+            { String($0.split(separator: ":")[0]) }, { $0.split(separator: ".", maxSplits: 1).joined(separator: ":") },
+            { $0 + ".5" }, { "1." + $0 },
+        ]
+        await propertyCheck(count: 1000, input: Gen.int(in: 0...300).array(of: 4...4), Gen.int(in: 0...70_000),
+                            Gen.int(in: 0..<shapes.count)) { octets, port, shape in
+            let text = shapes[shape](octets.map(String.init).joined(separator: ".") + ":\(port)")
+            let general = IPAddressText.portPart(text).flatMap { port in
+                IPAddressText.parseIPv4(IPAddressText.hostPart(text)).map { ($0, port) }
+            }.flatMap { $0.1 <= 65535 ? $0 : nil }
+            let fast = IPAddressText.ipv4Endpoint(text)
+            if let fast {
+                #expect(withUnsafeBytes(of: fast.address) { Array($0) } == general?.0 && fast.port == general?.1, "\(text)")
+            } else if !text.contains("[") {
+                #expect(general == nil, "\(text)")
+            }
+        }
+        for bad in ["1.2.3.4", "1.2.3:80", "1.2.3.4.5:80", "1.2.3.4:", "1.2.3.4:65536", "256.1.1.1:1", "1..2.3:4", ":80", "::1:80"] {
+            #expect(IPAddressText.ipv4Endpoint(bad) == nil, "\(bad)")
+        }
+    }
+
     /// Netstat-shaped text (groups of names and values, some garbled): asking for some
     /// keys gives exactly those keys of the full parse.
     @Test func countersAskedForAreThoseOfTheFullParse() async {
