@@ -79,34 +79,14 @@ public enum IPAddressText {
 
     /// `a.b.c.d:port` → the address as `sin_addr.s_addr` holds it (first octet first in
     /// memory) and the port; nil for anything else (IPv6, names, no port). The inverse of
-    /// `AddressText.hostPort(ipv4:_:)`, read back for every accepted connection without
-    /// building strings or arrays.
+    /// `AddressText.hostPort(ipv4:_:)`, read back for every accepted connection: one scan
+    /// for the colon and the dotted quad parsed in place, no host or port strings.
     public static func ipv4Endpoint(_ text: String) -> (address: UInt32, port: Int)? {
-        var octets: [UInt8] = []  // at most 4: kept on the stack by the optimizer
-        var value = 0
-        var digits = 0
-        var inPort = false
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
-                digits += 1
-                guard inPort ? value <= 65535 : digits <= 3 else { return nil }
-            case UInt8(ascii: "."), UInt8(ascii: ":"):
-                guard !inPort, digits > 0, value <= 255, octets.count < 4 else { return nil }
-                octets.append(UInt8(value))
-                guard (byte == UInt8(ascii: ":")) == (octets.count == 4) else { return nil }
-                inPort = byte == UInt8(ascii: ":")
-                value = 0
-                digits = 0
-            default:
-                return nil
-            }
-        }
-        guard inPort, digits > 0, value <= 65535 else { return nil }
+        guard let colon = soleColon(text.utf8), let octets = parseIPv4(text[..<colon]),
+              let port = Int(text[text.utf8.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         var address: UInt32 = 0
         withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: octets) }
-        return (address, value)
+        return (address, port)
     }
 
     /// 4 bytes for IPv4, 16 for IPv6 (a zone id is ignored); nil if `text` is neither.

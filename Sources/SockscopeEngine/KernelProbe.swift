@@ -120,6 +120,7 @@ final class KernelProbe: Sendable {
     /// Machine-wide /proc/net/netstat counters shown with a listener: accept queue full, SYNs dropped.
     private static let listenOverflowsKey = "TcpExtListenOverflows"
     private static let listenDropsKey = "TcpExtListenDrops"
+    private static let listenCounterKeys: Set = [listenOverflowsKey, listenDropsKey]
 
     private let state = NIOLockedValueBox(State())
     private let sources = NIOLockedValueBox<Sources?>(nil)
@@ -311,8 +312,7 @@ final class KernelProbe: Sendable {
 
     private func finish(due: [SocketID: Tracked], infos: [SocketID: sockscope_tcp_info]) {
         let entries = Self.lookUpInKernel(due)
-        let counters = due.values.contains { $0.isListener }
-            ? ProcFile.netstatCounters([Self.listenOverflowsKey, Self.listenDropsKey]) : [:]
+        let counters = due.values.contains { $0.isListener } ? ProcFile.netstatCounters(Self.listenCounterKeys) : [:]
         var samples: [SocketID: KernelSample] = [:]
         // Closed sockets whose lookup failed: nothing is known, so nothing is reported.
         var unknown: [SocketID] = []
