@@ -118,6 +118,28 @@ import Testing
         }
     }
 
+    /// Ids key every dictionary of the engine and the reducer, hashed by hand (`SocketID.hash`).
+    @Test func socketIDsReadBackSortAndHashByKindAndNumber() async {
+        let kinds = Gen<SocketID.Kind?>.element(of: SocketID.Kind.allCases).map { $0 ?? .connection }
+        let numbers = Gen.int(in: 1...Int.max)
+        let ids = PropertyBased.zip(kinds, Gen<Int?>.element(of: [1, 2, 255, 256, 257, 65_536, Int.max]).map { $0 ?? 1 })
+        await propertyCheck(count: 500, input: kinds, numbers, ids, ids) { kind, number, a, b in
+            let id = SocketID(kind, number)
+            #expect(SocketID(parsing: id.description) == id)
+            #expect(SocketID(parsing: id.description.lowercased()) == id)
+            let (x, y) = (SocketID(a.0, a.1), SocketID(b.0, b.1))
+            #expect((x == y) == (a.0 == b.0 && a.1 == b.1))
+            #expect(Set([x, y]).count == (x == y ? 1 : 2))
+            if x == y { #expect(x.hashValue == y.hashValue) }
+            // Connections, then listeners, then step-mode sockets (C < L < S), each by number.
+            let order: [SocketID.Kind] = [.connection, .listener, .socket]
+            let expectedLess = a.0 != b.0 ? order.firstIndex(of: a.0)! < order.firstIndex(of: b.0)! : a.1 < b.1
+            #expect((x < y) == expectedLess)
+        }
+        #expect(SocketID(parsing: "C\u{301}1") == nil)  // a combining accent makes the letter not C
+        #expect(SocketID(parsing: "\u{0}1") == nil)
+    }
+
     @Test func hexDumpCoversEveryByte() async {
         await propertyCheck(count: 300, input: Self.bytes) { bytes in
             let lines = HexDump.lines(bytes)
