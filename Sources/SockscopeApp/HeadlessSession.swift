@@ -4,7 +4,9 @@ import SockscopeEngine
 
 /// Runs the command language with no UI: one line per event on stdout, text or
 /// JSON Lines. Commands come from `-c` and then from stdin, line by line.
-/// Runs until `quit`, SIGINT, SIGTERM or SIGHUP.
+/// Runs until `quit`, SIGINT, SIGTERM or SIGHUP, or, once stdin has ended, until
+/// only a command could make anything happen (`AppState.isWaitingOnlyForCommands`):
+/// a listener keeps it serving, a finished exchange lets a piped script end.
 public enum HeadlessSession {
     public struct Options: Sendable {
         public var commands: [String]
@@ -71,6 +73,8 @@ public enum HeadlessSession {
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
+            // No command can come any more, and no socket can bring news.
+            if !stdinOpen && state.isWaitingOnlyForCommands { break }
             // While collecting, the mailbox writes the wake fd only for a long backlog.
             var descriptors = [signals.fileDescriptor, mailbox.wakeSignal.fileDescriptor]
             var timeout: Int32 = -1
@@ -87,7 +91,8 @@ public enum HeadlessSession {
                 if let bytes = readAvailable(STDIN_FILENO) {
                     for line in lines.feed(bytes) { script(line) }
                 } else {
-                    // End of input is not a quit: a server keeps serving until told to stop.
+                    // End of input is not a quit: a server keeps serving until told to stop,
+                    // a client until its exchange is over (checked at the top of the loop).
                     stdinOpen = false
                     if let last = lines.finish() { script(last) }
                 }

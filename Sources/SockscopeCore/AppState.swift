@@ -113,6 +113,8 @@ public struct AppState {
     var pendingTransports: [RequestID: TransportProtocol] = [:]
     /// The access policy of listens not yet answered, to show on their rows.
     var pendingPolicies: [RequestID: ListenerPolicy] = [:]
+    /// Requests given to the engine and not yet answered (every one ends with `.requestCompleted`).
+    public internal(set) var requestsInFlight: Set<RequestID> = []
     /// True in the TUI: rows get selected as they appear. Headless has no selection,
     /// so commands without an id go to the most recent socket.
     public let interactive: Bool
@@ -126,6 +128,22 @@ public struct AppState {
     public var allowsPublicListeners = false
     /// Set by every change the screen must show; the runtime clears it after drawing.
     public var needsRedraw = true
+
+    /// True when only a new command could make anything happen: no command is queued
+    /// or unanswered, every listener is closed, and every connection is closed, failed,
+    /// or finished by its peer (EOF: nothing more can arrive, and only a command could
+    /// send). A headless session whose stdin has ended stops here, as netcat does when
+    /// both directions are done, instead of holding a finished connection forever.
+    public var isWaitingOnlyForCommands: Bool {
+        guard script.pending.isEmpty, script.waitingFor == nil, requestsInFlight.isEmpty else { return false }
+        guard !listeners.contains(where: \.isOpen) else { return false }
+        return connections.allSatisfy { row in
+            switch row.state {
+            case .closed, .failed, .peerClosed: true
+            case .connecting, .established, .unconnected: false
+            }
+        }
+    }
 
     /// Closed connections kept as rows for reference; older ones are pruned.
     public static let closedRowsKept = 200

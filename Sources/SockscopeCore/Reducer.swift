@@ -221,6 +221,7 @@ public enum Reducer {
     static func makeRequest(_ command: EngineCommand, state: inout AppState) -> Effect {
         let id = RequestID(state.nextRequest)
         state.nextRequest += 1
+        state.requestsInFlight.insert(id)
         return .perform(EngineRequest(id: id, command: command))
     }
 
@@ -346,6 +347,7 @@ public enum Reducer {
             return applyLab(labEvent, request: event.request, time: time, state: &state)
         case .requestCompleted:
             if let request = event.request {
+                state.requestsInFlight.remove(request)
                 state.pendingTransports[request] = nil
                 state.pendingPolicies[request] = nil
             }

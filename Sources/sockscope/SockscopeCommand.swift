@@ -21,7 +21,7 @@ struct SockscopeCommand: ParsableCommand {
             help: "Run a command at start-up (repeatable), e.g. -c 'listen 9000 --echo'.")
     var commands: [String] = []
 
-    @Flag(help: "Run without a UI: print one line per event; read more commands from stdin.")
+    @Flag(help: "Run without a UI: print one line per event; read more commands from stdin. Ends at quit or a signal, or once stdin has ended and no listener or connection can bring more.")
     var headless = false
 
     @Flag(help: "With --headless: print JSON Lines (ts, id, event, local, remote, bytes, text, errno...).")

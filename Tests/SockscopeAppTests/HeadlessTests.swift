@@ -9,6 +9,7 @@ import TestSupport
     }
 
     @Test func echoServerAndClientTalk() async throws {
+        // Its stdin is /dev/null: a listener keeps the session serving after stdin has ended.
         let server = try start(["-c", "listen 0 --echo"])
         defer { server.kill(SIGKILL) }
         #expect(await server.waitForOutput(containing: "listening tcp 127.0.0.1:"))
@@ -79,10 +80,36 @@ import TestSupport
         let script = try TemporaryPath.file(prefix: "script", contents: "connect \(port)\nsend ping\n")
         let client = try SpawnedProcess("/bin/sh", ["-c", "exec \(Binary.path) --headless < \(script)"])
         defer { client.kill(SIGKILL) }
-        // End of stdin does not end the session; the echo still arrives.
+        // End of stdin does not end the session while the connection is open; the echo still arrives.
         #expect(await client.waitForOutput(containing: #"received 4 B "ping""#))
         client.kill(SIGTERM)
         #expect(await client.wait() == 0)
+    }
+
+    /// Like `printf REQUEST | nc HOST PORT`: once stdin has ended and the server has
+    /// answered and closed, the session ends by itself, with everything printed.
+    @Test func aPipedExchangeEndsWhenThePeerIsDone() async throws {
+        let server = try PythonPeer.run("""
+            import socket
+            l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+            print(l.getsockname()[1], flush=True)
+            c, _ = l.accept(); request = b""
+            while not request.endswith(b"\\r\\n\\r\\n"):
+                request += c.recv(100)
+            c.sendall(b"HTTP/1.0 200 OK\\r\\n\\r\\nhello"); c.close()
+            """)
+        defer { server.kill(SIGKILL) }
+        #expect(await waitUntil { Int(server.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil })
+        let port = try #require(Int(server.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let script = try TemporaryPath.file(prefix: "request", contents: #"send "GET / HTTP/1.0\r\n\r\n""# + "\n")
+        let client = try SpawnedProcess("/bin/sh", ["-c", "exec \(Binary.path) --headless -c 'connect \(port)' < \(script)"])
+        defer { client.kill(SIGKILL) }
+        #expect(await client.wait() == 0, "the session ends by itself once the exchange is over")
+        let output = client.output
+        #expect(output.contains(#"sent 18 B "GET / HTTP/1.0\r\n\r\n""#))
+        let received = try #require(output.range(of: #"received 24 B "HTTP/1.0 200 OK\r\n\r\nhello""#))
+        let closed = try #require(output.range(of: "C1 closed"))
+        #expect(received.lowerBound < closed.lowerBound)
     }
 
     @Test func hostileBytesArePrintedEscaped() async throws {

@@ -33,6 +33,43 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(requests(effects).map(\.command) == [.send(C1, Array("hi".utf8))])
     }
 
+    /// What lets a headless session end once its stdin has: nothing queued or unanswered,
+    /// no listener, no connection that could still bring data.
+    @Test func waitingOnlyForCommandsOnceEveryExchangeIsOver() {
+        var state = AppState(interactive: false)
+        #expect(state.isWaitingOnlyForCommands)
+        var effects = Reducer.reduce(&state, .commandLine("connect 9000", origin: .script, time: t0))
+        let connect = requests(effects)[0]
+        _ = Reducer.reduce(&state, .commandLine("send hi", origin: .script, time: t0))
+        #expect(!state.isWaitingOnlyForCommands, "a connect is unanswered and a send queued")
+        _ = Reducer.reduce(&state, event(.connecting(C1, remote: "127.0.0.1:9000"), connect.id))
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000"), connect.id))
+        effects = Reducer.reduce(&state, event(.requestCompleted, connect.id))
+        let send = requests(effects)[0]
+        #expect(!state.isWaitingOnlyForCommands, "the send is unanswered")
+        _ = Reducer.reduce(&state, event(.sent(C1, bytes: Array("hi".utf8), count: 2), send.id))
+        _ = Reducer.reduce(&state, event(.requestCompleted, send.id))
+        #expect(!state.isWaitingOnlyForCommands, "the peer may still answer")
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: Array("ok".utf8), count: 2)))
+        _ = Reducer.reduce(&state, event(.peerClosed(C1)))
+        #expect(state.isWaitingOnlyForCommands, "the peer is done: only a command could send more")
+
+        // A streaming request (sendfile) does not hold the script, but the session waits for it.
+        effects = Reducer.reduce(&state, .commandLine("sendfile C1 /etc/hostname", origin: .script, time: t0))
+        let file = requests(effects)[0]
+        #expect(!state.isWaitingOnlyForCommands)
+        _ = Reducer.reduce(&state, event(.requestCompleted, file.id))
+        #expect(state.isWaitingOnlyForCommands)
+
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9001", mode: .echo, backlog: 128)))
+        #expect(!state.isWaitingOnlyForCommands, "a listener keeps serving")
+        _ = Reducer.reduce(&state, event(.closed(L1, reason: "stopped listening")))
+        _ = Reducer.reduce(&state, event(.accepted(C2, listener: L1, local: "127.0.0.1:9001", remote: "127.0.0.1:5000")))
+        #expect(!state.isWaitingOnlyForCommands, "an open connection may still bring data")
+        _ = Reducer.reduce(&state, event(.closed(C2, reason: "peer closed")))
+        #expect(state.isWaitingOnlyForCommands)
+    }
+
     @Test func scriptErrorsDoNotStopTheScript() {
         var state = AppState(interactive: false)
         let effects = Reducer.reduce(&state, .commandLine("bogus", origin: .script, time: t0))
