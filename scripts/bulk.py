@@ -84,7 +84,7 @@ def main():
     binary = os.path.abspath(sys.argv[1])
     gib = float(sys.argv[sys.argv.index("--gib") + 1]) if "--gib" in sys.argv else 1.0
     reps = int(sys.argv[sys.argv.index("--reps") + 1]) if "--reps" in sys.argv else 3
-    total = int(gib * (1 << 30))
+    total = int(gib * (1 << 30)) >> 20 << 20  # whole MiB: the file is written a MiB at a time
     with tempfile.NamedTemporaryFile(delete=False) as f:
         chunk = os.urandom(1 << 20)
         for _ in range(total >> 20):
