@@ -61,6 +61,13 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         _ = Reducer.reduce(&state, event(.requestCompleted, file.id))
         #expect(state.isWaitingOnlyForCommands)
 
+        effects = Reducer.reduce(&state, .commandLine("sys on", origin: .script, time: t0))
+        _ = Reducer.reduce(&state, event(.requestCompleted, requests(effects)[0].id))
+        #expect(!state.isWaitingOnlyForCommands, "the system view scans once a second")
+        effects = Reducer.reduce(&state, .commandLine("sys off", origin: .script, time: t0))
+        _ = Reducer.reduce(&state, event(.requestCompleted, requests(effects)[0].id))
+        #expect(state.isWaitingOnlyForCommands)
+
         _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9001", mode: .echo, backlog: 128)))
         #expect(!state.isWaitingOnlyForCommands, "a listener keeps serving")
         _ = Reducer.reduce(&state, event(.closed(L1, reason: "stopped listening")))
