@@ -45,10 +45,11 @@ public enum HeadlessSession {
         var output: [UInt8] = []
         var stdinOpen = true
         var lines = LineReader()
-        var effects = EffectRunner(engine: engine, printNotice: { kind, text in
+        func printNotice(_ kind: LogKind, _ text: String) {
             output += Array(EventFormatter.notice(kind, text, time: Timestamp.now(), json: options.json).utf8)
             output.append(0x0A)
-        })
+        }
+        var effects = EffectRunner(engine: engine, printNotice: printNotice)
         func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
         /// The event's line, if it has one, appended to the output.
         func printLine(for event: EngineEvent) {
@@ -74,7 +75,10 @@ public enum HeadlessSession {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
             // No command can come any more, and no socket can bring news.
-            if !stdinOpen && state.isWaitingOnlyForCommands { break }
+            if !stdinOpen && state.isWaitingOnlyForCommands {
+                printNotice(.info, "input ended and no socket can bring more: leaving")
+                break
+            }
             // While collecting, the mailbox writes the wake fd only for a long backlog.
             var descriptors = [signals.fileDescriptor, mailbox.wakeSignal.fileDescriptor]
             var timeout: Int32 = -1
