@@ -64,14 +64,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SockscopeCoreTests",
-            dependencies: ["SockscopeCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["SockscopeCore", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Corpus"]
         ),
         .testTarget(name: "SockscopeEngineTests", dependencies: ["SockscopeEngine", "SockscopeCore", "TestSupport"]),
-        .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore"], exclude: ["Snapshots"]),
+        .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "SockscopeAppTests", dependencies: ["SockscopeApp", "SockscopeCore", "TestSupport"]),
         .testTarget(name: "ArchitectureTests"),
-        .target(name: "TestSupport", dependencies: ["CSystemShim"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["CSystemShim", "SockscopeCore"], path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

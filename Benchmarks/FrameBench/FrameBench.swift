@@ -110,10 +110,11 @@ enum FrameBench {
         let listener = SocketID(.listener, 1)
         let rssBefore = residentKiB()
         let buildConnections = measure {
-            engine(.listening(listener, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 4096))
+            let local = SocketEndpoint.loopback(ipv6: false, port: 9000)
+            engine(.listening(listener, .tcp, local: local, mode: .echo, backlog: 4096))
             for number in 1...options.connections {
-                engine(.accepted(SocketID(.connection, number), listener: listener, local: "127.0.0.1:9000",
-                                 remote: "127.0.0.1:\(20_000 + number % 40_000)"))
+                engine(.accepted(SocketID(.connection, number), listener: listener, local: local,
+                                 remote: .loopback(ipv6: false, port: UInt16(20_000 + number % 40_000))))
             }
         }
         // Consecutive entries go to different connections, so none coalesce: every event is a log entry.

@@ -1,94 +1,60 @@
 /// An IP address range written as CIDR (`10.0.0.0/8`, `::1/128`) or a single
 /// address, for a listener's `--allow` and `--deny`. Pure parsing and matching.
 public struct AddressRange: Hashable, Sendable, CustomStringConvertible {
-    /// 4 bytes for IPv4, 16 for IPv6.
-    public let network: [UInt8]
+    /// The network's address, host bits cleared: an IPv4 range in the low 32 bits.
+    public let network: UInt128
+    public let isIPv6: Bool
     public let prefixLength: Int
 
     public init?(_ text: String) {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let address = IPAddressText.parse(String(parts[0])) else { return nil }
-        let bits = address.count * 8
+        let host = String(parts[0])
+        let address: UInt128
+        if let v4 = IPv4Address(parsing: host) {
+            (address, isIPv6) = (UInt128(v4.value), false)
+        } else if let v6 = IPv6Address(parsing: host) {
+            (address, isIPv6) = (v6.value, true)
+        } else {
+            return nil
+        }
+        let bits = isIPv6 ? 128 : 32
         var length = bits
         if parts.count == 2 {
             guard let value = Int(parts[1]), (0...bits).contains(value) else { return nil }
             length = value
         }
-        network = Self.mask(address, length)
         prefixLength = length
+        network = address & Self.mask(length, bits: bits)
     }
 
     public var description: String {
-        let text = network.count == 4 ? network.map(String.init).joined(separator: ".") : IPv6Text.format(network)
+        let text = isIPv6 ? IPv6Address(network).description : IPv4Address(UInt32(truncatingIfNeeded: network)).description
         return "\(text)/\(prefixLength)"
     }
 
-    /// Whether the address (text such as `127.0.0.1`, `::1`, `[::1]:5000` or
-    /// `127.0.0.1:5000`) lies in the range. IPv4-mapped IPv6 addresses match IPv4 ranges.
-    public func contains(_ addressText: String) -> Bool {
-        guard var address = IPAddressText.parse(IPAddressText.hostPart(addressText)) else { return false }
-        if network.count == 4, address.count == 16, address[0..<10].allSatisfy({ $0 == 0 }),
-           address[10] == 0xFF, address[11] == 0xFF {
-            address = Array(address[12...])
+    /// Whether the endpoint's address lies in the range. An IPv4-mapped IPv6 address (an
+    /// IPv4 peer of a listener on `::`) matches IPv4 ranges; UNIX endpoints match nothing.
+    public func contains(_ endpoint: SocketEndpoint) -> Bool {
+        switch endpoint {
+        case .ipv4(let address, _):
+            return !isIPv6 && UInt128(address.value) & Self.mask(prefixLength, bits: 32) == network
+        case .ipv6(let address, _):
+            if !isIPv6, let mapped = address.mappedIPv4 { return contains(.ipv4(mapped, port: 0)) }
+            return isIPv6 && address.value & Self.mask(prefixLength, bits: 128) == network
+        case .unixPath, .unixAbstract, .unnamed, .unknown:
+            return false
         }
-        guard address.count == network.count else { return false }
-        return Self.mask(address, prefixLength) == network
     }
 
-    private static func mask(_ bytes: [UInt8], _ length: Int) -> [UInt8] {
-        bytes.enumerated().map { index, byte in
-            let bitsHere = min(8, max(0, length - index * 8))
-            return bitsHere == 8 ? byte : byte & ~(0xFF >> UInt8(bitsHere))
-        }
+    /// The top `length` of an address's `bits` set.
+    private static func mask(_ length: Int, bits: Int) -> UInt128 {
+        let all: UInt128 = bits == 128 ? ~0 : (1 << UInt128(bits)) - 1
+        return length == 0 ? 0 : all & ~((1 << UInt128(bits - length)) - 1)
     }
 }
 
-/// Parsing of IP address text into bytes, without the C library.
+/// Parsing of IP address text as people write it (`--allow`, step mode) into bytes, without the C library.
 public enum IPAddressText {
-    // These run for every accepted connection (the kernel probe reads the event's
-    // text back into bytes), so they walk UTF-8 bytes rather than Characters.
-
-    /// `[::1]:5000` → `::1`; `127.0.0.1:5000` → `127.0.0.1`; a bare address stays.
-    public static func hostPart(_ text: String) -> String {
-        let bytes = text.utf8
-        if bytes.first == UInt8(ascii: "["), let close = bytes.firstIndex(of: UInt8(ascii: "]")) {
-            return String(text[bytes.index(after: bytes.startIndex)..<close])
-        }
-        if let colon = soleColon(bytes) { return String(text[..<colon]) }
-        return text
-    }
-
-    /// `[::1]:5000` → 5000; `127.0.0.1:5000` → 5000; nil when there is no port.
-    public static func portPart(_ text: String) -> Int? {
-        let bytes = text.utf8
-        if bytes.first == UInt8(ascii: "[") {
-            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
-            let afterClose = bytes.index(after: close)
-            guard afterClose < bytes.endIndex, bytes[afterClose] == UInt8(ascii: ":") else { return nil }
-            return Int(text[bytes.index(after: afterClose)...])
-        }
-        guard let colon = soleColon(bytes) else { return nil }
-        return Int(text[bytes.index(after: colon)...])
-    }
-
-    /// The index of the only colon, or nil when there is none or more than one (IPv6 text).
-    private static func soleColon(_ bytes: String.UTF8View) -> String.Index? {
-        guard let first = bytes.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        return bytes[bytes.index(after: first)...].contains(UInt8(ascii: ":")) ? nil : first
-    }
-
-    /// `a.b.c.d:port` → the address as `sin_addr.s_addr` holds it (first octet first in
-    /// memory) and the port; nil for anything else (IPv6, names, no port). The inverse of
-    /// `AddressText.hostPort(ipv4:_:)`, read back for every accepted connection: one scan
-    /// for the colon and the dotted quad parsed in place, no host or port strings.
-    public static func ipv4Endpoint(_ text: String) -> (address: UInt32, port: Int)? {
-        guard let colon = soleColon(text.utf8), let octets = parseIPv4(text[..<colon]),
-              let port = Int(text[text.utf8.index(after: colon)...]), (0...65535).contains(port) else { return nil }
-        var address: UInt32 = 0
-        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: octets) }
-        return (address, port)
-    }
-
     /// 4 bytes for IPv4, 16 for IPv6 (a zone id is ignored); nil if `text` is neither.
     public static func parse(_ text: String) -> [UInt8]? {
         text.utf8.contains(UInt8(ascii: ":")) ? parseIPv6(text) : parseIPv4(text)

@@ -2,7 +2,7 @@
 public struct ListenerRow: Hashable, Sendable {
     public var id: SocketID
     public var transport: TransportProtocol
-    public var local: String
+    public var local: SocketEndpoint
     public var mode: ListenMode
     public var backlog: Int
     public var activeConnections = 0
@@ -17,9 +17,7 @@ public struct ListenerRow: Hashable, Sendable {
     public var datagramsOut = 0
 
     /// Bound to every interface, so reachable from the network.
-    public var isAllInterfaces: Bool {
-        AddressText.isAllInterfaces(address: local)
-    }
+    public var isAllInterfaces: Bool { local.isWildcard }
 }
 
 public enum ConnectionState: Hashable, Sendable {
@@ -58,8 +56,12 @@ public struct ConnectionRow: Hashable, Sendable {
     /// The listener that accepted it; nil for connections we opened.
     public var listener: SocketID?
     public var transport: TransportProtocol = .tcp
-    public var local: String
-    public var remote: String
+    /// Nil until the socket has an address (connecting, or a step socket not yet bound).
+    public var local: SocketEndpoint?
+    /// Nil until connected (or accepted).
+    public var remote: SocketEndpoint?
+    /// The place a connect asked for, as the user wrote it: shown as the remote until connected.
+    public var requestedRemote: String?
     public var state: ConnectionState
     public var bytesIn = 0
     public var bytesOut = 0
@@ -72,6 +74,28 @@ public struct ConnectionRow: Hashable, Sendable {
     /// SO_PEERCRED of an accepted UNIX connection.
     public var peerCredentials: String?
     public var rate = TrafficRate()
+
+    public init(id: SocketID, listener: SocketID?, transport: TransportProtocol = .tcp, local: SocketEndpoint?,
+                remote: SocketEndpoint?, requestedRemote: String? = nil, state: ConnectionState, opened: Timestamp,
+                lastActivity: Timestamp) {
+        self.id = id
+        self.listener = listener
+        self.transport = transport
+        self.local = local
+        self.remote = remote
+        self.requestedRemote = requestedRemote
+        self.state = state
+        self.opened = opened
+        self.lastActivity = lastActivity
+    }
+
+    /// The local address as the panes show it (safe on a terminal): `-` before there is one.
+    public var localText: String { local?.description ?? "-" }
+    /// The remote address as the panes show it (safe on a terminal): what was asked for until
+    /// connected, `-` when nothing is known.
+    public var remoteText: String {
+        remote?.description ?? requestedRemote.map { DisplayText.escape(string: $0) } ?? "-"
+    }
 }
 
 /// What ends a typed line on a connection.

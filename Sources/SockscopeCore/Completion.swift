@@ -53,8 +53,8 @@ public enum Completion {
     /// Addresses this session has seen: listeners and the peers of connections.
     private static func endpoints(for command: String?, state: AppState) -> [String] {
         guard command == "connect" || command == "c" || command == "listen" || command == "l" else { return [] }
-        let locals = state.listeners.map(\.local)
-        let remotes = state.connections.filter { $0.listener == nil }.map(\.remote)
+        let locals = state.listeners.map(\.local.description)
+        let remotes = state.connections.filter { $0.listener == nil }.map(\.remoteText)
         let history = state.view.history.compactMap { line -> String? in
             let words = line.split(separator: " ")
             return words.count >= 2 && (words[0] == "connect" || words[0] == "listen") ? String(words[1]) : nil

@@ -6,6 +6,8 @@ public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
     public var label: String { rawValue }
 
     public var isDatagram: Bool { self == .udp || self == .unixgram }
+
+    public var isUnix: Bool { self == .unix || self == .unixgram }
 }
 
 /// Where to listen or connect, as the user wrote it (names are resolved by the engine).
@@ -27,13 +29,14 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// `tcp://127.0.0.1:9000`, `tcp://[::1]:9000`, `unix:/tmp/s`.
     public var description: String {
         switch self {
-        case .inet(let transport, let host, let port):
-            "\(transport.label)://\(AddressText.hostPort(host, port))"
-        case .unix(let path):
-            "unix:\(path)"
-        case .unixDatagram(let path):
-            "unixgram:\(path)"
+        case .inet(let transport, let host, let port): Self.scheme(of: transport) + AddressText.hostPort(host, port)
+        case .unix(let path), .unixDatagram(let path): Self.scheme(of: transport) + path
         }
+    }
+
+    /// What comes before the address: `tcp://`, `udp://`, `unix:`, `unixgram:`.
+    public static func scheme(of transport: TransportProtocol) -> String {
+        transport.isUnix ? transport.label + ":" : transport.label + "://"
     }
 
     /// The address that listens on every interface rather than loopback.
@@ -43,37 +46,16 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Formatting of socket addresses, shared by every pane and output format.
+/// Hosts and ports as the user wrote them (names included); a socket's actual address is a
+/// `SocketEndpoint`, formatted there.
 public enum AddressText {
     /// `host:port`, with IPv6 literals in brackets.
     public static func hostPort(_ host: String, _ port: Int) -> String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
-    /// `a.b.c.d:port` from an IPv4 address as `sin_addr.s_addr` holds it (network order:
-    /// first octet first in memory), written as bytes. Both ends of every accepted
-    /// connection are named this way; inet_ntop's text interpolated cost ~5 000
-    /// instructions per address.
-    public static func hostPort(ipv4 address: UInt32, _ port: Int) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(21)  // 255.255.255.255:65535
-        withUnsafeBytes(of: address) { octets in
-            for (index, octet) in octets.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ".")) }
-                ASCIIText.appendDecimal(Int(octet), to: &out)
-            }
-        }
-        out.append(UInt8(ascii: ":"))
-        ASCIIText.appendDecimal(port, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
+    /// A host that asks for every interface: `0.0.0.0`, `::` or `*`.
     public static func isAllInterfaces(_ host: String) -> Bool {
         host == "0.0.0.0" || host == "::" || host == "*"
-    }
-
-    /// True for a bound address such as `0.0.0.0:9000` or `[::]:9000`: reachable from the network.
-    public static func isAllInterfaces(address: String) -> Bool {
-        address.hasPrefix("0.0.0.0:") || address.hasPrefix("[::]:")
     }
 }

@@ -59,7 +59,7 @@ public struct ListenerPolicy: Hashable, Sendable {
     public var isUnrestricted: Bool { allow.isEmpty && deny.isEmpty && maxConnections == nil }
 
     /// Why a peer at `remote` may not connect, or nil if it may.
-    public func refusal(for remote: String, openConnections: Int) -> String? {
+    public func refusal(for remote: SocketEndpoint, openConnections: Int) -> String? {
         if let range = deny.first(where: { $0.contains(remote) }) { return "denied by --deny \(range)" }
         if !allow.isEmpty, !allow.contains(where: { $0.contains(remote) }) { return "not in any --allow range" }
         if let maxConnections, openConnections >= maxConnections {

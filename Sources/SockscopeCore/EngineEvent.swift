@@ -36,11 +36,13 @@ public struct SocketFailure: Error, Hashable, Sendable {
 
 /// Something that happened to a socket. Events say what happened; they are
 /// produced on engine threads and consumed by the UI thread or the headless loop.
+/// Addresses are typed (`SocketEndpoint`), formatted only when shown.
 public enum EngineEventKind: Hashable, Sendable {
-    case listening(SocketID, TransportProtocol, local: String, mode: ListenMode, backlog: Int)
-    case accepted(SocketID, listener: SocketID, local: String, remote: String)
+    case listening(SocketID, TransportProtocol, local: SocketEndpoint, mode: ListenMode, backlog: Int)
+    case accepted(SocketID, listener: SocketID, local: SocketEndpoint, remote: SocketEndpoint)
+    /// `remote` is the place asked for, as the user wrote it (`localhost:9000`, a path): not yet an address.
     case connecting(SocketID, remote: String)
-    case connected(SocketID, local: String, remote: String)
+    case connected(SocketID, local: SocketEndpoint, remote: SocketEndpoint)
     /// `bytes` holds at most `DataPreview.limit` bytes; `count` is the exact total.
     case received(SocketID, bytes: [UInt8], count: Int)
     case sent(SocketID, bytes: [UInt8], count: Int)
@@ -49,11 +51,11 @@ public enum EngineEventKind: Hashable, Sendable {
     /// We shut down one direction; `.write` means the peer now reads EOF.
     case shutDown(SocketID, ShutdownDirection)
     /// A datagram arrived on a UDP listener (or unconnected socket) from `from`.
-    case receivedFrom(SocketID, from: String, bytes: [UInt8], count: Int)
+    case receivedFrom(SocketID, from: SocketEndpoint, bytes: [UInt8], count: Int)
     /// A datagram went out to `to`.
-    case sentTo(SocketID, to: String, bytes: [UInt8], count: Int)
+    case sentTo(SocketID, to: SocketEndpoint, bytes: [UInt8], count: Int)
     /// One address of several is being tried (connect to a name).
-    case attempt(SocketID, address: String)
+    case attempt(SocketID, address: SocketEndpoint)
     /// What the kernel holds for an option after `set` or `get` (it may differ from what was set).
     case optionValue(SocketID, SocketOptionName, value: Int)
     /// Every address getaddrinfo returned for a name.
@@ -62,7 +64,7 @@ public enum EngineEventKind: Hashable, Sendable {
     case peerCredentials(SocketID, pid: Int32, uid: UInt32, gid: UInt32)
     case closed(SocketID, reason: String)
     /// A listener turned a peer away (access control); the peer was accepted and closed at once.
-    case refused(SocketID, remote: String, reason: String)
+    case refused(SocketID, remote: SocketEndpoint, reason: String)
     case error(SocketID?, SocketFailure)
     /// Step-mode calls, kernel samples, the system's sockets.
     case lab(LabEvent)

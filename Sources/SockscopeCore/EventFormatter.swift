@@ -52,8 +52,10 @@ public enum EventFormatter {
         func add(_ text: String) { out.append(contentsOf: text.utf8) }
         func add(_ number: Int) { ASCIIText.appendDecimal(number, to: &out) }
         func add(_ id: SocketID) { id.appendText(to: &out) }
-        /// Text from outside: addresses, paths, reasons.
+        /// Text from outside: paths, names, reasons.
         func addSafe(_ text: String) { DisplayText.appendEscaped(string: text, to: &out) }
+        /// A socket's address, written (escaped where it needs to be) by the endpoint itself.
+        func add(_ endpoint: SocketEndpoint) { endpoint.appendText(to: &out) }
         /// `"preview"`, with `...` when the preview is shorter than the count.
         func addPreview(_ bytes: [UInt8], count: Int) {
             add("\"")
@@ -70,15 +72,15 @@ public enum EventFormatter {
         add(" ")
         switch event.kind {
         case .listening(_, let transport, let local, let mode, let backlog):
-            add("listening "); add(transport.label); add(" "); addSafe(local)
-            if AddressText.isAllInterfaces(address: local) { add(" ALL-INTERFACES") }
+            add("listening "); add(transport.label); add(" "); add(local)
+            if local.isWildcard { add(" ALL-INTERFACES") }
             add(" mode="); add(mode.description); add(" backlog="); add(backlog)
         case .accepted(_, let listener, let local, let remote):
-            add("accepted remote="); addSafe(remote); add(" local="); addSafe(local); add(" listener="); add(listener)
+            add("accepted remote="); add(remote); add(" local="); add(local); add(" listener="); add(listener)
         case .connecting(_, let remote):
             add("connecting remote="); addSafe(remote)
         case .connected(_, let local, let remote):
-            add("connected local="); addSafe(local); add(" remote="); addSafe(remote)
+            add("connected local="); add(local); add(" remote="); add(remote)
         case .received(_, let bytes, let count):
             add("received "); addData(bytes, count: count)
         case .sent(_, let bytes, let count):
@@ -88,11 +90,11 @@ public enum EventFormatter {
         case .shutDown(_, let direction):
             add("shutdown "); add(direction.rawValue); add(" ("); add(ShutdownText.explanation(direction)); add(")")
         case .receivedFrom(_, let from, let bytes, let count):
-            add("received "); add(count); add(" B from "); addSafe(from); add(" "); addPreview(bytes, count: count)
+            add("received "); add(count); add(" B from "); add(from); add(" "); addPreview(bytes, count: count)
         case .sentTo(_, let to, let bytes, let count):
-            add("sent "); add(count); add(" B to "); addSafe(to); add(" "); addPreview(bytes, count: count)
+            add("sent "); add(count); add(" B to "); add(to); add(" "); addPreview(bytes, count: count)
         case .attempt(_, let address):
-            add("attempt "); addSafe(address)
+            add("attempt "); add(address)
         case .optionValue(_, let option, let value):
             add("option "); add(option.rawValue); add("="); add(value); add(" (what the kernel holds)")
         case .resolved(let host, let addresses):
@@ -105,7 +107,7 @@ public enum EventFormatter {
         case .peerCredentials(_, let pid, let uid, let gid):
             add("peer-credentials pid="); add(Int(pid)); add(" uid="); add(Int(uid)); add(" gid="); add(Int(gid))
         case .refused(_, let remote, let reason):
-            add("refused remote="); addSafe(remote); add(" ("); addSafe(reason); add(")")
+            add("refused remote="); add(remote); add(" ("); addSafe(reason); add(")")
         case .closed(_, let reason):
             add("closed ("); addSafe(reason); add(")")
         case .error(_, let failure):
@@ -128,15 +130,15 @@ public enum EventFormatter {
         fields.append(("event", .string(name(of: event.kind))))
         switch event.kind {
         case .listening(_, let transport, let local, let mode, let backlog):
-            fields += [("proto", .string(transport.label)), ("local", .string(local)),
+            fields += [("proto", .string(transport.label)), ("local", .string(local.description)),
                        ("mode", .string(mode.description)), ("backlog", .int(backlog))]
         case .accepted(_, let listener, let local, let remote):
-            fields += [("listener", .string(listener.description)), ("local", .string(local)),
-                       ("remote", .string(remote))]
+            fields += [("listener", .string(listener.description)), ("local", .string(local.description)),
+                       ("remote", .string(remote.description))]
         case .connecting(_, let remote):
             fields += [("remote", .string(remote))]
         case .connected(_, let local, let remote):
-            fields += [("local", .string(local)), ("remote", .string(remote))]
+            fields += [("local", .string(local.description)), ("remote", .string(remote.description))]
         case .received(_, let bytes, let count), .sent(_, let bytes, let count):
             fields += [("bytes", .int(count)), ("text", .string(DisplayText.escape(bytes))),
                        ("truncated", .bool(count > bytes.count))]
@@ -146,10 +148,10 @@ public enum EventFormatter {
             fields.append(("direction", .string(direction.rawValue)))
         case .receivedFrom(_, let peer, let bytes, let count), .sentTo(_, let peer, let bytes, let count):
             let isReceived = if case .receivedFrom = event.kind { true } else { false }
-            fields += [(isReceived ? "from" : "to", .string(peer)), ("bytes", .int(count)),
+            fields += [(isReceived ? "from" : "to", .string(peer.description)), ("bytes", .int(count)),
                        ("text", .string(DisplayText.escape(bytes))), ("truncated", .bool(count > bytes.count))]
         case .attempt(_, let address):
-            fields.append(("address", .string(address)))
+            fields.append(("address", .string(address.description)))
         case .optionValue(_, let option, let value):
             fields += [("option", .string(option.rawValue)), ("value", .int(value))]
         case .resolved(let host, let addresses):
@@ -160,7 +162,7 @@ public enum EventFormatter {
         case .peerCredentials(_, let pid, let uid, let gid):
             fields += [("pid", .int(Int(pid))), ("uid", .int(Int(uid))), ("gid", .int(Int(gid)))]
         case .refused(_, let remote, let reason):
-            fields += [("remote", .string(remote)), ("reason", .string(reason))]
+            fields += [("remote", .string(remote.description)), ("reason", .string(reason))]
         case .closed(_, let reason):
             fields += [("reason", .string(reason))]
         case .error(_, let failure):

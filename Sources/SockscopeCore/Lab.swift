@@ -89,8 +89,8 @@ public struct SyscallRecord: Hashable, Sendable {
     /// The kernel's TCP state right after the call (TCP_INFO), for TCP sockets.
     public var kernelState: TCPState?
     /// getsockname / getpeername after the call, when they say something.
-    public var local: String?
-    public var remote: String?
+    public var local: SocketEndpoint?
+    public var remote: SocketEndpoint?
     /// Bytes sent or received by this call (a preview) for send and recv.
     public var data: [UInt8]?
     /// A short remark the engine adds: "waiting for a client", "SO_ERROR after the handshake".
@@ -99,8 +99,8 @@ public struct SyscallRecord: Hashable, Sendable {
     public var resultText: String?
 
     public init(call: String, arguments: [String], result: Int, errno: Int32? = nil, phase: StepPhase,
-                transport: TransportProtocol, kernelState: TCPState? = nil, local: String? = nil,
-                remote: String? = nil, data: [UInt8]? = nil, note: String? = nil) {
+                transport: TransportProtocol, kernelState: TCPState? = nil, local: SocketEndpoint? = nil,
+                remote: SocketEndpoint? = nil, data: [UInt8]? = nil, note: String? = nil) {
         self.call = call
         self.arguments = arguments
         self.result = result
@@ -171,15 +171,17 @@ public struct SystemSocket: Hashable, Sendable {
     public var state: String
     public var receiveQueue: Int
     public var sendQueue: Int
-    public var local: String
-    public var remote: String
+    public var local: SocketEndpoint
+    /// Nil where the kernel's table names no peer (UNIX sockets).
+    public var remote: SocketEndpoint?
     /// `name (pid)` of the owning process when /proc lets us read it. From outside: escape before showing.
     public var process: String?
     public var inode: UInt64
     /// Ours: owned by this sockscope process.
     public var isOurs: Bool
 
-    public init(proto: String, state: String, receiveQueue: Int, sendQueue: Int, local: String, remote: String,
+    public init(proto: String, state: String, receiveQueue: Int, sendQueue: Int, local: SocketEndpoint,
+                remote: SocketEndpoint?,
                 process: String?, inode: UInt64, isOurs: Bool) {
         self.proto = proto
         self.state = state
@@ -193,6 +195,9 @@ public struct SystemSocket: Hashable, Sendable {
     }
 
     public var isListener: Bool { state == "LISTEN" }
+
+    /// The remote address as the system view shows it: empty where there is none.
+    public var remoteText: String { remote?.description ?? "" }
 }
 
 /// What the lab side of the engine reports.

@@ -44,8 +44,8 @@ public enum LabEventText {
             ]
             if let name = record.errnoName { fields.append(("errno", .string(name))) }
             if let state = record.kernelState { fields.append(("tcp_state", .string(state.name))) }
-            if let local = record.local { fields.append(("local", .string(local))) }
-            if let remote = record.remote { fields.append(("remote", .string(remote))) }
+            if let local = record.local { fields.append(("local", .string(local.description))) }
+            if let remote = record.remote { fields.append(("remote", .string(remote.description))) }
             return fields
         case .kernel(_, let sample):
             return KernelText.fields(sample).map { ($0.key, $0.number.map(JSONValue.int) ?? .string($0.value)) }
@@ -54,7 +54,7 @@ public enum LabEventText {
                 var fields: [(String, JSONValue)] = [
                     ("proto", .string(socket.proto)), ("state", .string(socket.state)),
                     ("recv_q", .int(socket.receiveQueue)), ("send_q", .int(socket.sendQueue)),
-                    ("local", .string(socket.local)), ("remote", .string(socket.remote)),
+                    ("local", .string(socket.local.description)), ("remote", .string(socket.remoteText)),
                     ("inode", .int(Int(truncatingIfNeeded: socket.inode))), ("ours", .bool(socket.isOurs)),
                 ]
                 if let process = socket.process { fields.append(("process", .string(process))) }

@@ -36,27 +36,27 @@ public struct SystemViewState: Hashable, Sendable {
         if let filter, !filter.isEmpty {
             let needle = filter.lowercased()
             rows = rows.filter { row in
-                [row.proto, row.state, row.local, row.remote, row.process ?? ""].contains { $0.lowercased().contains(needle) }
+                [row.proto, row.state, row.local.description, row.remoteText, row.process ?? ""].contains { $0.lowercased().contains(needle) }
             }
         }
         func key(_ row: SystemSocket) -> String {
             switch sort {
             case .proto: row.proto
             case .state: row.state
-            case .local: row.local
-            case .remote: row.remote
+            case .local: row.local.description
+            case .remote: row.remoteText
             case .queue: String(repeating: "0", count: max(0, 12 - String(row.receiveQueue + row.sendQueue).count))
                 + String(row.receiveQueue + row.sendQueue)
             case .process: row.process ?? "~"
             }
         }
         // Stable: ties keep the kernel's order; bigger queues first reads better.
-        let sorted = rows.enumerated().sorted { a, b in
-            let (ka, kb) = (key(a.element), key(b.element))
-            if ka != kb { return sort == .queue ? ka > kb : ka < kb }
+        // Each row's key made once, not once per comparison.
+        let sorted = rows.enumerated().map { (key: key($0.element), offset: $0.offset, row: $0.element) }.sorted { a, b in
+            if a.key != b.key { return sort == .queue ? a.key > b.key : a.key < b.key }
             return a.offset < b.offset
         }
-        return sorted.map(\.element)
+        return sorted.map(\.row)
     }
 }
 

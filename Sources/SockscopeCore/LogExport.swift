@@ -27,10 +27,10 @@ public enum LogExport {
         for row in state.connections {
             switch format {
             case .text:
-                out += "# total \(row.id) \(row.remote) received \(row.bytesIn) B in \(row.messagesIn) reads, sent \(row.bytesOut) B in \(row.messagesOut) writes\n"
+                out += "# total \(row.id) \(row.remoteText) received \(row.bytesIn) B in \(row.messagesIn) reads, sent \(row.bytesOut) B in \(row.messagesOut) writes\n"
             case .json:
                 out += JSONValue.object([("kind", .string("total")), ("id", .string(row.id.description)),
-                                         ("remote", .string(row.remote)),
+                                         ("remote", .string(row.remoteText)),
                                          ("bytes_received", .int(row.bytesIn)), ("bytes_sent", .int(row.bytesOut)),
                                          ("reads", .int(row.messagesIn)), ("writes", .int(row.messagesOut))]).encoded + "\n"
             }

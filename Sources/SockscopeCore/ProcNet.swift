@@ -4,10 +4,8 @@
 public enum ProcNet {
     /// One row of `/proc/net/tcp*` or `/proc/net/udp*`.
     public struct InetSocket: Hashable, Sendable {
-        public var local: String
-        public var remote: String
-        public var localPort: Int
-        public var remotePort: Int
+        public var local: SocketEndpoint
+        public var remote: SocketEndpoint
         /// The kernel's state number (TCPState for TCP; UDP reports 7 unconnected, 1 connected).
         public var state: Int
         /// Bytes sent and not yet acknowledged (ss's Send-Q for a connection).
@@ -34,8 +32,11 @@ public enum ProcNet {
         public var state: Int
         public var listening: Bool
         public var inode: UInt64
-        /// The path, `@name` for abstract sockets, or empty for unnamed ones.
+        /// The path, `@name` for abstract sockets, or empty for unnamed ones, as the kernel prints it.
         public var path: String
+
+        /// The socket's name: an abstract name's NULs are shown by the kernel as `@`, so that is what it holds.
+        public var endpoint: SocketEndpoint { path.isEmpty ? .unnamed : .unix(path) }
     }
 
     public static func parseInet(_ text: String, ipv6: Bool) -> [InetSocket] {
@@ -47,9 +48,7 @@ public enum ProcNet {
             let queues = fields[4].split(separator: ":")
             guard queues.count == 2, let tx = Int(queues[0], radix: 16), let rx = Int(queues[1], radix: 16),
                   let uid = Int(fields[7]), let inode = UInt64(fields[9]) else { return nil }
-            var socket = InetSocket(local: AddressText.hostPort(local.host, local.port),
-                                    remote: AddressText.hostPort(remote.host, remote.port),
-                                    localPort: local.port, remotePort: remote.port, state: state,
+            var socket = InetSocket(local: local, remote: remote, state: state,
                                     transmitQueue: tx, receiveQueue: rx, uid: uid, inode: inode)
             // `tr:tm->when`, e.g. `03:00000F9E`: a TIME-WAIT timer with 0xF9E ticks to go.
             let timer = fields[5].split(separator: ":")
@@ -106,48 +105,22 @@ public enum ProcNet {
         return counters
     }
 
-    /// `0100007F:1F90` → ("127.0.0.1", 8080); IPv6 is four little-endian 32-bit words.
-    static func address(_ field: Substring, ipv6: Bool) -> (host: String, port: Int)? {
+    /// `0100007F:1F90` → 127.0.0.1:8080: the address in the kernel's byte order, as 32-bit words
+    /// in host (little-endian) order; IPv6 is four of them.
+    static func address(_ field: Substring, ipv6: Bool) -> SocketEndpoint? {
         let parts = field.split(separator: ":")
-        guard parts.count == 2, let port = Int(parts[1], radix: 16) else { return nil }
-        let hex = Array(parts[0])
-        if !ipv6 {
-            guard hex.count == 8, let value = UInt32(String(hex), radix: 16) else { return nil }
-            let bytes = (0..<4).map { (value >> (8 * UInt32($0))) & 0xFF }
-            return (bytes.map(String.init).joined(separator: "."), port)
-        }
-        guard hex.count == 32 else { return nil }
+        guard parts.count == 2, let port = UInt16(parts[1], radix: 16) else { return nil }
+        let hex = parts[0].utf8
+        guard hex.count == (ipv6 ? 32 : 8) else { return nil }
         var bytes: [UInt8] = []
-        for word in 0..<4 {
-            guard let value = UInt32(String(hex[(word * 8)..<(word * 8 + 8)]), radix: 16) else { return nil }
-            for shift in 0..<4 { bytes.append(UInt8((value >> (8 * UInt32(shift))) & 0xFF)) }
+        var start = hex.startIndex
+        while start < hex.endIndex {
+            let end = hex.index(start, offsetBy: 8)
+            guard let word = UInt32(Substring(hex[start..<end]), radix: 16) else { return nil }
+            for shift in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: word >> (8 * UInt32(shift)))) }
+            start = end
         }
-        return (IPv6Text.format(bytes), port)
-    }
-}
-
-/// RFC 5952 text for IPv6 addresses, with IPv4-mapped addresses as `::ffff:a.b.c.d`.
-public enum IPv6Text {
-    public static func format(_ bytes: [UInt8]) -> String {
-        precondition(bytes.count == 16)
-        let groups = (0..<8).map { Int(bytes[2 * $0]) << 8 | Int(bytes[2 * $0 + 1]) }
-        if groups[0..<5].allSatisfy({ $0 == 0 }), groups[5] == 0xFFFF {
-            return "::ffff:" + bytes[12..<16].map(String.init).joined(separator: ".")
-        }
-        // The longest run of two or more zero groups becomes "::".
-        var bestStart = -1, bestLength = 0, start = -1
-        for index in 0...8 {
-            if index < 8, groups[index] == 0 {
-                if start < 0 { start = index }
-            } else if start >= 0 {
-                if index - start > bestLength { (bestStart, bestLength) = (start, index - start) }
-                start = -1
-            }
-        }
-        let hex = groups.map { String($0, radix: 16) }
-        guard bestLength >= 2 else { return hex.joined(separator: ":") }
-        let head = hex[..<bestStart].joined(separator: ":")
-        let tail = hex[(bestStart + bestLength)...].joined(separator: ":")
-        return head + "::" + tail
+        if ipv6 { return .ipv6(IPv6Address(bytes: bytes), port: port) }
+        return .ipv4(IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]), port: port)
     }
 }

@@ -140,28 +140,20 @@ extension Reducer {
     }
 
     /// Where `d` connects: the selected listener, or the peer of the selected outgoing connection,
-    /// or (for an accepted connection) its listener.
+    /// or (for an accepted connection) its listener. A listener on every interface is reached
+    /// through loopback (`SocketEndpoint.connectable`).
     static func reconnectTarget(_ state: AppState) -> String? {
         guard let id = selectedSocket(state) else { return nil }
-        if let listener = state.listener(id), listener.isOpen { return connectable(listener.local, listener.transport) }
+        if let listener = state.listener(id), listener.isOpen {
+            return listener.local.connectTarget(listener.transport)?.description
+        }
         guard let row = state.connection(id) else { return nil }
         if let listenerID = row.listener, let listener = state.listener(listenerID) {
-            return connectable(listener.local, listener.transport)
+            return listener.local.connectTarget(listener.transport)?.description
         }
-        return row.remote == "-" ? nil : connectable(row.remote, row.transport)
-    }
-
-    private static func connectable(_ address: String, _ transport: TransportProtocol) -> String {
-        // A listener on all interfaces is reached through loopback.
-        var address = address
-        if address.hasPrefix("0.0.0.0:") { address = "127.0.0.1:" + address.dropFirst(8) }
-        if address.hasPrefix("[::]:") { address = "[::1]:" + address.dropFirst(5) }
-        switch transport {
-        case .tcp: return "tcp://\(address)"
-        case .udp: return "udp://\(address)"
-        case .unix: return "unix:\(address)"
-        case .unixgram: return "unixgram:\(address)"
-        }
+        if let remote = row.remote { return remote.connectTarget(row.transport)?.description }
+        // Still connecting: what was asked for, as it was written.
+        return row.requestedRemote.map { Endpoint.scheme(of: row.transport) + $0 }
     }
 
     private static func pageSize(_ state: AppState) -> Int { max(1, state.view.height / 3) }

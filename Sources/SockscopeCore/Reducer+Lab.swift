@@ -61,17 +61,12 @@ extension Reducer {
             state.view.flash = "select a listening TCP or UNIX socket (state LISTEN) to connect to it"
             return []
         }
-        var address = row.local
-        if address.hasPrefix("0.0.0.0:") { address = "127.0.0.1:" + address.dropFirst(8) }
-        if address.hasPrefix("[::]:") { address = "[::1]:" + address.dropFirst(5) }
-        if row.proto == "unix" {
-            guard !address.isEmpty, !address.contains(where: { $0.isWhitespace || $0 == "\"" }) else {
-                state.view.flash = "this UNIX socket has no path to connect to"
-                return []
-            }
-            return run("connect unix:\(address)", time: time, state: &state)
+        guard let target = row.local.connectTarget(row.proto == "unix" ? .unix : .tcp),
+              !target.description.contains(where: { $0.isWhitespace || $0 == "\"" }) else {
+            state.view.flash = "this UNIX socket has no path to connect to"
+            return []
         }
-        return run("connect tcp://\(address)", time: time, state: &state)
+        return run("connect \(target)", time: time, state: &state)
     }
 
     /// Keys while the system view is shown: moving through its rows and leaving it.
@@ -125,7 +120,7 @@ extension Reducer {
             guard record.errno == nil else { return logStep(id, record, time: time, state: &state) }
             let kind = StepSocketKind.allCases.first { $0.callArguments == record.arguments } ?? .tcp
             state.lab.steps[id] = StepSocketRow(id: id, kind: kind, fd: record.result, phase: .created, lastCall: "socket")
-            state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: "-", remote: "-",
+            state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: nil, remote: nil,
                                                  state: .unconnected(StepPhase.created.rawValue), opened: time,
                                                  lastActivity: time))
             state.mostRecentConnection = id
@@ -187,21 +182,21 @@ extension Reducer {
                 state.lab.manualAccept.insert(id)
             }
             if state.lab.steps[id] == nil {
-                call(id, "socket(), bind(\(safe(local))), listen(\(backlog)) = 0")
+                call(id, "socket(), bind(\(local)), listen(\(backlog)) = 0")
             }
-            change(id, transport.isDatagram ? "bound (\(transport.label) receives datagrams)" : "LISTEN on \(safe(local))")
+            change(id, transport.isDatagram ? "bound (\(transport.label) receives datagrams)" : "LISTEN on \(local)")
         case .accepted(let id, let listener, let local, let remote):
-            call(listener, "accept() = \(id) from \(safe(remote))")
-            call(id, "accept() on \(listener): a new socket for \(safe(remote)) on \(safe(local))")
+            call(listener, "accept() = \(id) from \(remote)")
+            call(id, "accept() on \(listener): a new socket for \(remote) on \(local)")
             change(id, "ESTABLISHED")
         case .connecting(let id, let remote):
             call(id, "socket(), connect(\(safe(remote))) = -1 EINPROGRESS")
             change(id, "SYN-SENT (handshake in progress)")
         case .connected(let id, let local, let remote):
             if id.kind == .socket {
-                change(id, "ESTABLISHED: connected to \(safe(remote)) from \(safe(local)); the engine reads and writes it now")
+                change(id, "ESTABLISHED: connected to \(remote) from \(local); the engine reads and writes it now")
             } else {
-                change(id, "ESTABLISHED: connected to \(safe(remote)) from \(safe(local))")
+                change(id, "ESTABLISHED: connected to \(remote) from \(local)")
             }
         case .received(let id, _, let count), .receivedFrom(let id, _, _, let count):
             state.lab.ledger.appendData("recv", count: count, time: time, to: id)

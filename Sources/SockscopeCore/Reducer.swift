@@ -263,7 +263,7 @@ public enum Reducer {
             noteNewConnection(id, state: &state)
             info("accepted \(remote) on \(listener) (\(local))", id, time, &state)
         case .connecting(let id, let remote):
-            var row = ConnectionRow(id: id, listener: nil, local: "-", remote: remote,
+            var row = ConnectionRow(id: id, listener: nil, local: nil, remote: nil, requestedRemote: remote,
                                     state: .connecting, opened: time, lastActivity: time)
             if let request = event.request, let transport = state.pendingTransports.removeValue(forKey: request) {
                 row.transport = transport
@@ -294,10 +294,12 @@ public enum Reducer {
             info("shutdown \(direction.rawValue): \(ShutdownText.explanation(direction))", id, time, &state)
         case .receivedFrom(let id, let from, let bytes, let count):
             countTraffic(id, received: count, time: time, state: &state)
-            state.log.append(LogEntry(time: time, socket: id, kind: .received, count: count, bytes: bytes, text: from))
+            state.log.append(LogEntry(time: time, socket: id, kind: .received, count: count, bytes: bytes,
+                                      text: from.description))
         case .sentTo(let id, let to, let bytes, let count):
             countTraffic(id, sent: count, time: time, state: &state)
-            state.log.append(LogEntry(time: time, socket: id, kind: .sent, count: count, bytes: bytes, text: to))
+            state.log.append(LogEntry(time: time, socket: id, kind: .sent, count: count, bytes: bytes,
+                                      text: to.description))
         case .attempt(let id, let address):
             info("trying \(address)", id, time, &state)
         case .optionValue(let id, let option, let value):

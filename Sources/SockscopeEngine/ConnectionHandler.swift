@@ -106,8 +106,8 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
         if case .accepted = origin { id = registry.nextConnectionID() }
         isOpen = true
         registry.register(id, channel: context.channel, control: self)
-        let local = context.channel.localAddress.displayText
-        let remote = context.channel.remoteAddress.displayText
+        let local = SocketEndpoint(context.channel.localAddress)
+        let remote = SocketEndpoint(context.channel.remoteAddress)
         switch origin {
         case .accepted(let listener):
             sinkAfterTraffic.emit(.accepted(id, listener: listener, local: local, remote: remote))

@@ -41,8 +41,8 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
         self.id = id
         registry.register(id, channel: channel, control: self)
         if case .connected(_, let request) = role {
-            sink.emit(.connected(id, local: channel.localAddress.displayText,
-                                 remote: channel.remoteAddress.displayText), request: request)
+            sink.emit(.connected(id, local: SocketEndpoint(channel.localAddress),
+                                 remote: SocketEndpoint(channel.remoteAddress)), request: request)
             sink.complete(request)
         }
         channel.setOption(.autoRead, value: true).whenFailure { [sink] error in
@@ -66,7 +66,7 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
         guard case .listener(let mode) = role else {
             return sink.emit(.received(id, bytes: preview, count: count))
         }
-        sink.emit(.receivedFrom(id, from: envelope.remoteAddress.displayText, bytes: preview, count: count))
+        sink.emit(.receivedFrom(id, from: SocketEndpoint(envelope.remoteAddress), bytes: preview, count: count))
         lastSender = envelope.remoteAddress
         switch mode {
         case .echo:
@@ -123,7 +123,7 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
         if case .connected = role, let peer = context.channel.remoteAddress, peer != address {
             return sink.complete(request, failure: SocketFailure(
                 call: "sendto", errno: EISCONN, code: "EISCONN",
-                explanation: "\(name) is connected to \(peer.displayText): it can send only there (use send)"), socket: id)
+                explanation: "\(name) is connected to \(SocketEndpoint(peer)): it can send only there (use send)"), socket: id)
         }
         // A connected socket's writes carry no address (NIO refuses addressed writes there).
         let destination: SocketAddress? = if case .connected = role { nil } else { address }
@@ -162,7 +162,7 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
             switch result {
             case .success:
                 if let peer, case .listener = self.role {
-                    self.sink.emit(.sentTo(id, to: peer.displayText, bytes: preview, count: count), request: request)
+                    self.sink.emit(.sentTo(id, to: SocketEndpoint(peer), bytes: preview, count: count), request: request)
                 } else {
                     self.sink.emit(.sent(id, bytes: preview, count: count), request: request)
                 }

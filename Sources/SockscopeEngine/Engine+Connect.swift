@@ -96,12 +96,12 @@ extension Engine {
             local = locals.first { if case .v6 = $0 { isIPv6 } else { !isIPv6 } }
             guard local != nil else {
                 var failure = SocketFailure.system(call: "bind", errno: EAFNOSUPPORT, target: plan.target)
-                failure.explanation = "--bind has no \(isIPv6 ? "IPv6" : "IPv4") address to match \(address.displayText)"
+                failure.explanation = "--bind has no \(isIPv6 ? "IPv6" : "IPv4") address to match \(SocketEndpoint(address))"
                 return tryNext(failure)
             }
         }
-        if addresses.count > 1 || address.displayText != plan.requested || addresses.startIndex > 0 {
-            sink.emit(.attempt(plan.id, address: address.displayText), request: plan.request)
+        if addresses.count > 1 || SocketEndpoint(address).description != plan.requested || addresses.startIndex > 0 {
+            sink.emit(.attempt(plan.id, address: SocketEndpoint(address)), request: plan.request)
         }
         connectOnce(to: address, from: local, plan: plan, on: loop).whenFailure(tryNext)
     }
@@ -197,7 +197,7 @@ extension Engine {
                 throw error
             }
             try socket.activate(as: id)
-            sink.emit(.connected(id, local: socket.localText, remote: name.text), request: request)
+            sink.emit(.connected(id, local: socket.localEndpoint, remote: name.endpoint), request: request)
             sink.complete(request)
         } catch {
             failConnect(id, request: request, failure: .from(error, call: "connect", target: target, namedByNIO: false))

@@ -93,7 +93,7 @@ extension Engine {
                 let id = registry.nextListenerID()
                 listenerID.withLockedValue { $0 = id }
                 handler.activate(as: id, channel: channel)
-                sink.emit(.listening(id, isTCP ? .tcp : .unix, local: channel.localAddress.displayText,
+                sink.emit(.listening(id, isTCP ? .tcp : .unix, local: SocketEndpoint(channel.localAddress),
                                      mode: listen.mode, backlog: listen.backlog), request: request)
                 sink.complete(request)
                 channel.setOption(.autoRead, value: true).whenFailure { error in
@@ -137,7 +137,7 @@ extension Engine {
                     do {
                         let handler = try channel.pipeline.syncOperations.handler(type: DatagramHandler.self)
                         let id = registry.nextListenerID()
-                        sink.emit(.listening(id, .udp, local: channel.localAddress.displayText,
+                        sink.emit(.listening(id, .udp, local: SocketEndpoint(channel.localAddress),
                                              mode: listen.mode, backlog: 0), request: request)
                         handler.activate(as: id, channel: channel)
                         sink.complete(request)

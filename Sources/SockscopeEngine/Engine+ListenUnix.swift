@@ -61,7 +61,7 @@ extension Engine {
                 throw error
             }
             // Datagrams are delivered by tasks queued behind this one: `.listening` comes first.
-            sink.emit(.listening(id, .unixgram, local: name.text, mode: listen.mode, backlog: 0), request: request)
+            sink.emit(.listening(id, .unixgram, local: name.endpoint, mode: listen.mode, backlog: 0), request: request)
             sink.complete(request)
         } catch {
             sink.complete(request, failure: .from(error, call: "bind", target: target, namedByNIO: false))

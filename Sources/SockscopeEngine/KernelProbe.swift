@@ -34,7 +34,7 @@ final class KernelProbe: Sendable {
     /// One entry per TCP socket we hold (10 000 connections, 10 000 entries), so it is kept
     /// small: fixed-size addresses and a fingerprint of the last report, not the report itself.
     private struct Tracked {
-        /// Parsed once when the socket is learned: sock_diag wants bytes, events carry text.
+        /// Taken from the events' typed endpoints when the socket is learned, as sock_diag wants them.
         var local: InetEndpoint?
         var remote: InetEndpoint?
         var lastActivity: NIODeadline
@@ -178,17 +178,17 @@ final class KernelProbe: Sendable {
         switch kind {
         case .listening(let id, let transport, let local, _, _):
             guard transport == .tcp else { return false }
-            state.tracked[id] = Tracked(local: InetEndpoint(displayText: local), lastActivity: now, isListener: true)
+            state.tracked[id] = Tracked(local: InetEndpoint(local), lastActivity: now, isListener: true)
         case .accepted(let id, let listener, let local, let remote):
             guard state.tracked[listener] != nil else { return false }
-            state.tracked[id] = Tracked(local: InetEndpoint(displayText: local), remote: InetEndpoint(displayText: remote),
+            state.tracked[id] = Tracked(local: InetEndpoint(local), remote: InetEndpoint(remote),
                                         lastActivity: now)
             touch(listener, in: &state, now: now)
         case .connected(let id, let local, let remote):
-            guard let local = InetEndpoint(displayText: local) else { return false }
+            guard let local = InetEndpoint(local) else { return false }
             if state.tracked[id] == nil { state.tracked[id] = Tracked(lastActivity: now) }
             state.tracked[id]?.local = local
-            state.tracked[id]?.remote = InetEndpoint(displayText: remote)
+            state.tracked[id]?.remote = InetEndpoint(remote)
             state.tracked[id]?.lastActivity = now
             state.tracked[id]?.isDirty = true
             if !state.portRangeSent { wantsPortRange = true }
@@ -201,8 +201,8 @@ final class KernelProbe: Sendable {
             }
             state.tracked[id]?.lastActivity = now
             state.tracked[id]?.isDirty = true
-            if let local = record.local { state.tracked[id]?.local = InetEndpoint(displayText: local) }
-            if let remote = record.remote { state.tracked[id]?.remote = InetEndpoint(displayText: remote) }
+            if let local = record.local { state.tracked[id]?.local = InetEndpoint(local) }
+            if let remote = record.remote { state.tracked[id]?.remote = InetEndpoint(remote) }
             if record.phase == .listening { state.tracked[id]?.isListener = true }
             if record.phase == .closed { state.tracked[id]?.isOpen = false }
         case .closed(let id, _):
@@ -451,8 +451,8 @@ final class KernelProbe: Sendable {
     }
 }
 
-/// An IP address and port as sock_diag wants them, parsed from the engine's display text.
-/// Stored inline (no array): every tracked socket holds two of these.
+/// An IP address and port as sock_diag wants them (network order), copied from an event's
+/// typed endpoint. Stored inline (no array): every tracked socket holds two of these.
 private struct InetEndpoint: Sendable {
     /// 4 bytes (IPv4, then zeros) or 16 bytes (IPv6), network order.
     let address: (UInt64, UInt64)
@@ -463,23 +463,21 @@ private struct InetEndpoint: Sendable {
     /// AF_INET or AF_INET6.
     var family: CInt { isIPv6 ? AF_INET6 : AF_INET }
 
-    /// `127.0.0.1:5000` or `[::1]:5000`; nil for anything else (a UNIX path, `?`).
-    init?(displayText text: String) {
-        if let (ipv4, port) = IPAddressText.ipv4Endpoint(text) {
-            // The common case, read without building strings.
-            var address: (UInt64, UInt64) = (0, 0)
-            withUnsafeMutableBytes(of: &address) { $0.storeBytes(of: ipv4, as: UInt32.self) }
-            self.address = address
-            self.port = UInt16(port)
+    /// Nil for anything but an IP endpoint (a UNIX name, an unknown address).
+    init?(_ endpoint: SocketEndpoint) {
+        switch endpoint {
+        case .ipv4(let ipv4, let port):
+            var bytes: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &bytes) { $0.storeBytes(of: ipv4.value.bigEndian, as: UInt32.self) }
+            address = bytes
+            self.port = port
             isIPv6 = false
-            return
+        case .ipv6(let ipv6, let port):
+            address = (ipv6.high.bigEndian, ipv6.low.bigEndian)
+            self.port = port
+            isIPv6 = true
+        default:
+            return nil
         }
-        guard let port = IPAddressText.portPart(text).flatMap(UInt16.init(exactly:)),
-              let bytes = IPAddressText.parse(IPAddressText.hostPart(text)) else { return nil }
-        var address: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &address) { $0.copyBytes(from: bytes) }
-        isIPv6 = bytes.count == 16
-        self.address = address
-        self.port = port
     }
 }

@@ -220,7 +220,8 @@ final class LabEngine: Sendable {
         var record = SyscallRecord(call: Self.callName(call), arguments: arguments, result: answer.result, errno: answer.errno,
                                    phase: phase, transport: step.kind.transport, data: data, note: note)
         if phase != .closed {
-            record.local = RawSocket.localAddress(fd).flatMap { $0 == "(unnamed)" || $0.hasSuffix(":0") ? nil : $0 }
+            // Unbound sockets have an unnamed or port-0 address: nothing worth showing.
+            record.local = RawSocket.localAddress(fd).flatMap { $0 == .unnamed || $0.port == 0 ? nil : $0 }
             record.remote = RawSocket.remoteAddress(fd)
             if step.kind.transport == .tcp {
                 record.kernelState = RawSocket.tcpInfo(fd).flatMap { TCPState(rawValue: Int($0.state)) }
@@ -358,7 +359,7 @@ final class LabEngine: Sendable {
                     self.watcher.forget(id)
                     self.failPendingAccepts(of: id)
                 }
-                sink.emit(.listening(id, transport, local: channel.localAddress.displayText, mode: mode, backlog: backlog),
+                sink.emit(.listening(id, transport, local: SocketEndpoint(channel.localAddress), mode: mode, backlog: backlog),
                           request: request)
             }
     }
@@ -472,7 +473,7 @@ final class LabEngine: Sendable {
         guard let request else { return }
         var record = SyscallRecord(call: "accept", arguments: [fd.map { "\($0)" } ?? "?"], result: 0, phase: .listening,
                                    transport: .tcp, remote: remote,
-                                   note: "took \(connection) (from \(DisplayText.escape(string: remote))) off the accept queue")
+                                   note: "took \(connection) (from \(remote)) off the accept queue")
         record.resultText = connection.description
         sink.emit(.lab(.call(listener, record)), request: request)
         sink.complete(request)

@@ -35,7 +35,7 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let child = unwrapInboundIn(data)
         guard !policy.isUnrestricted else { return context.fireChannelRead(data) }
-        let remote = child.remoteAddress.displayText
+        let remote = SocketEndpoint(child.remoteAddress)
         if let reason = policy.refusal(for: remote, openConnections: openConnections) {
             if let id { sink.emit(.refused(id, remote: remote, reason: reason)) }
             // Never registered with a loop, so closing releases the descriptor at once.

@@ -109,60 +109,28 @@ enum RawSocket {
         return sockscope_tcp_info_read(fd, &info) == 0 ? info : nil
     }
 
-    static func localAddress(_ fd: CInt) -> String? {
+    static func localAddress(_ fd: CInt) -> SocketEndpoint? {
+        name(of: fd, getName: getsockname)
+    }
+
+    static func remoteAddress(_ fd: CInt) -> SocketEndpoint? {
+        name(of: fd, getName: getpeername)
+    }
+
+    /// getsockname or getpeername as a typed endpoint; nil when the kernel says there is none.
+    private static func name(of fd: CInt,
+                             getName: (CInt, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32)
+        -> SocketEndpoint?
+    {
         var address = Address()
         address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let result = withUnsafeMutablePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &address.length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getName(fd, $0, &address.length) }
         }
-        return result == 0 ? text(address) : nil
-    }
-
-    static func remoteAddress(_ fd: CInt) -> String? {
-        var address = Address()
-        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let result = withUnsafeMutablePointer(to: &address.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &address.length) }
+        guard result == 0 else { return nil }
+        return withUnsafeBytes(of: &address.storage) {
+            SocketEndpoint(kernel: UnsafeRawBufferPointer(rebasing: $0.prefix(Int(address.length))))
         }
-        return result == 0 ? text(address) : nil
-    }
-
-    /// `127.0.0.1:9000`, `[::1]:9000`, a UNIX path, `@name` for an abstract one, `(unnamed)`.
-    static func text(_ address: Address) -> String {
-        var storage = address.storage
-        switch address.family {
-        case AF_INET:
-            return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { pointer in
-                    var sin = pointer.pointee
-                    var buffer = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-                    inet_ntop(AF_INET, &sin.sin_addr, &buffer, socklen_t(buffer.count))
-                    return AddressText.hostPort(cString(buffer), Int(UInt16(bigEndian: sin.sin_port)))
-                }
-            }
-        case AF_INET6:
-            return withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { pointer in
-                    var sin6 = pointer.pointee
-                    var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-                    inet_ntop(AF_INET6, &sin6.sin6_addr, &buffer, socklen_t(buffer.count))
-                    return AddressText.hostPort(cString(buffer), Int(UInt16(bigEndian: sin6.sin6_port)))
-                }
-            }
-        case AF_UNIX:
-            let pathOffset = MemoryLayout<sa_family_t>.size
-            let pathLength = Int(address.length) - pathOffset
-            guard pathLength > 0 else { return "(unnamed)" }
-            let bytes = withUnsafeBytes(of: &storage) { Array($0[pathOffset..<(pathOffset + pathLength)]) }
-            if bytes.first == 0 { return "@" + String(decoding: bytes.dropFirst(), as: UTF8.self) }
-            return String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
-        default:
-            return "(family \(address.family))"
-        }
-    }
-
-    private static func cString(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The kernel form of an endpoint, for a socket of `family`. IP literals only

@@ -65,7 +65,7 @@ enum SystemScanner {
                 let names = [1: "UNCONN", 2: "CONNECTING", 3: "CONNECTED", 4: "DISCONNECTING"]
                 let state = row.listening ? "LISTEN" : names[row.state] ?? "state \(row.state)"
                 sockets.append(SystemSocket(proto: proto, state: state, receiveQueue: 0, sendQueue: 0,
-                                            local: row.path, remote: "", process: process, inode: row.inode,
+                                            local: row.endpoint, remote: nil, process: process, inode: row.inode,
                                             isOurs: ours))
             }
         }

@@ -27,15 +27,10 @@ final class UnixDatagramSocket: SocketControl {
         var address = sockaddr_un()
         var length: socklen_t = 0
 
-        /// `/tmp/x.sock`, `@name`, or `(unnamed)` for a sender that never bound.
-        var text: String {
-            let pathOffset = MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)!
-            let nameLength = max(Int(length) - pathOffset, 0)
-            return withUnsafeBytes(of: address.sun_path) { raw in
-                let name = raw.prefix(nameLength)
-                guard let first = name.first else { return "(unnamed)" }
-                if first == 0 { return "@" + String(decoding: name.dropFirst(), as: UTF8.self) }
-                return String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
+        /// A path, an abstract name, or `.unnamed` for a sender that never bound.
+        var endpoint: SocketEndpoint {
+            withUnsafeBytes(of: address) { raw in
+                SocketEndpoint(kernel: UnsafeRawBufferPointer(rebasing: raw.prefix(min(Int(length), raw.count))))
             }
         }
 
@@ -81,9 +76,8 @@ final class UnixDatagramSocket: SocketControl {
         DescriptorOptionAccess(descriptor: descriptor, eventLoop: eventLoop)
     }
 
-    /// The socket's own name (`@xxxxx` for an autobound client).
-    var localText: String { Self.name(of: descriptor, getName: getsockname) }
-    var remoteText: String { Self.name(of: descriptor, getName: getpeername) }
+    /// The socket's own name (an abstract `@xxxxx` for an autobound client).
+    var localEndpoint: SocketEndpoint { Self.name(of: descriptor, getName: getsockname) }
 
     /// Names the socket, registers it and starts watching it. Call on `eventLoop`. On failure
     /// the descriptors are closed.
@@ -206,7 +200,7 @@ final class UnixDatagramSocket: SocketControl {
         guard case .listener(let mode, _) = role else {
             return sink.emit(.received(id, bytes: preview, count: count))
         }
-        sink.emit(.receivedFrom(id, from: peer.text, bytes: preview, count: count))
+        sink.emit(.receivedFrom(id, from: peer.endpoint, bytes: preview, count: count))
         let answer: [UInt8]
         switch mode {
         case .echo: answer = bytes
@@ -249,12 +243,12 @@ final class UnixDatagramSocket: SocketControl {
         let preview = Array(bytes.prefix(DataPreview.limit))
         if result >= 0 {
             if let peer {
-                sink.emit(.sentTo(id, to: peer.text, bytes: preview, count: bytes.count), request: request)
+                sink.emit(.sentTo(id, to: peer.endpoint, bytes: preview, count: bytes.count), request: request)
             } else {
                 sink.emit(.sent(id, bytes: preview, count: bytes.count), request: request)
             }
         } else {
-            var failure = SocketFailure.system(call: peer == nil ? "send" : "sendto", errno: errno, target: peer?.text)
+            var failure = SocketFailure.system(call: peer == nil ? "send" : "sendto", errno: errno, target: peer?.endpoint.description)
             if failure.errno == EAGAIN { failure.explanation = "the receiver's queue is full (it is not reading)" }
             sink.emit(.error(id, failure), request: request)
         }
@@ -263,13 +257,13 @@ final class UnixDatagramSocket: SocketControl {
 
     private static func name(of descriptor: CInt,
                              getName: (CInt, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32)
-        -> String
+        -> SocketEndpoint
     {
         var peer = Peer()
         peer.length = socklen_t(MemoryLayout<sockaddr_un>.size)
         let result = withUnsafeMutablePointer(to: &peer.address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getName(descriptor, $0, &peer.length) }
         }
-        return result == 0 ? peer.text : "?"
+        return result == 0 ? peer.endpoint : .unknown
     }
 }

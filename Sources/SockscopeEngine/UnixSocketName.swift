@@ -1,5 +1,6 @@
 import Glibc
 import NIOCore
+import SockscopeCore
 
 /// A UNIX socket's name as the user wrote it: a filesystem path, or, with a leading `@`,
 /// a name in Linux's abstract namespace (no file; gone when the last socket closes).
@@ -17,6 +18,9 @@ struct UnixSocketName: Sendable {
     }
 
     var isAbstract: Bool { text.hasPrefix("@") }
+
+    /// The socket's address once bound or connected at this name.
+    var endpoint: SocketEndpoint { .unix(text) }
 
     /// What sits at a filesystem path before we bind there.
     enum Occupant: Equatable {

@@ -27,7 +27,7 @@ enum ConnectionsPane {
             let via = isFirstOfGroup ? (group.map { "\($0) ▸" } ?? "out ▸") : "  └"
             let role: StyleRole = row.state.isOpen ? .normal : .dim
             return TableView.Row(cells: [via, row.id.description, row.transport.label,
-                                         DisplayText.escape(string: row.local), DisplayText.escape(string: row.remote),
+                                         row.localText, row.remoteText,
                                          LabDetail.stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
                                          rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)

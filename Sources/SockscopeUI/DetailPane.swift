@@ -19,7 +19,7 @@ enum DetailPane {
         if let id, let row = state.listener(id) {
             var lines: [(String, String, StyleRole)] = [
                 ("socket", "\(row.id) \(row.transport.label) listener", .header),
-                ("local", DisplayText.escape(string: row.local), .normal),
+                ("local", row.local.description, .normal),
             ]
             if row.isAllInterfaces { lines.append(("exposure", "ALL interfaces: reachable from the network", .warning)) }
             if let access = AccessText.describe(row.policy) { lines.append(("access", access, .normal)) }
@@ -37,8 +37,8 @@ enum DetailPane {
             return LabDetail.merge([
                 ("socket", "\(row.id) \(row.transport.label) " + (row.listener.map { "accepted by \($0)" } ?? "opened by us"),
                  .header),
-                ("local", DisplayText.escape(string: row.local), .normal),
-                ("remote", DisplayText.escape(string: row.remote), .normal),
+                ("local", row.localText, .normal),
+                ("remote", row.remoteText, .normal),
                 ("state", stateText(row.state), row.state.isOpen ? .normal : .dim),
                 ("received", "\(ByteCount.text(row.bytesIn)) in \(row.messagesIn) reads", .incoming),
                 ("sent", "\(ByteCount.text(row.bytesOut)) in \(row.messagesOut) writes", .outgoing),

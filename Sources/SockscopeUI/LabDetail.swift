@@ -76,7 +76,7 @@ enum LabDetail {
 
     private static func connectionLines(_ row: ConnectionRow, _ state: AppState) -> [Line] {
         var lines: [Line] = []
-        if row.listener == nil, let range = state.lab.portRange, let port = IPAddressText.portPart(row.local) {
+        if row.listener == nil, let range = state.lab.portRange, let port = row.local?.port.map(Int.init) {
             let inRange = port >= range.low && port <= range.high
             lines.append(("local port", "\(port)" + (inRange
                 ? " (ephemeral: the kernel picked it from \(range.low)–\(range.high))"
@@ -120,8 +120,8 @@ enum LabDetail {
 
     /// The connection at the other end, when it is ours too (local and remote swapped).
     static func peerConnection(of row: ConnectionRow, _ state: AppState) -> ConnectionRow? {
-        guard row.local != "-", row.remote != "-", IPAddressText.portPart(row.local) != nil else { return nil }
-        return state.connections.last { $0.id != row.id && $0.local == row.remote && $0.remote == row.local }
+        guard let local = row.local, local.isIP, let remote = row.remote else { return nil }
+        return state.connections.last { $0.id != row.id && $0.local == remote && $0.remote == local }
     }
 
     /// The state shown in table rows: the kernel's name when known (TIME-WAIT with

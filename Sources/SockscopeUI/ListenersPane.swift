@@ -15,7 +15,7 @@ enum ListenersPane {
             return
         }
         let rows = state.listeners.map { row -> TableView.Row in
-            let local = DisplayText.escape(string: row.local) + (row.isAllInterfaces ? " (ALL interfaces)" : "")
+            let local = row.local.description + (row.isAllInterfaces ? " (ALL interfaces)" : "")
             let role: StyleRole = !row.isOpen ? .dim : row.isAllInterfaces ? .warning : .normal
             return TableView.Row(cells: [row.id.description, row.transport.label, local, row.mode.description,
                                          Self.clients(row), row.transport.isDatagram ? "-" : "\(row.backlog)",

@@ -23,7 +23,7 @@ enum SystemPane {
             let role: StyleRole = row.isOurs ? .info : row.isListener ? .normal : .dim
             return TableView.Row(cells: [row.isOurs ? "*" : " ", row.proto, row.state,
                                          "\(row.receiveQueue)", "\(row.sendQueue)",
-                                         DisplayText.escape(string: row.local), DisplayText.escape(string: row.remote),
+                                         row.local.description, row.remoteText,
                                          DisplayText.escape(string: row.process ?? "-")],
                                  role: role)
         }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import SockscopeCore
 
 @Suite struct FormattingTests {
@@ -80,7 +81,7 @@ private extension String {
     }
 }
 
-/// Display addresses (`127.0.0.1:5000`, `[::1]:5000`) split back into host and port.
+/// Addresses as people write them (`127.0.0.1:5000`, `[::1]:443`) read into typed endpoints.
 @Suite struct AddressPartsTests {
     @Test(arguments: [
         ("127.0.0.1:5000", "127.0.0.1", 5000, [127, 0, 0, 1]),
@@ -88,14 +89,18 @@ private extension String {
         ("[fe80::1%eth0]:22", "fe80::1%eth0", 22, [0xFE, 0x80] + [UInt8](repeating: 0, count: 13) + [1]),
     ] as [(String, String, Int, [UInt8])])
     func hostPortAndBytes(text: String, host: String, port: Int, bytes: [UInt8]) {
-        #expect(IPAddressText.hostPart(text) == host)
-        #expect(IPAddressText.portPart(text) == port)
+        let endpoint = SocketEndpoint(parsing: text)
+        #expect(endpoint?.port == UInt16(port))
         #expect(IPAddressText.parse(host) == bytes)
+        let expected: SocketEndpoint = bytes.count == 4 ? .ipv4(IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]), port: UInt16(port))
+            : .ipv6(IPv6Address(bytes: bytes), port: UInt16(port))
+        #expect(endpoint == expected)
     }
 
-    @Test(arguments: ["-", "/tmp/sock", "@abstract", "::1", "[::1]", "127.0.0.1", "[::1]:x", "host:port", "[::1]5", "["])
+    @Test(arguments: ["-", "/tmp/sock", "@abstract", "::1", "[::1]", "127.0.0.1", "[::1]:x", "host:port", "[::1]5", "[",
+                      "[::1", "1.2.3.4:65536", "::1:80"])
     func noPortWhereThereIsNone(text: String) {
-        #expect(IPAddressText.portPart(text) == nil)
+        #expect(SocketEndpoint(parsing: text) == nil)
     }
 
     @Test(arguments: ["", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "256.0.0.1", "1.2.3.1000",
@@ -109,6 +114,26 @@ private extension String {
         #expect(IPAddressText.parse("255.255.255.255") == [255, 255, 255, 255])
         #expect(IPAddressText.parse("010.1.1.1") == [10, 1, 1, 1])
         #expect(IPAddressText.parse("::ffff:10.1.2.3") == [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF, 10, 1, 2, 3])
-        #expect(IPAddressText.hostPart("[::1") == "[::1")
+    }
+}
+
+/// `connected` and `accepted` JSON lines are what they were when addresses were text.
+@Suite struct EndpointJSONTests {
+    @Test func connectedAndAcceptedLinesAreUnchanged() {
+        let time = Timestamp(nanoseconds: 0)
+        let connected = EngineEvent(time: time, kind: .connected(
+            SocketID(.connection, 1), local: .ipv4(IPv4Address(127, 0, 0, 1), port: 40000),
+            remote: .ipv6(.loopback, port: 9000)))
+        #expect(EventFormatter.json(connected) ==
+            #"{"ts":"1970-01-01T00:00:00.000Z","id":"C1","event":"connected","local":"127.0.0.1:40000","remote":"[::1]:9000"}"#)
+        let accepted = EngineEvent(time: time, kind: .accepted(
+            SocketID(.connection, 12), listener: SocketID(.listener, 3), local: .ipv4(IPv4Address(0, 0, 0, 0), port: 80),
+            remote: .ipv6(IPv6Address(parsing: "::ffff:10.0.0.9")!, port: 5000)))
+        #expect(EventFormatter.json(accepted) ==
+            #"{"ts":"1970-01-01T00:00:00.000Z","id":"C12","event":"accepted","listener":"L3","local":"0.0.0.0:80","remote":"[::ffff:10.0.0.9]:5000"}"#)
+        let unix = EngineEvent(time: time, kind: .accepted(
+            SocketID(.connection, 2), listener: SocketID(.listener, 1), local: .unix("/tmp/s.sock"), remote: .unnamed))
+        #expect(EventFormatter.json(unix) ==
+            #"{"ts":"1970-01-01T00:00:00.000Z","id":"C2","event":"accepted","listener":"L1","local":"/tmp/s.sock","remote":"(unnamed)"}"#)
     }
 }

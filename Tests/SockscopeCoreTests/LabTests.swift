@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import SockscopeCore
 
 private let labT0 = Timestamp(nanoseconds: 1_795_283_403_000_000_000)

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import SockscopeCore
 
 @Suite struct ProcNetTests {
@@ -30,7 +31,7 @@ import SockscopeCore
         #expect(rows[0].transmitQueue == 2)
         #expect(rows[0].uid == 1000)
         #expect(rows[1].remote == "127.0.0.1:9000")
-        #expect(rows[1].localPort == 50000)
+        #expect(rows[1].local.port == 50000)
         #expect(rows[1].receiveQueue == 5)
     }
 
@@ -60,9 +61,9 @@ import SockscopeCore
     }
 
     @Test func ipv6Formatting() {
-        #expect(IPv6Text.format([0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1]) == "2001:db8::1")
-        #expect(IPv6Text.format(Array(repeating: 0, count: 16)) == "::")
-        #expect(IPv6Text.format([0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1]) == "1:0:1:0:1:0:1:1")
+        #expect(IPv6Address(bytes: [0x20, 0x01, 0x0d, 0xb8] + Array(repeating: 0, count: 11) + [1]).description == "2001:db8::1")
+        #expect(IPv6Address(bytes: Array(repeating: 0, count: 16)).description == "::")
+        #expect(IPv6Address(bytes: [0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1]).description == "1:0:1:0:1:0:1:1")
     }
 
     @Test func tcpStateNames() {

@@ -23,7 +23,7 @@ import TestSupport
         policy.deny = [AddressRange("127.0.0.0/8")!]
         let (listener, port) = try await listen(policy, on: harness)
         _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
-        let (remote, reason) = try await harness.first("a refusal") { kind -> (String, String)? in
+        let (remote, reason) = try await harness.first("a refusal") { kind -> (SocketEndpoint, String)? in
             if case .refused(listener, let remote, let reason) = kind { (remote, reason) } else { nil }
         }
         #expect(remote.hasPrefix("127.0.0.1:"))

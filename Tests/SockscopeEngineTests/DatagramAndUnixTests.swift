@@ -17,7 +17,7 @@ struct DatagramAndUnixTests {
         }
         let client = try PythonPeer.run(PeerScripts.udpClient, [String(port), "datagram"])
         #expect(await client.waitForOutput(containing: "GOT datagram"), "client said: \(client.output)")
-        let sender = try await harness.first("the datagram") { kind -> String? in
+        let sender = try await harness.first("the datagram") { kind -> SocketEndpoint? in
             if case .receivedFrom(id, let from, Array("datagram".utf8), 8) = kind { return from }
             return nil
         }
@@ -64,10 +64,10 @@ struct DatagramAndUnixTests {
         #expect(words == ["one", "two", "three"])
 
         let sent = try await harness.perform(.sendTo(id, host: "127.0.0.1", port: peerPort, Array("hello".utf8)))
-        #expect(sent == [.sentTo(id, to: from, bytes: Array("hello".utf8), count: 5), .requestCompleted])
+        #expect(sent == [.sentTo(id, to: SocketEndpoint(from), bytes: Array("hello".utf8), count: 5), .requestCompleted])
         #expect(await peer.waitForOutput(containing: "GOT hello"), "peer said: \(peer.output)")
         try await harness.waitFor("the answer") {
-            harness.kinds.contains(.receivedFrom(id, from: from, bytes: Array("echo:hello".utf8), count: 10))
+            harness.kinds.contains(.receivedFrom(id, from: SocketEndpoint(from), bytes: Array("echo:hello".utf8), count: 10))
         }
 
         let unknown = try await harness.perform(.sendTo(id, host: "no-such-host.invalid", port: 9, [1]))
@@ -127,7 +127,7 @@ struct DatagramAndUnixTests {
         let connection = SocketID(.connection, 1)
         try await harness.waitFor("the close") { harness.closedReason(of: connection) == "peer closed" }
         #expect(harness.events(about: connection).first == .accepted(connection, listener: SocketID(.listener, 1),
-                                                                       local: path, remote: "(unnamed)"))
+                                                                       local: SocketEndpoint(path), remote: "(unnamed)"))
 
         let connect = try await harness.perform(.connect(ConnectRequest(endpoint: .unix(path: path))))
         #expect(connect.first == .connecting(SocketID(.connection, 2), remote: path))

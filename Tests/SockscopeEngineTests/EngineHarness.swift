@@ -132,7 +132,7 @@ final class EngineHarness: Sendable {
         engine.shutdown()
     }
 
-    static func port(of address: String) -> Int? {
-        address.split(separator: ":").last.flatMap { Int($0) }
+    static func port(of address: SocketEndpoint) -> Int? {
+        address.port.map(Int.init)
     }
 }

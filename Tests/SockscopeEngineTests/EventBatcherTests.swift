@@ -4,6 +4,7 @@ import NIOPosix
 import SockscopeCore
 @testable import SockscopeEngine
 import Testing
+import TestSupport
 
 /// The batcher's bounds, checked on a real event loop without sockets: ordering of
 /// loop tasks, not timing, decides the outcome.

@@ -170,7 +170,7 @@ struct LifecycleLabTests {
             let text = (try? FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/net/tcp")).readToEnd())
                 .flatMap { String(data: $0, encoding: .utf8) } ?? ""
             return ProcNet.parseInet(text, ipv6: false)
-                .contains { $0.remotePort == port && $0.state == TCPState.synSent.rawValue }
+                .contains { $0.remote.port.map(Int.init) == port && $0.state == TCPState.synSent.rawValue }
         }
         _ = try await harness.perform(.lab(.step(.accept(listener))))
         try await harness.waitFor("ListenOverflows to count the dropped SYN") {

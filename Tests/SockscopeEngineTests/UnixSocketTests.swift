@@ -164,11 +164,11 @@ struct UnixSocketTests {
         }
         // Echoes leave at once; the events about them may wait out the engine's traffic window.
         try await harness.waitFor("three datagrams reported") {
-            received().count >= 3 && harness.kinds.contains(.sentTo(id, to: clientPath, bytes: Array("second".utf8), count: 6))
+            received().count >= 3 && harness.kinds.contains(.sentTo(id, to: SocketEndpoint(clientPath), bytes: Array("second".utf8), count: 6))
         }
         let received = received()
         #expect(received == ["(unnamed) from nobody", "\(clientPath) first", "\(clientPath) second"])
-        #expect(harness.kinds.contains(.sentTo(id, to: clientPath, bytes: Array("first".utf8), count: 5)))
+        #expect(harness.kinds.contains(.sentTo(id, to: SocketEndpoint(clientPath), bytes: Array("first".utf8), count: 5)))
         #expect(harness.failures(on: id).count == 1, "the unnamed sender cannot be answered: \(harness.failures(on: id))")
         #expect(harness.closedReason(of: id) == nil)
 
