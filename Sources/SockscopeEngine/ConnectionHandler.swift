@@ -6,7 +6,7 @@ import SockscopeCore
 /// traffic as events, applies the listener's mode, and closes it on request.
 ///
 /// Lives in the channel's pipeline; every method runs on the channel's event loop.
-final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally {
+final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -91,6 +91,9 @@ final class ConnectionHandler: ChannelDuplexHandler, SocketControl, TrafficTally
         for handler in leading { try pipeline.addHandler(handler) }
         try pipeline.addHandler(self)
     }
+
+    var capability: SocketCapability { .stream(self) }
+    var optionAccess: (any SocketOptionAccess)? { context.map { ChannelOptionAccess(channel: $0.channel) } }
 
     // MARK: Lifecycle
 

@@ -11,7 +11,7 @@ import SockscopeCore
 /// with the reply bytes; `.send` to a listener goes to the most recent sender, `.sendTo` to
 /// any address. A connected socket reports plain `.received` and `.sent`.
 /// Every method runs on the channel's event loop.
-final class DatagramHandler: ChannelInboundHandler, SocketControl {
+final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     enum Role {
@@ -49,6 +49,10 @@ final class DatagramHandler: ChannelInboundHandler, SocketControl {
             sink.emit(.error(id, .from(error, call: "recvmsg")))
         }
     }
+
+    var capability: SocketCapability { .addressedDatagrams(self) }
+    var optionAccess: (any SocketOptionAccess)? { context.map { ChannelOptionAccess(channel: $0.channel) } }
+    var isIPv6: Bool { if case .v6? = context?.channel.localAddress { true } else { false } }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context

@@ -87,6 +87,7 @@ public final class Engine: Sendable {
     static let readBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 1 << 20)
 
     /// Runs on the caller's thread under the `isRunning` lock: only hands work to a loop.
+    /// Exhaustive: a new request is a new case here, and the compiler says so.
     private func dispatch(_ request: EngineRequest) {
         switch request.command {
         case .listen(let listen):
@@ -101,8 +102,20 @@ public final class Engine: Sendable {
             withOpenSocket(id, request: request.id, call: "close") {
                 $0.close(reason: id.kind == .listener ? "stopped listening" : "closed by us", request: request.id)
             }
-        case .shutdown, .reset, .sendTo, .sendFile, .setOption, .getOption, .resolve:
-            dispatchSocketRequest(request)
+        case .shutdown(let id, let direction):
+            withStream(id, request: request.id, call: "shutdown") { $0.shutdown(direction, request: request.id) }
+        case .reset(let id):
+            withStream(id, request: request.id, call: "reset") { $0.reset(request: request.id) }
+        case .sendFile(let id, let path):
+            withStream(id, request: request.id, call: "sendfile") { $0.sendFile(path: path, request: request.id) }
+        case .sendTo(let id, let host, let port, let bytes):
+            sendTo(id, host: host, port: port, bytes: bytes, request: request.id)
+        case .setOption(let id, let option, let value):
+            self.option(option, of: id, settingTo: value, request: request.id)
+        case .getOption(let id, let option):
+            self.option(option, of: id, settingTo: nil, request: request.id)
+        case .resolve(let host):
+            resolve(host, request: request.id)
         case .lab(let command):
             lab.perform(command, request: request.id, engine: self)
         }

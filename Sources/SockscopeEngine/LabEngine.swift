@@ -5,6 +5,15 @@ import NIOCore
 import NIOPosix
 import SockscopeCore
 
+/// What the lab needs of the engine, and no more: to resolve a name for `listen --manual-accept`,
+/// and to hand a request about a socket NIO now owns back to the engine's usual paths.
+protocol LabEngineHost: Sendable {
+    var resolver: HostResolver { get }
+    func submit(_ request: EngineRequest)
+}
+
+extension Engine: LabEngineHost {}
+
 /// The lifecycle lab's side of the engine: step-mode sockets (plain system calls
 /// on the event loop, handed to NIO once listening or connected), manual accept,
 /// the kernel probe and the system view.
@@ -84,7 +93,7 @@ final class LabEngine: Sendable {
 
     // MARK: Dispatch (caller's thread)
 
-    func perform(_ command: LabCommand, request: RequestID, engine: Engine) {
+    func perform(_ command: LabCommand, request: RequestID, engine: any LabEngineHost) {
         switch command {
         case .step(.socket(let kind)):
             let loop = group.next()
@@ -143,7 +152,7 @@ final class LabEngine: Sendable {
         sink.complete(request)
     }
 
-    private func perform(_ call: StepCall, on id: SocketID, request: RequestID, engine: Engine) {
+    private func perform(_ call: StepCall, on id: SocketID, request: RequestID, engine: any LabEngineHost) {
         guard let step = state.withLockedValue({ $0.steps[id] }) else { return }
         if step.handedOver || step.closed {
             return forwardToEngine(call, step: step, id: id, request: request, engine: engine)
@@ -250,7 +259,7 @@ final class LabEngine: Sendable {
     }
 
     /// A step socket NIO owns (or one already closed) answers through the engine's usual paths.
-    private func forwardToEngine(_ call: StepCall, step: StepSocket, id: SocketID, request: RequestID, engine: Engine) {
+    private func forwardToEngine(_ call: StepCall, step: StepSocket, id: SocketID, request: RequestID, engine: any LabEngineHost) {
         let fd = "\(step.fd)"
         let entry = step.closed ? nil : registry.entry(for: id)
         func answerWithoutKernel(_ name: String, note: String, errno: Int32) {
@@ -484,7 +493,7 @@ final class LabEngine: Sendable {
 
     // MARK: listen --manual-accept
 
-    private func manualListen(_ listen: ListenRequest, request: RequestID, on loop: any EventLoop, engine: Engine) {
+    private func manualListen(_ listen: ListenRequest, request: RequestID, on loop: any EventLoop, engine: any LabEngineHost) {
         let target = listen.endpoint.description
         let addressFuture: EventLoopFuture<SocketAddress>
         switch listen.endpoint {

@@ -57,6 +57,9 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
         registry.register(id, channel: channel, control: self)
     }
 
+    var capability: SocketCapability { .listener }
+    var optionAccess: (any SocketOptionAccess)? { context.map { ChannelOptionAccess(channel: $0.channel) } }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }

@@ -72,9 +72,8 @@ final class UnixDatagramSocket: SocketControl {
         closedPromise = eventLoop.makePromise(of: Void.self)
     }
 
-    var optionAccess: DescriptorOptionAccess {
-        DescriptorOptionAccess(descriptor: descriptor, eventLoop: eventLoop)
-    }
+    var capability: SocketCapability { .datagrams }
+    var optionAccess: (any SocketOptionAccess)? { DescriptorOptionAccess(descriptor: descriptor, eventLoop: eventLoop) }
 
     /// The socket's own name (an abstract `@xxxxx` for an autobound client).
     var localEndpoint: SocketEndpoint { Self.name(of: descriptor, getName: getsockname) }

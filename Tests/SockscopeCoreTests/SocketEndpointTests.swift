@@ -5,8 +5,9 @@ import Testing
 /// The typed endpoint: written in one place, read back by the parsers people's input goes
 /// through, with its wildcard and loopback forms.
 @Suite struct SocketEndpointTests {
-    static let ipv4 = Gen.zip(Gen.uint32(), Gen.uint16()).map { SocketEndpoint.ipv4(IPv4Address($0), port: $1) }
-    static let ipv6 = Gen.zip(Gen.uint64(), Gen.uint64(), Gen.uint16(), Gen.int(in: 0...3)).map { high, low, port, shape in
+    static let port = Gen.int(in: 0...65535)
+
+    static func ipv6(_ high: UInt64, _ low: UInt64, _ port: Int, shape: Int) -> SocketEndpoint {
         // Zero runs and mapped addresses are where IPv6 text goes wrong: make them common.
         let value: (UInt64, UInt64) = switch shape {
         case 0: (high, low)
@@ -14,17 +15,20 @@ import Testing
         case 2: (high & 0xFFFF_0000_0000_FFFF, low & 0x0000_FFFF_0000_0000)
         default: (0, low & 0xFF)
         }
-        return SocketEndpoint.ipv6(IPv6Address(high: value.0, low: value.1), port: port)
+        return .ipv6(IPv6Address(high: value.0, low: value.1), port: UInt16(port))
     }
+
     /// Names heavy in what needs escaping: controls, backslashes, `@`, invalid UTF-8, bidi overrides.
     static let unixName = Gen<UInt8?>.element(of: Array("ab/.@\\ \n\u{1B}".utf8) + [0x80, 0xFF, 0xE2, 0x80, 0xAE, 0x7F])
         .map { $0 ?? 0x61 }.array(of: 0...40)
 
     @Test func ipEndpointsPrintAndParseBack() async {
-        await propertyCheck(count: 1000, input: Self.ipv4) { endpoint in
+        await propertyCheck(count: 1000, input: Gen.uint32(), Self.port) { address, port in
+            let endpoint = SocketEndpoint.ipv4(IPv4Address(address), port: UInt16(port))
             #expect(SocketEndpoint(parsing: endpoint.description) == endpoint)
         }
-        await propertyCheck(count: 1000, input: Self.ipv6) { endpoint in
+        await propertyCheck(count: 1000, input: Gen.uint64(), Gen.uint64(), Self.port, Gen.int(in: 0...3)) { high, low, port, shape in
+            let endpoint = Self.ipv6(high, low, port, shape: shape)
             let text = endpoint.description
             #expect(SocketEndpoint(parsing: text) == endpoint, "\(text)")
             #expect(text.hasPrefix("[") && !text.contains(":::"))
@@ -43,7 +47,8 @@ import Testing
     }
 
     @Test func unixNamesAreEscapedAndReadBack() async {
-        await propertyCheck(count: 1000, input: Self.unixName, Gen.bool()) { bytes, abstract in
+        await propertyCheck(count: 1000, input: Self.unixName, Gen.int(in: 0...1)) { bytes, kind in
+            let abstract = kind == 1
             let endpoint: SocketEndpoint = abstract ? .unixAbstract(bytes) : .unixPath(bytes)
             let text = endpoint.description
             #expect(text.unicodeScalars.allSatisfy(DisplayText.isSafe), "\(text.debugDescription)")
@@ -59,7 +64,8 @@ import Testing
     }
 
     @Test func wildcardAndLoopbackForms() async {
-        await propertyCheck(count: 300, input: Gen.uint16(), Gen.bool()) { port, ipv6 in
+        await propertyCheck(count: 300, input: Self.port, Gen.int(in: 0...1)) { number, family in
+            let (port, ipv6) = (UInt16(number), family == 1)
             let wildcard = SocketEndpoint.wildcard(ipv6: ipv6, port: port)
             let loopback = SocketEndpoint.loopback(ipv6: ipv6, port: port)
             #expect(wildcard.isWildcard && !wildcard.isLoopback)
@@ -69,7 +75,8 @@ import Testing
             #expect(wildcard.description == (ipv6 ? "[::]:\(port)" : "0.0.0.0:\(port)"))
             #expect(loopback.description == (ipv6 ? "[::1]:\(port)" : "127.0.0.1:\(port)"))
         }
-        await propertyCheck(count: 500, input: Self.ipv4) { endpoint in
+        await propertyCheck(count: 500, input: Gen.uint32(), Self.port) { address, port in
+            let endpoint = SocketEndpoint.ipv4(IPv4Address(address), port: UInt16(port))
             // Anything but a wildcard is reached where it is.
             if !endpoint.isWildcard { #expect(endpoint.connectable == endpoint) }
             #expect(endpoint.isLoopback == endpoint.description.hasPrefix("127."))
