@@ -37,7 +37,31 @@ struct KernelLookupTests {
         #expect(last?.state == .established && last?.lingering == false)
     }
 
-    /// IPv4 and IPv6: the probe finds sockets by the addresses it parsed from "127.0.0.1:P" and "[::1]:P".
+    /// An IPv4 client of a listener on `::` is an IPv4-mapped IPv6 peer: the event carries it
+    /// typed as such, an IPv4 access rule matches it, and the probe finds the accepted socket
+    /// in the kernel by those bytes (an IPv6 socket with mapped addresses).
+    @Test func aMappedIPv4PeerIsTypedMatchedAndSampled() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(host: "::")
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: listener.port))))
+        let (server, remote) = try await harness.first("the accepted end") { kind -> (SocketID, SocketEndpoint)? in
+            if case .accepted(let id, listener.id, _, let remote) = kind { return (id, remote) }
+            return nil
+        }
+        guard case .ipv6(let address, _) = remote, let mapped = address.mappedIPv4 else {
+            Issue.record("expected an IPv4-mapped IPv6 peer, got \(remote)")
+            return
+        }
+        #expect(mapped == .loopback)
+        #expect(remote.hasPrefix("[::ffff:127.0.0.1]:"))
+        #expect(AddressRange("127.0.0.0/8")!.contains(remote) && !AddressRange("::1")!.contains(remote))
+        try await harness.waitFor("a kernel sample of the accepted end") {
+            Self.samples(harness, server).contains { $0.state == .established && $0.receiveQueue != nil }
+        }
+    }
+
+    /// IPv4 and IPv6: the probe finds sockets by the typed addresses their events carry.
     @Test(arguments: ["127.0.0.1", "::1"])
     func closedEndsAreFollowedThroughTimeWaitOrReportedGone(host: String) async throws {
         let harness = EngineHarness()
