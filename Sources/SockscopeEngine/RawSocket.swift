@@ -20,6 +20,39 @@ enum RawSocket {
         var storage = sockaddr_storage()
         var length: socklen_t = 0
         var family: Int32 { Int32(storage.ss_family) }
+
+        init() {}
+
+        /// The kernel form of an IP endpoint or a UNIX name (nil for one too long, or for no name).
+        init?(_ endpoint: SocketEndpoint) {
+            switch endpoint {
+            case .ipv4(let address, let port):
+                var sin = sockaddr_in()
+                sin.sin_family = sa_family_t(AF_INET)
+                sin.sin_port = port.bigEndian
+                sin.sin_addr.s_addr = address.value.bigEndian
+                withUnsafeMutableBytes(of: &storage) { target in withUnsafeBytes(of: &sin) { target.copyMemory(from: $0) } }
+                length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            case .ipv6(let address, let port):
+                var sin6 = sockaddr_in6()
+                sin6.sin6_family = sa_family_t(AF_INET6)
+                sin6.sin6_port = port.bigEndian
+                withUnsafeMutableBytes(of: &sin6.sin6_addr) {
+                    $0.storeBytes(of: address.high.bigEndian, toByteOffset: 0, as: UInt64.self)
+                    $0.storeBytes(of: address.low.bigEndian, toByteOffset: 8, as: UInt64.self)
+                }
+                withUnsafeMutableBytes(of: &storage) { target in withUnsafeBytes(of: &sin6) { target.copyMemory(from: $0) } }
+                length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+            case .unixPath(let bytes):
+                guard let unix = RawSocket.unixAddress(bytes, abstract: false) else { return nil }
+                self = unix
+            case .unixAbstract(let bytes):
+                guard let unix = RawSocket.unixAddress(bytes, abstract: true) else { return nil }
+                self = unix
+            case .unnamed, .unknown:
+                return nil
+            }
+        }
     }
 
     static func family(of kind: StepSocketKind) -> Int32 {
@@ -137,14 +170,22 @@ enum RawSocket {
     /// (and `localhost`): step mode shows single calls, not name resolution.
     static func address(_ endpoint: Endpoint, family: Int32) -> Result<Address, SocketFailure> {
         switch endpoint {
-        case .inet(_, var host, let port):
-            if host == "localhost" { host = family == AF_INET6 ? "::1" : "127.0.0.1" }
-            if host == "*" { host = family == AF_INET6 ? "::" : "0.0.0.0" }
-            guard let nioAddress = try? SocketAddress(ipAddress: host, port: port) else {
+        case .inet(_, let host, let port):
+            // `*` and `localhost` stand for the wildcard and loopback addresses of the socket's family.
+            let ipv6 = family == AF_INET6
+            let typed: SocketEndpoint? = UInt16(exactly: port).flatMap { port in
+                switch host {
+                case "*": .wildcard(ipv6: ipv6, port: port)
+                case "localhost": .loopback(ipv6: ipv6, port: port)
+                default: IPv4Address(parsing: host).map { .ipv4($0, port: port) }
+                    ?? IPv6Address(parsing: host).map { .ipv6($0, port: port) }
+                }
+            }
+            guard let typed, let address = Address(typed) else {
                 return .failure(SocketFailure(call: "bind", explanation: "step mode takes IP addresses such as 127.0.0.1 or ::1, not names",
                                               target: endpoint.description))
             }
-            return .success(address(nioAddress))
+            return .success(address)
         case .unix(let path), .unixDatagram(let path):
             return unixAddress(path).map(Result.success)
                 ?? .failure(SocketFailure(call: "bind", errno: ENAMETOOLONG, code: "ENAMETOOLONG",
@@ -175,9 +216,12 @@ enum RawSocket {
 
     /// `sockaddr_un` for a path; a leading `@` names an abstract socket (leading NUL, no file).
     static func unixAddress(_ path: String) -> Address? {
-        var bytes = Array(path.utf8)
-        let abstract = bytes.first == UInt8(ascii: "@")
-        if abstract { bytes[0] = 0 }
+        Address(.unix(path))
+    }
+
+    /// `sockaddr_un` for a path's bytes, or an abstract name's (after a leading NUL).
+    static func unixAddress(_ name: [UInt8], abstract: Bool) -> Address? {
+        let bytes = abstract ? [0] + name : name
         let capacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
         guard bytes.count < capacity || (abstract && bytes.count <= capacity) else { return nil }
         var result = Address()

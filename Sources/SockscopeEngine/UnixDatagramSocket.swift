@@ -76,7 +76,7 @@ final class UnixDatagramSocket: SocketControl {
     var optionAccess: (any SocketOptionAccess)? { DescriptorOptionAccess(descriptor: descriptor, eventLoop: eventLoop) }
 
     /// The socket's own name (an abstract `@xxxxx` for an autobound client).
-    var localEndpoint: SocketEndpoint { Self.name(of: descriptor, getName: getsockname) }
+    var localEndpoint: SocketEndpoint { RawSocket.localAddress(descriptor) ?? .unknown }
 
     /// Names the socket, registers it and starts watching it. Call on `eventLoop`. On failure
     /// the descriptors are closed.
@@ -252,17 +252,5 @@ final class UnixDatagramSocket: SocketControl {
             sink.emit(.error(id, failure), request: request)
         }
         if let request { sink.complete(request) }
-    }
-
-    private static func name(of descriptor: CInt,
-                             getName: (CInt, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32)
-        -> SocketEndpoint
-    {
-        var peer = Peer()
-        peer.length = socklen_t(MemoryLayout<sockaddr_un>.size)
-        let result = withUnsafeMutablePointer(to: &peer.address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getName(descriptor, $0, &peer.length) }
-        }
-        return result == 0 ? peer.endpoint : .unknown
     }
 }
