@@ -48,6 +48,30 @@ import TestSupport
         #expect(accepted.contains(#""local":"127.0.0.1:\#(port)""#) && accepted.contains(#""remote":"127.0.0.1:"#))
     }
 
+    /// With real sockets, `connected` and `accepted` lines are exactly what they were when the
+    /// engine carried addresses as text: the same keys in the same order, the ends crossing.
+    @Test func connectedAndAcceptedJSONLinesKeepTheirShape() async throws {
+        let server = try start(["--json", "-c", "listen 0"])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: #""event":"listening""#))
+        let port = try #require(listeningPort(in: server.output))
+        let client = try start(["--json", "-c", "connect \(port)", "-c", "quit"])
+        _ = await client.wait()
+        #expect(await server.waitForOutput(containing: #""event":"accepted""#))
+        /// The line without its timestamp, which is all that differs from run to run.
+        func untimed(_ output: String, _ event: String) throws -> String {
+            let line = try #require(output.split(separator: "\n").first { $0.contains(#""event":"\#(event)""#) })
+            #expect(line.hasPrefix(#"{"ts":""#))
+            return String(line.drop { $0 != "," })
+        }
+        let accepted = try untimed(server.output, "accepted")
+        let clientPort = try #require(accepted.split(separator: ":").last.flatMap { Int($0.dropLast(2)) })
+        #expect(accepted == #","id":"C1","event":"accepted","listener":"L1","local":"127.0.0.1:\#(port)","#
+            + #""remote":"127.0.0.1:\#(clientPort)"}"#)
+        #expect(try untimed(client.output, "connected") == #","id":"C1","event":"connected","#
+            + #""local":"127.0.0.1:\#(clientPort)","remote":"127.0.0.1:\#(port)"}"#)
+    }
+
     @Test func errorsNameTheErrnoAndDoNotStopTheScript() async throws {
         let busy = try start(["-c", "listen 0"])
         defer { busy.kill(SIGKILL) }
