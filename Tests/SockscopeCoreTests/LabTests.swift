@@ -182,6 +182,23 @@ private func requested(_ effects: [Effect]) -> [EngineCommand] {
         #expect(!state.lab.system.visible && state.lab.system.sockets.isEmpty)
     }
 
+    /// `d` on a listener bound to every interface connects through loopback of its family
+    /// (`SocketEndpoint.connectable`, the one place that rewrite is written); other addresses as they are.
+    @Test(arguments: [
+        ("0.0.0.0:9000", .inet(.tcp, host: "127.0.0.1", port: 9000)),
+        ("[::]:9001", .inet(.tcp, host: "::1", port: 9001)),
+        ("127.0.0.2:9002", .inet(.tcp, host: "127.0.0.2", port: 9002)),
+        ("/tmp/x.sock", .unix(path: "/tmp/x.sock")),
+    ] as [(SocketEndpoint, Endpoint)])
+    func connectAgainReachesAWildcardListenerThroughLoopback(local: SocketEndpoint, expected: Endpoint) {
+        var state = AppState(interactive: true)
+        let transport: TransportProtocol = local.isIP ? .tcp : .unix
+        engine(.listening(SocketID(.listener, 1), transport, local: local, mode: .echo, backlog: 1), &state)
+        state.view.focus = .listeners
+        #expect(requested(Reducer.reduce(&state, .key(.character("d"), time: labT0)))
+            == [.connect(ConnectRequest(endpoint: expected))])
+    }
+
     @Test func headlessLinesForLabEvents() {
         let call = EngineEvent(time: labT0, kind: .lab(.call(labS1, Self.record("connect", ["8", "127.0.0.1:9"], result: -1,
                                                                           errno: 111, phase: .failed))))
