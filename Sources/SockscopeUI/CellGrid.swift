@@ -36,16 +36,29 @@ public struct CellGrid: Hashable, Sendable {
         let limit = min(width, x.addingReportingOverflow(maxWidth).overflow ? width : x + maxWidth)
         var column = x
         for original in text {
-            let character = original.unicodeScalars.allSatisfy(DisplayText.isSafe) ? original : "?"
-            let w = TextWidth.columns(of: character)
+            let (character, w) = Self.shown(original)
             if column + w > limit { break }
             if column >= 0 {
                 cells[y * width + column] = Cell(character: character, role: role, isContinuation: false)
-                if w == 2 { cells[y * width + column + 1] = Cell(character: " ", role: role, isContinuation: true) }
+                for right in 1..<max(1, w) {
+                    cells[y * width + column + right] = Cell(character: " ", role: role, isContinuation: true)
+                }
             }
             column += w
         }
         return column - x
+    }
+
+    /// A character as the grid holds it, and its columns: "?" for one with a scalar
+    /// `DisplayText` would escape, and for one taking no column (a combining mark with
+    /// no base: ncurses would add it to the cell before, which holds something else).
+    private static func shown(_ character: Character) -> (Character, Int) {
+        if let ascii = character.asciiValue {
+            return ascii >= 0x20 && ascii < 0x7F ? (character, 1) : ("?", 1)
+        }
+        guard character.unicodeScalars.allSatisfy(DisplayText.isSafe) else { return ("?", 1) }
+        let columns = TextWidth.columns(of: character)
+        return columns > 0 ? (character, columns) : ("?", 1)
     }
 
     /// Sets the role of a run of cells, keeping their characters.

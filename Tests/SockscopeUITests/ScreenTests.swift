@@ -213,3 +213,41 @@ func sampleState(width: Int, height: Int) -> AppState {
         }
     }
 }
+
+/// Wide characters (an emoji, CJK) take two cells and a combining mark none, so a row
+/// holding them keeps its columns and borders where they belong.
+@Suite struct TextWidthScreenTests {
+    static let path = "/tmp/\u{1F680}漢字-cafe\u{301}.sock"
+
+    func state() -> AppState {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .resize(width: 80, height: 24))
+        apply(.listening(L1, .unix, local: Self.path, mode: .echo, backlog: 16), &state, ms: 0)
+        apply(.accepted(C1, listener: L1, local: Self.path, remote: "(unnamed)"), &state, ms: 1)
+        apply(.received(C1, bytes: Array("\u{1F680}漢字 cafe\u{301}\n".utf8), count: 18), &state, ms: 2)
+        state.needsRedraw = false
+        return state
+    }
+
+    @Test func aRowWithAnEmojiCJKAndACombiningMark80x24() throws {
+        let frame = Screen.render(state())
+        assertSnapshot(frame, named: "unicode-width-80x24")
+        let lines = frame.grid.textLines
+        let rows = lines.indices.filter { lines[$0].contains("\u{1F680}") }
+        #expect(rows.count >= 3, "the listener, the connection and the data, at least")
+        func column(of character: Character, in row: Int) -> Int? {
+            (0..<frame.grid.width).first { frame.grid[$0, row].character == character }
+        }
+        for row in rows {
+            let rocket = try #require(column(of: "\u{1F680}", in: row))
+            #expect(frame.grid[rocket + 1, row].isContinuation, "the rocket takes two cells")
+            #expect(column(of: "漢", in: row) == rocket + 2, "漢 right after the rocket's two cells")
+            if let han = column(of: "漢", in: row), let e = column(of: "e\u{301}", in: row) {
+                #expect(frame.grid[han + 1, row].isContinuation && frame.grid[han + 3, row].isContinuation)
+                #expect(!frame.grid[e + 1, row].isContinuation, "the combining mark takes no cell of its own")
+            }
+            #expect(frame.grid[79, row].character == "│", "the right border stays in the last column")
+            #expect(TextWidth.columns(of: lines[row]) == 80)
+        }
+    }
+}
