@@ -92,9 +92,10 @@ enum DataEscaping {
             }
         }
         if !isASCII {
-            // UTF-8 sequences and invalid bytes: DisplayText decodes them.
+            // UTF-8 sequences and invalid bytes: DisplayText decodes them, and decides
+            // whether the data is text at all.
             out.removeSubrange(start...)
-            DisplayText.appendEscaped(Array(bytes), to: &out)
+            DisplayText.appendEscapedData(Array(bytes), to: &out)
         }
     }
 }

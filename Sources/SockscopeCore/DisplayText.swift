@@ -3,8 +3,11 @@
 /// move the cursor, change colours, set the title or reorder text is escaped.
 public enum DisplayText {
     /// Escapes bytes as C-like text: `\n`, `\r`, `\t`, `\\`, `\xHH` for other
-    /// controls and invalid UTF-8, `\u{...}` for C1 controls, bidi overrides
-    /// and other invisible format characters.
+    /// controls and invalid UTF-8, `\u{...}` for every scalar `isSafe` refuses (C1
+    /// controls, bidi marks and overrides, every other format or default-ignorable
+    /// character, private-use and unassigned ones) and for a combining mark with
+    /// nothing shown to mark. Data that is mostly not text shows all its non-ASCII
+    /// bytes as `\xHH` (`appendEscapedData`).
     /// - Parameter backslashes: double backslashes so every escape is unambiguous
     ///   (data); false for our own messages and typed commands, where `\n` should read as typed.
     public static func escape(_ bytes: some Collection<UInt8>, backslashes: Bool = true) -> String {
@@ -23,28 +26,116 @@ public enum DisplayText {
 
     /// `escape` as UTF-8 appended to `out`, for callers that search or write bytes.
     static func appendEscaped(_ bytes: [UInt8], backslashes: Bool = true, to out: inout [UInt8]) {
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            // Printable ASCII other than the backslash, the common case, is copied as it is.
-            if byte >= 0x20, byte < 0x7F, byte != 0x5C {
-                out.append(byte)
-                index += 1
-            } else if let (scalar, length) = decodeScalar(bytes, at: index) {
-                if scalar == "\\", !backslashes {
-                    out.append(0x5C)
-                } else if length > 1, isSafe(scalar) {
-                    out.append(contentsOf: bytes[index..<(index + length)])
-                } else {
-                    appendEscaped(scalar, to: &out)
-                }
-                index += length
-            } else {
-                appendHex(byte, to: &out)
-                index += 1
+        forEachPiece(of: bytes, backslashes: backslashes) { piece in
+            switch piece {
+            case .asIs(let range): out.append(contentsOf: bytes[range])
+            case .escaped(let scalar): appendEscaped(scalar, to: &out)
+            case .invalid(let byte): appendHex(byte, to: &out)
             }
         }
     }
+
+    /// `appendEscaped` for data (backslashes doubled), unless the data is mostly not
+    /// text (`isMostlyBinary`): then every byte of a UTF-8 sequence is shown as `\xHH` too, so binary data
+    /// never reads as the characters it happens to spell. ASCII bytes are shown the
+    /// same way in both cases (printable as themselves), so text inside binary data
+    /// stays readable and all-ASCII data never needs this decision.
+    static func appendEscapedData(_ bytes: [UInt8], to out: inout [UInt8]) {
+        guard isMostlyBinary(bytes) else {
+            appendEscaped(bytes, to: &out)
+            return
+        }
+        for byte in bytes {
+            if isPlain(byte) {
+                out.append(byte)
+            } else if byte < 0x80 {
+                appendEscaped(Unicode.Scalar(byte), to: &out)
+            } else {
+                appendHex(byte, to: &out)
+            }
+        }
+    }
+
+    /// "Mostly not text": more than half of its characters are not text, a byte that is
+    /// not part of valid UTF-8 counting as one character. Not text: controls other
+    /// than newline, carriage return and tab (C0, DEL, C1), private-use, unassigned
+    /// and noncharacter scalars, invalid bytes (`ScalarTraits.isText`). Invisible
+    /// characters are text, only escaped. Half or fewer, and the data is text. Data
+    /// with no non-ASCII character shown as itself reads as nothing it is not, and is
+    /// left as it is.
+    static func isMostlyBinary(_ bytes: [UInt8]) -> Bool {
+        var text = 0
+        var other = 0
+        var showsNonASCII = false
+        forEachPiece(of: bytes, backslashes: true) { piece in
+            switch piece {
+            case .asIs(let range) where bytes[range.lowerBound] >= 0x80:
+                // One non-ASCII scalar.
+                text += 1
+                showsNonASCII = true
+            case .asIs(let range):
+                text += range.count
+            case .escaped(let scalar):
+                if ScalarTraits.of(scalar).isText { text += 1 } else { other += 1 }
+            case .invalid:
+                other += 1
+            }
+        }
+        return showsNonASCII && other > text
+    }
+
+    /// How `appendEscaped` shows a stretch of bytes.
+    private enum Piece {
+        /// UTF-8 shown as it is.
+        case asIs(Range<Int>)
+        /// A valid scalar shown as its escape.
+        case escaped(Unicode.Scalar)
+        /// A byte that is not part of valid UTF-8, shown as `\xHH`.
+        case invalid(UInt8)
+    }
+
+    /// Calls `body` with each piece of `bytes`, in order, as `appendEscaped` shows them:
+    /// the one place that decides what is shown as itself.
+    @inline(__always)
+    private static func forEachPiece(of bytes: [UInt8], backslashes: Bool, _ body: (Piece) -> Void) {
+        var index = 0
+        // A combining mark is shown only on a character shown as itself: alone, or
+        // after an escape, it would draw on a neighbour (`\n` plus a slash overlay reads
+        // as another escape) or take no column at all.
+        var followsShown = false
+        while index < bytes.count {
+            // Printable ASCII other than the backslash, the common case, as one run.
+            let start = index
+            while index < bytes.count, isPlain(bytes[index]) { index += 1 }
+            if index > start {
+                body(.asIs(start..<index))
+                followsShown = true
+                continue
+            }
+            guard let (scalar, length) = decodeScalar(bytes, at: index) else {
+                body(.invalid(bytes[index]))
+                followsShown = false
+                index += 1
+                continue
+            }
+            let shown: Bool
+            if scalar == "\\" {
+                shown = !backslashes
+            } else if length > 1 {
+                let traits = ScalarTraits.of(scalar)
+                shown = traits.isShownAsIs && (traits.columns > 0 || followsShown)
+            } else {
+                shown = false
+            }
+            body(shown ? .asIs(index..<(index + length)) : .escaped(scalar))
+            followsShown = shown
+            index += length
+        }
+    }
+
+    /// Printable ASCII other than the backslash: shown as itself anywhere.
+    @inline(__always)
+    private static func isPlain(_ byte: UInt8) -> Bool { byte >= 0x20 && byte < 0x7F && byte != 0x5C }
 
     /// Escapes a Swift string that came from outside (a process name, a path).
     public static func escape(string: String, backslashes: Bool = true) -> String {
@@ -72,24 +163,14 @@ public enum DisplayText {
             ?? string.utf8.allSatisfy(plain)
     }
 
-    /// True if the scalar may be written to a terminal as it is.
+    /// True if the scalar may be written to a terminal as it is (`ScalarTraits`):
+    /// not a control, not invisible (Cf, Default_Ignorable), not a line or paragraph
+    /// separator, not private-use or unassigned.
     public static func isSafe(_ scalar: Unicode.Scalar) -> Bool {
-        let value = scalar.value
-        if value < 0x20 || value == 0x7F { return false }
-        if (0x80...0x9F).contains(value) { return false }
-        if isInvisibleFormat(value) { return false }
-        return true
+        ScalarTraits.of(scalar).isShownAsIs
     }
 
-    private static func isInvisibleFormat(_ value: UInt32) -> Bool {
-        // Bidi embeddings/overrides/isolates, zero-width characters, line and
-        // paragraph separators, BOM, interlinear annotations, tag characters.
-        (0x200B...0x200F).contains(value) || (0x2028...0x202E).contains(value)
-            || (0x2060...0x206F).contains(value) || value == 0xFEFF
-            || (0xFFF9...0xFFFB).contains(value) || (0xE0000...0xE007F).contains(value)
-    }
-
-    /// A control, backslash or unsafe scalar as its escape, in UTF-8.
+    /// A control, the backslash, or a non-ASCII scalar not shown as itself, as its escape, in UTF-8.
     private static func appendEscaped(_ scalar: Unicode.Scalar, to out: inout [UInt8]) {
         switch scalar {
         case "\n": out += [0x5C, 0x6E]
@@ -99,8 +180,6 @@ public enum DisplayText {
         default:
             if scalar.value < 0x80 {
                 if isSafe(scalar) { out.append(UInt8(scalar.value)) } else { appendHex(UInt8(scalar.value), to: &out) }
-            } else if isSafe(scalar) {
-                out += String(scalar).utf8
             } else {
                 out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}".utf8
             }
