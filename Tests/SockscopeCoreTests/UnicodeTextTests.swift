@@ -11,7 +11,7 @@ private func escaped(_ text: String) -> String { DisplayText.escape(Array(text.u
 
 /// Invisible and unassigned characters are escaped, decided from Unicode's data.
 @Suite struct InvisibleCharacterTests {
-    @Test func theInvisibleCharactersOnceLetThroughAreEscaped() {
+    @Test func theInvisibleCharactersOnceLetThroughAreEscaped() throws {
         #expect(escaped("a\u{061C}b") == "a\\u{61C}b")  // ARABIC LETTER MARK
         #expect(escaped("a\u{00AD}b") == "a\\u{AD}b")  // SOFT HYPHEN
         #expect(escaped("a\u{0600}1") == "a\\u{600}1")  // ARABIC NUMBER SIGN
@@ -21,6 +21,10 @@ private func escaped(_ text: String) -> String { DisplayText.escape(Array(text.u
         #expect(escaped("\u{E0041}\u{E0042}") == "\\u{E0041}\\u{E0042}")  // tag characters
         #expect(escaped("ab\u{E000}\u{10FFFD}cd") == "ab\\u{E000}\\u{10FFFD}cd")  // private use
         #expect(escaped("ab\u{0378}\u{FFFE}cd") == "ab\\u{378}\\u{FFFE}cd")  // unassigned, noncharacter
+        // Every escape decodes back to the bytes.
+        for text in ["a\u{061C}b\u{00AD}\u{0600}\u{180E}", "\u{301}x", "ab\u{E000}", "\u{1F680}漢e\u{301}"] {
+            #expect(try EscapedText.decode(escaped(text)) == Array(text.utf8))
+        }
     }
 
     @Test func everyFormatAndDefaultIgnorableScalarIsEscaped() {
@@ -67,12 +71,6 @@ private func escaped(_ text: String) -> String { DisplayText.escape(Array(text.u
         #expect(escaped("\u{1112}\u{1161}\u{11AB}") == "\u{1112}\u{1161}\u{11AB}")
         #expect(escaped("\u{1161}") == "\\u{1161}")
     }
-
-    @Test func escapesDecodeBackToTheBytes() throws {
-        for text in ["a\u{061C}b\u{00AD}\u{0600}\u{180E}", "\u{301}x", "\u{E000}", "\u{1F680}漢e\u{301}"] {
-            #expect(try EscapedText.decode(escaped(text)) == Array(text.utf8))
-        }
-    }
 }
 
 /// Data that is mostly not text is shown as hex escapes, whatever UTF-8 it spells.
@@ -84,11 +82,16 @@ private func escaped(_ text: String) -> String { DisplayText.escape(Array(text.u
         let moreThanHalf: [UInt8] = [0x01, 0x02, 0x03] + Array("éé".utf8)
         #expect(DisplayText.escape(moreThanHalf) == "\\x01\\x02\\x03\\xc3\\xa9\\xc3\\xa9")
         #expect(DisplayText.isMostlyBinary(moreThanHalf) && !DisplayText.isMostlyBinary(half))
+        // Text with a few controls stays text.
+        #expect(DisplayText.escape(Array("héllo wörld\u{1B}[0m".utf8)) == "héllo wörld\\x1b[0m")
+        #expect(DisplayText.escape(Array("日本語\r\n".utf8)) == "日本語\\r\\n")
     }
 
     @Test func newlinesTabsAndBackslashesCountAsText() {
         #expect(DisplayText.escape([0x00, 0x0A, 0x0D] + Array("é".utf8)) == "\\x00\\n\\ré")
         #expect(DisplayText.escape([0x00, 0x00, 0x09, 0x5C] + Array("é".utf8)) == "\\x00\\x00\\t\\\\é")
+        // Three controls against a newline and "é": binary.
+        #expect(DisplayText.escape([0x00, 0x00, 0x00, 0x0A] + Array("é".utf8)) == "\\x00\\x00\\x00\\n\\xc3\\xa9")
     }
 
     @Test func invisibleCharactersAreTextButInvalidAndPrivateOnesAreNot() {
@@ -111,11 +114,6 @@ private func escaped(_ text: String) -> String { DisplayText.escape(Array(text.u
         let record: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0x05, 0xD5, 0x85, 0xD4, 0x85, 0x00]
         #expect(DisplayText.escape(record) == "\\x16\\x03\\x01\\x00\\x05\\xd5\\x85\\xd4\\x85\\x00")
         #expect(try EscapedText.decode(DisplayText.escape(record)) == record)
-    }
-
-    @Test func textWithAFewControlsStaysText() {
-        #expect(DisplayText.escape(Array("héllo wörld\u{1B}[0m".utf8)) == "héllo wörld\\x1b[0m")
-        #expect(DisplayText.escape(Array("日本語\r\n".utf8)) == "日本語\\r\\n")
     }
 
     @Test func everyLogFormShowsBinaryDataAsHex() {

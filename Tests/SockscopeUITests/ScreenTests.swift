@@ -250,4 +250,13 @@ func sampleState(width: Int, height: Int) -> AppState {
             #expect(TextWidth.columns(of: lines[row]) == 80)
         }
     }
+
+    @Test func gridGivesAClusterAllItsColumnsAndAMarkAloneAQuestionMark() {
+        var grid = CellGrid(width: 8, height: 1)
+        // A lone combining mark, e with an acute, a thumbs-up with a skin tone (4 columns, as ncurses counts), x.
+        let used = grid.put("\u{301}e\u{301}\u{1F44D}\u{1F3FD}x", x: 0, y: 0)
+        #expect(used == 7)
+        #expect(grid.textLines == ["?e\u{301}\u{1F44D}\u{1F3FD}x "])
+        #expect((3...5).allSatisfy { grid[$0, 0].isContinuation } && grid[6, 0].character == "x")
+    }
 }
