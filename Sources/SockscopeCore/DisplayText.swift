@@ -26,25 +26,36 @@ public enum DisplayText {
 
     /// `escape` as UTF-8 appended to `out`, for callers that search or write bytes.
     static func appendEscaped(_ bytes: [UInt8], backslashes: Bool = true, to out: inout [UInt8]) {
-        forEachPiece(of: bytes, backslashes: backslashes) { piece in
-            switch piece {
-            case .asIs(let range): out.append(contentsOf: bytes[range])
-            case .escaped(let scalar): appendEscaped(scalar, to: &out)
-            case .invalid(let byte): appendHex(byte, to: &out)
-            }
+        forEachPiece(of: bytes, backslashes: backslashes) { append($0, of: bytes, to: &out) }
+    }
+
+    @inline(__always)
+    private static func append(_ piece: Piece, of bytes: [UInt8], to out: inout [UInt8]) {
+        switch piece {
+        case .asIs(let range) where range.count <= 4:
+            // One scalar: byte by byte, cheaper than copying a slice.
+            for index in range { out.append(bytes[index]) }
+        case .asIs(let range): out.append(contentsOf: bytes[range])
+        case .escaped(let scalar): appendEscaped(scalar, to: &out)
+        case .invalid(let byte): appendHex(byte, to: &out)
         }
     }
 
     /// `appendEscaped` for data (backslashes doubled), unless the data is mostly not
-    /// text (`isMostlyBinary`): then every byte of a UTF-8 sequence is shown as `\xHH` too, so binary data
-    /// never reads as the characters it happens to spell. ASCII bytes are shown the
-    /// same way in both cases (printable as themselves), so text inside binary data
-    /// stays readable and all-ASCII data never needs this decision.
+    /// text (`TextTally`): then every byte of a UTF-8 sequence is shown as `\xHH` too,
+    /// so binary data never reads as the characters it happens to spell. ASCII bytes
+    /// are shown the same way in both cases (printable as themselves), so text inside
+    /// binary data stays readable and all-ASCII data never needs this decision.
     static func appendEscapedData(_ bytes: [UInt8], to out: inout [UInt8]) {
-        guard isMostlyBinary(bytes) else {
-            appendEscaped(bytes, to: &out)
-            return
+        // Written as text while counting, in one pass: text is the common case.
+        let start = out.count
+        var tally = TextTally()
+        forEachPiece(of: bytes, backslashes: true) { piece in
+            tally.count(piece, of: bytes)
+            append(piece, of: bytes, to: &out)
         }
+        guard tally.isMostlyBinary else { return }
+        out.removeSubrange(start...)
         for byte in bytes {
             if isPlain(byte) {
                 out.append(byte)
@@ -56,18 +67,21 @@ public enum DisplayText {
         }
     }
 
-    /// "Mostly not text": more than half of its characters are not text, a byte that is
-    /// not part of valid UTF-8 counting as one character. Not text: controls other
-    /// than newline, carriage return and tab (C0, DEL, C1), private-use, unassigned
-    /// and noncharacter scalars, invalid bytes (`ScalarTraits.isText`). Invisible
-    /// characters are text, only escaped. Half or fewer, and the data is text. Data
-    /// with no non-ASCII character shown as itself reads as nothing it is not, and is
-    /// left as it is.
+    /// Whether `appendEscapedData` shows `bytes` as binary.
     static func isMostlyBinary(_ bytes: [UInt8]) -> Bool {
+        var tally = TextTally()
+        forEachPiece(of: bytes, backslashes: true) { tally.count($0, of: bytes) }
+        return tally.isMostlyBinary
+    }
+
+    /// Counts the characters of data that are text and those that are not.
+    private struct TextTally {
         var text = 0
         var other = 0
         var showsNonASCII = false
-        forEachPiece(of: bytes, backslashes: true) { piece in
+
+        @inline(__always)
+        mutating func count(_ piece: Piece, of bytes: [UInt8]) {
             switch piece {
             case .asIs(let range) where bytes[range.lowerBound] >= 0x80:
                 // One non-ASCII scalar.
@@ -81,7 +95,15 @@ public enum DisplayText {
                 other += 1
             }
         }
-        return showsNonASCII && other > text
+
+        /// "Mostly not text": more than half of the characters are not text, a byte that
+        /// is not part of valid UTF-8 counting as one character. Not text: controls
+        /// other than newline, carriage return and tab (C0, DEL, C1), private-use,
+        /// unassigned and noncharacter scalars, invalid bytes (`ScalarTraits.isText`).
+        /// Invisible characters are text, only escaped. Half or fewer, and the data is
+        /// text. Data with no non-ASCII character shown as itself reads as nothing it
+        /// is not, and is left as it is.
+        var isMostlyBinary: Bool { showsNonASCII && other > text }
     }
 
     /// How `appendEscaped` shows a stretch of bytes.
@@ -189,7 +211,11 @@ public enum DisplayText {
     private static let hexDigitBytes = Array("0123456789abcdef".utf8)
 
     private static func appendHex(_ byte: UInt8, to out: inout [UInt8]) {
-        out += [0x5C, 0x78, hexDigitBytes[Int(byte >> 4)], hexDigitBytes[Int(byte & 0xF)]]
+        // Appended one by one: an array literal here was allocated per byte.
+        out.append(0x5C)
+        out.append(0x78)
+        out.append(hexDigitBytes[Int(byte >> 4)])
+        out.append(hexDigitBytes[Int(byte & 0xF)])
     }
 
     private static let hexDigits = Array("0123456789abcdef")

@@ -35,7 +35,8 @@ struct ScalarTraits: Hashable {
         }
         guard value < Memo.count else { return compute(scalar) }
         // Looking the properties up costs ~600 ns a scalar (binary searches in the
-        // standard library's tables); each BMP scalar's answer is computed once.
+        // standard library's tables); each answer for the BMP and the SMP (emoji) is
+        // computed once.
         let memo = Memo.shared.entries[Int(value)].load(ordering: .relaxed)
         if memo != 0 { return ScalarTraits(packed: memo) }
         let traits = compute(scalar)
@@ -98,11 +99,11 @@ struct ScalarTraits: Hashable {
         self.init(isShownAsIs: packed & 4 != 0, isText: packed & 8 != 0, columns: Int(packed & 3))
     }
 
-    /// One atomic byte per BMP scalar, 0 until its traits are first asked for. Every
+    /// One atomic byte per scalar of planes 0 and 1, 0 until its traits are first asked for. Every
     /// thread that escapes text may fill it; each writes the same answer, so relaxed
     /// loads and stores suffice.
     private final class Memo: @unchecked Sendable {
-        static let count: UInt32 = 0x10000
+        static let count: UInt32 = 0x20000
         static let shared = Memo()
         /// Written only through its atomics; never freed (one per process).
         let entries: UnsafeMutablePointer<Atomic<UInt8>>

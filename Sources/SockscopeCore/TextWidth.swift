@@ -26,8 +26,26 @@ public enum TextWidth {
         return columns
     }
 
+    /// The sum over the characters, which is the sum over the scalars: counted so,
+    /// without finding where each character ends.
     public static func columns(of text: some StringProtocol) -> Int {
-        text.reduce(0) { $0 + columns(of: $1) }
+        var columns = 0
+        for scalar in text.unicodeScalars {
+            columns += scalar.isASCII ? 1 : ScalarTraits.of(scalar).columns
+        }
+        return columns
+    }
+
+    /// `columns(of:)` of a character `DisplayText` shows as itself, else nil: one look
+    /// at each scalar for both questions, for the cell grid.
+    public static func columns(ifShown character: Character) -> Int? {
+        var columns = 0
+        for scalar in character.unicodeScalars {
+            let traits = ScalarTraits.of(scalar)
+            guard traits.isShownAsIs else { return nil }
+            columns += traits.columns
+        }
+        return columns
     }
 
     /// The longest prefix of `text` that fits in `width` columns.

@@ -56,9 +56,8 @@ public struct CellGrid: Hashable, Sendable {
         if let ascii = character.asciiValue {
             return ascii >= 0x20 && ascii < 0x7F ? (character, 1) : ("?", 1)
         }
-        guard character.unicodeScalars.allSatisfy(DisplayText.isSafe) else { return ("?", 1) }
-        let columns = TextWidth.columns(of: character)
-        return columns > 0 ? (character, columns) : ("?", 1)
+        guard let columns = TextWidth.columns(ifShown: character), columns > 0 else { return ("?", 1) }
+        return (character, columns)
     }
 
     /// Sets the role of a run of cells, keeping their characters.
