@@ -222,8 +222,8 @@ func sampleState(width: Int, height: Int) -> AppState {
     func state() -> AppState {
         var state = AppState(interactive: true)
         _ = Reducer.reduce(&state, .resize(width: 80, height: 24))
-        apply(.listening(L1, .unix, local: Self.path, mode: .echo, backlog: 16), &state, ms: 0)
-        apply(.accepted(C1, listener: L1, local: Self.path, remote: "(unnamed)"), &state, ms: 1)
+        apply(.listening(L1, .unix, local: .unix(Self.path), mode: .echo, backlog: 16), &state, ms: 0)
+        apply(.accepted(C1, listener: L1, local: .unix(Self.path), remote: .unnamed), &state, ms: 1)
         apply(.received(C1, bytes: Array("\u{1F680}漢字 cafe\u{301}\n".utf8), count: 18), &state, ms: 2)
         state.needsRedraw = false
         return state
