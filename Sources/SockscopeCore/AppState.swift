@@ -291,4 +291,16 @@ public struct AppState {
 
     /// The connection `send` without an id goes to.
     public var defaultConnection: SocketID? { view.selectedConnection ?? mostRecentConnection }
+
+    /// Where `send` without an id goes: the default connection; or a datagram listener, which
+    /// answers its latest sender: the one selected in the Listeners pane, or the newest
+    /// listener when there is no connection to send on.
+    public var defaultSendTarget: SocketID? {
+        func isOpenDatagramListener(_ id: SocketID?) -> Bool {
+            guard let id, let row = listener(id) else { return false }
+            return row.transport.isDatagram && row.isOpen
+        }
+        if view.focus == .listeners, isOpenDatagramListener(view.selectedListener) { return view.selectedListener }
+        return defaultConnection ?? (isOpenDatagramListener(mostRecentListener) ? mostRecentListener : nil)
+    }
 }

@@ -7,7 +7,8 @@ public enum Command: Hashable, Sendable {
     case close(target: SocketID?)
     case shutdown(target: SocketID?, ShutdownDirection)
     case reset(target: SocketID?)
-    case sendTo(target: SocketID?, host: String, port: Int, bytes: [UInt8])
+    /// `destination`: `.inet` (UDP) or `.unixDatagram` (a UNIX datagram socket's path or `@name`).
+    case sendTo(target: SocketID?, destination: Endpoint, bytes: [UInt8])
     case sendFile(target: SocketID?, path: String)
     case setOption(target: SocketID?, SocketOptionName, Int)
     case getOption(target: SocketID?, SocketOptionName)

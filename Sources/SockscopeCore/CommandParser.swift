@@ -66,13 +66,17 @@ public enum CommandParser {
             return .reset(target: target)
         case "sendto":
             let target = optionalID(&arguments)
-            guard let address = arguments.popFirst() else { throw usage("sendto", "needs HOST:PORT") }
-            guard case .inet(_, let host, let port) = try parseEndpoint(address, listening: false) else {
-                throw usage("sendto", "needs HOST:PORT")
+            guard let address = arguments.popFirst() else { throw usage("sendto", "needs HOST:PORT or unix:PATH") }
+            let destination: Endpoint
+            switch try parseEndpoint(address.hasPrefix("@") ? "unix:" + address : address, listening: false) {
+            case .inet(_, let host, let port): destination = .inet(.udp, host: host, port: port)
+            // Only datagram sockets send to an address: unix: and unixgram: both name one.
+            case .unix(let path), .unixDatagram(let path): destination = .unixDatagram(path: path)
             }
             guard !arguments.isEmpty else { throw usage("sendto", "needs text to send") }
             do {
-                return .sendTo(target: target, host: host, port: port, bytes: try EscapedText.decode(arguments.joined(separator: " ")))
+                return .sendTo(target: target, destination: destination,
+                               bytes: try EscapedText.decode(arguments.joined(separator: " ")))
             } catch {
                 throw ParseError("sendto: \(error.message)")
             }
@@ -184,6 +188,10 @@ public enum CommandParser {
                 request.replaceStale = true
             case "--manual-accept":
                 request.manualAccept = true
+            case "--reuseaddr":
+                request.reuseAddress = true
+            case "--reuseport":
+                request.reusePort = true
             case "--public":
                 request.isPublic = true
             case "--allow", "--deny":
@@ -208,6 +216,11 @@ public enum CommandParser {
                 request.backlog = value
             default:
                 throw usage("listen", "unknown option '\(option)'")
+            }
+        }
+        if request.reuseAddress || request.reusePort {
+            guard case .inet = request.endpoint, !request.manualAccept else {
+                throw usage("listen", "--reuseaddr and --reuseport apply to TCP and UDP listeners (not UNIX, not --manual-accept)")
             }
         }
         return .listen(request)

@@ -29,8 +29,12 @@ public enum CommandText {
             return withTarget("shutdown", target, [direction.rawValue])
         case .reset(let target):
             return withTarget("reset", target, [])
-        case .sendTo(let target, let host, let port, let bytes):
-            return withTarget("sendto", target, [AddressText.hostPort(host, port), quoted(bytes)])
+        case .sendTo(let target, let destination, let bytes):
+            let address = switch destination {
+            case .inet(_, let host, let port): AddressText.hostPort(host, port)
+            case .unix(let path), .unixDatagram(let path): "unix:" + path
+            }
+            return withTarget("sendto", target, [address, quoted(bytes)])
         case .sendFile(let target, let path):
             return withTarget("sendfile", target, [path])
         case .setOption(let target, let option, let value):

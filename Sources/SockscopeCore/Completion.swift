@@ -9,7 +9,7 @@ public enum Completion {
     }
 
     static let options: [String: [String]] = [
-        "listen": ["--echo", "--reply", "--discard", "--backlog", "--replace"],
+        "listen": ["--echo", "--reply", "--discard", "--backlog", "--replace", "--reuseaddr", "--reuseport"],
         "connect": ["--bind", "--timeout"],
         "save": ["--text", "--json"],
     ]

@@ -31,6 +31,12 @@ public struct ListenRequest: Hashable, Sendable {
     public var isPublic = false
     /// `--manual-accept`: clients wait in the kernel's accept queue until `accept` takes one.
     public var manualAccept = false
+    /// `--reuseaddr` (UDP): SO_REUSEADDR, so the bind may share a port with sockets that
+    /// set it too. TCP listeners always set it (it only skips TIME-WAIT remnants there).
+    public var reuseAddress = false
+    /// `--reuseport` (TCP, UDP): SO_REUSEPORT, so several sockets of this user share the port
+    /// and the kernel spreads connections or datagrams among them.
+    public var reusePort = false
 
     /// Large enough that a burst of connections is not dropped by the kernel;
     /// the kernel caps it at net.core.somaxconn.
@@ -133,7 +139,8 @@ public enum EngineCommand: Hashable, Sendable {
     /// Abortive close: SO_LINGER 0, then close, so the peer gets RST.
     case reset(SocketID)
     /// A datagram from an unconnected UDP socket (or a UDP listener) to an address.
-    case sendTo(SocketID, host: String, port: Int, [UInt8])
+    /// One datagram to `.inet` (UDP socket) or `.unixDatagram` (UNIX datagram socket).
+    case sendTo(SocketID, to: Endpoint, [UInt8])
     /// Streams a file's bytes out on a connection, with backpressure.
     case sendFile(SocketID, path: String)
     case setOption(SocketID, SocketOptionName, Int)

@@ -50,10 +50,17 @@ public enum EngineEventKind: Hashable, Sendable {
     case peerClosed(SocketID)
     /// We shut down one direction; `.write` means the peer now reads EOF.
     case shutDown(SocketID, ShutdownDirection)
-    /// A datagram arrived on a UDP listener (or unconnected socket) from `from`.
-    case receivedFrom(SocketID, from: SocketEndpoint, bytes: [UInt8], count: Int)
-    /// A datagram went out to `to`.
+    /// One datagram (UDP or UNIX, listener or connected socket) arrived from `from`: one event
+    /// per datagram, never merged with another, so its boundaries stay visible. `truncated`:
+    /// the kernel cut it (MSG_TRUNC), it was longer than the receive buffer and `count` is
+    /// what was read.
+    case receivedFrom(SocketID, from: SocketEndpoint, bytes: [UInt8], count: Int, truncated: Bool)
+    /// One datagram went out to `to` (never merged either).
     case sentTo(SocketID, to: SocketEndpoint, bytes: [UInt8], count: Int)
+    /// Datagrams that moved while one engine batch already held the engine's limit of
+    /// datagram events for the socket (`DatagramLog.datagramsPerBatch`): counted here (exact bytes), not
+    /// logged one by one, so a flood cannot outrun the log. Comes after the datagrams it follows.
+    case moreDatagrams(SocketID, DatagramTotals)
     /// One address of several is being tried (connect to a name).
     case attempt(SocketID, address: SocketEndpoint)
     /// What the kernel holds for an option after `set` or `get` (it may differ from what was set).
@@ -76,8 +83,8 @@ public enum EngineEventKind: Hashable, Sendable {
         switch self {
         case .listening(let id, _, _, _, _), .accepted(let id, _, _, _), .connecting(let id, _),
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
-             .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _),
-             .sentTo(let id, _, _, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _):
+             .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _, _),
+             .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _):
             id
         case .resolved:
             nil
@@ -96,7 +103,7 @@ public enum EngineEventKind: Hashable, Sendable {
     /// and the headless printer's pauses both end early for news.
     public var isNews: Bool {
         switch self {
-        case .received, .sent, .receivedFrom, .sentTo, .lab(.kernel): false
+        case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .lab(.kernel): false
         default: true
         }
     }
@@ -112,6 +119,38 @@ public struct EngineEvent: Hashable, Sendable {
         self.request = request
         self.kind = kind
     }
+}
+
+/// Datagrams counted but not logged one by one, per direction, with their exact bytes.
+public struct DatagramTotals: Hashable, Sendable {
+    public var received = 0
+    public var receivedBytes = 0
+    public var sent = 0
+    public var sentBytes = 0
+
+    public init(received: Int = 0, receivedBytes: Int = 0, sent: Int = 0, sentBytes: Int = 0) {
+        self.received = received
+        self.receivedBytes = receivedBytes
+        self.sent = sent
+        self.sentBytes = sentBytes
+    }
+
+    public var isEmpty: Bool { received == 0 && sent == 0 }
+
+    /// `312 more datagrams not logged one by one (200 received, 40000 B; 112 sent, 3000 B)`
+    public var text: String {
+        var parts: [String] = []
+        if received > 0 { parts.append("\(received) received, \(receivedBytes) B") }
+        if sent > 0 { parts.append("\(sent) sent, \(sentBytes) B") }
+        return "\(received + sent) more datagrams not logged one by one ("
+            + parts.joined(separator: "; ") + "): too many for the log in one interval"
+    }
+}
+
+/// How datagram news reads, in every output.
+public enum DatagramText {
+    /// Follows a datagram the kernel cut (MSG_TRUNC).
+    public static let truncation = "MSG_TRUNC: the kernel cut this datagram (longer than the receive buffer; the rest is lost)"
 }
 
 /// One answer of getaddrinfo.

@@ -14,6 +14,7 @@ public enum EventFormatter {
         case .shutDown: "shutdown"
         case .receivedFrom: "received"
         case .sentTo: "sent"
+        case .moreDatagrams: "more-datagrams"
         case .attempt: "attempt"
         case .optionValue: "option"
         case .resolved: "resolved"
@@ -89,10 +90,13 @@ public enum EventFormatter {
             add("peer-closed (EOF: the peer will send no more; we can still send)")
         case .shutDown(_, let direction):
             add("shutdown "); add(direction.rawValue); add(" ("); add(ShutdownText.explanation(direction)); add(")")
-        case .receivedFrom(_, let from, let bytes, let count):
+        case .receivedFrom(_, let from, let bytes, let count, let truncated):
             add("received "); add(count); add(" B from "); add(from); add(" "); addPreview(bytes, count: count)
+            if truncated { add(" "); add(DatagramText.truncation) }
         case .sentTo(_, let to, let bytes, let count):
             add("sent "); add(count); add(" B to "); add(to); add(" "); addPreview(bytes, count: count)
+        case .moreDatagrams(_, let totals):
+            add(totals.text)
         case .attempt(_, let address):
             add("attempt "); add(address)
         case .optionValue(_, let option, let value):
@@ -146,10 +150,16 @@ public enum EventFormatter {
             break
         case .shutDown(_, let direction):
             fields.append(("direction", .string(direction.rawValue)))
-        case .receivedFrom(_, let peer, let bytes, let count), .sentTo(_, let peer, let bytes, let count):
-            let isReceived = if case .receivedFrom = event.kind { true } else { false }
-            fields += [(isReceived ? "from" : "to", .string(peer.description)), ("bytes", .int(count)),
+        case .receivedFrom(_, let peer, let bytes, let count, let cut):
+            // "truncated" says the preview is shorter than the count; "msg_trunc" that the kernel cut the datagram.
+            fields += [("from", .string(peer.description)), ("bytes", .int(count)), ("text", .string(DisplayText.escape(bytes))),
+                       ("truncated", .bool(count > bytes.count)), ("msg_trunc", .bool(cut))]
+        case .sentTo(_, let peer, let bytes, let count):
+            fields += [("to", .string(peer.description)), ("bytes", .int(count)),
                        ("text", .string(DisplayText.escape(bytes))), ("truncated", .bool(count > bytes.count))]
+        case .moreDatagrams(_, let totals):
+            fields += [("received", .int(totals.received)), ("received_bytes", .int(totals.receivedBytes)),
+                       ("sent", .int(totals.sent)), ("sent_bytes", .int(totals.sentBytes))]
         case .attempt(_, let address):
             fields.append(("address", .string(address.description)))
         case .optionValue(_, let option, let value):

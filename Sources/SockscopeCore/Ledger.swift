@@ -73,18 +73,19 @@ public struct Ledger: Sendable {
 
     /// Sends and receives are counted into the last entry when it is the same
     /// direction, so a flood of data does not push the calls out.
-    public mutating func appendData(_ direction: String, count: Int, time: Timestamp, to id: SocketID) {
+    /// `calls`: system calls the bytes took (several for datagrams counted together).
+    public mutating func appendData(_ direction: String, count: Int, calls: Int = 1, time: Timestamp, to id: SocketID) {
         if let last = histories[id]?.last, last.kind == .data, last.text.hasPrefix(direction) {
             var merged = last
-            merged.calls += 1
+            merged.calls += calls
             merged.bytes += count
             merged.time = time
             merged.text = Self.dataText(direction, calls: merged.calls, bytes: merged.bytes)
             histories[id]?.replaceLast(with: merged)
             return
         }
-        var entry = LedgerEntry(time: time, kind: .data, text: Self.dataText(direction, calls: 1, bytes: count))
-        entry.calls = 1
+        var entry = LedgerEntry(time: time, kind: .data, text: Self.dataText(direction, calls: calls, bytes: count))
+        entry.calls = calls
         entry.bytes = count
         append(entry, to: id)
     }

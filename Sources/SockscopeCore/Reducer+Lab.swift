@@ -198,10 +198,17 @@ extension Reducer {
             } else {
                 change(id, "ESTABLISHED: connected to \(remote) from \(local)")
             }
-        case .received(let id, _, let count), .receivedFrom(let id, _, _, let count):
+        case .received(let id, _, let count), .receivedFrom(let id, _, _, let count, _):
             state.lab.ledger.appendData("recv", count: count, time: time, to: id)
         case .sent(let id, _, let count), .sentTo(let id, _, _, let count):
             state.lab.ledger.appendData("send", count: count, time: time, to: id)
+        case .moreDatagrams(let id, let totals):
+            if totals.received > 0 {
+                state.lab.ledger.appendData("recv", count: totals.receivedBytes, calls: totals.received, time: time, to: id)
+            }
+            if totals.sent > 0 {
+                state.lab.ledger.appendData("send", count: totals.sentBytes, calls: totals.sent, time: time, to: id)
+            }
         case .peerClosed(let id):
             change(id, "peer sent FIN: read() = 0 (EOF); the kernel's state is CLOSE-WAIT until we close")
         case .shutDown(let id, let direction):

@@ -116,7 +116,7 @@ public enum Reducer {
             if case .perform(let made) = effect { state.pendingTransports[made.id] = request.endpoint.transport }
             return [effect]
         case .send(let target, let bytes):
-            guard let id = target ?? state.defaultConnection else {
+            guard let id = target ?? state.defaultSendTarget else {
                 return fail("send: no connection yet; connect first, or name one: send C1 TEXT", time: time,
                             socket: nil, state: &state)
             }
@@ -142,12 +142,12 @@ public enum Reducer {
             return onOpenConnection(target, "reset", time: time, state: &state) { .reset($0) }
         case .sendFile(let target, let path):
             return onOpenConnection(target, "sendfile", time: time, state: &state) { .sendFile($0, path: path) }
-        case .sendTo(let target, let host, let port, let bytes):
+        case .sendTo(let target, let destination, let bytes):
             guard let id = target ?? state.defaultTarget else {
                 return fail("sendto: no socket yet; listen udp://... or connect udp://... first", time: time, socket: nil,
                             state: &state)
             }
-            return [makeRequest(.sendTo(id, host: host, port: port, bytes), state: &state)]
+            return [makeRequest(.sendTo(id, to: destination, bytes), state: &state)]
         case .setOption(let target, let option, let value):
             guard let id = target ?? state.defaultTarget else {
                 return fail("set: no socket yet; name one: set C1 nodelay 1", time: time, socket: nil, state: &state)
@@ -292,14 +292,20 @@ public enum Reducer {
             state.log.appendData(time: time, socket: id, kind: .sent, bytes: bytes, count: count)
         case .shutDown(let id, let direction):
             info("shutdown \(direction.rawValue): \(ShutdownText.explanation(direction))", id, time, &state)
-        case .receivedFrom(let id, let from, let bytes, let count):
-            countTraffic(id, received: count, time: time, state: &state)
+        case .receivedFrom(let id, let from, let bytes, let count, let truncated):
+            // One datagram, even an empty one.
+            countTraffic(id, received: count, time: time, receivedMessages: 1, state: &state)
             state.log.append(LogEntry(time: time, socket: id, kind: .received, count: count, bytes: bytes,
                                       text: from.description))
+            if truncated { state.log.append(LogEntry(time: time, socket: id, kind: .error, text: DatagramText.truncation)) }
         case .sentTo(let id, let to, let bytes, let count):
-            countTraffic(id, sent: count, time: time, state: &state)
+            countTraffic(id, sent: count, time: time, sentMessages: 1, state: &state)
             state.log.append(LogEntry(time: time, socket: id, kind: .sent, count: count, bytes: bytes,
                                       text: to.description))
+        case .moreDatagrams(let id, let totals):
+            countTraffic(id, received: totals.receivedBytes, sent: totals.sentBytes, time: time,
+                         receivedMessages: totals.received, sentMessages: totals.sent, state: &state)
+            info(totals.text, id, time, &state)
         case .attempt(let id, let address):
             info("trying \(address)", id, time, &state)
         case .optionValue(let id, let option, let value):
@@ -362,14 +368,19 @@ public enum Reducer {
     }
 
     /// Counts data on a connection (or a datagram listener, which has no connections).
+    /// `receivedMessages`/`sentMessages`: datagrams counted together (`.moreDatagrams`);
+    /// otherwise one message per direction that moved bytes.
     private static func countTraffic(_ id: SocketID, received: Int = 0, sent: Int = 0, time: Timestamp,
+                                     receivedMessages: Int? = nil, sentMessages: Int? = nil,
                                      state: inout AppState) {
+        let messagesIn = receivedMessages ?? (received > 0 ? 1 : 0)
+        let messagesOut = sentMessages ?? (sent > 0 ? 1 : 0)
         if state.connection(id) != nil {
             state.updateConnection(id) {
                 $0.bytesIn += received
                 $0.bytesOut += sent
-                if received > 0 { $0.messagesIn += 1 }
-                if sent > 0 { $0.messagesOut += 1 }
+                $0.messagesIn += messagesIn
+                $0.messagesOut += messagesOut
                 $0.lastActivity = time
                 $0.rate.add(received: received, sent: sent, at: time)
             }
@@ -378,8 +389,8 @@ public enum Reducer {
             state.updateListener(id) {
                 $0.bytesIn += received
                 $0.bytesOut += sent
-                if received > 0 { $0.datagramsIn += 1 }
-                if sent > 0 { $0.datagramsOut += 1 }
+                $0.datagramsIn += messagesIn
+                $0.datagramsOut += messagesOut
             }
         }
     }

@@ -5,14 +5,22 @@ import SockscopeCore
 /// Drives one UDP socket: a listener (bound; receives from anyone, answers the sender)
 /// or a connected socket (talks to one peer).
 ///
-/// A UDP listener's datagrams are reported on the listener's own id, as `.receivedFrom` and
-/// `.sentTo` with the peer's address (one event per datagram: boundaries are kept). In `.echo`
-/// mode each datagram goes back to its sender; in `.reply` mode every datagram is answered
-/// with the reply bytes; `.send` to a listener goes to the most recent sender, `.sendTo` to
-/// any address. A connected socket reports plain `.received` and `.sent`.
-/// Every method runs on the channel's event loop.
+/// Datagrams are reported as `.receivedFrom` and `.sentTo` with the peer's address, one
+/// event per datagram (boundaries are kept; `DatagramLog` bounds a flood), a listener's on
+/// the listener's own id. In `.echo` mode each datagram goes back to its sender; in `.reply`
+/// mode every datagram is answered with the reply bytes; `.send` to a listener goes to the
+/// most recent sender, `.sendTo` to any address. Every method runs on the channel's event loop.
 final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    /// Every datagram is read into a buffer this size (`FixedSizeRecvByteBufferAllocator`;
+    /// NIO's default for datagram channels is 2048 bytes, which cut longer datagrams).
+    /// 64 KiB holds the largest UDP payload, 65 507 bytes over IPv4 and 65 527 over IPv6,
+    /// so nothing is ever cut. The cost is one 64 KiB buffer per UDP socket, kept by NIO
+    /// while idle: acceptable because UDP sockets are few (a listener serves every peer).
+    /// NIO does not pass recvmsg's MSG_TRUNC on; a read that fills the whole buffer is
+    /// therefore reported as truncated (no whole UDP datagram can be that long).
+    static let receiveBufferSize = 65_536
 
     enum Role {
         case listener(ListenMode)
@@ -25,6 +33,9 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     private let registry: SocketRegistry
 
     private var id: SocketID?
+    private let log: DatagramLog
+    /// A connected socket's peer, as its datagrams name it.
+    private var peer = SocketEndpoint.unknown
     private var context: ChannelHandlerContext?
     private var lastSender: SocketAddress?
     private var closeReason: String?
@@ -34,11 +45,17 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
         self.role = role
         self.sink = sink
         self.registry = registry
+        log = DatagramLog(sink: sink)
     }
+
+    /// Every UDP channel's `.recvAllocator` (listeners and connected sockets).
+    static var receiveAllocator: FixedSizeRecvByteBufferAllocator { .init(capacity: receiveBufferSize) }
 
     /// Names the socket once it is bound (listener) or connected, and starts reading.
     func activate(as id: SocketID, channel: any Channel) {
         self.id = id
+        log.id = id
+        peer = SocketEndpoint(channel.remoteAddress)
         registry.register(id, channel: channel, control: self)
         if case .connected(_, let request) = role {
             sink.emit(.connected(id, local: SocketEndpoint(channel.localAddress),
@@ -63,14 +80,13 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let id else { return }
+        guard id != nil else { return }
         let envelope = Self.unwrapInboundIn(data)
         let count = envelope.data.readableBytes
         let preview = envelope.data.getBytes(at: envelope.data.readerIndex, length: min(count, DataPreview.limit)) ?? []
-        guard case .listener(let mode) = role else {
-            return sink.emit(.received(id, bytes: preview, count: count))
-        }
-        sink.emit(.receivedFrom(id, from: SocketEndpoint(envelope.remoteAddress), bytes: preview, count: count))
+        log.received(from: SocketEndpoint(envelope.remoteAddress), bytes: preview, count: count,
+                     truncated: count >= Self.receiveBufferSize)
+        guard case .listener(let mode) = role else { return }
         lastSender = envelope.remoteAddress
         switch mode {
         case .echo:
@@ -85,10 +101,12 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
 
     /// UDP errors (ECONNREFUSED from an ICMP "port unreachable") do not end the socket.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        log.emitUnlogged()
         sink.emit(.error(id, .from(error, call: "recvmsg", namedByNIO: false)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        log.emitUnlogged()
         if let id { registry.remove(id) }
         sink.reportClosed(id, reason: closeReason ?? (registry.isStopping ? "engine stopped" : "socket failed"),
                           closeRequests: closeRequests)
@@ -165,12 +183,9 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
             guard let id = self.id else { return }
             switch result {
             case .success:
-                if let peer, case .listener = self.role {
-                    self.sink.emit(.sentTo(id, to: SocketEndpoint(peer), bytes: preview, count: count), request: request)
-                } else {
-                    self.sink.emit(.sent(id, bytes: preview, count: count), request: request)
-                }
+                self.log.sent(to: peer.map(SocketEndpoint.init) ?? self.peer, bytes: preview, count: count, request: request)
             case .failure(let error):
+                self.log.emitUnlogged()
                 self.sink.emit(.error(id, .from(error, call: "sendmsg", namedByNIO: false)), request: request)
             }
             if let request { self.sink.complete(request) }

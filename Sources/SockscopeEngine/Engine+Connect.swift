@@ -115,6 +115,7 @@ extension Engine {
         if plan.transport == .udp {
             let bootstrap = DatagramBootstrap(group: loop)
                 .channelOption(.autoRead, value: false)
+                .channelOption(.recvAllocator, value: DatagramHandler.receiveAllocator)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(DatagramHandler(

@@ -69,9 +69,12 @@ extension Engine {
                 }
             }
         if isTCP {
+            // SO_REUSEADDR on a TCP listener only lets it bind while old connections of the
+            // port sit in TIME-WAIT; Linux never lets it share a port another socket listens on.
             bootstrap = bootstrap
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .serverChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            if listen.reusePort { bootstrap = bootstrap.serverChannelOption(.socketOption(.soReusePort), value: 1) }
         }
         let target = listen.endpoint.description
         let bound = switch place {
@@ -121,9 +124,15 @@ extension Engine {
         let sink = sink
         let registry = registry
         let target = listen.endpoint.description
-        DatagramBootstrap(group: loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+        // No SO_REUSEADDR unless asked: on a UDP socket it lets the bind share a port with a
+        // live server that set it too (memcached does), which would then split its
+        // datagrams with us. Without it a taken port fails with EADDRINUSE, as with TCP.
+        var bootstrap = DatagramBootstrap(group: loop)
             .channelOption(.autoRead, value: false)
+            .channelOption(.recvAllocator, value: DatagramHandler.receiveAllocator)
+        if listen.reuseAddress { bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1) }
+        if listen.reusePort { bootstrap = bootstrap.channelOption(.socketOption(.soReusePort), value: 1) }
+        bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -150,4 +159,9 @@ extension Engine {
                 }
             }
     }
+}
+
+extension NIOBSDSocket.Option {
+    /// SO_REUSEPORT (NIO names SO_REUSEADDR but not this one).
+    static let soReusePort = NIOBSDSocket.Option(rawValue: SO_REUSEPORT)
 }

@@ -16,8 +16,23 @@ extension Engine {
             switch control.capability {
             case .stream(let stream):
                 body(stream)
-            case .addressedDatagrams, .datagrams, .listener:
+            case .addressedDatagrams, .namedDatagrams, .listener:
                 sink.complete(request, failure: Self.streamOnly(id, call: call), socket: id)
+            }
+        }
+    }
+
+    /// One datagram from a UNIX datagram socket to the socket named `name`.
+    func sendTo(_ id: SocketID, unixName name: UnixSocketName, bytes: [UInt8], request: RequestID) {
+        let sink = sink
+        withOpenSocket(id, request: request, call: "sendto") { control in
+            switch control.capability {
+            case .namedDatagrams(let socket):
+                socket.send(bytes, to: name, request: request)
+            case .stream, .addressedDatagrams, .listener:
+                sink.complete(request, failure: SocketFailure(
+                    call: "sendto", explanation: "sendto unix:PATH needs a UNIX datagram socket (unixgram:); \(id) is not one"),
+                    socket: id)
             }
         }
     }
@@ -35,7 +50,11 @@ extension Engine {
                 return sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto needs a UDP socket; \(id) is not one (use send on a stream connection)"),
                     socket: id)
-            case .datagrams, .listener:
+            case .namedDatagrams:
+                return sink.complete(request, failure: SocketFailure(
+                    call: "sendto", explanation: "sendto HOST:PORT needs a UDP socket; \(id) is a UNIX datagram socket "
+                        + "(sendto unix:PATH)"), socket: id)
+            case .listener:
                 return sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto needs a UDP socket; \(id) is not one"), socket: id)
             }

@@ -108,8 +108,13 @@ public final class Engine: Sendable {
             withStream(id, request: request.id, call: "reset") { $0.reset(request: request.id) }
         case .sendFile(let id, let path):
             withStream(id, request: request.id, call: "sendfile") { $0.sendFile(path: path, request: request.id) }
-        case .sendTo(let id, let host, let port, let bytes):
-            sendTo(id, host: host, port: port, bytes: bytes, request: request.id)
+        case .sendTo(let id, let destination, let bytes):
+            switch destination {
+            case .inet(_, let host, let port):
+                sendTo(id, host: host, port: port, bytes: bytes, request: request.id)
+            case .unix(let path), .unixDatagram(let path):
+                sendTo(id, unixName: UnixSocketName(path), bytes: bytes, request: request.id)
+            }
         case .setOption(let id, let option, let value):
             self.option(option, of: id, settingTo: value, request: request.id)
         case .getOption(let id, let option):

@@ -232,7 +232,7 @@ final class KernelProbe: Sendable {
     /// Data moves rtt and counters; anything else may move the TCP state.
     private static func changesState(_ kind: EngineEventKind) -> Bool {
         switch kind {
-        case .received, .sent, .receivedFrom, .sentTo: false
+        case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams: false
         default: true
         }
     }

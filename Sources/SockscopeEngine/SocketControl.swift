@@ -24,8 +24,8 @@ enum SocketCapability {
     case stream(any StreamControl)
     /// A UDP socket: datagrams to any address.
     case addressedDatagrams(any AddressedDatagramControl)
-    /// A UNIX datagram socket: send and close only.
-    case datagrams
+    /// A UNIX datagram socket: datagrams to any socket name.
+    case namedDatagrams(any NamedDatagramControl)
     /// A listening socket: it accepts, it sends nothing.
     case listener
 }
@@ -46,4 +46,10 @@ protocol AddressedDatagramControl: SocketControl {
     var isIPv6: Bool { get }
     /// One datagram to `address` (already resolved).
     func send(_ bytes: [UInt8], to address: SocketAddress, request: RequestID)
+}
+
+/// A datagram socket that sends to any UNIX socket name. Call on the socket's event loop.
+protocol NamedDatagramControl: SocketControl {
+    /// One datagram to the socket named `name` (a path or `@abstract`).
+    func send(_ bytes: [UInt8], to name: UnixSocketName, request: RequestID)
 }

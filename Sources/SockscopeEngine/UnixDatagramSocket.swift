@@ -14,7 +14,7 @@ import SockscopeCore
 /// loop; a small watcher thread only blocks in poll(2) and tells the loop "readable", then
 /// waits until the loop has drained the socket before polling again. The kernel's queue
 /// is the backpressure: a slow loop leaves datagrams there, and senders block.
-final class UnixDatagramSocket: SocketControl {
+final class UnixDatagramSocket: NamedDatagramControl {
     enum Role {
         /// Bound at `name`; `mode` says how to answer each datagram.
         case listener(ListenMode, name: UnixSocketName)
@@ -37,8 +37,9 @@ final class UnixDatagramSocket: SocketControl {
         var isNamed: Bool { Int(length) > MemoryLayout<sa_family_t>.size }
     }
 
-    /// Largest datagram read whole; longer ones are counted exactly but cut (MSG_TRUNC).
-    private static let readBufferSize = 256 * 1024
+    /// Largest datagram read whole; a longer one is cut by the kernel and reported so
+    /// (MSG_TRUNC). A sender's datagram is bounded by its SO_SNDBUF (about 208 KiB by default).
+    static let readBufferSize = 256 * 1024
     /// Datagrams read per wake-up before the loop turns to other sockets.
     private static let datagramsPerDrain = 64
 
@@ -53,6 +54,9 @@ final class UnixDatagramSocket: SocketControl {
     private let drainOwed = ConditionLock(value: 0)
 
     private var id = SocketID(.connection, 0)
+    private let log: DatagramLog
+    /// A connected socket's peer, read once (not a getpeername per datagram).
+    private var connectedPeer = SocketEndpoint.unknown
     private var isOpen = true
     private var lastSender: Peer?
     private var closeReason: String?
@@ -69,10 +73,11 @@ final class UnixDatagramSocket: SocketControl {
         self.eventLoop = eventLoop
         self.sink = sink
         self.registry = registry
+        log = DatagramLog(sink: sink)
         closedPromise = eventLoop.makePromise(of: Void.self)
     }
 
-    var capability: SocketCapability { .datagrams }
+    var capability: SocketCapability { .namedDatagrams(self) }
     var optionAccess: (any SocketOptionAccess)? { DescriptorOptionAccess(descriptor: descriptor, eventLoop: eventLoop) }
 
     /// The socket's own name (an abstract `@xxxxx` for an autobound client).
@@ -82,6 +87,8 @@ final class UnixDatagramSocket: SocketControl {
     /// the descriptors are closed.
     func activate(as id: SocketID) throws {
         self.id = id
+        log.id = id
+        if case .connected = role { connectedPeer = RawSocket.remoteAddress(descriptor) ?? .unknown }
         readBuffer = [UInt8](repeating: 0, count: Self.readBufferSize)
         do {
             try startWatcher()
@@ -117,6 +124,26 @@ final class UnixDatagramSocket: SocketControl {
             }
             sendDatagram(bytes, to: lastSender, request: request)
         }
+    }
+
+    /// One datagram to the socket named `name` (a path or `@abstract`). A connected socket
+    /// gets the kernel's answer (EISCONN unless it is its peer).
+    func send(_ bytes: [UInt8], to name: UnixSocketName, request: RequestID) {
+        guard isOpen else {
+            return sink.complete(request, failure: SocketFailure(call: "sendto", explanation: "no open socket \(id)"),
+                                 socket: id)
+        }
+        var peer = Peer()
+        do {
+            try name.withSockAddr { address, length in
+                withUnsafeMutableBytes(of: &peer.address) { $0.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length))) }
+                peer.length = length
+            }
+        } catch {
+            return sink.complete(request, failure: .from(error, call: "sendto", target: name.text, namedByNIO: false),
+                                 socket: id)
+        }
+        sendDatagram(bytes, to: peer, request: request)
     }
 
     func close(reason: String, request: RequestID?) {
@@ -186,20 +213,25 @@ final class UnixDatagramSocket: SocketControl {
                 if code == EINTR { continue }
                 if code != EAGAIN && code != EWOULDBLOCK {
                     // A pending socket error (ECONNREFUSED...) is consumed by reading it.
+                    log.emitUnlogged()
                     sink.emit(.error(id, .system(call: "recvfrom", errno: code)))
                 }
                 return
             }
-            deliver(Array(readBuffer.prefix(count)), count: count, from: peer)
+            // With MSG_TRUNC recvfrom returns the datagram's whole length, even past the buffer.
+            let read = min(count, readBuffer.count)
+            deliver(Array(readBuffer.prefix(read)), from: peer, truncated: count > read)
         }
     }
 
-    private func deliver(_ bytes: [UInt8], count: Int, from peer: Peer) {
+    private func deliver(_ bytes: [UInt8], from peer: Peer, truncated: Bool) {
         let preview = Array(bytes.prefix(DataPreview.limit))
         guard case .listener(let mode, _) = role else {
-            return sink.emit(.received(id, bytes: preview, count: count))
+            return log.received(from: connectedPeer, bytes: preview, count: bytes.count, truncated: truncated)
         }
-        sink.emit(.receivedFrom(id, from: peer.endpoint, bytes: preview, count: count))
+        log.received(from: peer.endpoint, bytes: preview, count: bytes.count, truncated: truncated)
+        // Whatever the mode, `send` answers the latest sender that can be answered.
+        if peer.isNamed { lastSender = peer }
         let answer: [UInt8]
         switch mode {
         case .echo: answer = bytes
@@ -207,14 +239,15 @@ final class UnixDatagramSocket: SocketControl {
         case .interactive, .discard: return
         }
         guard peer.isNamed else {
+            log.emitUnlogged()
             return sink.emit(.error(id, SocketFailure(
                 call: "sendto", explanation: "cannot answer (unnamed): the sender never bound an address")))
         }
-        lastSender = peer
         sendDatagram(answer, to: peer, request: nil)
     }
 
     private func watcherStopped() {
+        log.emitUnlogged()
         Glibc.close(descriptor)
         Glibc.close(wakeDescriptor)
         if case .listener(_, let name) = role { name.removeOwnSocketFile() }
@@ -241,12 +274,9 @@ final class UnixDatagramSocket: SocketControl {
         target = nil
         let preview = Array(bytes.prefix(DataPreview.limit))
         if result >= 0 {
-            if let peer {
-                sink.emit(.sentTo(id, to: peer.endpoint, bytes: preview, count: bytes.count), request: request)
-            } else {
-                sink.emit(.sent(id, bytes: preview, count: bytes.count), request: request)
-            }
+            log.sent(to: peer?.endpoint ?? connectedPeer, bytes: preview, count: bytes.count, request: request)
         } else {
+            log.emitUnlogged()
             var failure = SocketFailure.system(call: peer == nil ? "send" : "sendto", errno: errno, target: peer?.endpoint.description)
             if failure.errno == EAGAIN { failure.explanation = "the receiver's queue is full (it is not reading)" }
             sink.emit(.error(id, failure), request: request)

@@ -16,6 +16,21 @@ import SockscopeCore
         EngineEvent(time: time, kind: .received(SocketID(.connection, n), bytes: bytes, count: bytes.count))
     }
 
+    /// Datagrams keep their boundaries: waiting datagram events never merge, while the
+    /// stream data around them still does (the engine bounds datagram floods itself).
+    @Test func datagramEventsNeverMerge() {
+        let mailbox = Mailbox()
+        let id = SocketID(.connection, 1)
+        let datagrams = [1400, 1400, 1400, 857].map { size in
+            EngineEvent(time: time, kind: .receivedFrom(id, from: "127.0.0.1:11211", bytes: [0x61], count: size,
+                                                        truncated: false))
+        }
+        mailbox.post(datagrams + [received(2, [1])])
+        mailbox.post([received(2, [2])])
+        let drained = mailbox.drain()
+        #expect(drained.map(\.kind) == datagrams.map(\.kind) + [.received(SocketID(.connection, 2), bytes: [1, 2], count: 2)])
+    }
+
     @Test func wakesOncePerEmptyToNonEmpty() {
         let mailbox = Mailbox()
         mailbox.post([accepted(1)])

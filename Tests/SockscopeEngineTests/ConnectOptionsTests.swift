@@ -50,7 +50,7 @@ struct ConnectOptionsTests {
         _ = try await harness.perform(.send(id, Array("bound".utf8)))
         try await harness.waitFor("the echo") { harness.received(on: id).bytes == Array("bound".utf8) }
         #expect(harness.kinds.contains(.receivedFrom(listener, from: "127.0.0.1:\(localPort)", bytes: Array("bound".utf8),
-                                                     count: 5)))
+                                                     count: 5, truncated: false)))
     }
 
     @Test func theTimeoutIsPerRequest() async throws {

@@ -18,7 +18,7 @@ struct DatagramAndUnixTests {
         let client = try PythonPeer.run(PeerScripts.udpClient, [String(port), "datagram"])
         #expect(await client.waitForOutput(containing: "GOT datagram"), "client said: \(client.output)")
         let sender = try await harness.first("the datagram") { kind -> SocketEndpoint? in
-            if case .receivedFrom(id, let from, Array("datagram".utf8), 8) = kind { return from }
+            if case .receivedFrom(id, let from, Array("datagram".utf8), 8, false) = kind { return from }
             return nil
         }
         #expect(sender.hasPrefix("127.0.0.1:"))
@@ -58,23 +58,23 @@ struct DatagramAndUnixTests {
         let peerPort = try #require(peer.output.split(separator: "\n").first.flatMap { Int($0.dropFirst(5)) })
         let from = "127.0.0.1:\(peerPort)"
         try await harness.waitFor("three datagrams") {
-            harness.kinds.filter { if case .receivedFrom(id, from, _, _) = $0 { true } else { false } }.count == 3
+            harness.kinds.filter { if case .receivedFrom(id, from, _, _, _) = $0 { true } else { false } }.count == 3
         }
-        let words = harness.kinds.compactMap { if case .receivedFrom(id, _, let bytes, _) = $0 { String(decoding: bytes, as: UTF8.self) } else { nil } }
+        let words = harness.kinds.compactMap { if case .receivedFrom(id, _, let bytes, _, _) = $0 { String(decoding: bytes, as: UTF8.self) } else { nil } }
         #expect(words == ["one", "two", "three"])
 
-        let sent = try await harness.perform(.sendTo(id, host: "127.0.0.1", port: peerPort, Array("hello".utf8)))
+        let sent = try await harness.perform(.sendTo(id, to: .inet(.udp, host: "127.0.0.1", port: peerPort), Array("hello".utf8)))
         #expect(sent == [.sentTo(id, to: SocketEndpoint(from), bytes: Array("hello".utf8), count: 5), .requestCompleted])
         #expect(await peer.waitForOutput(containing: "GOT hello"), "peer said: \(peer.output)")
         try await harness.waitFor("the answer") {
-            harness.kinds.contains(.receivedFrom(id, from: SocketEndpoint(from), bytes: Array("echo:hello".utf8), count: 10))
+            harness.kinds.contains(.receivedFrom(id, from: SocketEndpoint(from), bytes: Array("echo:hello".utf8), count: 10, truncated: false))
         }
 
-        let unknown = try await harness.perform(.sendTo(id, host: "no-such-host.invalid", port: 9, [1]))
+        let unknown = try await harness.perform(.sendTo(id, to: .inet(.udp, host: "no-such-host.invalid", port: 9), [1]))
         #expect(unknown.first.map { if case .error(id, let f) = $0 { f.call == "getaddrinfo" } else { false } } == true,
                 "\(unknown)")
         let listener = try await harness.listen()
-        let onTCP = try await harness.perform(.sendTo(listener.id, host: "127.0.0.1", port: peerPort, [1]))
+        let onTCP = try await harness.perform(.sendTo(listener.id, to: .inet(.udp, host: "127.0.0.1", port: peerPort), [1]))
         #expect(onTCP.first.map { if case .error(listener.id, let f) = $0 { f.call == "sendto" } else { false } } == true,
                 "\(onTCP)")
     }
@@ -104,7 +104,8 @@ struct DatagramAndUnixTests {
         _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: freePort))))
         let id = SocketID(.connection, 1)
         let sent = try await harness.perform(.send(id, Array("anyone?".utf8)))
-        #expect(sent.first == .sent(id, bytes: Array("anyone?".utf8), count: 7))
+        // A datagram, even on a connected socket: one event naming its peer.
+        #expect(sent.first == .sentTo(id, to: SocketEndpoint("127.0.0.1:\(freePort)"), bytes: Array("anyone?".utf8), count: 7))
         let failure = try await harness.first("the refusal") { kind -> SocketFailure? in
             if case .error(id, let failure) = kind { return failure }
             return nil

@@ -83,27 +83,41 @@ final class EngineHarness: Sendable {
         return (id, port)
     }
 
-    /// Total bytes reported by `.received` events for `id`, and their concatenated previews.
+    /// Total bytes reported by `.received` (stream) and `.receivedFrom` (datagram) events
+    /// for `id`, and their concatenated previews.
     func received(on id: SocketID) -> (count: Int, bytes: [UInt8]) {
         kinds.reduce(into: (0, [UInt8]())) { total, kind in
-            if case .received(id, let bytes, let count) = kind {
+            switch kind {
+            case .received(id, let bytes, let count), .receivedFrom(id, _, let bytes, let count, _):
                 total.0 += count
                 total.1 += bytes
+            default:
+                break
             }
         }
     }
 
-    func receivedCount(on id: SocketID) -> Int {
-        kinds.reduce(0) { total, kind in
-            if case .received(id, _, let count) = kind { return total + count }
-            return total
-        }
-    }
+    func receivedCount(on id: SocketID) -> Int { received(on: id).count }
 
     func sentCount(on id: SocketID) -> Int {
         kinds.reduce(0) { total, kind in
-            if case .sent(id, _, let count) = kind { return total + count }
-            return total
+            switch kind {
+            case .sent(id, _, let count), .sentTo(id, _, _, let count): total + count
+            default: total
+            }
+        }
+    }
+
+    /// The datagrams `id` received, one entry each, in order: (peer, preview, count, cut by the kernel).
+    func datagrams(receivedOn id: SocketID) -> [(from: SocketEndpoint, bytes: [UInt8], count: Int, truncated: Bool)] {
+        kinds.compactMap { kind in
+            if case .receivedFrom(id, let from, let bytes, let count, let truncated) = kind { (from, bytes, count, truncated) } else { nil }
+        }
+    }
+
+    func datagrams(sentOn id: SocketID) -> [(to: SocketEndpoint, bytes: [UInt8], count: Int)] {
+        kinds.compactMap { kind in
+            if case .sentTo(id, let to, let bytes, let count) = kind { (to, bytes, count) } else { nil }
         }
     }
 

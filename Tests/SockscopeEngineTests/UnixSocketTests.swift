@@ -158,7 +158,7 @@ struct UnixSocketTests {
         #expect(await client.waitForOutput(containing: "GOT first,second"), "client said: \(client.output)")
         func received() -> [String] {
             harness.kinds.compactMap { kind -> String? in
-                if case .receivedFrom(id, let from, let bytes, _) = kind { return "\(from) \(String(decoding: bytes, as: UTF8.self))" }
+                if case .receivedFrom(id, let from, let bytes, _, _) = kind { return "\(from) \(String(decoding: bytes, as: UTF8.self))" }
                 return nil
             }
         }
@@ -208,7 +208,7 @@ struct UnixSocketTests {
         """, [name])
         #expect(await client.waitForOutput(containing: "SENT"))
         try await harness.waitFor("the datagram") {
-            harness.kinds.contains(.receivedFrom(id, from: "(unnamed)", bytes: Array("abstract datagram".utf8), count: 17))
+            harness.kinds.contains(.receivedFrom(id, from: "(unnamed)", bytes: Array("abstract datagram".utf8), count: 17, truncated: false))
         }
         let rcvbuf = try await harness.perform(.setOption(id, .rcvbuf, 65536))
         #expect(rcvbuf.first == .optionValue(id, .rcvbuf, value: 131072))

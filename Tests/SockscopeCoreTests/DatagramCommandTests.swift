@@ -1,0 +1,68 @@
+import SockscopeCore
+import Testing
+
+/// The command side of datagram sockets: where `sendto` may send, who `send` answers,
+/// how a listener may share its port, and how datagram news is logged.
+@Suite struct DatagramCommandTests {
+    static func entries(_ state: AppState) -> [LogEntry] {
+        (0..<state.log.entries.count).map { state.log.entries[$0] }
+    }
+
+    @Test func sendToTakesAUnixPathOrAbstractName() throws {
+        #expect(try CommandParser.parse("sendto unix:/tmp/peer.sock hi")
+            == .sendTo(target: nil, destination: .unixDatagram(path: "/tmp/peer.sock"), bytes: Array("hi".utf8)))
+        #expect(try CommandParser.parse("sendto L2 unixgram:@peer hi")
+            == .sendTo(target: SocketID(.listener, 2), destination: .unixDatagram(path: "@peer"), bytes: Array("hi".utf8)))
+        #expect(try CommandParser.parse("sendto @peer hi")
+            == .sendTo(target: nil, destination: .unixDatagram(path: "@peer"), bytes: Array("hi".utf8)))
+        #expect(try CommandParser.parse("sendto 10.0.0.1:53 hi")
+            == .sendTo(target: nil, destination: .inet(.udp, host: "10.0.0.1", port: 53), bytes: Array("hi".utf8)))
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("sendto unix: hi") }
+    }
+
+    @Test func listenSharesItsPortOnlyWhenAsked() throws {
+        var plain = ListenRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: 53))
+        #expect(try CommandParser.parse("listen udp://127.0.0.1:53") == .listen(plain))
+        plain.reuseAddress = true
+        plain.reusePort = true
+        #expect(try CommandParser.parse("listen udp://127.0.0.1:53 --reuseaddr --reuseport") == .listen(plain))
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("listen unixgram:/tmp/x --reuseaddr") }
+        #expect(CommandCatalog.helpLines(topic: "listen").joined().contains("--reuseaddr"))
+    }
+
+    @Test func sendWithoutAnIdAnswersTheLatestSenderOfADatagramListener() {
+        var state = AppState(interactive: false)
+        _ = Reducer.reduce(&state, event(.listening(L1, .udp, local: "127.0.0.1:5353", mode: .interactive, backlog: 0)))
+        _ = Reducer.reduce(&state, event(.receivedFrom(L1, from: "127.0.0.1:40000", bytes: [1], count: 1, truncated: false)))
+        let effects = Reducer.reduce(&state, .commandLine("send answer", origin: .prompt, time: t0))
+        #expect(requests(effects).map(\.command) == [.send(L1, Array("answer".utf8))])
+
+        // A connection, once there is one, is the default again.
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b")))
+        let toConnection = Reducer.reduce(&state, .commandLine("send x", origin: .prompt, time: t0))
+        #expect(requests(toConnection).map(\.command) == [.send(C1, [0x78])])
+    }
+
+    @Test func truncatedDatagramsAndUnloggedOnesAreInTheLogAndCounted() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .unixgram, local: "/tmp/x", mode: .interactive, backlog: 0)))
+        _ = Reducer.reduce(&state, event(.receivedFrom(L1, from: "/tmp/y", bytes: [1], count: 262_144, truncated: true)))
+        _ = Reducer.reduce(&state, event(.moreDatagrams(L1, DatagramTotals(received: 300, receivedBytes: 900))))
+        let texts = Self.entries(state).map(LogText.body)
+        #expect(texts.contains { $0.contains("MSG_TRUNC") }, "\(texts)")
+        #expect(texts.contains { $0.hasPrefix("300 more datagrams not logged one by one (300 received, 900 B)") }, "\(texts)")
+        #expect(state.listener(L1)?.datagramsIn == 301)
+        #expect(state.listener(L1)?.bytesIn == 262_144 + 900)
+    }
+
+    @Test func datagramEntriesNeverMergeInTheLog() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "127.0.0.1:11211")))
+        for size in [1400, 1400, 1400, 857] {
+            _ = Reducer.reduce(&state, event(.receivedFrom(C1, from: "127.0.0.1:11211", bytes: [0x61], count: size,
+                                                           truncated: false)))
+        }
+        #expect(Self.entries(state).filter { $0.kind == .received }.map(\.count) == [1400, 1400, 1400, 857])
+        #expect(state.connection(C1)?.messagesIn == 4)
+    }
+}
