@@ -171,20 +171,19 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         }
         inputClosed = true
         switch mode {
-        case .interactive, .reply:
+        case .interactive:
             sinkAfterTraffic.emit(.peerClosed(id))
-        case .echo:
+        case .echo, .reply, .discard:
+            // A responder has nothing more to say once the peer is done: close our side too,
+            // as a forking socat does (left open, each finished client held a descriptor in
+            // CLOSE-WAIT). First every echo or reply goes out (an empty write completes after
+            // all before it), counted while NIO can still say that it left.
             flushEchoes(context: context)
             beginClosing(reason: "peer closed")
-            // Close once every echo is out (an empty write completes after all before it),
-            // counting them while NIO can still say that they left.
             afterQueuedWrites(context: context) { _ in
                 self.reportTrafficNow()
                 self.context?.close(promise: nil)
             }
-        case .discard:
-            beginClosing(reason: "peer closed")
-            context.close(promise: nil)
         }
     }
 
