@@ -69,7 +69,7 @@ let package = Package(
         ),
         .testTarget(name: "SockscopeEngineTests", dependencies: ["SockscopeEngine", "SockscopeCore", "TestSupport"]),
         .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore", "TestSupport"], exclude: ["Snapshots"]),
-        .testTarget(name: "SockscopeAppTests", dependencies: ["SockscopeApp", "SockscopeCore", "TestSupport"]),
+        .testTarget(name: "SockscopeAppTests", dependencies: ["SockscopeApp", "SockscopeCore", "SockscopeEngine", "TestSupport"]),
         .testTarget(name: "ArchitectureTests"),
         .target(name: "TestSupport", dependencies: ["CSystemShim", "SockscopeCore"], path: "Tests/TestSupport"),
     ],

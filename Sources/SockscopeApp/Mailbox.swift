@@ -5,15 +5,18 @@ import NIOConcurrencyHelpers
 /// wake-up fd. The fd is written only when the queue goes from empty to
 /// non-empty, so a busy engine costs one wake-up per batch, not per event.
 ///
-/// Under load, data events for the same socket and direction that are still
-/// waiting are merged (exact byte counts, bounded preview), so a flood cannot
-/// grow the queue with one entry per read.
+/// Under load, a data event merges into the one still waiting before it when that is
+/// the latest event about the same socket, in the same direction (exact byte counts,
+/// bounded preview), so a flood cannot grow the queue with one entry per read. Nothing
+/// merges across another event about the socket, a `sent` line included: a later read
+/// folded into an earlier slot would show a reply before the request it answers, with
+/// its time going backwards.
 public final class Mailbox: Sendable {
     private struct Queue {
         var events: [EngineEvent] = []
-        /// Where each socket's pending data events sit in `events`: one entry per socket,
-        /// so that any other event about it ends merging with one hash, not two.
-        var dataSlots: [SocketID: DataSlots] = [:]
+        /// Where each socket's latest waiting event sits in `events`, while that event
+        /// is data a later read or write in the same direction may merge into.
+        var mergeableData: [SocketID: Int] = [:]
         /// The consumer will drain on its own at a set time (it is pacing a busy
         /// stream), so posting need not write the wake fd, unless news arrives or the
         /// backlog reaches `pausedBacklogLimit`.
@@ -26,12 +29,6 @@ public final class Mailbox: Sendable {
     /// merges per socket and direction, but 10 000 busy connections are 20 000 entries:
     /// they are then handled in bounded batches instead of piling up for the whole pause.
     static let pausedBacklogLimit = 1024
-
-    /// Indexes into `events` of a socket's pending received and sent events.
-    private struct DataSlots {
-        var received: Int?
-        var sent: Int?
-    }
 
     // A pthread mutex (NIOLockedValueBox), not Synchronization.Mutex: the latter's
     // futex is invisible to ThreadSanitizer, which then reports false races.
@@ -62,18 +59,16 @@ public final class Mailbox: Sendable {
     private static func enqueue(_ event: EngineEvent, into queue: inout Queue) {
         switch event.kind {
         case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
-            let isReceived = if case .received = event.kind { true } else { false }
-            var slots = queue.dataSlots[id] ?? DataSlots()
             // Chunks of one request (a sendfile's) merge like unrequested data.
-            if let slot = isReceived ? slots.received : slots.sent, queue.events[slot].request == event.request {
+            if let slot = queue.mergeableData[id], queue.events[slot].request == event.request,
+               event.kind.isReceived == queue.events[slot].kind.isReceived {
                 merge(into: &queue.events[slot], adding: bytes, count: count, time: event.time)
                 return
             }
-            if isReceived { slots.received = queue.events.count } else { slots.sent = queue.events.count }
-            queue.dataSlots[id] = slots
+            queue.mergeableData[id] = queue.events.count
         default:
-            // Anything else about a socket ends merging for it, keeping order around closes.
-            if let id = event.kind.socket { queue.dataSlots.removeValue(forKey: id) }
+            // Anything else about a socket ends merging for it: what comes after it stays after it.
+            if let id = event.kind.socket { queue.mergeableData.removeValue(forKey: id) }
         }
         queue.events.append(event)
     }
@@ -86,7 +81,7 @@ public final class Mailbox: Sendable {
     public func drain(pausingWakeUps: Bool = false) -> [EngineEvent] {
         wakeSignal.reset()
         return queue.withLockedValue { queue in
-            queue.dataSlots.removeAll(keepingCapacity: true)
+            queue.mergeableData.removeAll(keepingCapacity: true)
             queue.wakeUpsPaused = pausingWakeUps
             queue.holdsNews = false
             // Handed over whole: emptying it in place would copy nothing but allocate
@@ -122,5 +117,12 @@ public final class Mailbox: Sendable {
         default:
             break
         }
+    }
+}
+
+extension EngineEventKind {
+    /// A stream read (as opposed to a write); only asked of `.received` and `.sent`.
+    fileprivate var isReceived: Bool {
+        if case .received = self { true } else { false }
     }
 }

@@ -159,11 +159,3 @@ public struct EngineRequest: Hashable, Sendable {
         self.command = command
     }
 }
-
-extension EngineCommand {
-    /// Commands whose completion depends on how fast the peer reads; scripts do not wait for them.
-    public var isStreaming: Bool {
-        if case .sendFile = self { return true }
-        return false
-    }
-}

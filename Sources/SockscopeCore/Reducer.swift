@@ -59,8 +59,9 @@ public enum Reducer {
         while state.script.waitingFor == nil, !state.script.pending.isEmpty {
             let line = state.script.pending.removeFirst()
             let produced = run(line, time: time, state: &state)
-            // A file transfer may take as long as the peer likes to read: the script moves on.
-            for case .perform(let request) in produced where !request.command.isStreaming {
+            // Each command waits for the previous one to finish, a file transfer included
+            // (`sendfile F` then `close` closes after the file, as `nc < F` does).
+            for case .perform(let request) in produced {
                 state.script.waitingFor = request.id
             }
             effects += produced

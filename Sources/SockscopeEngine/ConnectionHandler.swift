@@ -30,9 +30,12 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     // and Swift's run-time checks of it were ~6% of the engine thread's instructions.
     @exclusivity(unchecked) private var context: ChannelHandlerContext?
     private var isOpen = false
+    /// No new work (sends, files) is taken: a close is under way, perhaps waiting for queued output.
     @exclusivity(unchecked) private var isClosing = false
+    /// Set once `reset` has been asked: nothing graceful follows it.
+    private var isResetting = false
     private var inputClosed = false
-    private var closeReason: String?
+    private(set) var closeReason: String?
     private var closeRequests: [RequestID] = []
     /// One kernel failure per connection is news; the same errno failing every queued write is not.
     private var failureReported = false
@@ -50,6 +53,12 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     private var echoBacklogSeen = false
     /// An empty write waits behind the echoes to say when they have all left.
     private var drainWatched = false
+    /// Files being sent (`FileSender`s running): each queues its next chunks only as earlier
+    /// ones leave, so NIO's queue alone cannot say when the output is done.
+    private var fileSends = 0
+    /// What waits for every file being sent to finish, then for NIO's queue to drain: a
+    /// requested close or `shutdown write` (graceful, as close(2) is for what the kernel holds).
+    private var afterFileSends: [() -> Void] = []
     /// Set by our own `shutdown`: NIO then reports `inputClosed` as if the peer had sent FIN.
     private var inputShutDownByUs = false
     private var outputShutDown = false
@@ -162,20 +171,19 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         }
         inputClosed = true
         switch mode {
-        case .interactive, .reply:
+        case .interactive:
             sinkAfterTraffic.emit(.peerClosed(id))
-        case .echo:
+        case .echo, .reply, .discard:
+            // A responder has nothing more to say once the peer is done: close our side too,
+            // as a forking socat does (left open, each finished client held a descriptor in
+            // CLOSE-WAIT). First every echo or reply goes out (an empty write completes after
+            // all before it), counted while NIO can still say that it left.
             flushEchoes(context: context)
             beginClosing(reason: "peer closed")
-            // Close once every echo is out (an empty write completes after all before it),
-            // counting them while NIO can still say that they left.
             afterQueuedWrites(context: context) { _ in
                 self.reportTrafficNow()
                 self.context?.close(promise: nil)
             }
-        case .discard:
-            beginClosing(reason: "peer closed")
-            context.close(promise: nil)
         }
     }
 
@@ -219,8 +227,9 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         write(bytes, request: request, context: context)
     }
 
-    /// shutdown(2) of one direction (NIO's half-close). Once both directions are gone NIO
-    /// closes the socket, so the request is then answered by `.closed`.
+    /// shutdown(2) of one direction (NIO's half-close). Shutting down the output is graceful:
+    /// what is queued to go out (a file being sent, a large send) leaves first, then FIN.
+    /// Once both directions are gone NIO closes the socket, so the request is then answered by `.closed`.
     func shutdown(_ direction: ShutdownDirection, request: RequestID) {
         guard isOpen, !isClosing, let context else {
             return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "shutdown"), socket: id)
@@ -230,14 +239,28 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         }
         let readingDone = inputClosed || inputShutDownByUs || direction != .write
         let writingDone = outputShutDown || direction != .read
+        // From now on nothing new is taken for output: sends and files fail with ESHUTDOWN.
         if direction != .read { outputShutDown = true }
         if direction != .write { inputShutDownByUs = true }
         if readingDone && writingDone {
-            sinkAfterTraffic.emit(.shutDown(id, direction), request: request)
             closeRequests.append(request)
             beginClosing(reason: "both directions shut down")
-            return context.close(promise: nil)
+            return afterOutputDrains(context: context) {
+                guard !self.isResetting, let context = self.context, context.channel.isActive else { return }
+                self.sinkAfterTraffic.emit(.shutDown(self.id, direction), request: request)
+                context.close(promise: nil)
+            }
         }
+        guard direction == .write else { return halfClose(direction, request: request, context: context) }
+        afterOutputDrains(context: context) {
+            guard let context = self.context else {
+                return self.sinkAfterTraffic.complete(request, failure: self.noOpenConnection(call: "shutdown"), socket: self.id)
+            }
+            self.halfClose(direction, request: request, context: context)
+        }
+    }
+
+    private func halfClose(_ direction: ShutdownDirection, request: RequestID, context: ChannelHandlerContext) {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.close(mode: direction == .write ? .output : .input, promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { result in
@@ -252,9 +275,10 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     }
 
     /// Abortive close: SO_LINGER {on, 0 s} makes close(2) drop unsent data and send RST,
-    /// so the peer's next call fails with ECONNRESET.
+    /// so the peer's next call fails with ECONNRESET. It also cuts short a graceful close
+    /// still waiting for queued output: that output is dropped.
     func reset(request: RequestID) {
-        guard isOpen, !isClosing, let context else {
+        guard isOpen, !isResetting, let context else {
             return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "reset"), socket: id)
         }
         ChannelOptionAccess(channel: context.channel)
@@ -264,6 +288,7 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
                 switch result {
                 case .success:
                     self.closeRequests.append(request)
+                    self.isResetting = true
                     self.beginClosing(reason: "reset by us (RST sent)")
                     self.closeReason = "reset by us (RST sent)"
                     self.context?.close(promise: nil)
@@ -282,18 +307,43 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         guard !outputShutDown else {
             return sinkAfterTraffic.complete(request, failure: shutDownForWriting(call: "sendfile"), socket: id)
         }
-        FileSender(path: path, id: id, request: request, sink: sinkAfterTraffic, context: context).start()
+        fileSends += 1
+        FileSender(path: path, id: id, request: request, connection: self, context: context).start()
     }
 
+    /// A `FileSender` has finished (sent everything, or failed): a close waiting for it may go on.
+    func fileSendEnded() {
+        fileSends -= 1
+        guard fileSends == 0, !afterFileSends.isEmpty else { return }
+        let waiting = afterFileSends
+        afterFileSends = []
+        guard let context else { return waiting.forEach { $0() } }
+        for body in waiting { afterQueuedWrites(context: context) { _ in body() } }
+    }
+
+    /// A requested close is graceful: what is queued to go out (a file being sent, a large
+    /// send) leaves first, as close(2) lets the kernel's queue drain; `reset` drops it. A close
+    /// the user did not ask for (an idle timeout, the engine stopping) is immediate.
     func close(reason: String, request: RequestID?) {
         guard isOpen, let context else {
             if let request { sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "close"), socket: id) }
             return
         }
-        if let request { closeRequests.append(request) }
+        guard let request else {
+            beginClosing(reason: reason)
+            return context.close(promise: nil)
+        }
+        closeRequests.append(request)
         guard !isClosing else { return }
         beginClosing(reason: reason)
-        context.close(promise: nil)
+        afterOutputDrains(context: context) { self.context?.close(promise: nil) }
+    }
+
+    /// Runs `body` once everything queued to go out has left: the files being sent, then
+    /// whatever waits in NIO's queue. If the connection dies first, `body` runs then.
+    private func afterOutputDrains(context: ChannelHandlerContext, _ body: @escaping () -> Void) {
+        guard fileSends == 0 else { return afterFileSends.append(body) }
+        afterQueuedWrites(context: context) { _ in body() }
     }
 
     // MARK: Echo
@@ -367,7 +417,8 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
 
     /// The sink, once the traffic counted so far is reported: any other event about
     /// this connection must come after the reads and echoes that happened before it.
-    private var sinkAfterTraffic: EventSink {
+    /// Everything that reports about the connection (its `FileSender`s too) goes through it.
+    var sinkAfterTraffic: EventSink {
         reportTrafficNow()
         return sink
     }

@@ -51,9 +51,10 @@ extension Engine {
             .serverChannelOption(.autoRead, value: false)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        AcceptBackoffHandler(),
-                        ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: listen.policy))
+                    // No NIO `AcceptBackoffHandler`: it cannot stop NIO's retries (see `ListenerHandler.pauseAccepting`).
+                    try channel.pipeline.syncOperations.addHandler(
+                        ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: listen.policy,
+                                        pausesWhenExhausted: true))
                 }
             }
             .childChannelInitializer { child in

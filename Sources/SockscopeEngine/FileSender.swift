@@ -12,7 +12,9 @@ import SockscopeCore
 /// event (exact counts; the first carries a preview of the file's first bytes).
 ///
 /// Created and driven on the connection's event loop; opening the file (which may block on
-/// slow storage) happens on NIO's blocking-I/O pool.
+/// slow storage) happens on NIO's blocking-I/O pool. Its events go out through the
+/// connection, after the reads counted before them, and it tells the connection when it has
+/// finished, so that a requested close waits for the whole file.
 final class FileSender {
     static let chunkSize = 1 << 20
     static let chunksInFlight = 4
@@ -26,24 +28,28 @@ final class FileSender {
     private let path: String
     private let id: SocketID
     private let request: RequestID
-    private let sink: EventSink
+    private let connection: ConnectionHandler
     private let context: ChannelHandlerContext
 
     private var file: NIOFileHandle?
     private var size = 0
     private var preview: [UInt8] = []
     private var nextOffset = 0
+    /// Bytes the kernel has taken so far.
+    private var sentCount = 0
     private var chunksQueued = 0
     private var reportedFirstChunk = false
     private var failed = false
 
-    init(path: String, id: SocketID, request: RequestID, sink: EventSink, context: ChannelHandlerContext) {
+    init(path: String, id: SocketID, request: RequestID, connection: ConnectionHandler, context: ChannelHandlerContext) {
         self.path = path
         self.id = id
         self.request = request
-        self.sink = sink
+        self.connection = connection
         self.context = context
     }
+
+    private var sink: EventSink { connection.sinkAfterTraffic }
 
     /// Opens the file and starts sending; the request completes when all of it has left or
     /// sending failed (one `.error` naming the call and the path).
@@ -120,6 +126,7 @@ final class FileSender {
         case .success where !failed:
             let bytes = reportedFirstChunk ? [] : Array(preview.prefix(count))
             reportedFirstChunk = true
+            sentCount += count
             sink.emit(.sent(id, bytes: bytes, count: count), request: request)
         case .success:
             break
@@ -137,7 +144,11 @@ final class FileSender {
     private func fail(_ error: any Error, call: String) {
         guard !failed else { return }
         failed = true
-        let failure = (error as? SocketFailure) ?? SocketFailure.from(error, call: call, target: path, namedByNIO: false)
+        var failure = (error as? SocketFailure) ?? SocketFailure.from(error, call: call, target: path, namedByNIO: false)
+        if failure.errno == nil, let reason = connection.closeReason {
+            // Cut short by the connection's end (a reset, the engine stopping, the peer): say which, and how far it got.
+            failure.explanation = "\(id) closed (\(reason)) with \(sentCount) of \(size) bytes sent"
+        }
         sink.emit(.error(id, failure), request: request)
     }
 
@@ -145,5 +156,6 @@ final class FileSender {
         try? file?.close()
         file = nil
         sink.complete(request)
+        connection.fileSendEnded()
     }
 }

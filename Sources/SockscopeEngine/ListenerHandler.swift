@@ -3,7 +3,8 @@ import NIOCore
 import SockscopeCore
 
 /// Sits in a listening (server) channel's pipeline: reports accept failures without
-/// stopping, and reports the listener's one `.closed`.
+/// stopping (pausing accepts while descriptors run out, see `AcceptExhaustion`), and
+/// reports the listener's one `.closed`.
 ///
 /// Every method runs on the server channel's event loop.
 final class ListenerHandler: ChannelInboundHandler, SocketControl {
@@ -17,23 +18,34 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
     private let policy: ListenerPolicy
     /// Connections accepted through this listener and still open (for `--max-conns`).
     private var openConnections = 0
+    /// Accepting on its own (autoRead), so it pauses itself when descriptors run out; a
+    /// manual-accept listener accepts only when asked, and each failure answers that ask.
+    private let pausesWhenExhausted: Bool
+    private var exhaustion = AcceptExhaustion()
+    /// Turns accepting back on after a pause.
+    private var scheduledResume: Scheduled<Void>?
+    /// Looks for the end of an exhaustion episode (a quiet spell) to report its count.
+    private var scheduledEpisodeCheck: Scheduled<Void>?
 
     private var id: SocketID?
     private var context: ChannelHandlerContext?
     private var closeReason: String?
     private var closeRequests: [RequestID] = []
 
-    init(sink: EventSink, registry: SocketRegistry, socketPath: String?, policy: ListenerPolicy = ListenerPolicy()) {
+    init(sink: EventSink, registry: SocketRegistry, socketPath: String?, policy: ListenerPolicy = ListenerPolicy(),
+         pausesWhenExhausted: Bool = false) {
         self.sink = sink
         self.registry = registry
         self.socketPath = socketPath
         self.policy = policy
+        self.pausesWhenExhausted = pausesWhenExhausted
     }
 
     /// Each accepted connection passes here before it is set up: a refused peer is
     /// reported with its address and closed at once, never silently dropped.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let child = unwrapInboundIn(data)
+        exhaustion.acceptedSinceFailure = true
         guard !policy.isUnrestricted else { return context.fireChannelRead(data) }
         let remote = SocketEndpoint(child.remoteAddress)
         if let reason = policy.refusal(for: remote, openConnections: openConnections) {
@@ -68,13 +80,74 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
         self.context = nil
     }
 
-    /// Accept failures (EMFILE, ENFILE, ECONNABORTED...) leave the listener open; NIO's
-    /// `AcceptBackoffHandler` in front of us delays the next accept so this does not spin.
+    /// Accept failures (EMFILE, ENFILE, ECONNABORTED...) leave the listener open. Running out
+    /// of descriptors or memory pauses accepting instead of failing again at once.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        sink.emit(.error(id, SocketFailure.from(error, call: "accept", namedByNIO: false)))
+        guard pausesWhenExhausted, let code = SocketFailure.errnoCode(of: error), AcceptExhaustion.pausesFor(code) else {
+            return sink.emit(.error(id, SocketFailure.from(error, call: "accept", namedByNIO: false)))
+        }
+        pauseAccepting(context: context, after: error, errno: code)
+    }
+
+    // MARK: Running out of descriptors
+
+    /// NIO retries a failed accept as soon as it returns (its read stays pending, so even its
+    /// `AcceptBackoffHandler` cannot hold it): ~3,000 EMFILE a second, each an event. The
+    /// listener instead stops reading (autoRead off, so NIO leaves the socket out of epoll) and
+    /// tries again after a pause that grows while the failures go on.
+    private func pauseAccepting(context: ChannelHandlerContext, after error: any Error, errno code: Int32) {
+        let now = NIODeadline.now()
+        let pause = exhaustion.noteFailure(errno: code, at: now)
+        if exhaustion.failures == 1 {
+            var failure = SocketFailure.from(error, call: "accept", namedByNIO: false)
+            failure.explanation += "; accepting paused, retried after \(AcceptExhaustion.firstPauseMilliseconds) ms and then "
+                + "less often (up to every \(AcceptExhaustion.longestPauseMilliseconds / 1000) s); "
+                + "the failures are counted in one line when accepting works again"
+            sink.emit(.error(id, failure))
+            scheduleEpisodeCheck(context: context, at: now + AcceptExhaustion.quietSpell)
+        }
+        let channel = context.channel
+        try? channel.syncOptions?.setOption(.autoRead, value: false)
+        scheduledResume?.cancel()
+        scheduledResume = context.eventLoop.assumeIsolated().scheduleTask(in: pause) {
+            self.scheduledResume = nil
+            try? channel.syncOptions?.setOption(.autoRead, value: true)
+        }
+    }
+
+    /// The episode ends after a quiet spell with no failure; it is then reported with its count.
+    private func scheduleEpisodeCheck(context: ChannelHandlerContext, at deadline: NIODeadline) {
+        scheduledEpisodeCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.scheduledEpisodeCheck = nil
+            guard let context = self.context, let last = self.exhaustion.lastFailure else { return }
+            let now = NIODeadline.now()
+            let quietUntil = last + AcceptExhaustion.quietSpell
+            if now < quietUntil {
+                self.scheduleEpisodeCheck(context: context, at: quietUntil)
+            } else if !self.exhaustion.acceptedSinceFailure {
+                // Still paused between tries: not over until an accept has worked.
+                self.scheduleEpisodeCheck(context: context, at: now + AcceptExhaustion.quietSpell)
+            } else {
+                self.reportEpisodeEnd(recovered: true)
+            }
+        }
+    }
+
+    /// One line for a whole episode: how many accepts failed, over how long.
+    private func reportEpisodeEnd(recovered: Bool) {
+        guard let episode = exhaustion.end(at: .now()), episode.failures > 1 else { return }
+        let name = ErrnoCatalog.entry(for: episode.errno)?.name ?? "errno \(episode.errno)"
+        let seconds = Double(episode.duration.nanoseconds / 1_000_000) / 1000
+        var failure = SocketFailure.system(call: "accept", errno: episode.errno)
+        failure.explanation = "\(episode.failures) accepts failed with \(name) in \(seconds) s (the first is reported above); "
+            + (recovered ? "accepting again" : "then the listener closed")
+        sink.emit(.error(id, failure))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        scheduledResume?.cancel()
+        scheduledEpisodeCheck?.cancel()
+        reportEpisodeEnd(recovered: false)
         if let id {
             if let socketPath { unlink(socketPath) }
             registry.remove(id)
@@ -106,5 +179,49 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
             closeReason = reason
             context.close(promise: nil)
         }
+    }
+}
+
+/// One spell of accepts failing for want of descriptors or memory: the pauses between
+/// tries (doubling from `firstPauseMilliseconds` to `longestPauseMilliseconds`) and the
+/// count, reported once when it is over: an accept has worked since the last failure, and
+/// none failed for a `quietSpell`.
+struct AcceptExhaustion {
+    static let firstPauseMilliseconds = 10
+    static let longestPauseMilliseconds = 1000
+    /// How long accepting must go without failing for the episode to be over.
+    static let quietSpell = TimeAmount.seconds(1)
+
+    /// The errors another try cannot cure until something is freed: this process's
+    /// descriptors (EMFILE), the system's (ENFILE), kernel memory (ENOBUFS, ENOMEM).
+    static func pausesFor(_ code: Int32) -> Bool {
+        code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM
+    }
+
+    private(set) var failures = 0
+    private(set) var lastFailure: NIODeadline?
+    /// An accept has worked since the last failure (set by the listener per accept).
+    var acceptedSinceFailure = false
+    private var started: NIODeadline?
+    private var errno: Int32 = 0
+    private var nextPauseMilliseconds = firstPauseMilliseconds
+
+    /// Counts a failure; returns how long to wait before trying again.
+    mutating func noteFailure(errno code: Int32, at now: NIODeadline) -> TimeAmount {
+        if started == nil { started = now }
+        failures += 1
+        lastFailure = now
+        acceptedSinceFailure = false
+        errno = code
+        let pause = nextPauseMilliseconds
+        nextPauseMilliseconds = min(nextPauseMilliseconds * 2, Self.longestPauseMilliseconds)
+        return .milliseconds(Int64(pause))
+    }
+
+    /// Ends the episode, if one is under way: its count, errno and length.
+    mutating func end(at now: NIODeadline) -> (failures: Int, errno: Int32, duration: TimeAmount)? {
+        guard let started, let lastFailure else { return nil }
+        defer { self = AcceptExhaustion() }
+        return (failures, errno, lastFailure - started)
     }
 }

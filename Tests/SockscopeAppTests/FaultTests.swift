@@ -122,10 +122,12 @@ import TestSupport
         defer { sink.kill(SIGKILL) }
         #expect(await waitUntil { Int(sink.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil })
         let sinkPort = try #require(Int(sink.output.trimmingCharacters(in: .whitespacesAndNewlines)))
-        let tool = try start(["connect \(sinkPort)", "sendfile C1 \(file)", "listen 0 --echo"])
+        // The script waits for the file (it never finishes), so the listener comes first.
+        let tool = try start(["listen 0 --echo", "connect \(sinkPort)", "sendfile C1 \(file)"])
         defer { tool.kill(SIGKILL) }
         let echoPort = try await port(of: tool)
-        // The stuck send does not hold up the echo listener or the command queue.
+        #expect(await tool.waitForOutput(containing: "C1 sent"), "the file starts to go out: \(tool.output)")
+        // The stuck send does not hold up the echo listener.
         try await assertStillServes(echoPort)
     }
 

@@ -137,6 +137,44 @@ import TestSupport
         #expect(received.lowerBound < leaving.lowerBound && leaving.lowerBound < closed.lowerBound)
     }
 
+    /// `-c 'connect' -c 'sendfile F' -c close` delivers the whole file, as `nc HOST PORT < F`
+    /// does: the script waits for the transfer and the close is graceful (it sent 0 of
+    /// 5,000,000 bytes, logging "the socket is already closed").
+    @Test func sendfileThenCloseDeliversEveryByte() async throws {
+        let file = TemporaryPath.make(prefix: "five-million", suffix: ".bin")
+        let random = try SpawnedProcess("head", ["-c", "5000000", "/dev/urandom"], outputPath: file)
+        #expect(await random.wait() == 0)
+        let digest = try await SHA256Sum.of(path: file)
+        let sink = try PythonPeer.run("""
+            import hashlib, socket
+            l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+            print(l.getsockname()[1], flush=True)
+            c, _ = l.accept(); digest, total = hashlib.sha256(), 0
+            while True:
+                chunk = c.recv(1 << 20)
+                if not chunk: break
+                digest.update(chunk); total += len(chunk)
+            print("GOT", total, digest.hexdigest(), flush=True)
+            """)
+        defer { sink.kill(SIGKILL) }
+        #expect(await waitUntil { Int(sink.output.trimmingCharacters(in: .whitespacesAndNewlines)) != nil })
+        let port = try #require(Int(sink.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let client = try start(["--json", "-c", "connect 127.0.0.1:\(port)", "-c", "sendfile \(file)", "-c", "close"])
+        defer { client.kill(SIGKILL) }
+        #expect(await client.wait(timeout: .seconds(30)) == 0, "the session ends once the file is out and C1 closed")
+        #expect(await sink.waitForOutput(containing: "GOT 5000000 \(digest)"), "sink: \(sink.output)")
+        let events = try client.output.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        }
+        #expect(!client.output.contains("already closed"), "\(client.output)")
+        let closed = try #require(events.firstIndex { $0["event"] as? String == "closed" })
+        #expect(events[closed]["reason"] as? String == "closed by us")
+        // Every byte is counted, and reported before the close.
+        let sent = events.enumerated().filter { $0.element["event"] as? String == "sent" }
+        #expect(sent.map { $0.element["bytes"] as? Int ?? 0 }.reduce(0, +) == 5_000_000)
+        #expect(sent.allSatisfy { $0.offset < closed })
+    }
+
     @Test func hostileBytesArePrintedEscaped() async throws {
         let server = try start(["-c", "listen 0"])
         defer { server.kill(SIGKILL) }

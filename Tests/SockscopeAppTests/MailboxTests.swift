@@ -50,16 +50,35 @@ import SockscopeCore
         #expect(bytes == Array("abcd".utf8) && count == 4)
     }
 
-    @Test func mergingKeepsDirectionsApartAndStopsAtAnythingElse() {
+    @Test func onlyConsecutiveDataOfOneSocketAndDirectionMerges() {
         let mailbox = Mailbox()
         let c1 = SocketID(.connection, 1)
         let sent = { (bytes: [UInt8]) in EngineEvent(time: self.time, kind: .sent(c1, bytes: bytes, count: bytes.count)) }
-        mailbox.post([received(1, [1]), sent([2]), received(1, [3]), sent([4]),
-                      EngineEvent(time: time, kind: .peerClosed(c1)), received(1, [5]), received(2, [6]), sent([7])])
+        // Another socket's events do not end a run; the other direction and any other event do.
+        mailbox.post([received(1, [1]), received(1, [2]), received(2, [9]), received(1, [3]), sent([4]), sent([5]),
+                      received(1, [6]), EngineEvent(time: time, kind: .peerClosed(c1)), received(1, [7]), received(2, [8])])
         let kinds = mailbox.drain().map(\.kind)
-        #expect(kinds == [.received(c1, bytes: [1, 3], count: 2), .sent(c1, bytes: [2, 4], count: 2), .peerClosed(c1),
-                          .received(c1, bytes: [5], count: 1), .received(SocketID(.connection, 2), bytes: [6], count: 1),
-                          .sent(c1, bytes: [7], count: 1)])
+        #expect(kinds == [.received(c1, bytes: [1, 2, 3], count: 3), .received(SocketID(.connection, 2), bytes: [9, 8], count: 2),
+                          .sent(c1, bytes: [4, 5], count: 2), .received(c1, bytes: [6], count: 1), .peerClosed(c1),
+                          .received(c1, bytes: [7], count: 1)])
+    }
+
+    /// Redis's answers to PING and QUIT, each posted in its own engine batch while the
+    /// consumer has not drained: the answer to QUIT must not join the answer to PING, which
+    /// sits before QUIT's `sent` (it did: the log showed +OK before QUIT, its time going back).
+    @Test func aLaterReadNeverJoinsOneBeforeASend() {
+        let mailbox = Mailbox()
+        let c1 = SocketID(.connection, 1)
+        let quit = RequestID(3)
+        mailbox.post([EngineEvent(time: Timestamp(nanoseconds: 1), kind: .received(c1, bytes: Array("+PONG\r\n".utf8), count: 7))])
+        mailbox.post([EngineEvent(time: Timestamp(nanoseconds: 2), request: quit, kind: .sent(c1, bytes: Array("QUIT\r\n".utf8), count: 6)),
+                      EngineEvent(time: Timestamp(nanoseconds: 2), request: quit, kind: .requestCompleted)])
+        mailbox.post([EngineEvent(time: Timestamp(nanoseconds: 3), kind: .received(c1, bytes: Array("+OK\r\n".utf8), count: 5))])
+        let events = mailbox.drain()
+        #expect(events.map(\.kind) == [.received(c1, bytes: Array("+PONG\r\n".utf8), count: 7),
+                                       .sent(c1, bytes: Array("QUIT\r\n".utf8), count: 6), .requestCompleted,
+                                       .received(c1, bytes: Array("+OK\r\n".utf8), count: 5)])
+        #expect(events.map(\.time.nanoseconds) == [1, 2, 2, 3])
     }
 
     @Test func aPausedMailboxWakesForALongBacklogOfData() {

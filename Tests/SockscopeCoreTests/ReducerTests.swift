@@ -55,11 +55,17 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         _ = Reducer.reduce(&state, event(.peerClosed(C1)))
         #expect(state.isWaitingOnlyForCommands, "the peer is done: only a command could send more")
 
-        // A streaming request (sendfile) does not hold the script, but the session waits for it.
+        // A file transfer holds the script like any command: `close` runs once the whole file has left.
         effects = Reducer.reduce(&state, .commandLine("sendfile C1 /etc/hostname", origin: .script, time: t0))
         let file = requests(effects)[0]
         #expect(!state.isWaitingOnlyForCommands)
-        _ = Reducer.reduce(&state, event(.requestCompleted, file.id))
+        effects = Reducer.reduce(&state, .commandLine("close C1", origin: .script, time: t0))
+        #expect(effects.isEmpty, "close waits for the file")
+        effects = Reducer.reduce(&state, event(.requestCompleted, file.id))
+        let close = requests(effects)
+        #expect(close.map(\.command) == [.close(C1)])
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "closed by us"), close[0].id))
+        _ = Reducer.reduce(&state, event(.requestCompleted, close[0].id))
         #expect(state.isWaitingOnlyForCommands)
 
         effects = Reducer.reduce(&state, .commandLine("sys on", origin: .script, time: t0))

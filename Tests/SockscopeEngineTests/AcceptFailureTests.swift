@@ -27,7 +27,7 @@ struct AcceptFailureTests {
         #expect(failure.code == "EMFILE")
         #expect(failure.explanation.contains("ulimit -n"))
 
-        // NIO backs off accepting for a second after such an error; then it serves again.
+        // The listener pauses accepting after such an error (10 ms at first); then it serves again.
         let client = try PythonPeer.run(PeerScripts.sendThenRead, [String(listener.port), "still serving"])
         #expect(await client.waitForOutput(containing: "GOT still serving"), "client said: \(client.output)")
         #expect(harness.closedReason(of: listener.id) == nil)

@@ -15,6 +15,34 @@ enum PeerScripts {
     print("GOT " + data.decode())
     """
 
+    /// argv: go-flag-path. Listens, prints `PORT <n>`, accepts one connection and reads
+    /// nothing until the file at go-flag-path exists (so what we send has to wait in our
+    /// queue), then reads to EOF, prints `GOT <count> <sha256>`, answers `DONE <count>\n`
+    /// (we may still receive after `shutdown write`) and closes.
+    static let sinkWaitingForGo = """
+    import hashlib, os, socket, sys, time
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    print("PORT %d" % srv.getsockname()[1], flush=True)
+    conn, _ = srv.accept()
+    while not os.path.exists(sys.argv[1]):
+        time.sleep(0.01)
+    digest, total = hashlib.sha256(), 0
+    try:
+        while True:
+            chunk = conn.recv(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+            total += len(chunk)
+        print("GOT %d %s" % (total, digest.hexdigest()), flush=True)
+        conn.sendall(b"DONE %d\\n" % total)
+    except ConnectionResetError:
+        print("RESET after %d" % total, flush=True)
+    conn.close()
+    """
+
     /// argv: port count. Reads `count` bytes (a greeting), prints `GOT <bytes>`, closes.
     static let readGreeting = """
     import socket, sys
