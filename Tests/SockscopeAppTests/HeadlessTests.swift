@@ -77,9 +77,9 @@ import TestSupport
         defer { busy.kill(SIGKILL) }
         #expect(await busy.waitForOutput(containing: "listening"))
         let port = try #require(listeningPort(in: busy.output))
-        let closedPort = try freePort()
+        let closed = try ReservedPort()  // bound, not listening: refused for the whole test
         let run = try start(["--json",
-                             "-c", "connect 127.0.0.1:\(closedPort)",
+                             "-c", "connect 127.0.0.1:\(closed.port)",
                              "-c", "listen \(port)",
                              "-c", "connect no-such-host.invalid:80",
                              "-c", "listen 70000",
@@ -201,6 +201,3 @@ import TestSupport
         #expect(counts.count <= 40, "\(counts.count) received lines for \(writes) writes")
     }
 }
-
-/// A port nothing listens on, below the ephemeral range so no parallel test's port-0 listener takes it.
-func freePort() throws -> Int { try FreePort.outsideEphemeralRange() }

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The real program in a real terminal (tmux): type commands, watch the panes fill.
-@Suite(.timeLimit(.minutes(2)), .enabled(if: toolAvailable("tmux"), "tmux is not installed; skipping TUI end-to-end tests"))
+@Suite(.timeLimit(.minutes(2)), .requires("tmux"))
 struct TUIEndToEndTests {
     @Test func listenConnectSendResizeQuit() async throws {
         let session = try await TmuxSession(command: [Binary.path], width: 100, height: 30)

@@ -5,7 +5,7 @@ import TestSupport
 /// Hostile bytes from the network never act on the terminal: every byte value
 /// and the known-dangerous sequences go through a listener into the TUI, and
 /// nothing outside the log text changes (screen layout, window title, modes).
-@Suite(.timeLimit(.minutes(1)), .enabled(if: toolAvailable("tmux"), "tmux is not installed; skipping terminal safety tests"))
+@Suite(.timeLimit(.minutes(1)), .requires("tmux"))
 struct TerminalSafetyTests {
     static let attack = #"""
     import socket, sys

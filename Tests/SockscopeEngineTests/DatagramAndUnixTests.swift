@@ -99,9 +99,9 @@ struct DatagramAndUnixTests {
     @Test func aConnectedUDPSocketReportsRefusalAndStaysOpen() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
-        // A UDP port nobody is bound to: the kernel answers datagrams with ICMP port unreachable.
-        let freePort = try ReservedPort(type: SOCK_DGRAM).port
-        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: freePort))))
+        // A UDP port no socket takes our datagrams on: the kernel answers with ICMP port unreachable.
+        let unreachable = try ReservedPort.unreachableUDP()
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: unreachable.port))))
         let id = SocketID(.connection, 1)
         let sent = try await harness.perform(.send(id, Array("anyone?".utf8)))
         #expect(sent.first == .sent(id, bytes: Array("anyone?".utf8), count: 7))
