@@ -56,24 +56,6 @@ import TestSupport
         try await assertStillServes(port)
     }
 
-    @Test func aThousandSilentConnectionsAndTheListenerStillServes() async throws {
-        let server = try start(["listen 0 --echo"])
-        defer { server.kill(SIGKILL) }
-        let port = try await port(of: server)
-        let burst = try PythonPeer.run("""
-            import socket, sys, time
-            held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(1000)]
-            print("opened", len(held), flush=True)
-            time.sleep(60)
-            """, ["\(port)"])
-        defer { burst.kill(SIGKILL) }
-        #expect(await burst.waitForOutput(containing: "opened 1000", timeout: .seconds(30)))
-        #expect(await waitUntil(timeout: .seconds(60)) {
-            server.output.components(separatedBy: " accepted ").count - 1 >= 1000
-        }, "all 1000 are accepted")
-        try await assertStillServes(port)
-    }
-
     /// The `C1 received N B` counts of a text run, added up.
     func receivedTotal(of id: String, in output: String) -> Int {
         output.split(separator: "\n").filter { $0.contains("\(id) received") }.compactMap { line -> Int? in
@@ -233,6 +215,36 @@ import TestSupport
         #expect(total == 2000 * 6)
         #expect(entries.last?["kind"] as? String == "summary")
         #expect(entries.last?["dropped"] as? Int == 0)
+    }
+}
+
+/// The heaviest loads (a thousand held connections; 512 MiB and 2000 connections in a
+/// row) one at a time: on two cores, two of them at once would starve each other and
+/// the tests on short deadlines running beside them.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HeavyLoadTests {
+    let faults = FaultTests()
+    func start(_ commands: [String]) throws -> SpawnedProcess { try faults.start(commands) }
+    func port(of process: SpawnedProcess) async throws -> Int { try await faults.port(of: process) }
+    func assertStillServes(_ port: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await faults.assertStillServes(port, sourceLocation: sourceLocation)
+    }
+
+    @Test func aThousandSilentConnectionsAndTheListenerStillServes() async throws {
+        let server = try start(["listen 0 --echo"])
+        defer { server.kill(SIGKILL) }
+        let port = try await port(of: server)
+        let burst = try PythonPeer.run("""
+            import socket, sys, time
+            held = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(1000)]
+            print("opened", len(held), flush=True)
+            time.sleep(60)
+            """, ["\(port)"])
+        defer { burst.kill(SIGKILL) }
+        #expect(await burst.waitForOutput(containing: "opened 1000", timeout: .seconds(30)))
+        #expect(await waitUntil(timeout: .seconds(60)) {
+            server.output.components(separatedBy: " accepted ").count - 1 >= 1000
+        }, "all 1000 are accepted")
+        try await assertStillServes(port)
     }
 
     /// The peak resident memory of a process, from /proc.
