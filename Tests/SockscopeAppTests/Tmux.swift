@@ -112,6 +112,9 @@ final class TmuxSession: @unchecked Sendable {
 
     private func blockingCapture() throws -> String { try blocking(["capture-pane", "-p", "-t", "t"]) }
 
+    /// `screenWithAttributes` for conditions polled with `waitUntil`.
+    func blockingScreenWithAttributes() throws -> String { try blocking(["capture-pane", "-p", "-e", "-t", "t"]) }
+
     private func blocking(_ arguments: [String]) throws -> String {
         let process = try SpawnedProcess("tmux", ["-S", socketPath] + arguments)
         _ = waitUntilBlocking(timeout: .seconds(5)) { process.exitCode != nil }
