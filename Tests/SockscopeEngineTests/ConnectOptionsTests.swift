@@ -15,10 +15,10 @@ struct ConnectOptionsTests {
         // that the port given is the one bound is shown by the EADDRINUSE test below.
         let answer = try await harness.perform(.connect(ConnectRequest(
             endpoint: .inet(.tcp, host: "127.0.0.1", port: listener.port), bind: LocalAddress(host: "127.0.0.2", port: 0))))
-        let local = try #require(answer.lazy.compactMap { kind -> String? in
+        let local = try #require(answer.lazy.compactMap { kind -> SocketEndpoint? in
             if case .connected(SocketID(.connection, 1), let local, "127.0.0.1:\(listener.port)") = kind { local } else { nil }
         }.first, "\(answer)")
-        #expect(local.hasPrefix("127.0.0.2:") && EngineHarness.port(of: local).map { $0 > 0 } == true, "\(local)")
+        #expect(local.description.hasPrefix("127.0.0.2:") && EngineHarness.port(of: local).map { $0 > 0 } == true, "\(local)")
         try await harness.waitFor("the accept") { harness.acceptedConnections(on: listener.id).count == 1 }
         #expect(harness.kinds.contains { if case .accepted(_, _, _, local) = $0 { true } else { false } })
     }
@@ -49,10 +49,10 @@ struct ConnectOptionsTests {
         let answer = try await harness.perform(.connect(ConnectRequest(
             endpoint: .inet(.udp, host: "127.0.0.1", port: port), bind: LocalAddress(host: "127.0.0.2", port: 0))))
         let id = SocketID(.connection, 1)
-        let local = try #require(answer.lazy.compactMap { kind -> String? in
+        let local = try #require(answer.lazy.compactMap { kind -> SocketEndpoint? in
             if case .connected(id, let local, "127.0.0.1:\(port)") = kind { local } else { nil }
         }.first, "\(answer)")
-        #expect(local.hasPrefix("127.0.0.2:") && EngineHarness.port(of: local).map { $0 > 0 } == true, "\(local)")
+        #expect(local.description.hasPrefix("127.0.0.2:") && EngineHarness.port(of: local).map { $0 > 0 } == true, "\(local)")
         _ = try await harness.perform(.send(id, Array("bound".utf8)))
         try await harness.waitFor("the echo") { harness.received(on: id).bytes == Array("bound".utf8) }
         #expect(harness.kinds.contains(.receivedFrom(listener, from: local, bytes: Array("bound".utf8), count: 5)))
