@@ -10,8 +10,9 @@
 # Environment:
 #   SCRATCH=DIR        build with --scratch-path DIR (default: .build)
 #   BASELINE_BIN=PATH  also measure another sockscope binary (e.g. an older build)
-#                      as "sockscope-baseline", in the same run
-#   SOCKSCOPE_ARGS=..  extra options for the headless sockscope (e.g. "--coalesce-ms 0")
+#                      as "sockscope-baseline", in the same run, with the same SOCKSCOPE_ARGS
+#   SOCKSCOPE_ARGS=..  extra options for every headless sockscope, the baseline's too
+#                      (e.g. "--coalesce-ms 0"): both sides of a comparison run alike
 #
 # Tables go to stdout and to bench-results/<scenario>-<date>.md.
 set -euo pipefail
@@ -64,7 +65,7 @@ if [ -n "${BASELINE_BIN:-}" ]; then
 [sockscope-baseline]
 kind = sut
 needs = $BASELINE_BIN
-echo = $BASELINE_BIN --headless -c "listen {HOSTB}:{PORT} --echo"
+echo = $BASELINE_BIN --headless $extra -c "listen {HOSTB}:{PORT} --echo"
 relay = -
 note = another sockscope build, for before/after comparisons in one run
 INI
@@ -75,4 +76,7 @@ scenario=${1:-run-all}
 mkdir -p bench-results
 out="bench-results/${scenario}-$(date -u +%Y%m%dT%H%M%SZ).md"
 "$harness/$scenario" --tools "$tools" --md "$out" "$@"
+# Where the figures came from, on top of the tables: the commit, the options, the command.
+provenance="<!-- $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' (modified)'), SOCKSCOPE_ARGS='$extra', BASELINE_BIN='${BASELINE_BIN:-}': scripts/bench.sh $scenario $* -->"
+{ echo "$provenance"; cat "$out"; } > "$out.tmp" && mv "$out.tmp" "$out"
 echo "bench: tables written to $out" >&2

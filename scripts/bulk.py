@@ -7,9 +7,16 @@ Three transfers of N GiB over loopback (default 1), each repeated R times, media
   reference   sendfile(2) into a recv_into loop (what loopback moves with no tool)
   discard     sendfile(2) into `sockscope --headless -c "listen ... --discard"`
   sendfile    `sockscope --headless -c "connect ..." -c "sendfile C1 FILE"` into a recv_into loop
+Every transfer is timed the same way, at the receiver, from its accept to the last byte:
+the recv_into loop with its own clock; sockscope as a receiver by its own log (--json:
+the accepted event's ts to the closed event's ts, millisecond stamps). Every byte count
+is checked: the receiver got exactly N bytes, and sockscope logged exactly N received
+(discard) or sent (sendfile); a run that moved less stops with an error.
 The tool's log must coalesce reads: its output lines are counted and reported.
 Bounded: every socket has a timeout; the whole run stops on its own.
 """
+import json
+from datetime import datetime
 import os, socket, statistics, subprocess, sys, tempfile, threading, time
 
 def sink(listener, total, result):
@@ -48,9 +55,11 @@ def reference(path, total):
     l, port = listener()
     result = []
     t = threading.Thread(target=sink, args=(l, total, result)); t.start()
-    elapsed = source_plain(port, path, total)
+    source_plain(port, path, total)
     t.join(); l.close()
-    return result[0][1]
+    got, elapsed = result[0]
+    assert got == total, f"reference sink got {got} of {total}"
+    return elapsed
 
 def source_plain(port, path, total):
     s = socket.create_connection(("127.0.0.1", port), timeout=60)
@@ -58,27 +67,49 @@ def source_plain(port, path, total):
         s.sendfile(f, 0, total)
     s.close()
 
+def tool_events(output):
+    """sockscope --json lines as objects (non-JSON lines are an error: the run is broken)."""
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+def seconds(ts):
+    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+def logged_bytes(events, event, socket_id):
+    return sum(e.get("bytes", 0) for e in events if e.get("event") == event and e.get("id") == socket_id)
+
 def discard(binary, path, total):
-    p = subprocess.Popen([binary, "--headless", "-c", "listen 0 --discard"], stdout=subprocess.PIPE, text=True)
-    line = p.stdout.readline()
-    port = int(line.split("127.0.0.1:")[1].split()[0])
-    elapsed = source(port, path, total)
+    p = subprocess.Popen([binary, "--headless", "--json"] + extra_args() + ["-c", "listen 0 --discard"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+    first = p.stdout.readline()
+    port = int(json.loads(first)["local"].rsplit(":", 1)[1])
+    source(port, path, total)
     p.terminate()
-    lines = 1 + len(p.communicate(timeout=30)[0].splitlines())
-    return elapsed, lines
+    events = tool_events(first + p.communicate(timeout=30)[0])
+    received = logged_bytes(events, "received", "C1")
+    assert received == total, f"sockscope logged {received} of {total} bytes received"
+    accepted = next(e for e in events if e.get("event") == "accepted" and e.get("id") == "C1")
+    closed = next(e for e in events if e.get("event") == "closed" and e.get("id") == "C1")
+    return seconds(closed["ts"]) - seconds(accepted["ts"]), len(events)
 
 def sendfile_out(binary, path, total):
     l, port = listener()
     result = []
     t = threading.Thread(target=sink, args=(l, total, result)); t.start()
-    p = subprocess.Popen([binary, "--headless", "-c", f"connect {port}", "-c", f"sendfile C1 {path}"],
-                         stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([binary, "--headless", "--json"] + extra_args()
+                         + ["-c", f"connect {port}", "-c", f"sendfile C1 {path}"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
     t.join(); l.close()
-    p.terminate()
-    lines = len(p.communicate(timeout=30)[0].splitlines())
+    # The sink closed after the last byte: the session ends by itself once it sees that.
+    events = tool_events(p.communicate(timeout=60)[0])
     got, elapsed = result[0]
     assert got == total, f"sink got {got} of {total}"
-    return elapsed, lines
+    sent = logged_bytes(events, "sent", "C1")
+    assert sent == total, f"sockscope logged {sent} of {total} bytes sent"
+    return elapsed, len(events)
+
+def extra_args():
+    """SOCKSCOPE_ARGS, as in bench.sh: extra options for every sockscope run."""
+    return os.environ.get("SOCKSCOPE_ARGS", "").split()
 
 def main():
     binary = os.path.abspath(sys.argv[1])
@@ -98,7 +129,8 @@ def main():
             e, n = discard(binary, path, total); rows["discard"].append(total / e / 1e6); lines["discard"].append(n)
             e, n = sendfile_out(binary, path, total); rows["sendfile"].append(total / e / 1e6); lines["sendfile"].append(n)
         ref = statistics.median(rows["reference"])
-        print(f"bulk: {gib:g} GiB per transfer, {reps} interleaved reps, medians (MB/s = 10^6 B/s)\n")
+        print(f"bulk: {gib:g} GiB per transfer, {reps} interleaved reps, medians (MB/s = 10^6 B/s), "
+              f"timed at the receiver, every byte counted; SOCKSCOPE_ARGS={' '.join(extra_args()) or '(none)'}\n")
         print("| transfer | MB/s | range | x reference | tool output lines |")
         print("|---|--:|--:|--:|--:|")
         for name in ["reference", "discard", "sendfile"]:

@@ -156,16 +156,17 @@ public struct AppState {
     /// True when only a new command could make anything happen: no command is queued
     /// or unanswered, the system view (a scan a second) is off, every listener is closed,
     /// and every connection is closed, failed, or finished by its peer (EOF: nothing more
-    /// can arrive, and only a command could send). A headless session whose stdin has
-    /// ended stops here, as netcat does when both directions are done, instead of
-    /// holding a finished connection forever.
+    /// can arrive, and only a command could send). A step-mode socket that is not connected
+    /// (created, bound, or after a failed connect) waits for commands too: nothing reads it
+    /// but a `recv`. A headless session whose stdin has ended stops here, as netcat does
+    /// when both directions are done, instead of holding a finished connection forever.
     public var isWaitingOnlyForCommands: Bool {
         guard script.pending.isEmpty, script.waitingFor == nil, requestsInFlight.isEmpty else { return false }
         guard !lab.system.visible, !listeners.contains(where: \.isOpen) else { return false }
         return connections.allSatisfy { row in
             switch row.state {
-            case .closed, .failed, .peerClosed: true
-            case .connecting, .established, .unconnected: false
+            case .closed, .failed, .peerClosed, .unconnected: true
+            case .connecting, .established: false
             }
         }
     }

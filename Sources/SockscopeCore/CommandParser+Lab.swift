@@ -40,10 +40,11 @@ extension CommandParser {
             return .step(.bind(id, endpoint))
         case "recv":
             let id = try stepID(&arguments, "recv")
-            var limit = 4096
+            // The default is also the most: `recv S1` prints back as `recv S1 4096`, which must parse.
+            var limit = StepCall.recvDefaultBytes
             if let text = arguments.popFirst() {
-                guard let value = Int(text), value > 0, value <= DataPreview.limit else {
-                    throw labUsage("recv", "N must be a byte count from 1 to \(DataPreview.limit)")
+                guard let value = Int(text), value > 0, value <= StepCall.recvDefaultBytes else {
+                    throw labUsage("recv", "N must be a byte count from 1 to \(StepCall.recvDefaultBytes)")
                 }
                 limit = value
             }

@@ -3,7 +3,9 @@
 public enum CommandParser {
     public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
         public let message: String
-        public init(_ message: String) { self.message = message }
+        /// Messages quote what was typed: its control characters are shown escaped, so an
+        /// error is always one safe line (a pasted newline or ESC cannot break it).
+        public init(_ message: String) { self.message = DisplayText.escape(string: message, backslashes: false) }
         public var description: String { message }
     }
 

@@ -4,7 +4,7 @@ public enum CommandText {
     public static func line(for command: Command) -> String {
         switch command {
         case .listen(let request):
-            var words = ["listen", request.endpoint.description]
+            var words = ["listen", argument(request.endpoint.description)]
             switch request.mode {
             case .interactive: break
             case .echo: words.append("--echo")
@@ -21,7 +21,7 @@ public enum CommandText {
             if let idle = request.policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
             return words.joined(separator: " ")
         case .connect(let request):
-            var words = ["connect", request.endpoint.description]
+            var words = ["connect", argument(request.endpoint.description)]
             if let bind = request.bind { words += ["--bind", bind.description] }
             if let timeout = request.timeoutMilliseconds { words += ["--timeout", "\(Double(timeout) / 1000)"] }
             return words.joined(separator: " ")
@@ -32,19 +32,19 @@ public enum CommandText {
         case .sendTo(let target, let destination, let bytes):
             let address = switch destination {
             case .inet(_, let host, let port): AddressText.hostPort(host, port)
-            case .unix(let path), .unixDatagram(let path): "unix:" + path
+            case .unix(let path), .unixDatagram(let path): argument("unix:" + path)
             }
             return withTarget("sendto", target, [address, quoted(bytes)])
         case .sendFile(let target, let path):
-            return withTarget("sendfile", target, [path])
+            return withTarget("sendfile", target, [argument(path)])
         case .setOption(let target, let option, let value):
             return withTarget("set", target, [option.rawValue, String(value)])
         case .getOption(let target, let option):
             return withTarget("get", target, [option.rawValue])
         case .resolve(let host):
-            return "resolve \(host)"
+            return "resolve \(argument(host))"
         case .explain(let topic):
-            return "explain \(topic)"
+            return "explain \(argument(topic))"
         case .send(let target, let bytes):
             return (["send"] + (target.map { [$0.description] } ?? []) + [quoted(bytes)]).joined(separator: " ")
         case .close(let target):
@@ -52,9 +52,12 @@ public enum CommandText {
         case .setLineEnding(let target, let ending):
             return (["set"] + (target.map { [$0.description] } ?? []) + ["eol", ending.rawValue]).joined(separator: " ")
         case .save(let path, let format):
-            return "save \(path) --\(format.rawValue)"
+            // The flag only when the path's extension would choose otherwise: a path ending
+            // in a backslash must come last (the backslash would take the next space).
+            let implied: LogFormat = path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .json : .text
+            return "save \(argument(path))" + (format == implied ? "" : " --\(format.rawValue)")
         case .help(let topic):
-            return topic.map { "help \($0)" } ?? "help"
+            return topic.map { "help \(argument($0))" } ?? "help"
         case .quit:
             return "quit"
         case .step(let call):
@@ -68,6 +71,34 @@ public enum CommandText {
 
     private static func withTarget(_ verb: String, _ target: SocketID?, _ rest: [String]) -> String {
         ([verb] + (target.map { [$0.description] } ?? []) + rest).joined(separator: " ")
+    }
+
+    /// A word taken as written (a path, a name), spelled so the tokenizer gives it back:
+    /// it keeps a backslash and the scalar after it as written, so `\X` stays itself; a
+    /// space or a quote is wrapped in the other kind of quote (quoted pieces join the word).
+    /// A backslash ending the word takes the next space, so such a word must end the line.
+    static func argument(_ text: String) -> String {
+        if text.isEmpty { return "\"\"" }
+        var out = String.UnicodeScalarView()
+        var scalars = text.unicodeScalars.makeIterator()
+        while let scalar = scalars.next() {
+            switch scalar {
+            case "\\":
+                out.append(scalar)
+                if let next = scalars.next() { out.append(next) }
+            case "\"":
+                out.append(contentsOf: "'\"'".unicodeScalars)
+            case "'":
+                out.append(contentsOf: "\"'\"".unicodeScalars)
+            case _ where scalar.properties.isWhitespace:
+                out.append("\"")
+                out.append(scalar)
+                out.append("\"")
+            default:
+                out.append(scalar)
+            }
+        }
+        return String(out)
     }
 
     /// Bytes as a quoted, escaped text argument.

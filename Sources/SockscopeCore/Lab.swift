@@ -29,6 +29,9 @@ public enum StepSocketKind: String, Hashable, Sendable, CaseIterable {
 /// One system call on a step-mode socket (or `accept` on any manual-accept listener).
 /// Calls out of order are allowed: the kernel's real answer is the lesson.
 public enum StepCall: Hashable, Sendable {
+    /// What `recv ID` reads at most when N is not given, and the largest N.
+    public static let recvDefaultBytes = 4096
+
     case socket(StepSocketKind)
     case bind(SocketID, Endpoint)
     case listen(SocketID, backlog: Int)

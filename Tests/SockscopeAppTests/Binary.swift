@@ -19,12 +19,6 @@ enum Binary {
     }
 }
 
-/// Whether a test that needs `tool` may run. In CI (SOCKSCOPE_REQUIRE_TOOLS=1)
-/// it always runs, so a missing tool fails loudly instead of skipping silently.
-func toolAvailable(_ tool: String) -> Bool {
-    ProcessInfo.processInfo.environment["SOCKSCOPE_REQUIRE_TOOLS"] == "1" || SpawnedProcess.isInstalled(tool)
-}
-
 /// Runs a short command to completion and returns its output.
 @discardableResult
 func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(10)) async throws -> (status: Int32?, output: String) {

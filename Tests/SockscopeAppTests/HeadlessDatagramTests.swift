@@ -19,9 +19,14 @@ import TestSupport
     /// logs four lines, not one merged 5055-byte line.
     @Test(.requires("memcached", "python3"))
     func memcachedsFourDatagramAnswerIsFourLines() async throws {
-        let port = try FreePort.outsideEphemeralRange()
-        let memcached = try SpawnedProcess("/usr/bin/env", ["memcached", "-U", String(port), "-p", "0", "-l", "127.0.0.1",
-                                                           "-u", "root"])
+        // -vv: memcached says "server listening (udp)" once its UDP port is bound.
+        let (memcached, port) = try await NumberedPort.startServer { port -> (SpawnedProcess, Int)? in
+            let process = try SpawnedProcess("/usr/bin/env", ["memcached", "-U", String(port), "-p", "0", "-l", "127.0.0.1",
+                                                              "-u", "root", "-vv"])
+            if await process.waitForOutput(containing: "server listening (udp)") { return (process, port) }
+            process.kill(SIGKILL)
+            return nil
+        }
         defer { memcached.kill(SIGKILL) }
         let value = String(repeating: "v", count: 5000)
         let set = #"send "\x00\x01\x00\x00\x00\x01\x00\x00set k 0 0 5000\r\n\#(value)\r\n""#

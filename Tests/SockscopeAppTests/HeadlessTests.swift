@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SockscopeCore
 import TestSupport
 
 /// The built binary in `--headless` mode, talking to itself and to real peers.
@@ -77,9 +78,9 @@ import TestSupport
         defer { busy.kill(SIGKILL) }
         #expect(await busy.waitForOutput(containing: "listening"))
         let port = try #require(listeningPort(in: busy.output))
-        let closedPort = try freePort()
+        let closed = try ReservedPort()  // bound, not listening: refused for the whole test
         let run = try start(["--json",
-                             "-c", "connect 127.0.0.1:\(closedPort)",
+                             "-c", "connect 127.0.0.1:\(closed.port)",
                              "-c", "listen \(port)",
                              "-c", "connect no-such-host.invalid:80",
                              "-c", "listen 70000",
@@ -233,12 +234,25 @@ import TestSupport
             """, ["\(port)", "\(writes)"])
         defer { trickle.kill(SIGKILL) }
         #expect(await server.waitForOutput(containing: "C1 closed", timeout: .seconds(30)))
-        let counts = server.output.split(separator: "\n").filter { $0.contains(" C1 received ") }
-            .compactMap { Int($0.split(separator: " ")[3]) }
-        #expect(counts.reduce(0, +) == writes * 10, "every byte counted once")
-        #expect(counts.count <= 40, "\(counts.count) received lines for \(writes) writes")
+        let lines = server.output.split(separator: "\n").filter { $0.contains(" C1 received ") }
+        let counts = lines.compactMap { Int($0.split(separator: " ")[3]) }
+        #expect(counts.count == lines.count && counts.reduce(0, +) == writes * 10, "every byte counted once")
+        // Bounded by time, not by a count that assumes an unloaded machine: a stall may
+        // restart the pacing (more lines), but the pauses between lines grow to 100 ms,
+        // so most gaps are long; pauses fixed at 10 ms would make most gaps ~10 ms.
+        let times = lines.compactMap { Self.milliseconds(ofTimestamp: $0) }
+        #expect(times.count == lines.count && lines.count >= 2)
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }.sorted()
+        let elapsed = (times.last ?? 0) - (times.first ?? 0)
+        #expect(lines.count <= 1 + elapsed / DataPacing.firstPauseMilliseconds, "\(lines.count) lines in \(elapsed) ms")
+        #expect(gaps.isEmpty || gaps[gaps.count / 2] >= 50, "median gap \(gaps.isEmpty ? 0 : gaps[gaps.count / 2]) ms; gaps \(gaps)")
+    }
+
+    /// Milliseconds since midnight of a headless line's timestamp (`2026-01-01T12:34:56.789Z ...`).
+    static func milliseconds(ofTimestamp line: Substring) -> Int? {
+        guard let match = line.firstMatch(of: /T(\d\d):(\d\d):(\d\d)\.(\d\d\d)Z\s/),
+              let hours = Int(match.1), let minutes = Int(match.2), let seconds = Int(match.3), let millis = Int(match.4)
+        else { return nil }
+        return ((hours * 60 + minutes) * 60 + seconds) * 1000 + millis
     }
 }
-
-/// A port nothing listens on, below the ephemeral range so no parallel test's port-0 listener takes it.
-func freePort() throws -> Int { try FreePort.outsideEphemeralRange() }

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The real program in a real terminal (tmux): type commands, watch the panes fill.
-@Suite(.timeLimit(.minutes(2)), .enabled(if: toolAvailable("tmux"), "tmux is not installed; skipping TUI end-to-end tests"))
+@Suite(.timeLimit(.minutes(2)), .requires("tmux"))
 struct TUIEndToEndTests {
     @Test func listenConnectSendResizeQuit() async throws {
         let session = try await TmuxSession(command: [Binary.path], width: 100, height: 30)
@@ -26,17 +26,22 @@ struct TUIEndToEndTests {
         #expect(log.contains("L1") && log.contains("echo"))
         #expect(log.contains("C1") && log.contains("C2"))
 
+        // tmux cuts a stale screen to the new size, so only a redraw closes a pane's frame
+        // at the new right edge.
         try await session.tmux("resize-window", "-t", "t", "-x", "60", "-y", "20")
-        try await session.waitForScreen { screen in
-            screen.split(separator: "\n").allSatisfy { $0.count <= 60 } && screen.contains("Listening")
-        }
+        try await session.waitForScreen { Self.framesCloseAt(width: 60, $0) && $0.contains("Listening") }
         try await session.tmux("resize-window", "-t", "t", "-x", "20", "-y", "6")
-        try await session.waitForScreen { $0.split(separator: "\n").count <= 6 && $0.contains("Listen") }
+        try await session.waitForScreen { Self.framesCloseAt(width: 20, $0) && $0.split(separator: "\n").count <= 6 }
 
         try await session.press("q")
         let status = await session.waitForExit()
         let finalScreen = (try? await session.screen()) ?? ""
         #expect(status == 0, "exit status \(String(describing: status)); screen:\n\(finalScreen)")
+    }
+
+    /// Whether a pane's top border ends exactly at column `width` (`┌ Title ───┐`).
+    static func framesCloseAt(width: Int, _ screen: String) -> Bool {
+        screen.split(separator: "\n").contains { $0.hasPrefix("┌") && $0.hasSuffix("┐") && $0.count == width }
     }
 
     @Test func badCommandShowsInlineErrorAndKeepsTheText() async throws {
@@ -59,10 +64,15 @@ struct TUIEndToEndTests {
         let session = try await TmuxSession(command: [Binary.path, "-c", "listen 0"], width: 80, height: 24)
         try await session.waitFor("listening on tcp")
         let processID = try #require(try await session.programPID())
+        #expect(try await session.paneVariable("alternate_on") == "1", "the TUI runs on the alternate screen")
+        #expect(try await session.paneVariable("cursor_flag") == "0", "with the cursor hidden")
         kill(processID, SIGTERM)
         let status = await session.waitForExit()
         let finalScreen = (try? await session.screen()) ?? ""
         #expect(status == 0, "exit status \(String(describing: status)); screen:\n\(finalScreen)")
+        // The pane's shell lives on (it sleeps): the terminal is as sockscope found it.
+        #expect(try await session.paneVariable("alternate_on") == "0", "back on the normal screen")
+        #expect(try await session.paneVariable("cursor_flag") == "1", "the cursor is visible again")
     }
 
     @Test(arguments: [SIGINT, SIGHUP])
@@ -101,10 +111,8 @@ struct TUIEndToEndTests {
     }
 
     @Test func promptCompletionHistoryHexFilterAndSave() async throws {
-        let history = TemporaryPath.make(prefix: "history")
         let saved = TemporaryPath.make(prefix: "saved", suffix: ".jsonl")
-        let session = try await TmuxSession(command: ["env", "SOCKSCOPE_HISTORY=\(history)", Binary.path,
-                                                      "-c", "listen 0 --echo"], width: 120, height: 36)
+        let session = try await TmuxSession(command: [Binary.path, "-c", "listen 0 --echo"], width: 120, height: 36)
         let screen = try await session.waitFor("listening on tcp 127.0.0.1:")
         let port = try #require(listeningPort(in: screen))
         // Completion: "conn" + Tab becomes "connect ".
@@ -144,7 +152,49 @@ struct TUIEndToEndTests {
         #expect(text.contains(#""kind":"total""#))
         try await session.press("q")
         #expect(await session.waitForExit() == 0)
-        let remembered = try String(contentsOfFile: history, encoding: .utf8)
+        let remembered = try String(contentsOfFile: session.historyPath, encoding: .utf8)
         #expect(remembered.contains("connect \(port)"), "history is kept across runs")
+    }
+
+    /// A second run finds the first one's commands with ↑ (same state directory, new process).
+    @Test func aSecondSessionRecallsTheFirstOnesCommand() async throws {
+        let first = try await TmuxSession(command: [Binary.path], width: 100, height: 30)
+        try await first.waitFor("Press :")
+        try await first.press(":")
+        try await first.type("explain ECONNRESET")
+        try await first.press("Enter")
+        try await first.waitFor("ECONNRESET")
+        try await first.press("Escape", "q")
+        #expect(await first.waitForExit() == 0)
+
+        let second = try await TmuxSession(command: [Binary.path], width: 100, height: 30,
+                                           stateDirectory: first.stateDirectory)
+        try await second.waitFor("Press :")
+        try await second.press(":", "Up")
+        try await second.waitFor(":explain ECONNRESET")
+        try await second.press("Escape", "Escape", "q")
+        #expect(await second.waitForExit() == 0)
+    }
+
+    /// The history file keeps the newest `ViewState.historyLimit` (500) commands: a full
+    /// file loses its oldest line when a run adds one.
+    @Test func theHistoryKeepsTheNewestFiveHundredCommands() async throws {
+        let state = TemporaryPath.make(prefix: "state")
+        try FileManager.default.createDirectory(atPath: state + "/sockscope", withIntermediateDirectories: true)
+        let old = (1...600).map { "explain E\($0)" }
+        try (old.joined(separator: "\n") + "\n").write(toFile: state + "/sockscope/history", atomically: false, encoding: .utf8)
+        let session = try await TmuxSession(command: [Binary.path], width: 100, height: 30, stateDirectory: state)
+        try await session.waitFor("Press :")
+        // The newest loaded command is the last of the file.
+        try await session.press(":", "Up")
+        try await session.waitFor(":explain E600")
+        try await session.press("C-u")
+        try await session.type("explain EPIPE")
+        try await session.press("Enter")
+        try await session.waitFor("EPIPE")
+        try await session.press("Escape", "q")
+        #expect(await session.waitForExit() == 0)
+        let kept = try String(contentsOfFile: session.historyPath, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(kept == Array(old.suffix(499)) + ["explain EPIPE"], "first kept: \(kept.first ?? "none"), count \(kept.count)")
     }
 }

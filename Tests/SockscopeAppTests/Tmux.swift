@@ -12,16 +12,29 @@ final class TmuxSession: @unchecked Sendable {
     let height: Int
     let statusFile = TemporaryPath.make(prefix: "tmux-status", suffix: ".txt")
 
-    init(command: [String], width: Int = 100, height: Int = 30) async throws {
+    /// The program's `XDG_STATE_HOME`, its own per session unless given: a test never
+    /// reads or rewrites the user's real command history. Two sessions share one by passing it.
+    let stateDirectory: String
+
+    /// The history file sockscope keeps under `stateDirectory`.
+    var historyPath: String { stateDirectory + "/sockscope/history" }
+
+    init(command: [String], width: Int = 100, height: Int = 30, stateDirectory: String? = nil) async throws {
         self.width = width
         self.height = height
+        let state = stateDirectory ?? TemporaryPath.make(prefix: "state")
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        self.stateDirectory = state
         // A shell waits for the program and writes its exit status to a file:
         // tmux does not always reap a pane's process, so its pane_dead_status is unreliable.
         // The shell ignores Ctrl-C (sockscope installs its own handler) so it lives to write the status.
-        let script = #"trap "" INT; TERM=tmux-256color "$0" "$@"; echo "$?" > "$SOCKSCOPE_STATUS_FILE"; sleep 3600"#
+        // SOCKSCOPE_HISTORY (a path that wins over XDG_STATE_HOME) and NO_COLOR (mono) are
+        // unset: the environment running the tests may have them (`swift test` sets NO_COLOR),
+        // and the tests check colours. A test that wants them sets them in `command` (`env`).
+        let script = #"trap "" INT; unset SOCKSCOPE_HISTORY NO_COLOR; TERM=tmux-256color "$0" "$@"; echo "$?" > "$SOCKSCOPE_STATUS_FILE"; sleep 3600"#
         let (status, output) = try await run("tmux", ["-S", socketPath, "-f", "/dev/null", "new-session", "-d",
                                                        "-x", "\(width)", "-y", "\(height)", "-s", "t",
-                                                       "-e", "SOCKSCOPE_STATUS_FILE=\(statusFile)",
+                                                       "-e", "SOCKSCOPE_STATUS_FILE=\(statusFile)", "-e", "XDG_STATE_HOME=\(state)",
                                                        "/bin/sh", "-c", script] + command)
         guard status == 0 else { throw TmuxError.failed("new-session: \(output)") }
     }
@@ -58,6 +71,14 @@ final class TmuxSession: @unchecked Sendable {
 
     func screen() async throws -> String { try await tmux("capture-pane", "-p", "-t", "t") }
 
+    /// The screen with its attributes as SGR escape sequences (`capture-pane -e`).
+    func screenWithAttributes() async throws -> String { try await tmux("capture-pane", "-p", "-e", "-t", "t") }
+
+    /// A pane variable such as `alternate_on` or `cursor_flag` (`display-message -p`).
+    func paneVariable(_ name: String) async throws -> String {
+        try await tmux("display-message", "-p", "-t", "t", "#{\(name)}").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Waits until the screen satisfies `condition`; returns the last screen seen.
     @discardableResult
     func waitForScreen(timeout: Duration = .seconds(10), _ condition: @escaping (String) -> Bool,
@@ -90,6 +111,9 @@ final class TmuxSession: @unchecked Sendable {
     }
 
     private func blockingCapture() throws -> String { try blocking(["capture-pane", "-p", "-t", "t"]) }
+
+    /// `screenWithAttributes` for conditions polled with `waitUntil`.
+    func blockingScreenWithAttributes() throws -> String { try blocking(["capture-pane", "-p", "-e", "-t", "t"]) }
 
     private func blocking(_ arguments: [String]) throws -> String {
         let process = try SpawnedProcess("tmux", ["-S", socketPath] + arguments)

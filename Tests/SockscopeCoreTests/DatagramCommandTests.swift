@@ -66,3 +66,12 @@ import Testing
         #expect(state.connection(C1)?.messagesIn == 4)
     }
 }
+
+/// A UNIX datagram destination whose name holds a quote prints back as a line that parses
+/// to the same command (the property test found `sendto '@"' ""` printed unquoted).
+@Test func sendtoAQuotedAbstractNamePrintsBack() throws {
+    let command = try CommandParser.parse(#"sendto '@"' "x""#)
+    #expect(command == .sendTo(target: nil, destination: .unixDatagram(path: "@\""), bytes: Array("x".utf8)))
+    let printed = CommandText.line(for: try #require(command))
+    #expect(try CommandParser.parse(printed) == command, "\(printed)")
+}

@@ -18,10 +18,22 @@ import Testing
         }
     }
 
-    @Test func parserNeverCrashesOnNoise() async {
+    /// Noise after any verb is either one clear line of error, or a command that prints
+    /// back (`CommandText`) to a line parsing to the same command.
+    @Test func noiseGetsAOneLineErrorOrACommandThatPrintsBack() async {
+        let verbs = ["", "listen ", "connect ", "send ", "sendhex ", "sendto ", "sendfile ", "close ", "shutdown ", "reset ",
+                     "set ", "get ", "resolve ", "explain ", "save ", "help ", "socket ", "bind ", "accept ", "recv ", "sys "]
         await propertyCheck(count: 1000, input: Self.trickyText) { line in
-            for prefix in ["", "listen ", "connect ", "send ", "close ", "set ", "save "] {
-                _ = try? CommandParser.parse(prefix + line)
+            for verb in verbs {
+                do {
+                    guard let command = try CommandParser.parse(verb + line) else { continue }
+                    let printed = CommandText.line(for: command)
+                    #expect((try? CommandParser.parse(printed)) == command, "\((verb + line).debugDescription) printed as \(printed.debugDescription)")
+                } catch let error as CommandParser.ParseError {
+                    #expect(!error.message.isEmpty && !error.message.contains("\n"), "\((verb + line).debugDescription): \(error.message)")
+                } catch {
+                    Issue.record("\((verb + line).debugDescription): not a parse error: \(error)")
+                }
             }
         }
     }

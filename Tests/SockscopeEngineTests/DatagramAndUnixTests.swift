@@ -99,13 +99,13 @@ struct DatagramAndUnixTests {
     @Test func aConnectedUDPSocketReportsRefusalAndStaysOpen() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
-        // A UDP port nobody is bound to: the kernel answers datagrams with ICMP port unreachable.
-        let freePort = try ReservedPort(type: SOCK_DGRAM).port
-        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: freePort))))
+        // A UDP port no socket takes our datagrams on: the kernel answers with ICMP port unreachable.
+        let unreachable = try ReservedPort.unreachableUDP()
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: unreachable.port))))
         let id = SocketID(.connection, 1)
         let sent = try await harness.perform(.send(id, Array("anyone?".utf8)))
         // A datagram, even on a connected socket: one event naming its peer.
-        #expect(sent.first == .sentTo(id, to: SocketEndpoint("127.0.0.1:\(freePort)"), bytes: Array("anyone?".utf8), count: 7))
+        #expect(sent.first == .sentTo(id, to: SocketEndpoint("127.0.0.1:\(unreachable.port)"), bytes: Array("anyone?".utf8), count: 7))
         let failure = try await harness.first("the refusal") { kind -> SocketFailure? in
             if case .error(id, let failure) = kind { return failure }
             return nil

@@ -8,7 +8,7 @@ import TestSupport
 /// tool is not installed, and runs when it is.
 @Suite("socat, nc and ss", .timeLimit(.minutes(1)))
 struct ExternalPeerTests {
-    @Test(.enabled(if: SpawnedProcess.isInstalled("socat"), "socat is not installed"))
+    @Test(.requires("socat"))
     func echoAnswersSocat() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
@@ -20,7 +20,7 @@ struct ExternalPeerTests {
         try await harness.waitFor("the close") { harness.closedReason(of: SocketID(.connection, 1)) == "peer closed" }
     }
 
-    @Test(.enabled(if: SpawnedProcess.isInstalled("nc"), "nc (OpenBSD netcat) is not installed"))
+    @Test(.requires("nc"))
     func echoAnswersNetcat() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
@@ -31,27 +31,32 @@ struct ExternalPeerTests {
         #expect(nc.output == "hello nc")
     }
 
-    @Test(.enabled(if: SpawnedProcess.isInstalled("socat"), "socat is not installed"))
+    @Test(.requires("socat"))
     func connectsToASocatServer() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
-        let port = try FreePort.outsideEphemeralRange()
-        // socat echoes one connection back to us (PIPE) and we drive it by id.
-        let socat = try SpawnedProcess("socat", ["TCP-LISTEN:\(port),bind=127.0.0.1,reuseaddr", "PIPE"])
+        // socat binds port 0 itself and reports the port it got (-d -d: "listening on AF=2 127.0.0.1:PORT"),
+        // then echoes one connection back to us (PIPE), which we drive by id.
+        let socat = try SpawnedProcess("socat", ["-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1", "PIPE"])
         defer { socat.kill() }
-        // socat may not be listening yet: retry refused connects until a deadline.
-        let deadline = ContinuousClock.now + .seconds(10)
-        var answer: [EngineEventKind] = []
-        while ContinuousClock.now < deadline, !answer.contains(where: { if case .connected = $0 { true } else { false } }) {
-            answer = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        #expect(await socat.waitForOutput(containing: "listening on AF=2 127.0.0.1:"), "socat said: \(socat.output)")
+        let port = try #require(Self.socatListeningPort(socat.output), "socat said: \(socat.output)")
+        // socat is listening before it says so: one connect, no retries (a retry loop would
+        // also accept a stranger's server that happened to take the port).
+        let answer = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
+        #expect(answer.contains { if case .connected = $0 { true } else { false } }, "\(answer)")
         let id = try #require(answer.first?.socket)
         _ = try await harness.perform(.send(id, Array("round trip".utf8)))
         try await harness.waitFor("the echo") { harness.received(on: id).bytes == Array("round trip".utf8) }
     }
 
-    @Test(.enabled(if: SpawnedProcess.isInstalled("ss"), "ss (iproute2) is not installed"))
+    /// The port in socat's `-d -d` notice "listening on AF=2 127.0.0.1:PORT".
+    static func socatListeningPort(_ output: String) -> Int? {
+        guard let range = output.range(of: #"listening on AF=2 127\.0\.0\.1:\d+"#, options: .regularExpression) else { return nil }
+        return Int(output[range].split(separator: ":").last ?? "")
+    }
+
+    @Test(.requires("ss"))
     func theBacklogIsAppliedInTheKernel() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }

@@ -139,11 +139,7 @@ struct LifecycleLabTests {
     time.sleep(60)
     """
 
-    @Test func queueRisesAsClientsConnectAndFallsWithEachAccept() async throws {
-        guard SpawnedProcess.isInstalled("python3") else {
-            print("skipped: python3 is not installed")
-            return
-        }
+    @Test(.requires("python3")) func queueRisesAsClientsConnectAndFallsWithEachAccept() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let answer = try await harness.perform(.lab(.manualListen(ListenRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 0),
@@ -215,11 +211,7 @@ struct LifecycleLabTests {
         return (peer, port)
     }
 
-    @Test func closeWaitAfterThePeersFIN() async throws {
-        guard SpawnedProcess.isInstalled("python3") else {
-            print("skipped: python3 is not installed")
-            return
-        }
+    @Test(.requires("python3")) func closeWaitAfterThePeersFIN() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let (peer, port) = try await Self.startPeer("fin")
@@ -235,11 +227,7 @@ struct LifecycleLabTests {
         #expect(first.rttMicroseconds != nil && first.congestionWindow != nil)
     }
 
-    @Test func timeWaitOnTheSideThatClosedFirst() async throws {
-        guard SpawnedProcess.isInstalled("python3") else {
-            print("skipped: python3 is not installed")
-            return
-        }
+    @Test(.requires("python3")) func timeWaitOnTheSideThatClosedFirst() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let (peer, port) = try await Self.startPeer("wait-eof")
@@ -292,11 +280,7 @@ struct LifecycleLabTests {
     time.sleep(60)
     """
 
-    @Test func systemViewFindsAListenerOfAnotherProcess() async throws {
-        guard SpawnedProcess.isInstalled("python3") else {
-            print("skipped: python3 is not installed")
-            return
-        }
+    @Test(.requires("python3")) func systemViewFindsAListenerOfAnotherProcess() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let peer = try PythonPeer.run(Self.listeningPeer)

@@ -215,7 +215,10 @@ struct UnixSocketTests {
         let ttl = try await harness.perform(.getOption(id, .ttl))
         #expect(ttl.first.map { if case .error(id, let f) = $0 { f.code == "ENOPROTOOPT" } else { false } } == true, "\(ttl)")
         let shutdown = try await harness.perform(.shutdown(id, .write))
-        #expect(shutdown.count == 2)
+        // A listener has no stream to half-close: refused with the reason, not ignored.
+        #expect(shutdown == [.error(id, SocketFailure(call: "shutdown",
+                                                      explanation: "shutdown applies to stream connections (TCP, UNIX); \(id) is a listener")),
+                             .requestCompleted])
     }
 
     @Test func sendingToAMissingDatagramPathIsENOENT() async throws {

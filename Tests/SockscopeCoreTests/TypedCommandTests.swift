@@ -1,0 +1,120 @@
+import Testing
+@testable import SockscopeCore
+
+/// The typed form of every command, as a person types it at the prompt or in a script.
+/// (`sendhex` with hex that could also be an id, such as `sendhex c1 c2`, is left to the
+/// command table's rule; only unambiguous input is here.)
+@Suite struct TypedCommandTests {
+    let C1 = SocketID(.connection, 1)
+    let C2 = SocketID(.connection, 2)
+
+    func parse(_ line: String) throws -> Command? { try CommandParser.parse(line) }
+
+    @Test func sendhexTakesEverySpellingOfHex() throws {
+        let bytes: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF]
+        #expect(try parse("sendhex de ad be ef") == .send(target: nil, bytes: bytes))
+        #expect(try parse("sendhex deadbeef") == .send(target: nil, bytes: bytes))
+        #expect(try parse("sendhex 0xde,0xad,0xbe,0xef") == .send(target: nil, bytes: bytes))
+        #expect(try parse("sendhex C2 00 ff") == .send(target: C2, bytes: [0x00, 0xFF]))
+        #expect(throws: CommandParser.ParseError.self) { try parse("sendhex") }
+        #expect(throws: CommandParser.ParseError.self) { try parse("sendhex abc") }
+        #expect(throws: CommandParser.ParseError.self) { try parse("sendhex zz") }
+    }
+
+    @Test func hexTextDecodesAndRefusesWithOneLine() throws {
+        #expect(try HexText.decode("de ad be ef") == [0xDE, 0xAD, 0xBE, 0xEF])
+        #expect(try HexText.decode("DEADBEEF") == [0xDE, 0xAD, 0xBE, 0xEF])
+        #expect(try HexText.decode("0x01,0x02 0x03") == [1, 2, 3])
+        #expect(try HexText.decode("00") == [0])
+        for bad in ["abc", "0xg1", "\u{1B}[2J", "0x", "é1"] {
+            do {
+                let decoded = try HexText.decode(bad)
+                Issue.record("\(bad.debugDescription) decoded to \(decoded)")
+            } catch {
+                #expect(!error.message.isEmpty && !error.message.contains("\n"), "\(bad.debugDescription): \(error.message)")
+            }
+        }
+    }
+
+    @Test func sendtoShutdownResetAndSendfile() throws {
+        #expect(try parse("sendto 127.0.0.1:53 hello") == .sendTo(target: nil, destination: .inet(.udp, host: "127.0.0.1", port: 53), bytes: Array("hello".utf8)))
+        #expect(try parse("sendto C1 [::1]:9 \"a b\"") == .sendTo(target: C1, destination: .inet(.udp, host: "::1", port: 9), bytes: Array("a b".utf8)))
+        #expect(try parse("shutdown write") == .shutdown(target: nil, .write))
+        #expect(try parse("shutdown C2 read") == .shutdown(target: C2, .read))
+        #expect(try parse("shutdown C1 both") == .shutdown(target: C1, .both))
+        #expect(throws: CommandParser.ParseError.self) { try parse("shutdown sideways") }
+        #expect(try parse("reset") == .reset(target: nil))
+        #expect(try parse("reset C2") == .reset(target: C2))
+        #expect(try parse("sendfile C1 /tmp/a.bin") == .sendFile(target: C1, path: "/tmp/a.bin"))
+    }
+
+    @Test func getAndSetOptions() throws {
+        for option in SocketOptionName.allCases {
+            #expect(try parse("get \(option.rawValue)") == .getOption(target: nil, option))
+            #expect(try parse("get C2 \(option.rawValue)") == .getOption(target: C2, option))
+        }
+        #expect(try parse("set nodelay 1") == .setOption(target: nil, .nodelay, 1))
+        #expect(try parse("set C1 rcvbuf 65536") == .setOption(target: C1, .rcvbuf, 65536))
+        #expect(try parse("set eol crlf") == .setLineEnding(target: nil, .crlf))
+        #expect(try parse("set C2 eol none") == .setLineEnding(target: C2, .none))
+        #expect(throws: CommandParser.ParseError.self) { try parse("get nosuchoption") }
+        #expect(throws: CommandParser.ParseError.self) { try parse("set nodelay") }
+        #expect(try parse("set nodelay yes") == .setOption(target: nil, .nodelay, 1))
+        #expect(throws: CommandParser.ParseError.self) { try parse("set nodelay maybe") }
+    }
+
+    @Test func resolveAndExplain() throws {
+        #expect(try parse("resolve example.com") == .resolve(host: "example.com"))
+        #expect(try parse("explain ECONNREFUSED") == .explain("ECONNREFUSED"))
+        #expect(try parse("explain TIME-WAIT") == .explain("TIME-WAIT"))
+        #expect(throws: CommandParser.ParseError.self) { try parse("resolve") }
+        #expect(throws: CommandParser.ParseError.self) { try parse("explain") }
+    }
+
+    @Test func connectBindTimeoutAndUnixDatagrams() throws {
+        var request = ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 9000))
+        request.bind = LocalAddress(host: "127.0.0.2", port: 0)
+        request.timeoutMilliseconds = 1500
+        #expect(try parse("connect 9000 --bind 127.0.0.2:0 --timeout 1.5") == .connect(request))
+        #expect(try parse("connect unixgram:/tmp/d.sock") == .connect(ConnectRequest(endpoint: .unixDatagram(path: "/tmp/d.sock"))))
+        #expect(try parse("listen unixgram:@name") == .listen(ListenRequest(endpoint: .unixDatagram(path: "@name"))))
+        var replacing = ListenRequest(endpoint: .unix(path: "/tmp/s.sock"))
+        replacing.replaceStale = true
+        #expect(try parse("listen unix:/tmp/s.sock --replace") == .listen(replacing))
+        #expect(throws: CommandParser.ParseError.self) { try parse("connect 9000 --timeout -1") }
+        #expect(throws: CommandParser.ParseError.self) { try parse("connect 9000 --bind") }
+    }
+
+    /// `recv S1` reads up to 4096 bytes; printed back as `recv S1 4096`, that must parse too.
+    @Test func recvTakesUpToItsDefault() throws {
+        #expect(try parse("recv S1") == .step(.recv(SocketID(.socket, 1), maxBytes: 4096)))
+        #expect(try parse("recv S1 4096") == .step(.recv(SocketID(.socket, 1), maxBytes: 4096)))
+        #expect(throws: CommandParser.ParseError.self) { try parse("recv S1 4097") }
+        #expect(throws: CommandParser.ParseError.self) { try parse("recv S1 0") }
+    }
+
+    @Test func saveFormats() throws {
+        #expect(try parse("save /tmp/log.txt") == .save(path: "/tmp/log.txt", format: .text))
+        #expect(try parse("save /tmp/log.jsonl") == .save(path: "/tmp/log.jsonl", format: .json))
+        #expect(try parse("save /tmp/log.jsonl --text") == .save(path: "/tmp/log.jsonl", format: .text))
+        #expect(try parse("save /tmp/log --json") == .save(path: "/tmp/log", format: .json))
+    }
+
+    /// Every command, typed, parsed, printed back (`CommandText`) and parsed again, is the
+    /// same command: what the history and `save` keep can be replayed.
+    @Test(arguments: [
+        "listen 9000", "listen 0.0.0.0:80 --echo --backlog 5", "listen udp://127.0.0.1:0 --discard",
+        "listen unix:/tmp/s.sock --replace", "listen unixgram:@name", "listen 1 --reply \"hi\\r\\n\"",
+        "connect 9000 --bind 127.0.0.2:0 --timeout 1.5", "connect unixgram:/tmp/d.sock", "connect udp://[::1]:53",
+        "send C1 hello", "send \"two  words\\n\"", "sendhex C2 00 ff", "sendto C1 127.0.0.1:53 hi", "sendfile C1 /tmp/a.bin",
+        "close", "close L2", "shutdown C1 write", "reset C2", "get C1 ttl", "set C1 rcvbuf 65536", "set eol crlf",
+        "resolve example.com", "explain ECONNRESET", "save /tmp/log.jsonl --text", "save /tmp/log", "help", "help send", "quit",
+        "socket tcp", "bind S1 127.0.0.1:0", "listen S1 2", "connect S1 127.0.0.1:9", "accept S1", "recv S1", "recv S1 1",
+        "sys on", "sys off",
+    ])
+    func printedCommandsParseBack(_ line: String) throws {
+        let command = try #require(try parse(line))
+        let printed = CommandText.line(for: command)
+        #expect(try parse(printed) == command, "\(line) printed as \(printed)")
+    }
+}
