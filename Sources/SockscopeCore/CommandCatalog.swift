@@ -340,8 +340,9 @@ public enum CommandCatalog {
                 let id = try args.socketID(.required)!
                 var limit = 4096
                 if let text = args.next() {
-                    guard let value = Int(text), value > 0, value <= DataPreview.limit else {
-                        throw args.problem("N must be a byte count from 1 to \(DataPreview.limit)")
+                    // Up to 64 KiB: above the default (4096) and the 1 KiB shown; the count stays exact.
+                    guard let value = Int(text), value > 0, value <= 65_536 else {
+                        throw args.problem("N must be a byte count from 1 to 65536")
                     }
                     limit = value
                 }
@@ -389,6 +390,9 @@ public enum CommandCatalog {
 
     private static let socketOptionList = SocketOptionName.allCases.map(\.rawValue).joined(separator: ", ")
 
+    /// Rounded, not truncated: `2.005` seconds (printed back from 2005 ms) is 2005 ms, not 2004.
+    private static func milliseconds(_ seconds: Double) -> Int { max(1, Int((seconds * 1000).rounded())) }
+
     private static func decodeText(_ text: String, _ command: String) throws(CommandParser.ParseError) -> [UInt8] {
         do { return try EscapedText.decode(text) } catch { throw CommandParser.ParseError("\(command): \(error.message)") }
     }
@@ -435,7 +439,7 @@ public enum CommandCatalog {
                 guard let text = args.next(), let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
                     throw args.problem("--idle-timeout needs seconds from 0.001 to 86400")
                 }
-                request.policy.idleTimeoutMilliseconds = max(1, Int(seconds * 1000))
+                request.policy.idleTimeoutMilliseconds = milliseconds(seconds)
             default:  // --backlog
                 guard let text = args.next(), let value = Int(text), value >= 0, value <= 65535 else {
                     throw args.problem("--backlog needs a number from 0 to 65535")
@@ -466,7 +470,7 @@ public enum CommandCatalog {
                 guard let text = args.next(), let seconds = Double(text), seconds > 0, seconds <= 3600 else {
                     throw args.problem("--timeout needs seconds from 0.001 to 3600")
                 }
-                request.timeoutMilliseconds = max(1, Int(seconds * 1000))
+                request.timeoutMilliseconds = milliseconds(seconds)
             }
         }
         return .connect(request)

@@ -4,7 +4,7 @@ public enum CommandText {
     public static func line(for command: Command) -> String {
         switch command {
         case .listen(let request):
-            var words = ["listen", request.endpoint.description]
+            var words = ["listen", word(request.endpoint.description)]
             switch request.mode {
             case .interactive: break
             case .echo: words.append("--echo")
@@ -21,7 +21,7 @@ public enum CommandText {
             if let idle = request.policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
             return words.joined(separator: " ")
         case .connect(let request):
-            var words = ["connect", request.endpoint.description]
+            var words = ["connect", word(request.endpoint.description)]
             if let bind = request.bind { words += ["--bind", bind.description] }
             if let timeout = request.timeoutMilliseconds { words += ["--timeout", "\(Double(timeout) / 1000)"] }
             return words.joined(separator: " ")
@@ -32,15 +32,15 @@ public enum CommandText {
         case .sendTo(let target, let host, let port, let bytes):
             return withTarget("sendto", target, [AddressText.hostPort(host, port), quoted(bytes)])
         case .sendFile(let target, let path):
-            return withTarget("sendfile", target, [path])
+            return withTarget("sendfile", target, [word(path)])
         case .setOption(let target, let option, let value):
             return withTarget("set", target, [option.rawValue, String(value)])
         case .getOption(let target, let option):
             return withTarget("get", target, [option.rawValue])
         case .resolve(let host):
-            return "resolve \(host)"
+            return "resolve \(word(host))"
         case .explain(let topic):
-            return "explain \(topic)"
+            return "explain \(word(topic))"
         case .send(let target, let bytes):
             return (["send"] + (target.map { [$0.description] } ?? []) + [quoted(bytes)]).joined(separator: " ")
         case .close(let target):
@@ -48,9 +48,9 @@ public enum CommandText {
         case .setLineEnding(let target, let ending):
             return (["set"] + (target.map { [$0.description] } ?? []) + ["eol", ending.rawValue]).joined(separator: " ")
         case .save(let path, let format):
-            return "save \(path) --\(format.rawValue)"
+            return "save \(word(path)) --\(format.rawValue)"
         case .help(let topic):
-            return topic.map { "help \($0)" } ?? "help"
+            return topic.map { "help \(word($0))" } ?? "help"
         case .quit:
             return "quit"
         case .step(let call):
@@ -64,6 +64,16 @@ public enum CommandText {
 
     private static func withTarget(_ verb: String, _ target: SocketID?, _ rest: [String]) -> String {
         ([verb] + (target.map { [$0.description] } ?? []) + rest).joined(separator: " ")
+    }
+
+    /// A path, name or endpoint as one word the parser reads back unchanged: quoted when it
+    /// holds spaces or quotes. (A word holding both kinds of quote cannot be typed at all.)
+    public static func word(_ text: String) -> String {
+        let plain = !text.isEmpty && !text.unicodeScalars.contains {
+            $0.properties.isWhitespace || $0 == "\"" || $0 == "'"
+        }
+        if plain { return text }
+        return text.contains("\"") ? "'\(text)'" : "\"\(text)\""
     }
 
     /// Bytes as a quoted, escaped text argument.

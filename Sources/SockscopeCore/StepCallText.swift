@@ -3,10 +3,10 @@ enum StepCallText {
     static func line(for call: StepCall) -> String {
         switch call {
         case .socket(let kind): "socket \(kind.rawValue)"
-        case .bind(let id, let endpoint): "bind \(id) \(endpoint)"
+        case .bind(let id, let endpoint): "bind \(id) \(CommandText.word(endpoint.description))"
         case .listen(let id, let backlog): "listen \(id) \(backlog)"
         case .accept(let id): "accept \(id)"
-        case .connect(let id, let endpoint): "connect \(id) \(endpoint)"
+        case .connect(let id, let endpoint): "connect \(id) \(CommandText.word(endpoint.description))"
         case .send(let id, let bytes): "send \(id) \(CommandText.quoted(bytes))"
         case .recv(let id, let limit): "recv \(id) \(limit)"
         case .shutdown(let id, let direction): "shutdown \(id) \(direction.rawValue)"
@@ -19,7 +19,7 @@ enum StepCallText {
         case .toggle: "sys"
         case .show: "sys on"
         case .hide: "sys off"
-        case .filter(let text): "sys filter" + (text.map { " \($0)" } ?? "")
+        case .filter(let text): "sys filter" + (text.map { " " + CommandText.word($0) } ?? "")
         case .sort(let order): "sys sort \(order.rawValue)"
         }
     }
