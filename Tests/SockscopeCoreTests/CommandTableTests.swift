@@ -110,6 +110,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
              .connect(ConnectRequest(endpoint: loopback(9000), bind: LocalAddress(host: "127.0.0.1", port: 5000),
                                      timeoutMilliseconds: 250))),
             ("c unixgram:@dg", .connect(ConnectRequest(endpoint: .unixDatagram(path: "@dg")))),
+            // 1.001 * 1000 is 1000.9999999999999 in binary: rounded, not truncated.
+            ("connect 9000 --timeout 1.001", .connect(ConnectRequest(endpoint: loopback(9000), timeoutMilliseconds: 1001))),
             ("connect s1 [::1]:9", .step(.connect(S1, .inet(.tcp, host: "::1", port: 9)))),
             ("send c1", .send(target: nil, bytes: Array("c1".utf8))),
             ("send c1 hi", .send(target: nil, bytes: Array("c1 hi".utf8))),
@@ -291,5 +293,34 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         #expect(try CommandParser.parse(CommandText.line(for: .step(.send(S1, [0xC1])))) == .send(target: S1, bytes: [0xC1]))
         #expect(try CommandParser.parse(CommandText.line(for: .step(.shutdown(S1, .write)))) == .shutdown(target: S1, .write))
         #expect(try CommandParser.parse(CommandText.line(for: .step(.close(S1)))) == .close(target: S1))
+    }
+}
+
+/// Keys and confirmations build typed commands: nothing is printed and parsed again.
+@Suite struct KeysBuildTypedCommandsTests {
+    @Test func connectAgainReachesAUnixPathWithASpace() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .unix, local: "/tmp/a b.sock", mode: .echo, backlog: 1)))
+        state.view.focus = .listeners
+        state.view.selectedListener = L1
+        let effects = Reducer.reduce(&state, .key(.character("d"), time: t0))
+        // As text, "connect unix:/tmp/a b.sock" read as the path /tmp/a and an unknown option.
+        #expect(requests(effects).map(\.command) == [.connect(ConnectRequest(endpoint: .unix(path: "/tmp/a b.sock")))])
+        #expect(state.log.last?.text == #"connect "unix:/tmp/a b.sock""#, "logged as the line that types it")
+    }
+
+    @Test func confirmationsHoldTheCommandTheyRun() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 1)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:5000")))
+        state.view.focus = .listeners
+        state.view.selectedListener = L1
+        _ = Reducer.reduce(&state, .key(.character("x"), time: t0))
+        #expect(state.view.confirmation?.command == .close(target: L1))
+        state.view.confirmation = nil
+        state.view.focus = .connections
+        state.view.selectedConnection = C1
+        _ = Reducer.reduce(&state, .key(.character("R"), time: t0))
+        #expect(state.view.confirmation?.command == .reset(target: C1))
     }
 }
