@@ -77,6 +77,12 @@ public struct CommandArguments {
         return id
     }
 
+    /// The id that must come first (`bind ID ADDR`).
+    mutating func requiredSocketID() throws(CommandParser.ParseError) -> SocketID {
+        guard let id = try socketID(.required) else { throw problem("needs a socket id first (socket tcp makes S1)") }
+        return id
+    }
+
     /// Reads the remaining words as the command's declared options; `handle` gets each
     /// option's canonical name and reads its value. An undeclared option is an error.
     mutating func options(_ handle: (String, inout CommandArguments) throws(CommandParser.ParseError) -> Void)

@@ -313,7 +313,7 @@ public enum CommandCatalog {
                         Argument(name: "ADDR", kind: .endpoint)],
             examples: ["bind S1 127.0.0.1:9000", "bind s1 unix:/tmp/x"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
-                let id = try args.socketID(.required)!
+                let id = try args.requiredSocketID()
                 guard let text = args.next() else { throw args.problem("needs an address: bind \(id) 127.0.0.1:9000") }
                 let endpoint = try CommandParser.parseEndpoint(text, listening: true)
                 try args.end()
@@ -337,7 +337,7 @@ public enum CommandCatalog {
                         Argument(name: "N", kind: .value)],
             examples: ["recv S1", "recv S1 10"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
-                let id = try args.socketID(.required)!
+                let id = try args.requiredSocketID()
                 var limit = 4096
                 if let text = args.next() {
                     // Up to 64 KiB: above the default (4096) and the 1 KiB shown; the count stays exact.
