@@ -81,9 +81,12 @@ public enum Completion {
     private static func endpoints(_ state: AppState) -> [String] {
         let locals = state.listeners.map(\.local.description)
         let remotes = state.connections.filter { $0.listener == nil }.map(\.remoteText)
+        // The endpoint typed after connect or listen (or their aliases) in earlier lines.
         let history = state.view.history.compactMap { line -> String? in
             let words = line.split(separator: " ")
-            return words.count >= 2 && (words[0] == "connect" || words[0] == "listen") ? String(words[1]) : nil
+            guard words.count >= 2, let name = CommandCatalog.spec(named: String(words[0]))?.name,
+                  name == "connect" || name == "listen" else { return nil }
+            return String(words[1])
         }
         return (locals + remotes + history).filter { $0 != "-" }
     }

@@ -61,6 +61,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         #expect(Completion.complete("help sendf", cursor: 10, state: state).text == "help sendfile ")
         #expect(Completion.complete("socket tcp", cursor: 10, state: state).candidates == ["tcp", "tcp6"])
         #expect(Completion.complete("send hello wo", cursor: 13, state: state).candidates.isEmpty, "text is the user's")
+        var typedBefore = AppState(interactive: true)
+        typedBefore.view.history = ["c 127.0.0.2:80"]
+        #expect(Completion.complete("connect 127.0.0.", cursor: 16, state: typedBefore).text == "connect 127.0.0.2:80 ",
+                "an alias's endpoint is remembered too")
     }
 
     @Test func helpExistsForEveryCommandAndAlias() throws {
