@@ -1,17 +1,88 @@
-/// Every command's usage and explanation: one table drives `help`, the `?`
-/// overlay, parser error messages and the README's command list.
-public enum CommandCatalog {
-    public struct Spec: Hashable, Sendable {
+/// One command of the language, declared once: its names, arguments and options, the
+/// text `help`, the `?` overlay, `--help` and the README show, the examples the tests
+/// parse, and how its words become a typed `Command`. Tab completion reads the
+/// argument and option declarations.
+public struct CommandSpec: Sendable {
+    /// A word the command takes (completion offers what its kind names).
+    public struct Argument: Hashable, Sendable {
+        public enum Kind: Hashable, Sendable {
+            case socket(IDPosition, offering: SocketOffer)
+            case endpoint
+            /// One of these words.
+            case choice([String])
+            /// A command's name (`help COMMAND`).
+            case command
+            /// Free data or a name the user makes up (text, hex, a path, a host, a number).
+            case value
+        }
         public let name: String
-        public let usage: String
-        public let summary: String
-        public let details: [String]
+        public let kind: Kind
     }
 
-    public static let specs: [Spec] = [
-        Spec(name: "listen", usage: "listen ENDPOINT [--echo | --reply TEXT | --discard] [--backlog N] [OPTIONS]",
-             summary: "open a server socket (binds 127.0.0.1 unless you name an address)",
-             details: [
+    /// Which of the session's sockets completion offers for an id.
+    public enum SocketOffer: Hashable, Sendable {
+        case openConnections, openSockets, stepSockets, listeners
+    }
+
+    /// An option (`--backlog N`); `value` names what follows it, nil for a flag.
+    public struct Option: Hashable, Sendable {
+        public let name: String
+        public let aliases: [String]
+        public let value: String?
+        public init(_ name: String, aliases: [String] = [], value: String? = nil) {
+            self.name = name
+            self.aliases = aliases
+            self.value = value
+        }
+    }
+
+    public let name: String
+    public let aliases: [String]
+    public let usage: String
+    public let summary: String
+    public let details: [String]
+    public let arguments: [Argument]
+    public let options: [Option]
+    /// Lines that must parse (a test checks each); they also show the command's forms.
+    public let examples: [String]
+    let parse: @Sendable (inout CommandArguments) throws(CommandParser.ParseError) -> Command
+
+    init(_ name: String, aliases: [String] = [], usage: String, summary: String, details: [String] = [],
+         arguments: [Argument] = [], options: [Option] = [], examples: [String],
+         parse: @escaping @Sendable (inout CommandArguments) throws(CommandParser.ParseError) -> Command) {
+        self.name = name
+        self.aliases = aliases
+        self.usage = usage
+        self.summary = summary
+        self.details = details
+        self.arguments = arguments
+        self.options = options
+        self.examples = examples
+        self.parse = parse
+    }
+
+    /// Every name the command answers to.
+    public var names: [String] { [name] + aliases }
+
+    func option(matching word: String) -> Option? {
+        let lowered = word.lowercased()
+        return options.first { $0.name == lowered || $0.aliases.contains(lowered) }
+    }
+}
+
+private typealias Argument = CommandSpec.Argument
+private typealias Option = CommandSpec.Option
+
+/// The command table: every command of the language, in the order `help` lists them.
+/// A new command is one entry here (plus its `Command` case, which the compiler then
+/// asks `CommandText` and `Reducer.execute` to handle).
+public enum CommandCatalog {
+    public static let specs: [CommandSpec] = [
+        CommandSpec(
+            "listen", aliases: ["l"],
+            usage: "listen ENDPOINT [--echo | --reply TEXT | --discard] [--backlog N] [OPTIONS]",
+            summary: "open a server socket (binds 127.0.0.1 unless you name an address)",
+            details: [
                 "ENDPOINT: tcp://HOST:PORT, tcp://[::1]:PORT, tcp://:PORT or a bare PORT (127.0.0.1),",
                 "udp://HOST:PORT, unix:PATH, unix:@abstract, unixgram:PATH",
                 "--replace removes a stale UNIX socket file left at PATH",
@@ -29,69 +100,294 @@ public enum CommandCatalog {
                 "each datagram to one of them); without it a port in use fails with EADDRINUSE. TCP always sets it",
                 "(it only lets a restart bind past TIME-WAIT); --reuseport: SO_REUSEPORT, several sockets of",
                 "one user share the port and the kernel spreads connections or datagrams among them",
-             ]),
-        Spec(name: "connect", usage: "connect ENDPOINT [--bind HOST:PORT] [--timeout SECONDS]",
-             summary: "open a client connection (tcp://HOST:PORT, HOST:PORT, PORT, udp://..., unix:PATH)",
-             details: ["the kernel picks an ephemeral source port unless --bind names one; the row shows it",
-                       "a name with several addresses is tried address by address; udp:// makes a connected UDP socket"]),
-        Spec(name: "send", usage: "send [ID] TEXT",
-             summary: "send text on a connection (escapes: \\n \\r \\t \\0 \\e \\\\ \\\" \\xHH)",
-             details: [
-                "quote with \"...\" to keep spaces; without ID: the selected socket, else the newest connection,",
-                "else a UDP or UNIX datagram listener, which answers the latest sender",
-             ]),
-        Spec(name: "sendhex", usage: "sendhex [ID] HEX",
-             summary: "send bytes written in hex (\"de ad be ef\", deadbeef, 0xde,0xad)", details: []),
-        Spec(name: "sendfile", usage: "sendfile [ID] PATH",
-             summary: "send a file's bytes on a connection (streamed, with backpressure)",
-             details: ["a script's next command waits until the whole file has left (or sending failed)"]),
-        Spec(name: "sendto", usage: "sendto [ID] HOST:PORT|unix:PATH TEXT",
-             summary: "send one datagram to an address (UDP: HOST:PORT; UNIX datagram: unix:PATH, unix:@name)",
-             details: []),
-        Spec(name: "close", usage: "close [ID]",
-             summary: "close a connection or stop a listener",
-             details: ["without ID: the selected socket, else the newest connection",
-                       "graceful: a file still being sent (sendfile) or a large send leaves first; reset drops it"]),
-        Spec(name: "shutdown", usage: "shutdown [ID] read|write|both",
-             summary: "end one direction: write sends FIN (the peer reads EOF) and we can still receive",
-             details: ["write (and both) send FIN after what is still queued to go out (a file being sent)"]),
-        Spec(name: "reset", usage: "reset [ID]",
-             summary: "abortive close: SO_LINGER 0 then close, so the peer gets RST (ECONNRESET)", details: []),
-        Spec(name: "get", usage: "get [ID] OPTION",
-             summary: "show a socket option as the kernel holds it (nodelay keepalive reuseaddr reuseport rcvbuf sndbuf linger ttl)",
-             details: SocketOptionName.allCases.map(\.explanation)),
-        Spec(name: "resolve", usage: "resolve HOST",
-             summary: "list every address getaddrinfo returns for a name (family, type, address)", details: []),
-        Spec(name: "explain", usage: "explain ERRNO|STATE",
-             summary: "explain an errno (ECONNREFUSED) or a TCP state (TIME-WAIT) in plain words", details: []),
-        Spec(name: "set", usage: "set [ID] OPTION VALUE",
-             summary: "set a socket option (see get) or eol none|lf|crlf|cr, what ends typed lines (default lf)",
-             details: ["flags take 1/0 or on/off; the answer shows what the kernel really holds"]),
-        Spec(name: "save", usage: "save PATH [--text | --json]",
-             summary: "write the whole log to a file (JSON Lines for .jsonl/.json or --json)",
-             details: ["every entry with its exact byte count; totals per connection at the end"]),
-        Spec(name: "socket", usage: "socket tcp|tcp6|udp|udp6|unix",
-             summary: "step mode: make a bare socket (S1...), then walk it through bind, listen, accept, connect...",
-             details: ["each call shows the kernel's answer (bind(7, 127.0.0.1:9000) = 0), the new state and what may come next",
-                       "calls out of order are allowed: accept before listen gives the kernel's EINVAL",
-                       "step calls: bind S1 ADDR, listen S1 N, accept S1, connect S1 ADDR, send S1 TEXT, recv S1 [N],",
-                       "shutdown S1 read|write|both, close S1; once listening or connected S1 works like any socket"]),
-        Spec(name: "bind", usage: "bind ID ADDR",
-             summary: "step mode: give a socket its local address (HOST:PORT, [::1]:PORT or unix:PATH)", details: []),
-        Spec(name: "accept", usage: "accept [ID]",
-             summary: "take one client off a manual-accept listener's queue (listen S1 N, or listen PORT --manual-accept)",
-             details: ["with an empty queue accept waits: the next client to arrive is taken at once"]),
-        Spec(name: "recv", usage: "recv ID [N]",
-             summary: "step mode: read up to N bytes (default 4096) now; EAGAIN when nothing has arrived", details: []),
-        Spec(name: "sys", usage: "sys [on|off | filter TEXT | sort proto|state|local|remote|queue|process]",
-             summary: "the system view: every socket on the machine, live while shown (S toggles it)",
-             details: ["our own sockets are marked *; select a listener and press c to connect to it"]),
-        Spec(name: "help", usage: "help [COMMAND]", summary: "list commands, or explain one", details: []),
-        Spec(name: "quit", usage: "quit", summary: "close every socket and leave", details: []),
+                "step mode: listen S1 [N] calls listen(2) on a step socket (backlog N, default 128)",
+            ],
+            arguments: [Argument(name: "S1", kind: .socket(.stepSocket, offering: .stepSockets)),
+                        Argument(name: "ENDPOINT", kind: .endpoint)],
+            options: [Option("--echo", aliases: ["echo"]), Option("--reply", aliases: ["reply"], value: "TEXT"),
+                      Option("--discard", aliases: ["discard"]), Option("--backlog", value: "N"), Option("--replace"),
+                      Option("--manual-accept"), Option("--public"), Option("--allow", value: "CIDR"),
+                      Option("--deny", value: "CIDR"), Option("--max-conns", value: "N"),
+                      Option("--idle-timeout", value: "SECONDS"), Option("--reuseaddr"), Option("--reuseport")],
+            examples: ["listen 9000", "l tcp://:0 --echo", "listen udp://127.0.0.1:5300 --reuseaddr --reuseport", #"listen 9000 --reply "hi\r\n" --backlog 5"#,
+                       "listen udp://127.0.0.1:0 --discard", "listen unix:/tmp/demo.sock --replace",
+                       "listen 9000 --allow 10.0.0.0/8 --deny 10.1.0.0/16 --max-conns 5 --idle-timeout 2.5",
+                       "listen 0.0.0.0:9000 --public", "listen 9000 --backlog 2 --manual-accept", "listen S1 5",
+                       "listen S1"],
+            parse: parseListen),
+        CommandSpec(
+            "connect", aliases: ["c"],
+            usage: "connect ENDPOINT [--bind HOST:PORT] [--timeout SECONDS]",
+            summary: "open a client connection (tcp://HOST:PORT, HOST:PORT, PORT, udp://..., unix:PATH)",
+            details: ["the kernel picks an ephemeral source port unless --bind names one; the row shows it",
+                      "a name with several addresses is tried address by address; udp:// makes a connected UDP socket",
+                      "step mode: connect S1 ADDR calls connect(2) on a step socket"],
+            arguments: [Argument(name: "S1", kind: .socket(.stepSocket, offering: .stepSockets)),
+                        Argument(name: "ENDPOINT", kind: .endpoint)],
+            options: [Option("--bind", value: "HOST:PORT"), Option("--timeout", value: "SECONDS")],
+            examples: ["connect 9000", "c example.com:80", "connect tcp://[::1]:9000 --bind 127.0.0.1:0 --timeout 2.5",
+                       "connect udp://127.0.0.1:53", "connect unix:/tmp/demo.sock", "connect unixgram:/tmp/dg.sock",
+                       "connect S1 127.0.0.1:9000"],
+            parse: parseConnect),
+        CommandSpec(
+            "send", aliases: ["s"], usage: "send [ID] TEXT",
+            summary: "send text on a connection (escapes: \\n \\r \\t \\0 \\e \\\\ \\\" \\xHH)",
+            details: ["quote with \"...\" to keep spaces; without ID: the selected socket, else the newest connection,",
+                      "else a UDP or UNIX datagram listener, which answers the latest sender",
+                      "the ID is written as shown (C1, S1) and needs text after it: send c1 hi sends \"c1 hi\""],
+            arguments: [Argument(name: "ID", kind: .socket(.beforeData, offering: .openConnections)),
+                        Argument(name: "TEXT", kind: .value)],
+            examples: ["send hello", "s C3 hello world", #"send "GET / HTTP/1.0\r\n\r\n""#, "send S1 ping"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.beforeData)
+                guard let text = args.rest() else { throw args.problem("needs text to send") }
+                return .send(target: target, bytes: try decodeText(text, "send"))
+            }),
+        CommandSpec(
+            "sendhex", usage: "sendhex [ID] HEX",
+            summary: "send bytes written in hex (\"de ad be ef\", deadbeef, 0xde,0xad)",
+            details: ["the ID is written as shown (C1) and needs bytes after it: sendhex c1 c2 sends the bytes",
+                      "0xC1 0xC2, sendhex C1 c1 c2 sends them on C1; quoted words are always bytes (sendhex \"C1\" C2)"],
+            arguments: [Argument(name: "ID", kind: .socket(.beforeData, offering: .openConnections)),
+                        Argument(name: "HEX", kind: .value)],
+            examples: [#"sendhex "de ad be ef""#, "sendhex C1 deadbeef", "sendhex 0xde,0xad", "sendhex c1 c2",
+                       "sendhex C1 c1 c2"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.beforeData)
+                guard let hex = args.rest() else { throw args.problem("needs hex bytes, as in sendhex \"de ad be ef\"") }
+                return .send(target: target, bytes: try HexText.decode(hex))
+            }),
+        CommandSpec(
+            "sendfile", usage: "sendfile [ID] PATH",
+            summary: "send a file's bytes on a connection (streamed, with backpressure)",
+            details: ["the ID is written as shown (C1) and needs a path after it",
+                      "a script's next command waits until the whole file has left (or sending failed)"],
+            arguments: [Argument(name: "ID", kind: .socket(.beforeData, offering: .openConnections)),
+                        Argument(name: "PATH", kind: .value)],
+            examples: ["sendfile /etc/hostname", "sendfile C2 \"/tmp/a file\""],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.beforeData)
+                guard let path = args.next() else { throw args.problem("needs a file path") }
+                try args.end()
+                return .sendFile(target: target, path: path)
+            }),
+        CommandSpec(
+            "sendto", usage: "sendto [ID] HOST:PORT|unix:PATH TEXT",
+            summary: "send one datagram to an address (UDP: HOST:PORT; UNIX datagram: unix:PATH, unix:@name)",
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openSockets)),
+                        Argument(name: "ADDRESS", kind: .endpoint), Argument(name: "TEXT", kind: .value)],
+            examples: ["sendto 127.0.0.1:53 hello", #"sendto L1 [::1]:9000 "two words\n""#,
+                       "sendto unix:/tmp/dg.sock hi", "sendto C2 @name hi"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                guard let address = args.next() else { throw args.problem("needs HOST:PORT or unix:PATH") }
+                let destination: Endpoint
+                switch try CommandParser.parseEndpoint(address.hasPrefix("@") ? "unix:" + address : address,
+                                                       listening: false) {
+                case .inet(_, let host, let port): destination = .inet(.udp, host: host, port: port)
+                // Only datagram sockets send to an address: unix: and unixgram: both name one.
+                case .unix(let path), .unixDatagram(let path): destination = .unixDatagram(path: path)
+                }
+                guard let text = args.rest() else { throw args.problem("needs text to send") }
+                return .sendTo(target: target, destination: destination, bytes: try decodeText(text, "sendto"))
+            }),
+        CommandSpec(
+            "close", aliases: ["x"], usage: "close [ID]",
+            summary: "close a connection or stop a listener",
+            details: ["without ID: the selected socket, else the newest connection",
+                      "graceful: a file still being sent (sendfile) or a large send leaves first; reset drops it"],
+            arguments: [Argument(name: "ID", kind: .socket(.sole, offering: .openSockets))],
+            examples: ["close", "close C1", "x l2", "close S1"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.sole)
+                try args.end()
+                return .close(target: target)
+            }),
+        CommandSpec(
+            "shutdown", usage: "shutdown [ID] read|write|both",
+            summary: "end one direction: write sends FIN (the peer reads EOF) and we can still receive",
+            details: ["write (and both) send FIN after what is still queued to go out (a file being sent)"],
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openConnections)),
+                        Argument(name: "DIRECTION", kind: .choice(ShutdownDirection.allCases.map(\.rawValue)))],
+            examples: ["shutdown write", "shutdown C1 read", "shutdown S1 both"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                guard let word = args.next(), let direction = ShutdownDirection(rawValue: word.lowercased()) else {
+                    throw args.problem("needs a direction: read, write or both")
+                }
+                try args.end()
+                return .shutdown(target: target, direction)
+            }),
+        CommandSpec(
+            "reset", usage: "reset [ID]",
+            summary: "abortive close: SO_LINGER 0 then close, so the peer gets RST (ECONNRESET)",
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openConnections))],
+            examples: ["reset", "reset C2"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                try args.end()
+                return .reset(target: target)
+            }),
+        CommandSpec(
+            "get", usage: "get [ID] OPTION",
+            summary: "show a socket option as the kernel holds it (nodelay keepalive reuseaddr reuseport rcvbuf sndbuf linger ttl)",
+            details: SocketOptionName.allCases.map(\.explanation),
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openSockets)),
+                        Argument(name: "OPTION", kind: .choice(SocketOptionName.allCases.map(\.rawValue)))],
+            examples: ["get rcvbuf", "get C1 nodelay", "get L1 reuseaddr"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                guard let name = args.next() else { throw args.problem("needs an option") }
+                guard let option = SocketOptionName(rawValue: name.lowercased()) else {
+                    throw args.problem("unknown option '\(name)'; options: \(socketOptionList)")
+                }
+                try args.end()
+                return .getOption(target: target, option)
+            }),
+        CommandSpec(
+            "resolve", usage: "resolve HOST",
+            summary: "list every address getaddrinfo returns for a name (family, type, address)",
+            arguments: [Argument(name: "HOST", kind: .value)],
+            examples: ["resolve localhost"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let host = args.next() else { throw args.problem("needs a host name") }
+                try args.end()
+                return .resolve(host: host)
+            }),
+        CommandSpec(
+            "explain", usage: "explain ERRNO|STATE",
+            summary: "explain an errno (ECONNREFUSED) or a TCP state (TIME-WAIT) in plain words",
+            arguments: [Argument(name: "TOPIC", kind: .value)],
+            examples: ["explain ECONNREFUSED", "explain TIME-WAIT"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let topic = args.next() else { throw args.problem("needs an errno name or a TCP state") }
+                try args.end()
+                return .explain(topic)
+            }),
+        CommandSpec(
+            "set", usage: "set [ID] OPTION VALUE",
+            summary: "set a socket option (see get) or eol none|lf|crlf|cr, what ends typed lines (default lf)",
+            details: ["flags take 1/0 or on/off; the answer shows what the kernel really holds"],
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openSockets)),
+                        Argument(name: "OPTION", kind: .choice(["eol"] + SocketOptionName.allCases.map(\.rawValue))),
+                        Argument(name: "VALUE", kind: .choice(LineEnding.allCases.map(\.rawValue) + ["on", "off"]))],
+            examples: ["set nodelay on", "set C1 rcvbuf 65536", "set L1 reuseport 1", "set C1 eol crlf", "set eol none"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                guard let option = args.next()?.lowercased() else { throw args.problem("needs an option") }
+                if option == "eol" {
+                    guard let value = args.next(), let ending = LineEnding(rawValue: value.lowercased()) else {
+                        throw args.problem("eol takes none, lf, crlf or cr")
+                    }
+                    try args.end()
+                    return .setLineEnding(target: target, ending)
+                }
+                guard let name = SocketOptionName(rawValue: option) else {
+                    throw args.problem("unknown option '\(option)'; options: eol, \(socketOptionList)")
+                }
+                guard let text = args.next(), let value = CommandParser.optionValue(text) else {
+                    throw args.problem("\(option) needs a whole number (on/off work for flags)")
+                }
+                try args.end()
+                return .setOption(target: target, name, value)
+            }),
+        CommandSpec(
+            "save", usage: "save PATH [--text | --json]",
+            summary: "write the whole log to a file (JSON Lines for .jsonl/.json or --json)",
+            details: ["every entry with its exact byte count; totals per connection at the end"],
+            arguments: [Argument(name: "PATH", kind: .value)],
+            options: [Option("--text"), Option("--json")],
+            examples: ["save /tmp/session.log", "save /tmp/session.jsonl", "save /tmp/log --json", "save /tmp/x.json --text"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let path = args.next() else { throw args.problem("needs a file path") }
+                var format: LogFormat = path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .json : .text
+                try args.options { (option, _) throws(CommandParser.ParseError) in
+                    format = option == "--json" ? .json : .text
+                }
+                return .save(path: path, format: format)
+            }),
+        CommandSpec(
+            "socket", usage: "socket tcp|tcp6|udp|udp6|unix",
+            summary: "step mode: make a bare socket (S1...), then walk it through bind, listen, accept, connect...",
+            details: ["each call shows the kernel's answer (bind(7, 127.0.0.1:9000) = 0), the new state and what may come next",
+                      "calls out of order are allowed: accept before listen gives the kernel's EINVAL",
+                      "step calls: bind S1 ADDR, listen S1 N, accept S1, connect S1 ADDR, send S1 TEXT, recv S1 [N],",
+                      "shutdown S1 read|write|both, close S1; once listening or connected S1 works like any socket"],
+            arguments: [Argument(name: "KIND", kind: .choice(StepSocketKind.allCases.map(\.rawValue)))],
+            examples: ["socket tcp", "socket udp6", "socket unix"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let word = args.next(), let kind = StepSocketKind(rawValue: word.lowercased()) else {
+                    throw args.problem("needs a kind: tcp, tcp6, udp, udp6 or unix")
+                }
+                try args.end()
+                return .step(.socket(kind))
+            }),
+        CommandSpec(
+            "bind", usage: "bind ID ADDR",
+            summary: "step mode: give a socket its local address (HOST:PORT, [::1]:PORT or unix:PATH)",
+            arguments: [Argument(name: "ID", kind: .socket(.required, offering: .stepSockets)),
+                        Argument(name: "ADDR", kind: .endpoint)],
+            examples: ["bind S1 127.0.0.1:9000", "bind s1 unix:/tmp/x"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let id = try args.requiredSocketID()
+                guard let text = args.next() else { throw args.problem("needs an address: bind \(id) 127.0.0.1:9000") }
+                let endpoint = try CommandParser.parseEndpoint(text, listening: true)
+                try args.end()
+                return .step(.bind(id, endpoint))
+            }),
+        CommandSpec(
+            "accept", usage: "accept [ID]",
+            summary: "take one client off a manual-accept listener's queue (listen S1 N, or listen PORT --manual-accept)",
+            details: ["with an empty queue accept waits: the next client to arrive is taken at once"],
+            arguments: [Argument(name: "ID", kind: .socket(.sole, offering: .listeners))],
+            examples: ["accept", "accept L1", "accept S1"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.sole)
+                try args.end()
+                return .accept(target: target)
+            }),
+        CommandSpec(
+            "recv", usage: "recv ID [N]",
+            summary: "step mode: read up to N bytes (default 4096) now; EAGAIN when nothing has arrived",
+            arguments: [Argument(name: "ID", kind: .socket(.required, offering: .stepSockets)),
+                        Argument(name: "N", kind: .value)],
+            examples: ["recv S1", "recv S1 10"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let id = try args.requiredSocketID()
+                var limit = StepCall.recvDefaultBytes
+                if let text = args.next() {
+                    // Up to 64 KiB: above the default (4096) and the 1 KiB shown; the count stays exact.
+                    guard let value = Int(text), value > 0, value <= 65_536 else {
+                        throw args.problem("N must be a byte count from 1 to 65536")
+                    }
+                    limit = value
+                }
+                try args.end()
+                return .step(.recv(id, maxBytes: limit))
+            }),
+        CommandSpec(
+            "sys", aliases: ["system"], usage: "sys [on|off | filter TEXT | sort proto|state|local|remote|queue|process]",
+            summary: "the system view: every socket on the machine, live while shown (S toggles it)",
+            details: ["our own sockets are marked *; select a listener and press c to connect to it"],
+            arguments: [Argument(name: "WORD", kind: .choice(["on", "off", "filter", "sort"])),
+                        Argument(name: "ORDER", kind: .choice(SystemSort.allCases.map(\.rawValue)))],
+            examples: ["sys", "sys on", "system off", "sys filter python 3", "sys filter", "sys sort queue"],
+            parse: parseSystemView),
+        CommandSpec(
+            "help", aliases: ["?", "h"], usage: "help [COMMAND]", summary: "list commands, or explain one",
+            arguments: [Argument(name: "COMMAND", kind: .command)],
+            examples: ["help", "help send", "? listen", "h"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in .help(topic: args.next()) }),
+        CommandSpec(
+            "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
+            examples: ["quit", "q", "exit"],
+            parse: { (_: inout CommandArguments) throws(CommandParser.ParseError) in .quit }),
     ]
 
-    public static func spec(named name: String) -> Spec? {
-        specs.first { $0.name == name.lowercased() }
+    /// The command `name` (or one of its aliases) names, in any case.
+    public static func spec(named name: String) -> CommandSpec? {
+        let lowered = name.lowercased()
+        return specs.first { $0.names.contains(lowered) }
     }
 
     /// The lines `help` prints: every command, or one in detail.
@@ -100,8 +396,124 @@ public enum CommandCatalog {
             guard let spec = spec(named: topic) else {
                 return ["no command named '\(topic)'; commands: " + specs.map(\.name).joined(separator: ", ")]
             }
-            return ["\(spec.usage)  —  \(spec.summary)"] + spec.details.map { "  \($0)" }
+            let aliases = spec.aliases.isEmpty ? "" : " (also written " + spec.aliases.joined(separator: ", ") + ")"
+            return ["\(spec.usage)  —  \(spec.summary)\(aliases)"] + spec.details.map { "  \($0)" }
         }
         return specs.map { "\($0.usage)  —  \($0.summary)" }
+    }
+
+    // MARK: - The longer parsers
+
+    private static let socketOptionList = SocketOptionName.allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// Rounded, not truncated: `2.005` seconds (printed back from 2005 ms) is 2005 ms, not 2004.
+    private static func milliseconds(_ seconds: Double) -> Int { max(1, Int((seconds * 1000).rounded())) }
+
+    private static func decodeText(_ text: String, _ command: String) throws(CommandParser.ParseError) -> [UInt8] {
+        do { return try EscapedText.decode(text) } catch { throw CommandParser.ParseError("\(command): \(error.message)") }
+    }
+
+    private static func parseListen(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        if let id = try args.socketID(.stepSocket) {
+            var backlog = 128
+            if let text = args.next() {
+                guard let value = Int(text), value >= 0, value <= 65535 else {
+                    throw args.problem("the backlog must be a number from 0 to 65535, as in listen \(id) 5")
+                }
+                backlog = value
+            }
+            try args.end()
+            return .step(.listen(id, backlog: backlog))
+        }
+        guard let target = args.next() else { throw args.problem("needs an endpoint, e.g. listen 9000") }
+        var request = ListenRequest(endpoint: try CommandParser.parseEndpoint(target, listening: true))
+        var modeSet = false
+        try args.options { (option, args) throws(CommandParser.ParseError) in
+            switch option {
+            case "--echo", "--discard", "--reply":
+                if modeSet { throw args.problem("takes only one of --echo, --reply, --discard") }
+                modeSet = true
+                if option == "--echo" { request.mode = .echo }
+                if option == "--discard" { request.mode = .discard }
+                if option == "--reply" {
+                    request.mode = .reply(try decodeText(try args.value(of: option), "listen --reply"))
+                }
+            case "--replace": request.replaceStale = true
+            case "--manual-accept": request.manualAccept = true
+            case "--public": request.isPublic = true
+            case "--reuseaddr": request.reuseAddress = true
+            case "--reuseport": request.reusePort = true
+            case "--allow", "--deny":
+                guard let text = args.next(), let range = AddressRange(text) else {
+                    throw args.problem("\(option) needs an address or CIDR range, as in 10.0.0.0/8 or ::1")
+                }
+                if option == "--allow" { request.policy.allow.append(range) } else { request.policy.deny.append(range) }
+            case "--max-conns":
+                guard let text = args.next(), let value = Int(text), value > 0, value <= 1_000_000 else {
+                    throw args.problem("--max-conns needs a number from 1 to 1000000")
+                }
+                request.policy.maxConnections = value
+            case "--idle-timeout":
+                guard let text = args.next(), let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
+                    throw args.problem("--idle-timeout needs seconds from 0.001 to 86400")
+                }
+                request.policy.idleTimeoutMilliseconds = milliseconds(seconds)
+            default:  // --backlog
+                guard let text = args.next(), let value = Int(text), value >= 0, value <= 65535 else {
+                    throw args.problem("--backlog needs a number from 0 to 65535")
+                }
+                request.backlog = value
+            }
+        }
+        if request.reuseAddress || request.reusePort {
+            guard case .inet = request.endpoint, !request.manualAccept else {
+                throw args.problem("--reuseaddr and --reuseport apply to TCP and UDP listeners (not UNIX, not --manual-accept)")
+            }
+        }
+        return .listen(request)
+    }
+
+    private static func parseConnect(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        if let id = try args.socketID(.stepSocket) {
+            guard let text = args.next() else { throw args.problem("needs an address: connect \(id) 127.0.0.1:9000") }
+            let endpoint = try CommandParser.parseEndpoint(text, listening: false)
+            try args.end()
+            return .step(.connect(id, endpoint))
+        }
+        guard let target = args.next() else { throw args.problem("needs an endpoint") }
+        var request = ConnectRequest(endpoint: try CommandParser.parseEndpoint(target, listening: false))
+        try args.options { (option, args) throws(CommandParser.ParseError) in
+            if option == "--bind" {
+                let text = try args.value(of: option)
+                guard case .inet(_, let host, let port) = try CommandParser.parseEndpoint(text, listening: true) else {
+                    throw args.problem("--bind takes HOST:PORT")
+                }
+                request.bind = LocalAddress(host: host, port: port)
+            } else {  // --timeout
+                guard let text = args.next(), let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+                    throw args.problem("--timeout needs seconds from 0.001 to 3600")
+                }
+                request.timeoutMilliseconds = milliseconds(seconds)
+            }
+        }
+        return .connect(request)
+    }
+
+    private static func parseSystemView(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        guard let word = args.next() else { return .system(.toggle) }
+        switch word.lowercased() {
+        case "on", "show": try args.end(); return .system(.show)
+        case "off", "hide": try args.end(); return .system(.hide)
+        case "sort":
+            guard let text = args.next(), let order = SystemSort(rawValue: text.lowercased()) else {
+                throw args.problem("sort takes " + SystemSort.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            try args.end()
+            return .system(.sort(order))
+        case "filter":
+            return .system(.filter(args.rest()))
+        default:
+            throw args.problem("unknown word '\(word)'; try sys, sys off, sys filter TEXT, sys sort state")
+        }
     }
 }

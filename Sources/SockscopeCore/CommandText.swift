@@ -15,6 +15,8 @@ public enum CommandText {
             if request.replaceStale { words.append("--replace") }
             if request.isPublic { words.append("--public") }
             if request.manualAccept { words.append("--manual-accept") }
+            if request.reuseAddress { words.append("--reuseaddr") }
+            if request.reusePort { words.append("--reuseport") }
             for range in request.policy.allow { words += ["--allow", range.description] }
             for range in request.policy.deny { words += ["--deny", range.description] }
             if let max = request.policy.maxConnections { words += ["--max-conns", String(max)] }
@@ -79,6 +81,11 @@ public enum CommandText {
     /// A backslash ending the word takes the next space, so such a word must end the line.
     static func argument(_ text: String) -> String {
         if text.isEmpty { return "\"\"" }
+        // A path with spaces reads best quoted whole; inside quotes a backslash still keeps
+        // the scalar after it, so only a closing quote or a final backslash would change it.
+        if text.unicodeScalars.contains(where: \.properties.isWhitespace), !text.contains("\""), !text.hasSuffix("\\") {
+            return "\"" + text + "\""
+        }
         var out = String.UnicodeScalarView()
         var scalars = text.unicodeScalars.makeIterator()
         while let scalar = scalars.next() {

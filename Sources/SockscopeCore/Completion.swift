@@ -1,5 +1,5 @@
-/// Tab completion for the command prompt: command names, socket ids,
-/// endpoints seen before and option names.
+/// Tab completion for the command prompt: command names, then what the command's
+/// entry in `CommandCatalog` declares (socket ids, endpoints seen before, words, options).
 public enum Completion {
     public struct Result: Hashable, Sendable {
         public var text: String
@@ -7,12 +7,6 @@ public enum Completion {
         /// Every candidate when more than one fits (shown to the user).
         public var candidates: [String]
     }
-
-    static let options: [String: [String]] = [
-        "listen": ["--echo", "--reply", "--discard", "--backlog", "--replace", "--reuseaddr", "--reuseport"],
-        "connect": ["--bind", "--timeout"],
-        "save": ["--text", "--json"],
-    ]
 
     public static func complete(_ text: String, cursor: Int, state: AppState) -> Result {
         let characters = Array(text)
@@ -22,15 +16,16 @@ public enum Completion {
         let word = String(before[wordStart...])
         let head = String(before[..<wordStart])
         let isFirstWord = head.trimmingWhitespace.isEmpty
-        let command = head.split(separator: " ").first.map { String($0).lowercased() }
+        let spec = head.split(separator: " ").first.flatMap { CommandCatalog.spec(named: String($0)) }
 
         var pool: [String]
         if isFirstWord {
             pool = CommandCatalog.specs.map(\.name)
         } else if word.hasPrefix("-") {
-            pool = options[command ?? ""] ?? []
+            pool = spec?.options.map(\.name) ?? []
         } else {
-            pool = socketIDs(for: command, state: state) + endpoints(for: command, state: state)
+            let typed = head.split(separator: " ").dropFirst().map(String.init)
+            pool = spec.map { expected(after: typed, in: $0) }?.flatMap { candidates(for: $0.kind, state: state) } ?? []
         }
         let matches = pool.filter { $0.lowercased().hasPrefix(word.lowercased()) }.uniqued()
         guard !matches.isEmpty else { return Result(text: text, cursor: cursor, candidates: []) }
@@ -41,23 +36,57 @@ public enum Completion {
         return Result(text: newBefore + after, cursor: newBefore.count, candidates: matches.count > 1 ? matches : [])
     }
 
-    private static func socketIDs(for command: String?, state: AppState) -> [String] {
-        let open = state.connections.filter(\.state.isOpen).map(\.id.description)
-        switch command {
-        case "send", "s", "sendhex", "sendfile", "shutdown", "reset": return open
-        case "close", "x", "set", "get", "sendto": return open + state.listeners.filter(\.isOpen).map(\.id.description)
-        default: return []
+    /// The arguments that may come after the words `typed` so far: the next one, and the one
+    /// after it when the next is an optional socket id. Options and their values are skipped.
+    static func expected(after typed: [String], in spec: CommandSpec) -> [CommandSpec.Argument] {
+        var remaining = spec.arguments[...]
+        var words = typed[...]
+        while let word = words.popFirst() {
+            if let option = spec.option(matching: word), word.hasPrefix("-") {
+                if option.value != nil { words = words.dropFirst() }
+                continue
+            }
+            if case .socket = remaining.first?.kind, SocketID(parsing: word) == nil { remaining = remaining.dropFirst() }
+            guard let argument = remaining.popFirst() else { return [] }
+            if argument.kind == .value { return [] }
+        }
+        guard let next = remaining.first else { return [] }
+        if case .socket = next.kind { return Array(remaining.prefix(2)) }
+        return [next]
+    }
+
+    /// What may stand where an argument of `kind` goes.
+    private static func candidates(for kind: CommandSpec.Argument.Kind, state: AppState) -> [String] {
+        switch kind {
+        case .socket(_, let offering): socketIDs(offering, state: state)
+        case .endpoint: endpoints(state)
+        case .choice(let words): words
+        case .command: CommandCatalog.specs.map(\.name)
+        case .value: []
+        }
+    }
+
+    private static func socketIDs(_ offering: CommandSpec.SocketOffer, state: AppState) -> [String] {
+        let connections = state.connections.filter(\.state.isOpen).map(\.id.description)
+        let listeners = state.listeners.filter(\.isOpen).map(\.id.description)
+        switch offering {
+        case .openConnections: return connections
+        case .openSockets: return connections + listeners
+        case .listeners: return listeners
+        case .stepSockets: return state.lab.steps.keys.sorted().map(\.description)
         }
     }
 
     /// Addresses this session has seen: listeners and the peers of connections.
-    private static func endpoints(for command: String?, state: AppState) -> [String] {
-        guard command == "connect" || command == "c" || command == "listen" || command == "l" else { return [] }
+    private static func endpoints(_ state: AppState) -> [String] {
         let locals = state.listeners.map(\.local.description)
         let remotes = state.connections.filter { $0.listener == nil }.map(\.remoteText)
+        // The endpoint typed after connect or listen (or their aliases) in earlier lines.
         let history = state.view.history.compactMap { line -> String? in
             let words = line.split(separator: " ")
-            return words.count >= 2 && (words[0] == "connect" || words[0] == "listen") ? String(words[1]) : nil
+            guard words.count >= 2, let name = CommandCatalog.spec(named: String(words[0]))?.name,
+                  name == "connect" || name == "listen" else { return nil }
+            return String(words[1])
         }
         return (locals + remotes + history).filter { $0 != "-" }
     }

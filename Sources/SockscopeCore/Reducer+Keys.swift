@@ -44,23 +44,23 @@ extension Reducer {
             if let listener = state.listener(id), listener.isOpen, listener.activeConnections > 0 {
                 state.view.confirmation = Confirmation(
                     question: "Stop listener \(id)? Its \(listener.activeConnections) connection(s) stay open. y/n",
-                    command: "close \(id)")
+                    command: .close(target: id))
                 return []
             }
-            return run("close \(id)", time: time, state: &state)
+            return run(.close(target: id), time: time, state: &state)
         case .resetSelected:
             guard let id = state.view.selectedConnection, state.connection(id)?.state.isOpen == true else {
                 state.view.flash = "no open connection selected to reset"
                 return []
             }
             state.view.confirmation = Confirmation(question: "Reset \(id) (abortive close, the peer gets RST)? y/n",
-                                                   command: "reset \(id)")
+                                                   command: .reset(target: id))
         case .connectAgain:
             guard let target = reconnectTarget(state) else {
                 state.view.flash = "select a listener or an outgoing connection to connect to it again"
                 return []
             }
-            return run("connect \(target)", time: time, state: &state)
+            return run(.connect(ConnectRequest(endpoint: target)), time: time, state: &state)
         case .showConnectionLog:
             guard let id = selectedSocket(state) else {
                 state.view.flash = "nothing selected"
@@ -102,7 +102,7 @@ extension Reducer {
             return [.quit]
         case .acceptOne:
             let manual = state.view.selectedListener.flatMap { state.lab.manualAccept.contains($0) ? $0 : nil }
-            return run("accept" + (manual.map { " \($0)" } ?? ""), time: time, state: &state)
+            return run(.accept(target: manual), time: time, state: &state)
         case .toggleSystemView:
             return executeSystemView(.toggle, time: time, state: &state)
         case .connectToSystemListener:
@@ -142,18 +142,18 @@ extension Reducer {
     /// Where `d` connects: the selected listener, or the peer of the selected outgoing connection,
     /// or (for an accepted connection) its listener. A listener on every interface is reached
     /// through loopback (`SocketEndpoint.connectable`).
-    static func reconnectTarget(_ state: AppState) -> String? {
+    static func reconnectTarget(_ state: AppState) -> Endpoint? {
         guard let id = selectedSocket(state) else { return nil }
-        if let listener = state.listener(id), listener.isOpen {
-            return listener.local.connectTarget(listener.transport)?.description
-        }
+        if let listener = state.listener(id), listener.isOpen { return listener.local.connectTarget(listener.transport) }
         guard let row = state.connection(id) else { return nil }
         if let listenerID = row.listener, let listener = state.listener(listenerID) {
-            return listener.local.connectTarget(listener.transport)?.description
+            return listener.local.connectTarget(listener.transport)
         }
-        if let remote = row.remote { return remote.connectTarget(row.transport)?.description }
-        // Still connecting: what was asked for, as it was written.
-        return row.requestedRemote.map { Endpoint.scheme(of: row.transport) + $0 }
+        if let remote = row.remote { return remote.connectTarget(row.transport) }
+        // Still connecting: what the user asked for, read as they wrote it.
+        return row.requestedRemote.flatMap {
+            try? CommandParser.parseEndpoint(Endpoint.scheme(of: row.transport) + $0, listening: false)
+        }
     }
 
     private static func pageSize(_ state: AppState) -> Int { max(1, state.view.height / 3) }

@@ -61,12 +61,11 @@ extension Reducer {
             state.view.flash = "select a listening TCP or UNIX socket (state LISTEN) to connect to it"
             return []
         }
-        guard let target = row.local.connectTarget(row.proto == "unix" ? .unix : .tcp),
-              !target.description.contains(where: { $0.isWhitespace || $0 == "\"" }) else {
+        guard let target = row.local.connectTarget(row.proto == "unix" ? .unix : .tcp) else {
             state.view.flash = "this UNIX socket has no path to connect to"
             return []
         }
-        return run("connect \(target)", time: time, state: &state)
+        return run(.connect(ConnectRequest(endpoint: target)), time: time, state: &state)
     }
 
     /// Keys while the system view is shown: moving through its rows and leaving it.

@@ -88,14 +88,22 @@ public enum Reducer {
         return execute(command, time: time, state: &state)
     }
 
+    /// Runs a command a key or a confirmation built, logged as the line that would type it.
+    static func run(_ command: Command, time: Timestamp, state: inout AppState) -> [Effect] {
+        state.needsRedraw = true
+        state.log.append(LogEntry(time: time, socket: nil, kind: .command, text: CommandText.line(for: command)))
+        return execute(command, time: time, state: &state)
+    }
+
     static func execute(_ command: Command, time: Timestamp, state: inout AppState) -> [Effect] {
         switch command {
         case .listen(let request):
             if request.endpoint.isAllInterfaces, !request.isPublic, !state.allowsPublicListeners {
                 if state.interactive {
+                    var confirmed = request
+                    confirmed.isPublic = true
                     state.view.confirmation = Confirmation(
-                        question: "Listen on ALL interfaces, reachable from the network? y/n",
-                        command: CommandText.line(for: .listen(request)) + " --public")
+                        question: "Listen on ALL interfaces, reachable from the network? y/n", command: .listen(confirmed))
                     return []
                 }
                 return fail("listen: \(request.endpoint) binds every interface (reachable from the network); "

@@ -19,7 +19,7 @@ enum StepCallText {
         case .toggle: "sys"
         case .show: "sys on"
         case .hide: "sys off"
-        case .filter(let text): "sys filter" + (text.map { " \($0)" } ?? "")
+        case .filter(let text): "sys filter" + (text.map { " " + CommandText.argument($0) } ?? "")
         case .sort(let order): "sys sort \(order.rawValue)"
         }
     }

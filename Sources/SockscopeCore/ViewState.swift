@@ -60,10 +60,10 @@ public enum TimestampStyle: Hashable, Sendable {
     case relative
 }
 
-/// A dangerous action waiting for `y`.
+/// A dangerous action waiting for `y`: the command runs as it was built, never re-parsed.
 public struct Confirmation: Hashable, Sendable {
     public var question: String
-    public var command: String
+    public var command: Command
 }
 
 /// Everything about the view that is not socket data.

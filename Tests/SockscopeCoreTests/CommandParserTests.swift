@@ -124,7 +124,7 @@ import TestSupport
 
         var tui = AppState(interactive: true)
         _ = Reducer.reduce(&tui, .commandLine("listen [::]:9000", origin: .prompt, time: Timestamp(nanoseconds: 0)))
-        #expect(tui.view.confirmation?.command == "listen tcp://[::]:9000 --public")
+        #expect(tui.view.confirmation.map { CommandText.line(for: $0.command) } == "listen tcp://[::]:9000 --public")
         let confirmed = Reducer.reduce(&tui, .key(.character("y"), time: Timestamp(nanoseconds: 0)))
         #expect(confirmed.contains { if case .perform = $0 { true } else { false } })
     }

@@ -85,11 +85,13 @@ import Testing
         #expect(throws: CommandParser.ParseError.self) { try parse("connect 9000 --bind") }
     }
 
-    /// `recv S1` reads up to 4096 bytes; printed back as `recv S1 4096`, that must parse too.
-    @Test func recvTakesUpToItsDefault() throws {
+    /// `recv S1` reads up to 4096 bytes; printed back as `recv S1 4096`, that must parse too
+    /// (and so may anything up to 64 KiB).
+    @Test func recvTakesItsDefaultAndUpTo64KiB() throws {
         #expect(try parse("recv S1") == .step(.recv(SocketID(.socket, 1), maxBytes: 4096)))
         #expect(try parse("recv S1 4096") == .step(.recv(SocketID(.socket, 1), maxBytes: 4096)))
-        #expect(throws: CommandParser.ParseError.self) { try parse("recv S1 4097") }
+        #expect(try parse("recv S1 65536") == .step(.recv(SocketID(.socket, 1), maxBytes: 65536)))
+        #expect(throws: CommandParser.ParseError.self) { try parse("recv S1 65537") }
         #expect(throws: CommandParser.ParseError.self) { try parse("recv S1 0") }
     }
 

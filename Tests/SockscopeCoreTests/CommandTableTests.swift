@@ -1,0 +1,335 @@
+import PropertyBased
+import Testing
+@testable import SockscopeCore
+
+// C1, C2 and L1 come from ReducerTests.swift.
+private let S1 = SocketID(.socket, 1)
+private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> Endpoint {
+    .inet(transport, host: "127.0.0.1", port: port)
+}
+
+/// The command table (`CommandCatalog`) drives parsing, help, completion and printing:
+/// every command it declares must work through each of them.
+@Suite struct CommandTableTests {
+    @Test func everyExampleParsesAndPrintsBack() throws {
+        for spec in CommandCatalog.specs {
+            #expect(!spec.examples.isEmpty, "\(spec.name) has no example")
+            for example in spec.examples {
+                let name = try #require(CommandParser.tokenize(example).first)
+                #expect(spec.names.contains(name.lowercased()), "example '\(example)' is not a \(spec.name) command")
+                let command = try #require(try CommandParser.parse(example), "\(example)")
+                #expect(try CommandParser.parse(CommandText.line(for: command)) == command, "\(example)")
+            }
+        }
+    }
+
+    @Test func everyDeclaredOptionIsUsedByAnExampleAndExplainedByHelp() {
+        for spec in CommandCatalog.specs {
+            let help = CommandCatalog.helpLines(topic: spec.name).joined(separator: "\n")
+            for option in spec.options {
+                #expect(spec.examples.contains { $0.contains(option.name) }, "no example of \(spec.name) \(option.name)")
+                #expect(help.contains(option.name), "help \(spec.name) does not mention \(option.name)")
+            }
+        }
+    }
+
+    @Test func completionOffersEveryOptionOfEveryCommand() {
+        let state = AppState(interactive: true)
+        for spec in CommandCatalog.specs where !spec.options.isEmpty {
+            let line = "\(spec.name) x -"
+            let result = Completion.complete(line, cursor: line.count, state: state)
+            let offered = result.candidates.isEmpty ? [String(result.text.dropFirst(line.count - 1)).trimmingWhitespace]
+                                                    : result.candidates
+            #expect(Set(offered) == Set(spec.options.map(\.name)), "\(spec.name)")
+            for option in spec.options {
+                let typed = "\(spec.name) x \(option.name)"
+                #expect(Completion.complete(typed, cursor: typed.count, state: state).text == typed + " ", "\(typed)")
+            }
+        }
+        // The options the old hand-kept list missed.
+        let listen = Completion.complete("listen 1 --", cursor: 11, state: state).candidates
+        for option in ["--manual-accept", "--allow", "--deny", "--max-conns", "--idle-timeout", "--replace", "--public"] {
+            #expect(listen.contains(option), "\(option)")
+        }
+    }
+
+    @Test func completionOffersTheWordsAnArgumentTakes() {
+        let state = AppState(interactive: true)
+        #expect(Completion.complete("shutdown w", cursor: 10, state: state).text == "shutdown write ")
+        #expect(Completion.complete("get rcv", cursor: 7, state: state).text == "get rcvbuf ")
+        #expect(Completion.complete("set C1 eol cr", cursor: 13, state: state).candidates == ["crlf", "cr"])
+        #expect(Completion.complete("help sendf", cursor: 10, state: state).text == "help sendfile ")
+        #expect(Completion.complete("socket tcp", cursor: 10, state: state).candidates == ["tcp", "tcp6"])
+        #expect(Completion.complete("send hello wo", cursor: 13, state: state).candidates.isEmpty, "text is the user's")
+        var typedBefore = AppState(interactive: true)
+        typedBefore.view.history = ["c 127.0.0.2:80"]
+        #expect(Completion.complete("connect 127.0.0.", cursor: 16, state: typedBefore).text == "connect 127.0.0.2:80 ",
+                "an alias's endpoint is remembered too")
+    }
+
+    @Test func helpExistsForEveryCommandAndAlias() throws {
+        let known = CommandCatalog.helpLines(topic: nil)
+        for spec in CommandCatalog.specs {
+            #expect(known.contains { $0.hasPrefix(spec.usage + "  —  ") }, "help lists \(spec.name)")
+            for name in spec.names {
+                let lines = CommandCatalog.helpLines(topic: name)
+                #expect(lines.first?.hasPrefix("\(spec.usage)  —  \(spec.summary)") == true, "help \(name)")
+                #expect(try CommandParser.parse("help \(name)") == .help(topic: name))
+            }
+        }
+        #expect(CommandCatalog.helpLines(topic: "frobnicate").first?.hasPrefix("no command named") == true)
+    }
+
+    @Test func namesAreUnique() {
+        let names = CommandCatalog.specs.flatMap(\.names)
+        #expect(names.count == Set(names).count, "a name or alias is declared twice")
+    }
+}
+
+/// What each command's typed form means, option by option, including the forms that
+/// look alike (`sendhex c1 c2` is two bytes; `sendhex C1 c1 c2` sends them on C1).
+@Suite struct TypedFormTests {
+    static let forms: [(String, Command)] = {
+        var reply = ListenRequest(endpoint: loopback(9000), mode: .reply(Array("hi\r\n".utf8)), backlog: 5)
+        reply.replaceStale = false
+        var unixListener = ListenRequest(endpoint: .unix(path: "/tmp/s.sock"))
+        unixListener.replaceStale = true
+        var guarded = ListenRequest(endpoint: .inet(.tcp, host: "0.0.0.0", port: 80), mode: .discard)
+        guarded.isPublic = true
+        guarded.manualAccept = true
+        guarded.policy.allow = [AddressRange("10.0.0.0/8")!]
+        guarded.policy.deny = [AddressRange("10.1.0.0/16")!]
+        guarded.policy.maxConnections = 5
+        guarded.policy.idleTimeoutMilliseconds = 2500
+        return [
+            ("listen 9000", .listen(ListenRequest(endpoint: loopback(9000)))),
+            ("l udp://:0 echo", .listen(ListenRequest(endpoint: loopback(0, .udp), mode: .echo))),
+            (#"listen 9000 --reply "hi\r\n" --backlog 5"#, .listen(reply)),
+            ("listen unix:/tmp/s.sock --replace", .listen(unixListener)),
+            ("listen unixgram:/tmp/d.sock", .listen(ListenRequest(endpoint: .unixDatagram(path: "/tmp/d.sock")))),
+            ("listen tcp://0.0.0.0:80 --DISCARD --public --manual-accept --allow 10.0.0.0/8 --deny 10.1.0.0/16 "
+                + "--max-conns 5 --idle-timeout 2.5", .listen(guarded)),
+            ("listen S1 5", .step(.listen(S1, backlog: 5))),
+            ("connect 9000 --bind 127.0.0.1:5000 --timeout 0.25",
+             .connect(ConnectRequest(endpoint: loopback(9000), bind: LocalAddress(host: "127.0.0.1", port: 5000),
+                                     timeoutMilliseconds: 250))),
+            ("c unixgram:@dg", .connect(ConnectRequest(endpoint: .unixDatagram(path: "@dg")))),
+            // 1.001 * 1000 is 1000.9999999999999 in binary: rounded, not truncated.
+            ("connect 9000 --timeout 1.001", .connect(ConnectRequest(endpoint: loopback(9000), timeoutMilliseconds: 1001))),
+            ("connect s1 [::1]:9", .step(.connect(S1, .inet(.tcp, host: "::1", port: 9)))),
+            ("send c1", .send(target: nil, bytes: Array("c1".utf8))),
+            ("send c1 hi", .send(target: nil, bytes: Array("c1 hi".utf8))),
+            ("send C1 hi", .send(target: C1, bytes: Array("hi".utf8))),
+            (#"send "C1" hi"#, .send(target: nil, bytes: Array("C1 hi".utf8))),
+            ("s C01 x", .send(target: nil, bytes: Array("C01 x".utf8))),
+            ("sendhex c1 c2", .send(target: nil, bytes: [0xC1, 0xC2])),
+            ("sendhex C1 c1 c2", .send(target: C1, bytes: [0xC1, 0xC2])),
+            ("sendhex C1", .send(target: nil, bytes: [0xC1])),
+            (#"sendhex "C1" C2"#, .send(target: nil, bytes: [0xC1, 0xC2])),
+            ("sendhex de ad", .send(target: nil, bytes: [0xDE, 0xAD])),
+            ("sendhex C2 0xde,0xad", .send(target: C2, bytes: [0xDE, 0xAD])),
+            ("sendfile C1 /tmp/x", .sendFile(target: C1, path: "/tmp/x")),
+            ("sendfile C1", .sendFile(target: nil, path: "C1")),
+            ("sendto 127.0.0.1:53 hi there", .sendTo(target: nil, destination: .inet(.udp, host: "127.0.0.1", port: 53), bytes: Array("hi there".utf8))),
+            ("sendto l1 [::1]:9 x", .sendTo(target: L1, destination: .inet(.udp, host: "::1", port: 9), bytes: [0x78])),
+            ("sendto C2 @name hi", .sendTo(target: C2, destination: .unixDatagram(path: "@name"), bytes: Array("hi".utf8))),
+            ("sendto unix:/tmp/d.sock x", .sendTo(target: nil, destination: .unixDatagram(path: "/tmp/d.sock"), bytes: [0x78])),
+            ("close c1", .close(target: C1)),
+            ("x", .close(target: nil)),
+            ("shutdown write", .shutdown(target: nil, .write)),
+            ("shutdown c2 READ", .shutdown(target: C2, .read)),
+            ("reset", .reset(target: nil)),
+            ("reset C1", .reset(target: C1)),
+            ("get L1 reuseaddr", .getOption(target: L1, .reuseaddr)),
+            ("get ttl", .getOption(target: nil, .ttl)),
+            ("set nodelay on", .setOption(target: nil, .nodelay, 1)),
+            ("set c1 rcvbuf 65536", .setOption(target: C1, .rcvbuf, 65536)),
+            ("set C1 eol CRLF", .setLineEnding(target: C1, .crlf)),
+            ("resolve localhost", .resolve(host: "localhost")),
+            ("explain ECONNREFUSED", .explain("ECONNREFUSED")),
+            ("save /tmp/log.jsonl", .save(path: "/tmp/log.jsonl", format: .json)),
+            ("save /tmp/log.jsonl --text", .save(path: "/tmp/log.jsonl", format: .text)),
+            ("save /tmp/log --json", .save(path: "/tmp/log", format: .json)),
+            ("socket udp6", .step(.socket(.udp6))),
+            ("bind S1 unix:/tmp/x", .step(.bind(S1, .unix(path: "/tmp/x")))),
+            ("accept", .accept(target: nil)),
+            ("accept s1", .accept(target: S1)),
+            ("recv S1", .step(.recv(S1, maxBytes: 4096))),
+            ("recv S1 65536", .step(.recv(S1, maxBytes: 65536))),
+            ("system on", .system(.show)),
+            ("sys sort state", .system(.sort(.state))),
+            ("sys filter a  b", .system(.filter("a b"))),
+            ("? sendhex", .help(topic: "sendhex")),
+            ("exit", .quit),
+        ]
+    }()
+
+    @Test func everyTypedFormMeansWhatItSays() throws {
+        for (line, expected) in Self.forms {
+            #expect(try CommandParser.parse(line) == expected, "\(line)")
+        }
+        let covered = Self.forms.compactMap { line, _ in
+            CommandCatalog.spec(named: String(line.prefix { $0 != " " }))?.name
+        }
+        #expect(Set(covered) == Set(CommandCatalog.specs.map(\.name)), "every command has its typed forms here")
+    }
+
+    @Test(arguments: ["sendfile c1 /tmp/x", "sendhex C1 zz", "close nope", "accept 7", "sendto C1",
+                      "connect 9000 --bind", "listen 1 --max-conns 0", "set C1 eol dos", "recv C1 0", "bind 9000"])
+    func wrongFormsSayWhyInOneLine(_ line: String) {
+        do {
+            _ = try CommandParser.parse(line)
+            Issue.record("expected an error for \(line)")
+        } catch {
+            #expect(!error.message.contains("\n"))
+            #expect(error.message.contains("usage:") || error.message.hasPrefix("sendhex:"), "\(error.message)")
+        }
+    }
+}
+
+/// `parse(print(command)) == command` for every kind of command the parser makes.
+@Suite struct CommandRoundTripTests {
+    /// A name for each kind; the exhaustive switch makes a new kind show up here.
+    static func kind(of command: Command) -> String {
+        switch command {
+        case .listen: "listen"
+        case .connect: "connect"
+        case .send: "send"
+        case .close: "close"
+        case .shutdown: "shutdown"
+        case .reset: "reset"
+        case .sendTo: "sendTo"
+        case .sendFile: "sendFile"
+        case .setOption: "setOption"
+        case .getOption: "getOption"
+        case .resolve: "resolve"
+        case .explain: "explain"
+        case .setLineEnding: "setLineEnding"
+        case .save: "save"
+        case .help: "help"
+        case .quit: "quit"
+        case .accept: "accept"
+        case .system: "system"
+        case .step(let call):
+            switch call {
+            case .socket: "step.socket"
+            case .bind: "step.bind"
+            case .listen: "step.listen"
+            case .connect: "step.connect"
+            // The parser reads these as the general commands (send, recv aside), which run them as steps.
+            case .accept, .send, .shutdown, .close: "step.general"
+            case .recv: "step.recv"
+            }
+        }
+    }
+
+    static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
+                              "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
+                              "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv"]
+
+    /// Words a user could type as a path, a host or a filter: spaces and quotes included.
+    static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
+        .filter { !$0.trimmingWhitespace.isEmpty && $0.first != " " && $0.last != " " && !$0.contains("  ") }
+    static let bytes = Gen.uint8().array(of: 1...40)
+
+    static func command(kind: Int, id: Int, port: Int, bytes: [UInt8], word: String, number: Int) -> Command {
+        let connection = SocketID(.connection, id)
+        let socket = SocketID(.socket, id)
+        let target: SocketID? = id % 3 == 0 ? nil : (id % 3 == 1 ? connection : SocketID(.listener, id))
+        let endpoints: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: port), .inet(.udp, host: "::1", port: port),
+                                     .unix(path: "/tmp/" + word), .unixDatagram(path: "@" + word)]
+        let endpoint = endpoints[number % endpoints.count]
+        var listen = ListenRequest(endpoint: endpoint, backlog: number % 65536)
+        listen.mode = [.interactive, .echo, .discard, .reply(bytes)][id % 4]
+        listen.replaceStale = number % 2 == 0
+        listen.isPublic = number % 3 == 0
+        listen.manualAccept = number % 5 == 0
+        if number % 7 == 0 { listen.policy.allow = [AddressRange("10.0.0.0/8")!, AddressRange("::1")!] }
+        if number % 11 == 0 { listen.policy.deny = [AddressRange("192.168.0.0/16")!] }
+        if number % 13 == 0 { listen.policy.maxConnections = 1 + number % 1000 }
+        if number % 2 == 1 { listen.policy.idleTimeoutMilliseconds = 1 + number % 86_400_000 }
+        let connect = ConnectRequest(endpoint: port == 0 ? .unix(path: word) : endpoint,
+                                     bind: number % 2 == 0 ? LocalAddress(host: "127.0.0.1", port: port) : nil,
+                                     timeoutMilliseconds: number % 3 == 0 ? 1 + number % 3_600_000 : nil)
+        let option = SocketOptionName.allCases[number % SocketOptionName.allCases.count]
+        switch kind {
+        case 0: return .listen(listen)
+        case 1: return .connect(connect)
+        case 2: return .send(target: target?.kind == .listener ? nil : target, bytes: bytes)
+        case 3: return .close(target: target)
+        case 4: return .shutdown(target: target, ShutdownDirection.allCases[number % 3])
+        case 5: return .reset(target: target)
+        case 6: return .sendTo(target: target,
+                               destination: id % 3 == 2 ? .unixDatagram(path: "@" + word)
+                                   : .inet(.udp, host: id % 2 == 0 ? "::1" : "127.0.0.1", port: max(1, port)),
+                               bytes: bytes)
+        case 7: return .sendFile(target: target?.kind == .listener ? nil : target, path: word)
+        case 8: return .setOption(target: target, option, number - 1000)
+        case 9: return .getOption(target: target, option)
+        case 10: return .resolve(host: "h" + word.filter { $0 != " " && $0 != "'" })
+        case 11: return .explain(["ECONNREFUSED", "TIME-WAIT", "EAGAIN"][number % 3])
+        case 12: return .setLineEnding(target: target, LineEnding.allCases[number % 4])
+        case 13: return .save(path: word, format: number % 2 == 0 ? .json : .text)
+        case 14: return .help(topic: id % 2 == 0 ? nil : CommandCatalog.specs[number % CommandCatalog.specs.count].name)
+        case 15: return .quit
+        case 16: return .accept(target: target)
+        case 17: return .system([.toggle, .show, .hide, .filter(nil), .filter(word), .sort(.queue)][number % 6])
+        case 18: return .step(.socket(StepSocketKind.allCases[number % 5]))
+        case 19: return .step(.bind(socket, endpoint))
+        case 20: return .step(.listen(socket, backlog: number % 65536))
+        case 21: return .step(.connect(socket, port == 0 ? .unix(path: word) : loopback(port)))
+        default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
+        }
+    }
+
+    @Test func everyKindPrintsAndParsesBack() async {
+        var seen = Set<String>()
+        for kind in 0..<Self.parsedKinds.count {
+            seen.insert(Self.kind(of: Self.command(kind: kind, id: 1, port: 9, bytes: [1], word: "a", number: 1)))
+        }
+        #expect(seen == Set(Self.parsedKinds), "every kind the parser makes has a generator")
+        await propertyCheck(count: 1500, input: Gen.int(in: 0...(Self.parsedKinds.count - 1)), Gen.int(in: 0...30),
+                            Gen.int(in: 0...65535), Self.bytes, Self.word, Gen.int(in: 0...100_000_000)) {
+            kind, id, port, bytes, word, number in
+            let command = Self.command(kind: kind, id: max(1, id), port: port, bytes: bytes, word: word, number: number)
+            let line = CommandText.line(for: command)
+            #expect((try? CommandParser.parse(line)) == command, "\(line)")
+        }
+    }
+
+    @Test func stepCallsPrintAsTheCommandsThatRunThem() throws {
+        #expect(try CommandParser.parse(CommandText.line(for: .step(.accept(S1)))) == .accept(target: S1))
+        #expect(try CommandParser.parse(CommandText.line(for: .step(.send(S1, [0xC1])))) == .send(target: S1, bytes: [0xC1]))
+        #expect(try CommandParser.parse(CommandText.line(for: .step(.shutdown(S1, .write)))) == .shutdown(target: S1, .write))
+        #expect(try CommandParser.parse(CommandText.line(for: .step(.close(S1)))) == .close(target: S1))
+    }
+}
+
+/// Keys and confirmations build typed commands: nothing is printed and parsed again.
+@Suite struct KeysBuildTypedCommandsTests {
+    @Test func connectAgainReachesAUnixPathWithASpace() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .unix, local: "/tmp/a b.sock", mode: .echo, backlog: 1)))
+        state.view.focus = .listeners
+        state.view.selectedListener = L1
+        let effects = Reducer.reduce(&state, .key(.character("d"), time: t0))
+        // As text, "connect unix:/tmp/a b.sock" read as the path /tmp/a and an unknown option.
+        #expect(requests(effects).map(\.command) == [.connect(ConnectRequest(endpoint: .unix(path: "/tmp/a b.sock")))])
+        #expect(state.log.last?.text == #"connect "unix:/tmp/a b.sock""#, "logged as the line that types it")
+    }
+
+    @Test func confirmationsHoldTheCommandTheyRun() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 1)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:5000")))
+        state.view.focus = .listeners
+        state.view.selectedListener = L1
+        _ = Reducer.reduce(&state, .key(.character("x"), time: t0))
+        #expect(state.view.confirmation?.command == .close(target: L1))
+        state.view.confirmation = nil
+        state.view.focus = .connections
+        state.view.selectedConnection = C1
+        _ = Reducer.reduce(&state, .key(.character("R"), time: t0))
+        #expect(state.view.confirmation?.command == .reset(target: C1))
+    }
+}
