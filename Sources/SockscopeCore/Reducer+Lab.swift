@@ -117,7 +117,7 @@ extension Reducer {
 
     private static func applyCall(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
         if record.call == "socket" {
-            guard record.errno == nil else { return logStep(id, record, time: time, state: &state) }
+            guard record.errno == nil else { return showStep(id, record, time: time, state: &state) }
             let kind = StepSocketKind.allCases.first { $0.callArguments == record.arguments } ?? .tcp
             state.lab.steps[id] = StepSocketRow(id: id, kind: kind, fd: record.result, phase: .created, lastCall: "socket")
             state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: nil, remote: nil,
@@ -128,7 +128,7 @@ extension Reducer {
                 state.view.selectedConnection = id
                 if state.view.focus == .listeners { state.view.focus = .connections }
             }
-            return logStep(id, record, time: time, state: &state)
+            return showStep(id, record, time: time, state: &state)
         }
         if id.kind == .socket {
             let previous = state.lab.steps[id]?.phase
@@ -158,14 +158,12 @@ extension Reducer {
                 row.lastActivity = time
             }
         }
-        logStep(id, record, time: time, state: &state)
+        showStep(id, record, time: time, state: &state)
     }
 
-    private static func logStep(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
-        let line = StepGuide.line(id, record)
-        state.log.append(LogEntry(time: time, socket: id, kind: record.errno == nil || record.errno == 115 ? .info : .error,
-                                  text: line))
-        state.view.flash = "\(id) " + line
+    /// The call is logged as its event (`Reducer.apply`); the status line shows it meanwhile.
+    private static func showStep(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
+        state.view.flash = "\(id) " + StepGuide.line(id, record)
     }
 
     // MARK: - The ledger
