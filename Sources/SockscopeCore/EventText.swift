@@ -285,6 +285,48 @@ public enum EventText {
         }
     }
 
+    /// The event in the sockets' ledgers (the Detail pane's history), as calls and state
+    /// changes the way a C program would see them, already escaped (addresses escape themselves). `byStepCalls`: the
+    /// socket was made in step mode, so its socket, bind and listen calls are there already.
+    static func ledgerEntries(_ kind: EngineEventKind, byStepCalls: Bool) -> [(SocketID, LedgerEntry.Kind, String)] {
+        let safe = { (text: String) in DisplayText.escape(string: text) }
+        switch kind {
+        case .listening(let id, let transport, let local, _, let backlog):
+            let change = transport.isDatagram ? "bound (\(transport.label) receives datagrams)" : "LISTEN on \(local)"
+            return (byStepCalls ? [] : [(id, .call, "socket(), bind(\(local)), listen(\(backlog)) = 0")]) + [(id, .state, change)]
+        case .accepted(let id, let listener, let local, let remote):
+            return [(listener, .call, "accept() = \(id) from \(remote)"),
+                    (id, .call, "accept() on \(listener): a new socket for \(remote) on \(local)"),
+                    (id, .state, "ESTABLISHED")]
+        case .connecting(let id, let remote):
+            return [(id, .call, "socket(), connect(\(safe(remote))) = -1 EINPROGRESS"), (id, .state, "SYN-SENT (handshake in progress)")]
+        case .connected(let id, let local, let remote):
+            let handedOver = id.kind == .socket ? "; the engine reads and writes it now" : ""
+            return [(id, .state, "ESTABLISHED: connected to \(remote) from \(local)\(handedOver)")]
+        case .peerClosed(let id):
+            return [(id, .state, "peer sent FIN: read() = 0 (EOF); the kernel's state is CLOSE-WAIT until we close")]
+        case .shutDown(let id, let direction):
+            let how = switch direction {
+            case .read: "SHUT_RD"
+            case .write: "SHUT_WR"
+            case .both: "SHUT_RDWR"
+            }
+            return [(id, .call, "shutdown(\(how)) = 0")]
+        case .closed(let id, let reason):
+            return [(id, .call, "close() — \(safe(reason))")]
+        case .error(let id?, let failure):
+            return [(id, .error, "\(failure.call) failed" + (failure.code.map { " \($0)" } ?? ""))]
+        case .lab(.call(let id, let record)):
+            let succeeded = record.errno == nil || record.errno == 115  // EINPROGRESS: under way
+            return [(id, record.errno == nil ? .call : .error, safe(record.text))]
+                + (succeeded ? [(id, .state, "phase: \(record.phase.rawValue)")] : [])
+        case .received, .sent, .receivedFrom, .sentTo, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
+             .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted:
+            // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
+            return []
+        }
+    }
+
     /// A data event rendered as the entry it makes: the Log pane's sentence for it is its body.
     private static func describeDataEvent(_ entry: LogEntry, _ w: inout Writer) {
         if w.form == .sentence {
