@@ -194,3 +194,12 @@ import Testing
         }
     }
 }
+
+@Suite struct LogEntrySizeTests {
+    /// The log keeps 100 000 entries: a record is one pointer in its entry (a sentence
+    /// took a 16-byte String and the entry 72 bytes).
+    @Test func anEntryStaysSmall() {
+        #expect(MemoryLayout<LogRecord>.size == 8)
+        #expect(MemoryLayout<LogEntry>.stride <= 64)
+    }
+}
