@@ -6,13 +6,10 @@ import SockscopeEngine
 /// Shared by the TUI and headless sessions; runs on the main thread.
 struct EffectRunner {
     let engine: Engine
-    /// Where notices go (headless prints them; the TUI has them in the log already).
-    var printNotice: (LogKind, String) -> Void
     private(set) var quitting = false
 
-    init(engine: Engine, printNotice: @escaping (LogKind, String) -> Void) {
+    init(engine: Engine) {
         self.engine = engine
-        self.printNotice = printNotice
     }
 
     /// Runs `effects`, feeding outcomes back through the reducer.
@@ -24,8 +21,8 @@ struct EffectRunner {
                 engine.submit(request)
             case .quit:
                 quitting = true
-            case .notice(let kind, let text):
-                printNotice(kind, text)
+            case .notice:
+                break  // already in the log, which the TUI shows and headless prints
             case .saveLog(let path, let format):
                 let outcome = LogFile.write(LogExport.render(state, format: format), to: path)
                 let event: AppEvent = switch outcome {

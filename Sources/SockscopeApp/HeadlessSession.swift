@@ -45,21 +45,46 @@ public enum HeadlessSession {
         var output: [UInt8] = []
         var stdinOpen = true
         var lines = LineReader()
-        func printNotice(_ kind: LogKind, _ text: String) {
-            output += Array(EventFormatter.notice(kind, text, time: Timestamp.now(), json: options.json).utf8)
-            output.append(0x0A)
-        }
-        var effects = EffectRunner(engine: engine, printNotice: printNotice)
-        func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
-        /// The event's line, if it has one, appended to the output.
-        func printLine(for event: EngineEvent) {
+        /// One entry as a line of output (text or JSON), if headless prints it.
+        func print(_ entry: LogEntry) {
             if options.json {
-                guard let line = EventFormatter.json(event) else { return }
+                guard let line = EventText.json(entry) else { return }
                 output += line.utf8
             } else {
-                guard EventFormatter.appendText(event, to: &output) else { return }
+                guard EventText.appendLine(entry, to: &output) else { return }
             }
             output.append(0x0A)
+        }
+        // What headless prints is the log as it grows: every event, error and notice is
+        // printed from the entry the reducer kept, worded by `EventText`, so a saved log
+        // (`save --json`) holds the same lines. Commands are the script's own input: not echoed.
+        var printedThrough = state.log.nextSequence
+        func printNewEntries() {
+            let log = state.log
+            guard log.count > 0 else { return }
+            let first = log[0].sequence
+            for index in max(0, printedThrough - first)..<log.count {
+                let entry = log[index]
+                if case .command = entry.record { continue }
+                print(entry)
+            }
+            printedThrough = log.nextSequence
+        }
+        var effects = EffectRunner(engine: engine)
+        func handle(_ produced: [Effect]) {
+            effects.run(produced, state: &state)
+            printNewEntries()
+        }
+        /// An engine event: applied, then printed as the log kept it. The lab's observations
+        /// (kernel samples, the system's sockets, the port range) are state, not kept in the
+        /// log: printed as they come.
+        /// After the engine has stopped, what the reducer asks for is not done (nothing could do it).
+        func apply(_ event: EngineEvent, runningEffects: Bool = true) {
+            let produced = Reducer.reduce(&state, .engine(event))
+            if runningEffects { handle(produced) } else { printNewEntries() }
+            if !event.kind.isKeptInLog {
+                print(LogEntry(observation: event, transport: event.kind.socket.flatMap { state.transport(of: $0) }))
+            }
         }
         func script(_ line: String) {
             handle(Reducer.reduce(&state, .commandLine(line, origin: .script, time: Timestamp.now())))
@@ -76,7 +101,8 @@ public enum HeadlessSession {
             output.removeAll(keepingCapacity: true)
             // No command can come any more, and no socket can bring news.
             if !stdinOpen && state.isWaitingOnlyForCommands {
-                printNotice(.info, "input ended and no socket can bring more: leaving")
+                handle(Reducer.reduce(&state, .outcome(.info, "input ended and no socket can bring more: leaving",
+                                                        time: Timestamp.now())))
                 break
             }
             // While collecting, the mailbox writes the wake fd only for a long backlog.
@@ -108,8 +134,7 @@ public enum HeadlessSession {
                 var sawData = false
                 for event in events {
                     if event.kind.isStreamData { sawData = true }
-                    printLine(for: event)
-                    handle(Reducer.reduce(&state, .engine(event)))
+                    apply(event)
                 }
                 if let pause = pacing.pause(afterBatchWithData: sawData) {
                     collectUntil = WallClock.monotonicMilliseconds() + Int64(pause)
@@ -121,7 +146,7 @@ public enum HeadlessSession {
             }
         }
         engine.shutdown()
-        for event in mailbox.drain() { printLine(for: event) }
+        for event in mailbox.drain() { apply(event, runningEffects: false) }
         writeAll(STDOUT_FILENO, output)
         return 0
     }

@@ -43,7 +43,7 @@ public enum TUISession {
         var lastFrame: Int64 = 0
         var lastTick = WallClock.monotonicMilliseconds()
         // Notices are already in the log and the status line.
-        var effects = EffectRunner(engine: engine, printNotice: { _, _ in })
+        var effects = EffectRunner(engine: engine)
         func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
 
         for command in options.commands {

@@ -183,7 +183,18 @@ public struct AppState {
     private var listenerIndex: [SocketID: Int] = [:]
     private var connectionIndex: [SocketID: Int] = [:]
 
-    public init(interactive: Bool) { self.interactive = interactive }
+    public init(interactive: Bool) {
+        self.interactive = interactive
+        // Headless paces its own output: one log entry per line it prints.
+        log.mergesNearbyData = interactive
+    }
+
+    /// The protocol of one of our sockets, while it has a row.
+    public func transport(of id: SocketID) -> TransportProtocol? {
+        if let index = connectionIndex[id] { return connections[index].transport }
+        if let index = listenerIndex[id] { return listeners[index].transport }
+        return nil
+    }
 
     public func listener(_ id: SocketID) -> ListenerRow? { listenerIndex[id].map { listeners[$0] } }
     public func connection(_ id: SocketID) -> ConnectionRow? { connectionIndex[id].map { connections[$0] } }

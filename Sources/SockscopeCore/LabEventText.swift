@@ -10,13 +10,12 @@ public enum LabEventText {
         }
     }
 
-    /// The line after the time and socket id.
-    public static func text(_ event: LabEvent) -> String? {
+    /// The headless line after the time and socket id (kernel samples are printed only when notable).
+    static func text(_ event: LabEvent) -> String {
         switch event {
         case .call(let id, let record):
             return "call " + StepGuide.line(id, record)
         case .kernel(_, let sample):
-            guard sample.isNotable else { return nil }
             return "kernel " + KernelText.fields(sample).map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         case .system(let sockets):
             let listening = sockets.filter(\.isListener).count
@@ -25,6 +24,12 @@ public enum LabEventText {
         case .portRange(let low, let high):
             return "ephemeral-ports \(low)-\(high) (the kernel picks client ports from this range)"
         }
+    }
+
+    /// What the Log pane says: a step call is its step line; the rest as headless says it.
+    static func sentence(_ event: LabEvent) -> String {
+        if case .call(let id, let record) = event { return StepGuide.line(id, record) }
+        return String(text(event).drop { $0 != " " }.dropFirst())
     }
 
     /// Whether headless output prints the event (kernel samples only when something notable changed).

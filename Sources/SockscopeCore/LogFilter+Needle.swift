@@ -26,7 +26,7 @@ extension LogFilter {
             text = lowercased
             let utf8 = Array(lowercased.utf8)
             ascii = utf8.allSatisfy { $0 < 0x80 } ? utf8 : nil
-            isVerbatim = ascii != nil && DataEscaping.escapesStartUnshown && LogText.cutMark.allSatisfy { $0 >= 0x80 }
+            isVerbatim = ascii != nil && DataEscaping.escapesStartUnshown && EventText.cutMark.allSatisfy { $0 >= 0x80 }
                 && utf8.allSatisfy { byte in
                     DataEscaping.isVerbatim(byte) && (!Self.isLowercaseLetter(byte) || DataEscaping.isVerbatim(byte - 0x20))
                 }
@@ -49,11 +49,11 @@ extension LogFilter {
         private static let asciiCharacters = Set((0..<0x80).map { Character(Unicode.Scalar(UInt8($0))) } + ["\r\n"])
 
         func isFound(in entry: LogEntry, scratch: inout [UInt8]) -> Bool {
-            if let ascii, isVerbatim, LogText.isData(entry), let found = isFound(ascii, inData: entry, scratch: &scratch) {
+            if let ascii, isVerbatim, entry.isData, let found = isFound(ascii, inData: entry, scratch: &scratch) {
                 return found
             }
             scratch.removeAll(keepingCapacity: true)
-            LogText.appendBody(entry, to: &scratch)
+            EventText.appendBody(entry, to: &scratch)
             if let ascii { return Self.bytes(scratch.span, containIgnoringCase: ascii.span) }
             if needsNonASCII, !scratch.contains(where: { $0 >= 0x80 }) { return false }
             return String(decoding: scratch, as: UTF8.self).lowercased().contains(text)
@@ -72,7 +72,7 @@ extension LogFilter {
             if Self.bytes(preview, containIgnoringCase: pattern) { return true }
             guard Self.isASCII(preview) else { return nil }
             scratch.removeAll(keepingCapacity: true)
-            LogText.appendDataHead(entry, to: &scratch)
+            EventText.appendDataHead(entry, to: &scratch)
             let head = scratch.span
             /// Whether `pattern` goes on, after its first `matched` bytes, in the preview at `index`.
             func continues(after matched: Int, at index: Int) -> Bool {

@@ -1,4 +1,4 @@
-/// How a log entry reads, shared by the Log pane, saved text logs and the log filter.
+/// How a log entry is laid out in the Log pane and a saved text log: time, id, marker, body.
 public enum LogText {
     /// A one-character marker for the entry's direction or kind.
     public static func marker(_ kind: LogKind) -> String {
@@ -11,48 +11,12 @@ public enum LogText {
         }
     }
 
-    /// The entry's body with every untrusted byte escaped.
+    /// The entry's body with every untrusted byte escaped, as `EventText` words it.
     public static func body(_ entry: LogEntry) -> String {
         var out: [UInt8] = []
-        appendBody(entry, to: &out)
+        EventText.appendBody(entry, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
-
-    /// `body` as UTF-8, appended to `out`: the log filter searches these bytes in
-    /// one buffer reused for every entry, so no String is built per entry.
-    static func appendBody(_ entry: LogEntry, to out: inout [UInt8]) {
-        if isData(entry) {
-            appendDataHead(entry, to: &out)
-            DataEscaping.append(entry.bytes[...], to: &out)
-            appendDataTail(entry, to: &out)
-        } else {
-            DisplayText.appendEscaped(Array(entry.text.utf8), backslashes: false, to: &out)
-        }
-    }
-
-    /// True for data, whose body is its head, its preview (`bytes`) escaped by
-    /// `DataEscaping`, then its tail; the body of other entries is their text.
-    static func isData(_ entry: LogEntry) -> Bool {
-        entry.kind == .received || entry.kind == .sent
-    }
-
-    /// What a data entry shows before its preview: the byte count, a datagram's peer, a space.
-    static func appendDataHead(_ entry: LogEntry, to out: inout [UInt8]) {
-        ByteCount.append(entry.count, to: &out)
-        if !entry.text.isEmpty {
-            // Datagrams name their peer.
-            out += (entry.kind == .received ? " from " : " to ").utf8
-            DisplayText.appendEscaped(Array(entry.text.utf8), to: &out)
-        }
-        out.append(0x20)
-    }
-
-    /// What a data entry shows after its preview: the cut mark when the preview is cut short.
-    static func appendDataTail(_ entry: LogEntry, to out: inout [UInt8]) {
-        if entry.count > entry.bytes.count { out += cutMark }
-    }
-
-    static let cutMark = Array("…".utf8)
 
     /// `17:50:03.123 C2 ← 5 B hello\n`
     public static func line(_ entry: LogEntry) -> String {

@@ -116,7 +116,7 @@ extension Reducer {
 
     private static func applyCall(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
         if record.call == "socket" {
-            guard record.errno == nil else { return logStep(id, record, time: time, state: &state) }
+            guard record.errno == nil else { return showStep(id, record, time: time, state: &state) }
             let kind = StepSocketKind.allCases.first { $0.callArguments == record.arguments } ?? .tcp
             state.lab.steps[id] = StepSocketRow(id: id, kind: kind, fd: record.result, phase: .created, lastCall: "socket")
             state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: nil, remote: nil,
@@ -127,7 +127,7 @@ extension Reducer {
                 state.view.selectedConnection = id
                 if state.view.focus == .listeners { state.view.focus = .connections }
             }
-            return logStep(id, record, time: time, state: &state)
+            return showStep(id, record, time: time, state: &state)
         }
         if id.kind == .socket {
             let previous = state.lab.steps[id]?.phase
@@ -157,45 +157,25 @@ extension Reducer {
                 row.lastActivity = time
             }
         }
-        logStep(id, record, time: time, state: &state)
+        showStep(id, record, time: time, state: &state)
     }
 
-    private static func logStep(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
-        let line = StepGuide.line(id, record)
-        state.log.append(LogEntry(time: time, socket: id, kind: record.errno == nil || record.errno == 115 ? .info : .error,
-                                  text: line))
-        state.view.flash = "\(id) " + line
+    /// The call is logged as its event (`Reducer.apply`); the status line shows it meanwhile.
+    private static func showStep(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
+        state.view.flash = "\(id) " + StepGuide.line(id, record)
     }
 
     // MARK: - The ledger
 
     /// Writes every socket event into its socket's history (step mode or not), before the event is applied.
+    /// `EventText.ledgerEntries` words it; what depends on the state (data counted into the last
+    /// entry, kernel state changes) is added here.
     static func recordLab(_ event: EngineEvent, state: inout AppState) {
         let time = event.time
-        func call(_ id: SocketID, _ text: String) { state.lab.ledger.append(LedgerEntry(time: time, kind: .call, text: text), to: id) }
-        func change(_ id: SocketID, _ text: String) { state.lab.ledger.append(LedgerEntry(time: time, kind: .state, text: text), to: id) }
-        let safe = { (text: String) in DisplayText.escape(string: text) }
         switch event.kind {
-        case .listening(let id, let transport, let local, _, let backlog):
+        case .listening(let id, _, _, _, _):
             if let request = event.request, state.lab.pendingManualListens.remove(request) != nil {
                 state.lab.manualAccept.insert(id)
-            }
-            if state.lab.steps[id] == nil {
-                call(id, "socket(), bind(\(local)), listen(\(backlog)) = 0")
-            }
-            change(id, transport.isDatagram ? "bound (\(transport.label) receives datagrams)" : "LISTEN on \(local)")
-        case .accepted(let id, let listener, let local, let remote):
-            call(listener, "accept() = \(id) from \(remote)")
-            call(id, "accept() on \(listener): a new socket for \(remote) on \(local)")
-            change(id, "ESTABLISHED")
-        case .connecting(let id, let remote):
-            call(id, "socket(), connect(\(safe(remote))) = -1 EINPROGRESS")
-            change(id, "SYN-SENT (handshake in progress)")
-        case .connected(let id, let local, let remote):
-            if id.kind == .socket {
-                change(id, "ESTABLISHED: connected to \(remote) from \(local); the engine reads and writes it now")
-            } else {
-                change(id, "ESTABLISHED: connected to \(remote) from \(local)")
             }
         case .received(let id, _, let count), .receivedFrom(let id, _, _, let count, _):
             state.lab.ledger.appendData("recv", count: count, time: time, to: id)
@@ -208,35 +188,24 @@ extension Reducer {
             if totals.sent > 0 {
                 state.lab.ledger.appendData("send", count: totals.sentBytes, calls: totals.sent, time: time, to: id)
             }
-        case .peerClosed(let id):
-            change(id, "peer sent FIN: read() = 0 (EOF); the kernel's state is CLOSE-WAIT until we close")
-        case .shutDown(let id, let direction):
-            let how = switch direction {
-            case .read: "SHUT_RD"
-            case .write: "SHUT_WR"
-            case .both: "SHUT_RDWR"
-            }
-            call(id, "shutdown(\(how)) = 0")
-        case .closed(let id, let reason):
-            call(id, "close() — \(safe(reason))")
-        case .error(let id?, let failure):
-            let code = failure.code.map { " \($0)" } ?? ""
-            state.lab.ledger.append(LedgerEntry(time: time, kind: .error, text: "\(failure.call) failed\(code)"), to: id)
-        case .lab(.call(let id, let record)):
-            state.lab.ledger.append(LedgerEntry(time: time, kind: record.errno == nil ? .call : .error,
-                                                text: safe(record.text)), to: id)
-            if record.errno == nil || record.errno == 115 { change(id, "phase: \(record.phase.rawValue)") }
         case .requestCompleted:
             if let request = event.request { state.lab.pendingManualListens.remove(request) }
         case .lab(.kernel(let id, let sample)):
             let before = state.lab.kernel[id]
-            if sample.gone, before?.gone != true {
-                change(id, "kernel: forgotten (no longer in /proc/net/tcp)")
+            let change: String? = if sample.gone, before?.gone != true {
+                "kernel: forgotten (no longer in /proc/net/tcp)"
             } else if let now = sample.state, now != before?.state {
-                change(id, "kernel: " + (before?.state.map { "\($0.name) → " } ?? "") + now.name)
+                "kernel: " + (before?.state.map { "\($0.name) → " } ?? "") + now.name
+            } else {
+                nil
             }
+            if let change { state.lab.ledger.append(LedgerEntry(time: time, kind: .state, text: change), to: id) }
         default:
             break
+        }
+        let stepListener = event.kind.socket.map { state.lab.steps[$0] != nil } ?? false
+        for (id, kind, text) in EventText.ledgerEntries(event.kind, byStepCalls: stepListener) {
+            state.lab.ledger.append(LedgerEntry(time: time, kind: kind, text: text), to: id)
         }
     }
 }

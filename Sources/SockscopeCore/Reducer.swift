@@ -35,7 +35,7 @@ public enum Reducer {
             state.needsRedraw = true
             return []
         case .outcome(let kind, let text, let time):
-            state.log.append(LogEntry(time: time, socket: nil, kind: kind, text: text))
+            note(kind, text, nil, time, &state)
             state.view.flash = text
             state.needsRedraw = true
             return [.notice(kind, text)]
@@ -84,14 +84,14 @@ public enum Reducer {
         } catch {
             return fail(error.message, time: time, socket: nil, state: &state)
         }
-        state.log.append(LogEntry(time: time, socket: nil, kind: .command, text: trimmed))
+        state.log.append(LogEntry(time: time, socket: nil, kind: .command, record: .command(trimmed)))
         return execute(command, time: time, state: &state)
     }
 
     /// Runs a command a key or a confirmation built, logged as the line that would type it.
     static func run(_ command: Command, time: Timestamp, state: inout AppState) -> [Effect] {
         state.needsRedraw = true
-        state.log.append(LogEntry(time: time, socket: nil, kind: .command, text: CommandText.line(for: command)))
+        state.log.append(LogEntry(time: time, socket: nil, kind: .command, record: .command(CommandText.line(for: command))))
         return execute(command, time: time, state: &state)
     }
 
@@ -116,7 +116,10 @@ public enum Reducer {
                 return [effect]
             }
             let effect = makeRequest(.listen(request), state: &state)
-            if case .perform(let made) = effect, !request.policy.isUnrestricted || request.policy.idleTimeoutMilliseconds != nil {
+            guard case .perform(let made) = effect else { return [effect] }
+            // Until it listens (or fails), the request is how its events are known to be TCP, UDP...
+            state.pendingTransports[made.id] = request.endpoint.transport
+            if !request.policy.isUnrestricted || request.policy.idleTimeoutMilliseconds != nil {
                 state.pendingPolicies[made.id] = request.policy
             }
             return [effect]
@@ -171,7 +174,7 @@ public enum Reducer {
             return [makeRequest(.resolve(host: host), state: &state)]
         case .explain(let topic):
             let lines = Explanation.lines(for: topic)
-            for line in lines { state.log.append(LogEntry(time: time, socket: nil, kind: .info, text: line)) }
+            for line in lines { note(.info, line, nil, time, &state) }
             return lines.map { .notice(.info, $0) }
         case .setLineEnding(let target, let ending):
             guard let id = target ?? state.defaultConnection, state.connection(id) != nil else {
@@ -180,13 +183,13 @@ public enum Reducer {
             }
             state.updateConnection(id) { $0.lineEnding = ending }
             let text = "\(id) line ending: \(ending.rawValue)"
-            state.log.append(LogEntry(time: time, socket: id, kind: .info, text: text))
+            note(.info, text, id, time, &state)
             return [.notice(.info, text)]
         case .save(let path, let format):
             return [.saveLog(path: path, format: format)]
         case .help(let topic):
             let lines = CommandCatalog.helpLines(topic: topic)
-            for line in lines { state.log.append(LogEntry(time: time, socket: nil, kind: .info, text: line)) }
+            for line in lines { note(.info, line, nil, time, &state) }
             if topic == nil, state.interactive { state.view.showHelp = true }
             return lines.map { .notice(.info, $0) }
         case .quit:
@@ -235,7 +238,7 @@ public enum Reducer {
     }
 
     static func fail(_ message: String, time: Timestamp, socket: SocketID?, state: inout AppState) -> [Effect] {
-        state.log.append(LogEntry(time: time, socket: socket, kind: .error, text: message))
+        note(.error, message, socket, time, &state)
         if state.view.prompt != nil { state.view.prompt?.error = message } else { state.view.flash = message }
         state.needsRedraw = true
         return [.notice(.error, message)]
@@ -248,6 +251,9 @@ public enum Reducer {
         // Bookkeeping alone changes nothing on screen.
         if event.kind != .requestCompleted { state.needsRedraw = true }
         recordLab(event, state: &state)
+        // Asked before the event is applied: a close may prune the row.
+        let knownTransport = event.kind.socket.flatMap { state.transport(of: $0) }
+        var effects: [Effect] = []
         switch event.kind {
         case .listening(let id, let transport, let local, let mode, let backlog):
             var row = ListenerRow(id: id, transport: transport, local: local, mode: mode, backlog: backlog)
@@ -257,9 +263,6 @@ public enum Reducer {
             state.upsertListener(row)
             state.mostRecentListener = id
             if state.interactive, state.view.selectedListener == nil { state.view.selectedListener = id }
-            let exposure = row.isAllInterfaces ? " on ALL interfaces (reachable from the network)" : ""
-            let queue = transport.isDatagram ? "" : ", backlog \(backlog)"
-            info("listening on \(transport.label) \(local)\(exposure), \(mode)\(queue)", id, time, &state)
         case .accepted(let id, let listener, let local, let remote):
             state.upsertConnection(ConnectionRow(id: id, listener: listener,
                                                  transport: state.listener(listener)?.transport ?? .tcp,
@@ -270,7 +273,6 @@ public enum Reducer {
                 $0.acceptedTotal += 1
             }
             noteNewConnection(id, state: &state)
-            info("accepted \(remote) on \(listener) (\(local))", id, time, &state)
         case .connecting(let id, let remote):
             var row = ConnectionRow(id: id, listener: nil, local: nil, remote: nil, requestedRemote: remote,
                                     state: .connecting, opened: time, lastActivity: time)
@@ -279,7 +281,6 @@ public enum Reducer {
             }
             state.upsertConnection(row)
             noteNewConnection(id, state: &state)
-            info("connecting to \(remote)", id, time, &state)
         case .connected(let id, let local, let remote):
             if state.connection(id) == nil {
                 state.upsertConnection(ConnectionRow(id: id, listener: nil, local: local, remote: remote,
@@ -292,51 +293,29 @@ public enum Reducer {
                 $0.state = .established
                 $0.lastActivity = time
             }
-            info("connected to \(remote) from \(local) (ephemeral port chosen by the kernel)", id, time, &state)
-        case .received(let id, let bytes, let count):
+        case .received(let id, _, let count):
             countTraffic(id, received: count, time: time, state: &state)
-            state.log.appendData(time: time, socket: id, kind: .received, bytes: bytes, count: count)
-        case .sent(let id, let bytes, let count):
+        case .sent(let id, _, let count):
             countTraffic(id, sent: count, time: time, state: &state)
-            state.log.appendData(time: time, socket: id, kind: .sent, bytes: bytes, count: count)
-        case .shutDown(let id, let direction):
-            info("shutdown \(direction.rawValue): \(ShutdownText.explanation(direction))", id, time, &state)
-        case .receivedFrom(let id, let from, let bytes, let count, let truncated):
+        case .receivedFrom(let id, _, _, let count, _):
             // One datagram, even an empty one.
             countTraffic(id, received: count, time: time, receivedMessages: 1, state: &state)
-            state.log.append(LogEntry(time: time, socket: id, kind: .received, count: count, bytes: bytes,
-                                      text: from.description))
-            if truncated { state.log.append(LogEntry(time: time, socket: id, kind: .error, text: DatagramText.truncation)) }
-        case .sentTo(let id, let to, let bytes, let count):
+        case .sentTo(let id, _, _, let count):
             countTraffic(id, sent: count, time: time, sentMessages: 1, state: &state)
-            state.log.append(LogEntry(time: time, socket: id, kind: .sent, count: count, bytes: bytes,
-                                      text: to.description))
         case .moreDatagrams(let id, let totals):
             countTraffic(id, received: totals.receivedBytes, sent: totals.sentBytes, time: time,
                          receivedMessages: totals.received, sentMessages: totals.sent, state: &state)
-            info(totals.text, id, time, &state)
-        case .attempt(let id, let address):
-            info("trying \(address)", id, time, &state)
-        case .optionValue(let id, let option, let value):
-            var text = "\(option.rawValue) = \(value)"
-            if option == .rcvbuf || option == .sndbuf { text += " (the kernel doubles the value you set, for its bookkeeping)" }
-            info(text, id, time, &state)
-            return [.notice(.info, "\(id) \(text)")]
-        case .resolved(let host, let addresses):
-            info("\(host) resolves to " + (addresses.isEmpty ? "nothing"
-                : addresses.map { "\($0.address) (\($0.family), \($0.type))" }.joined(separator: ", ")), nil, time, &state)
+        case .shutDown, .attempt, .optionValue, .resolved:
+            break
         case .peerCredentials(let id, let pid, let uid, let gid):
-            state.updateConnection(id) { $0.peerCredentials = "pid \(pid), uid \(uid), gid \(gid)" }
-            info("peer process: pid \(pid), uid \(uid), gid \(gid) (SO_PEERCRED)", id, time, &state)
-        case .refused(let id, let remote, let reason):
+            state.updateConnection(id) { $0.peerCredentials = PeerCredentialsText.text(pid: pid, uid: uid, gid: gid) }
+        case .refused(let id, _, _):
             state.updateListener(id) { $0.refusedTotal += 1 }
-            state.log.append(LogEntry(time: time, socket: id, kind: .error, text: "refused \(remote): \(reason)"))
         case .peerClosed(let id):
             state.updateConnection(id) {
                 $0.state = .peerClosed
                 $0.lastActivity = time
             }
-            info("peer closed its side (EOF); we can still send", id, time, &state)
         case .closed(let id, let reason):
             state.activeRates.remove(id)
             if let row = state.connection(id), row.state.isOpen {
@@ -348,20 +327,12 @@ public enum Reducer {
                 state.pruneClosedConnections()
             }
             state.updateListener(id) { $0.isOpen = false }
-            info("closed: \(reason)", id, time, &state)
         case .error(let id, let failure):
-            var line = "\(failure.call)"
-            if let target = failure.target { line += " \(target)" }
-            line += " failed"
-            if let code = failure.code { line += ": \(code)" }
-            line += " (\(failure.explanation))"
-            state.log.append(LogEntry(time: time, socket: id, kind: .error, text: line))
-            state.view.flash = (id.map { "\($0) " } ?? "") + line
             if let id, case .connecting = state.connection(id)?.state {
                 state.updateConnection(id) { $0.state = .failed(failure.code ?? "failed") }
             }
         case .lab(let labEvent):
-            return applyLab(labEvent, request: event.request, time: time, state: &state)
+            effects = applyLab(labEvent, request: event.request, time: time, state: &state)
         case .requestCompleted:
             if let request = event.request {
                 state.requestsInFlight.remove(request)
@@ -370,10 +341,29 @@ public enum Reducer {
             }
             if let request = event.request, state.script.waitingFor == request {
                 state.script.waitingFor = nil
-                return pumpScript(time: time, state: &state)
+                effects = pumpScript(time: time, state: &state)
             }
         }
-        return []
+        log(event, transport: knownTransport, state: &state)
+        return effects
+    }
+
+    /// Keeps the event's record in the log (data merging as `LogBook.appendData` says).
+    private static func log(_ event: EngineEvent, transport known: TransportProtocol?, state: inout AppState) {
+        let transport = known ?? event.kind.socket.flatMap { state.transport(of: $0) }
+            ?? event.request.flatMap { state.pendingTransports[$0] }
+        guard let entry = LogEntry(event, transport: transport) else { return }
+        switch entry.record {
+        case .data:
+            guard let id = entry.socket else { return }
+            state.log.appendData(time: entry.time, socket: id, kind: entry.kind, transport: transport, bytes: entry.bytes,
+                                 count: entry.count)
+        case .event(.error(let id, _)):
+            state.log.append(entry)
+            state.view.flash = (id.map { "\($0) " } ?? "") + EventText.sentence(entry)
+        default:
+            state.log.append(entry)
+        }
     }
 
     /// Counts data on a connection (or a datagram listener, which has no connections).
@@ -409,8 +399,10 @@ public enum Reducer {
         if state.interactive, state.view.selectedConnection == nil { state.view.selectedConnection = id }
     }
 
-    private static func info(_ text: String, _ id: SocketID?, _ time: Timestamp, _ state: inout AppState) {
-        state.log.append(LogEntry(time: time, socket: id, kind: .info, text: text))
+    /// A note in the app's own words (help, an answer, an outcome), for the log.
+    static func note(_ kind: LogKind, _ text: String, _ id: SocketID?, _ time: Timestamp, _ state: inout AppState) {
+        state.log.append(LogEntry(time: time, socket: id, kind: kind, transport: id.flatMap { state.transport(of: $0) },
+                                  record: .note(text)))
     }
 }
 

@@ -210,12 +210,12 @@ import TestSupport
         // Every byte the peer sent is in the saved log: the data entries and the per-connection total agree.
         let lines = try String(contentsOfFile: saved, encoding: .utf8).split(separator: "\n")
         let entries = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-        let logged = entries.filter { $0["kind"] as? String == "received" && $0["id"] as? String == "C1" }
+        let logged = entries.filter { $0["event"] as? String == "received" && $0["id"] as? String == "C1" }
             .compactMap { $0["bytes"] as? Int }.reduce(0, +)
-        let total = entries.first { $0["kind"] as? String == "total" && $0["id"] as? String == "C1" }?["bytes_received"] as? Int
+        let total = entries.first { $0["event"] as? String == "total" && $0["id"] as? String == "C1" }?["bytes_received"] as? Int
         #expect(logged == 2000 * 6)
         #expect(total == 2000 * 6)
-        #expect(entries.last?["kind"] as? String == "summary")
+        #expect(entries.last?["event"] as? String == "summary")
         #expect(entries.last?["dropped"] as? Int == 0)
     }
 }

@@ -50,7 +50,8 @@ import TestSupport
     }
 
     /// With real sockets, `connected` and `accepted` lines are exactly what they were when the
-    /// engine carried addresses as text: the same keys in the same order, the ends crossing.
+    /// engine carried addresses as text: the same keys in the same order, the ends crossing
+    /// (and, since every event about a socket names its protocol, `proto`).
     @Test func connectedAndAcceptedJSONLinesKeepTheirShape() async throws {
         let server = try start(["--json", "-c", "listen 0"])
         defer { server.kill(SIGKILL) }
@@ -67,10 +68,39 @@ import TestSupport
         }
         let accepted = try untimed(server.output, "accepted")
         let clientPort = try #require(accepted.split(separator: ":").last.flatMap { Int($0.dropLast(2)) })
-        #expect(accepted == #","id":"C1","event":"accepted","listener":"L1","local":"127.0.0.1:\#(port)","#
+        #expect(accepted == #","id":"C1","event":"accepted","proto":"tcp","listener":"L1","local":"127.0.0.1:\#(port)","#
             + #""remote":"127.0.0.1:\#(clientPort)"}"#)
-        #expect(try untimed(client.output, "connected") == #","id":"C1","event":"connected","#
+        #expect(try untimed(client.output, "connected") == #","id":"C1","event":"connected","proto":"tcp","#
             + #""local":"127.0.0.1:\#(clientPort)","remote":"127.0.0.1:\#(port)"}"#)
+    }
+
+    /// `save --json` writes the lines `--headless --json` printed, one renderer for both:
+    /// the saved file, without the commands it also keeps and the totals and summary after
+    /// them, is what was printed before the save (kernel samples are printed, not kept).
+    @Test func savedJSONIsWhatHeadlessPrinted() async throws {
+        let path = TemporaryPath.make(prefix: "saved", suffix: ".sock")
+        let saved = TemporaryPath.make(prefix: "saved", suffix: ".jsonl")
+        let udp = try ReservedPort(type: SOCK_DGRAM)  // ours: no stranger answers the connected UDP socket
+        let run = try start(["--json", "-c", "listen unix:\(path) --echo", "-c", "connect unix:\(path)",
+                             "-c", "send C1 \"hello\\n\"", "-c", "connect udp://127.0.0.1:\(udp.port)", "-c", "frobnicate",
+                             "-c", "save \(saved)", "-c", "quit"])
+        #expect(await run.wait() == 0)
+        func event(_ line: Substring) -> String? {
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["event"] as? String
+        }
+        let printed = run.output.split(separator: "\n")
+        let beforeSave = printed.prefix { !$0.contains("saved the log to") }
+            .filter { !["kernel", "system", "ephemeral-ports"].contains(event($0)) }
+        let file = try String(contentsOfFile: saved, encoding: .utf8).split(separator: "\n")
+        #expect(event(file.last ?? "") == "summary")
+        let entries = file.filter { !["command", "total", "summary"].contains(event($0)) }
+        #expect(entries == beforeSave, "saved:\n\(entries.joined(separator: "\n"))\nprinted:\n\(beforeSave.joined(separator: "\n"))")
+        // Every event about a socket names its protocol: a script tells UDP from TCP and UNIX.
+        #expect(entries.contains { event($0) == "connected" && $0.contains(#""proto":"udp""#) }, "\(entries)")
+        #expect(entries.contains { event($0) == "sent" && $0.contains(#""proto":"unix""#) }, "\(entries)")
+        for line in entries where line.contains(#""id":"#) { #expect(line.contains(#""proto":"#), "\(line)") }
+        #expect(entries.contains { event($0) == "error" && $0.contains("unknown command 'frobnicate'") })
+        #expect(file.contains { event($0) == "command" && $0.contains(#""line":"connect unix:"#) })
     }
 
     @Test func errorsNameTheErrnoAndDoNotStopTheScript() async throws {

@@ -55,6 +55,18 @@ import Testing
         #expect(state.listener(L1)?.bytesIn == 262_144 + 900)
     }
 
+    /// A UNIX datagram sender's path is escaped once, as the endpoint writes it (the log
+    /// escaped the already escaped text again: `\\x1b` for an ESC in the path).
+    @Test func aUnixDatagramPeerIsEscapedOnce() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .unixgram, local: "/tmp/x", mode: .interactive, backlog: 0)))
+        let sender = SocketEndpoint.unixPath(Array("/tmp/a\u{1B}b".utf8))
+        _ = Reducer.reduce(&state, event(.receivedFrom(L1, from: sender, bytes: [0x68, 0x69], count: 2, truncated: false)))
+        let body = Self.entries(state).last.map(LogText.body)
+        #expect(body == #"2 B from /tmp/a\x1bb hi"#)
+        #expect(EventText.line(Self.entries(state).last!)?.hasSuffix(#"received 2 B from /tmp/a\x1bb "hi""#) == true)
+    }
+
     @Test func datagramEntriesNeverMergeInTheLog() {
         var state = AppState(interactive: true)
         _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "127.0.0.1:11211")))

@@ -21,14 +21,14 @@ import TestSupport
     @Test func jsonLinesCarryTheFieldsScriptsNeed() {
         let event = EngineEvent(time: Timestamp(nanoseconds: 0),
                                 kind: .received(SocketID(.connection, 2), bytes: Array("hi\n\u{1B}".utf8), count: 4))
-        #expect(EventFormatter.json(event) ==
+        #expect(EventText.json(EventText.entry(event)) ==
             #"{"ts":"1970-01-01T00:00:00.000Z","id":"C2","event":"received","bytes":4,"text":"hi\\n\\x1b","truncated":false}"#)
         let failure = EngineEvent(time: Timestamp(nanoseconds: 0),
                                   kind: .error(SocketID(.connection, 1), .system(call: "connect", errno: 111, target: "tcp://127.0.0.1:9")))
-        let json = EventFormatter.json(failure)!
+        let json = EventText.json(EventText.entry(failure))!
         #expect(json.contains(#""errno":"ECONNREFUSED""#))
         #expect(json.contains(#""event":"error""#))
-        #expect(EventFormatter.json(EngineEvent(time: Timestamp(nanoseconds: 0), kind: .requestCompleted)) == nil)
+        #expect(EventText.json(EventText.entry(EngineEvent(time: Timestamp(nanoseconds: 0), kind: .requestCompleted))) == nil)
     }
 
     @Test func jsonQuotingIsAsciiOnly() {
@@ -38,7 +38,7 @@ import TestSupport
     @Test func textLinesEscapeData() {
         let event = EngineEvent(time: Timestamp(nanoseconds: 0),
                                 kind: .sent(SocketID(.connection, 1), bytes: [0x1B, 0x5B, 0x32, 0x4A], count: 4))
-        #expect(EventFormatter.text(event) == #"1970-01-01T00:00:00.000Z C1 sent 4 B "\x1b[2J""#)
+        #expect(EventText.line(EventText.entry(event)) == #"1970-01-01T00:00:00.000Z C1 sent 4 B "\x1b[2J""#)
     }
 
     /// Headless lines are built as bytes; these pin a line of each shape.
@@ -63,10 +63,10 @@ import TestSupport
          "C4 peer-credentials pid=42 uid=0 gid=4000000000"),
     ])
     func textLineShapes(kind: EngineEventKind, expected: String) throws {
-        let line = try #require(EventFormatter.text(EngineEvent(time: Timestamp(nanoseconds: 0), kind: kind)))
+        let line = try #require(EventText.line(EventText.entry(EngineEvent(time: Timestamp(nanoseconds: 0), kind: kind))))
         #expect(line.hasPrefix("1970-01-01T00:00:00.000Z " + expected), "\(line)")
         var appended = Array("x".utf8)
-        #expect(EventFormatter.appendText(EngineEvent(time: Timestamp(nanoseconds: 0), kind: kind), to: &appended))
+        #expect(EventText.appendLine(EventText.entry(EngineEvent(time: Timestamp(nanoseconds: 0), kind: kind)), to: &appended))
         #expect(appended == Array(("x" + line).utf8))
     }
 
@@ -128,16 +128,16 @@ private extension String {
         let connected = EngineEvent(time: time, kind: .connected(
             SocketID(.connection, 1), local: .ipv4(IPv4Address(127, 0, 0, 1), port: 40000),
             remote: .ipv6(.loopback, port: 9000)))
-        #expect(EventFormatter.json(connected) ==
+        #expect(EventText.json(EventText.entry(connected)) ==
             #"{"ts":"1970-01-01T00:00:00.000Z","id":"C1","event":"connected","local":"127.0.0.1:40000","remote":"[::1]:9000"}"#)
         let accepted = EngineEvent(time: time, kind: .accepted(
             SocketID(.connection, 12), listener: SocketID(.listener, 3), local: .ipv4(IPv4Address(0, 0, 0, 0), port: 80),
             remote: .ipv6(IPv6Address(parsing: "::ffff:10.0.0.9")!, port: 5000)))
-        #expect(EventFormatter.json(accepted) ==
+        #expect(EventText.json(EventText.entry(accepted)) ==
             #"{"ts":"1970-01-01T00:00:00.000Z","id":"C12","event":"accepted","listener":"L3","local":"0.0.0.0:80","remote":"[::ffff:10.0.0.9]:5000"}"#)
         let unix = EngineEvent(time: time, kind: .accepted(
             SocketID(.connection, 2), listener: SocketID(.listener, 1), local: .unix("/tmp/s.sock"), remote: .unnamed))
-        #expect(EventFormatter.json(unix) ==
+        #expect(EventText.json(EventText.entry(unix)) ==
             #"{"ts":"1970-01-01T00:00:00.000Z","id":"C2","event":"accepted","listener":"L1","local":"/tmp/s.sock","remote":"(unnamed)"}"#)
     }
 }

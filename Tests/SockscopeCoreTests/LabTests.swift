@@ -202,19 +202,19 @@ private func requested(_ effects: [Effect]) -> [EngineCommand] {
     @Test func headlessLinesForLabEvents() {
         let call = EngineEvent(time: labT0, kind: .lab(.call(labS1, Self.record("connect", ["8", "127.0.0.1:9"], result: -1,
                                                                           errno: 111, phase: .failed))))
-        let text = EventFormatter.text(call) ?? ""
+        let text = EventText.line(EventText.entry(call)) ?? ""
         #expect(text.contains("S1 call connect(8, 127.0.0.1:9) = -1 ECONNREFUSED — state failed"), "\(text)")
-        let json = EventFormatter.json(call) ?? ""
+        let json = EventText.json(EventText.entry(call)) ?? ""
         #expect(json.contains(#""event":"call""#) && json.contains(#""errno":"ECONNREFUSED""#), "\(json)")
         var sample = KernelSample()
         sample.state = .timeWait
         sample.timerSeconds = 42
         sample.lingering = true
-        let kernel = EventFormatter.text(EngineEvent(time: labT0, kind: .lab(.kernel(labC1, sample)))) ?? ""
+        let kernel = EventText.line(EventText.entry(EngineEvent(time: labT0, kind: .lab(.kernel(labC1, sample))))) ?? ""
         #expect(kernel.hasSuffix("C1 kernel state=TIME-WAIT ours=closed timer=42.0s"), "\(kernel)")
         let hostile = SystemSocket(proto: "unix", state: "LISTEN", receiveQueue: 0, sendQueue: 0, local: "/tmp/\u{1B}[2J",
                                    remote: "", process: "evil\u{1B}]0;x\u{07} (3)", inode: 9, isOurs: false)
-        let system = EventFormatter.json(EngineEvent(time: labT0, kind: .lab(.system([hostile])))) ?? ""
+        let system = EventText.json(EventText.entry(EngineEvent(time: labT0, kind: .lab(.system([hostile]))))) ?? ""
         #expect(!system.unicodeScalars.contains { $0.value < 0x20 }, "JSON escapes control characters")
     }
 }

@@ -12,7 +12,8 @@ import Testing
     static func referenceBody(_ entry: LogEntry) -> String {
         switch entry.kind {
         case .received, .sent:
-            let peer = entry.text.isEmpty ? "" : (entry.kind == .received ? " from " : " to ") + DisplayText.escape(string: entry.text)
+            // A datagram's peer is an endpoint, which writes itself escaped.
+            let peer = entry.text.isEmpty ? "" : (entry.kind == .received ? " from " : " to ") + entry.text
             let more = entry.count > entry.bytes.count ? "…" : ""
             return ByteCount.text(entry.count) + peer + " " + DisplayText.escape(entry.bytes) + more
         case .info, .error, .command:

@@ -359,7 +359,7 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(effects == [.saveLog(path: "/tmp/x.jsonl", format: .json)])
         let json = LogExport.render(state, format: .json)
         #expect(json.contains(#""bytes":100000"#))
-        #expect(json.contains(#""kind":"total","id":"C1","remote":"127.0.0.1:5000","bytes_received":100000"#))
+        #expect(json.contains(#""event":"total","id":"C1","remote":"127.0.0.1:5000","bytes_received":100000"#))
         let text = LogExport.render(state, format: .text)
         #expect(text.contains("# total C1 127.0.0.1:5000 received 100000 B"))
     }
