@@ -40,7 +40,7 @@ final class LabEngine: Sendable {
         /// `accept` requests waiting for the next connection off each listener's queue.
         var pendingAccepts: [SocketID: [RequestID]] = [:]
         var systemView: RepeatedTask?
-        /// What the engine has read for step-mode TCP connections (handed-over step sockets and
+        /// What the engine has read for step-mode stream connections (handed-over step sockets and
         /// connections accepted off a step or manual-accept listener), waiting for the user's `recv`.
         var engineRead: [SocketID: EngineReadBytes] = [:]
     }
@@ -326,9 +326,14 @@ final class LabEngine: Sendable {
     /// out of the kernel), so it hands over what it read since the last `recv`, saying so.
     /// A 0 only when the peer's EOF came and nothing is left: 0 means end of file.
     private func answerRecvFromEngine(_ id: SocketID, fd: String, limit: Int, phase: StepPhase, request: RequestID) {
-        let taken = state.withLockedValue { $0.engineRead[id]?.take(limit) } ?? EngineReadBytes.Taken(count: 0, preview: [], endOfFile: false)
+        let (taken, transport) = state.withLockedValue { state in
+            (state.engineRead[id]?.take(limit), state.engineRead[id]?.transport)
+        }
+        guard let taken, let transport else {
+            return sink.emit(.error(id, SocketFailure(call: "recv", explanation: "\(id) is closed")), request: request)
+        }
         var record = SyscallRecord(call: "recv", arguments: [fd, "\(limit)"], result: taken.count, phase: phase,
-                                   transport: .tcp, data: taken.count > 0 ? taken.preview : nil)
+                                   transport: transport, data: taken.count > 0 ? taken.preview : nil)
         if taken.count > 0 {
             record.note = "the engine had already read these \(taken.count) bytes from the kernel (the log shows them as they came); here they are"
         } else if taken.endOfFile {
@@ -403,7 +408,7 @@ final class LabEngine: Sendable {
         state.withLockedValue { state in
             state.steps[id]?.handedOver = true
             state.steps[id]?.phase = .connected
-            if step.kind.transport == .tcp { state.engineRead[id] = EngineReadBytes() }
+            state.engineRead[id] = EngineReadBytes(transport: step.kind.transport)
         }
         let sink = sink
         let registry = registry
@@ -504,13 +509,14 @@ final class LabEngine: Sendable {
         }
     }
 
-    /// Follows the bytes the engine reads on step-mode TCP connections, for `recv`.
+    /// Follows the bytes the engine reads on step-mode stream connections, for `recv`.
     private func keepEngineReads(_ event: EngineEvent) {
         switch event.kind {
         case .accepted(let connection, let listener, let local, _):
-            guard local.isIP else { return }
             state.withLockedValue { state in
-                if state.listenerFDs[listener] != nil { state.engineRead[connection] = EngineReadBytes() }
+                if state.listenerFDs[listener] != nil {
+                    state.engineRead[connection] = EngineReadBytes(transport: local.isIP ? .tcp : .unix)
+                }
             }
         case .received(let id, let bytes, let count):
             state.withLockedValue { state in state.engineRead[id]?.add(bytes, count: count) }
@@ -617,7 +623,7 @@ final class LabEngine: Sendable {
     }
 }
 
-/// Bytes the engine read on a step-mode connection and the user has not yet `recv`ed: each read's
+/// Bytes the engine read on a step-mode stream connection and the user has not yet `recv`ed: each read's
 /// preview with its exact count, so a `recv` shows the right bytes at the right offsets.
 struct EngineReadBytes {
     struct Taken {
@@ -628,10 +634,15 @@ struct EngineReadBytes {
 
     /// Reads kept at most; older ones are dropped (and their count with them) when nobody `recv`s.
     static let keptReads = 256
+    let transport: TransportProtocol
     private var reads: [(preview: [UInt8], count: Int)] = []
     /// How far into the first read earlier `recv`s took.
     private var offset = 0
     var endOfFile = false
+
+    init(transport: TransportProtocol) {
+        self.transport = transport
+    }
 
     mutating func add(_ preview: [UInt8], count: Int) {
         if reads.count == Self.keptReads {

@@ -164,11 +164,10 @@ struct ListenTests {
             _ = try await harness.perform(.send(connection, Array("anyone?".utf8)))
         }
         let failures = harness.failures(on: connection)
-        #expect(!failures.isEmpty, "\(harness.events(about: connection))")
+        #expect(failures.contains { $0.errno == EPIPE }, "\(harness.events(about: connection))")
         for failure in failures where failure.errno == EPIPE {
             #expect(["write", "send"].contains(failure.call), "EPIPE is a write's failure: \(failure)")
         }
-        #expect(failures.allSatisfy { $0.call != "read" || $0.errno != EPIPE }, "\(failures)")
     }
 
     @Test func peerHalfCloseIsReportedAndWeCanStillSend() async throws {
