@@ -131,6 +131,24 @@ struct LifecycleLabTests {
         #expect(listenUDP.first?.errnoName == "EOPNOTSUPP")
     }
 
+    @Test func stepUDPRefusalIsExplainedAsICMPPortUnreachable() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        // A UDP port nobody is bound to any more: the kernel answers datagrams with ICMP port unreachable.
+        let closedPort = try ReservedPort(type: SOCK_DGRAM).port
+        _ = try await Self.step(harness, .socket(.udp))
+        _ = try await Self.step(harness, .connect(Self.S1, .inet(.udp, host: "127.0.0.1", port: closedPort)))
+        _ = try await Self.step(harness, .send(Self.S1, Array("anyone?".utf8)))
+        // The ICMP answer comes back asynchronously: the first recv after it reports it (EAGAIN before).
+        var refusal: SyscallRecord?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while refusal == nil && ContinuousClock.now < deadline {
+            refusal = try await Self.step(harness, .recv(Self.S1, maxBytes: 100)).first { $0.errnoName == "ECONNREFUSED" }
+        }
+        let explanation = StepGuide.explanation(try #require(refusal, "\(Self.calls(harness, Self.S1).prefix(6).map(\.text))"))
+        #expect(explanation.contains("ICMP port unreachable") && !explanation.contains("RST"), "\(explanation)")
+    }
+
     @Test func nonBlockingConnectShowsConnectingThenTheKernelsStateAtTheOutcome() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
