@@ -156,6 +156,11 @@ final class KernelProbe: Sendable {
         state.withLockedValue { $0.stopped = true }
     }
 
+    /// No sample queued or scheduled: the probe costs no wake-ups until the next event.
+    var isIdle: Bool {
+        state.withLockedValue { !$0.scheduled }
+    }
+
     /// Sees every engine event (on engine threads): learns sockets and their addresses, and starts sampling.
     func observe(_ event: EngineEvent) {
         observe(CollectionOfOne(event))
