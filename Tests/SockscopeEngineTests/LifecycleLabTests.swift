@@ -201,6 +201,26 @@ struct LifecycleLabTests {
         #expect(eof.text.hasSuffix("= 0") && eof.note?.contains("end of file") == true, "\(eof)")
     }
 
+    @Test(.requires("python3")) func recvOnAConnectionAcceptedOffAManualUnixListener() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let path = TemporaryPath.make(prefix: "recv", suffix: ".sock")
+        let answer = try await harness.perform(.lab(.manualListen(ListenRequest(endpoint: .unix(path: path)))))
+        guard case .listening(let listener, .unix, _, _, _)? = answer.first else {
+            Issue.record("no listening event: \(answer)")
+            return
+        }
+        let client = try PythonPeer.run(PeerScripts.unixSendThenRead, [path, "over unix"])
+        defer { client.kill(SIGKILL) }
+        _ = try await harness.perform(.lab(.step(.accept(listener))))
+        let accepted = try #require(harness.acceptedConnections(on: listener).first)
+        try await harness.waitFor("the peer's EOF") { harness.kinds.contains(.peerClosed(accepted)) }
+        let read = try #require(try await Self.step(harness, .recv(accepted, maxBytes: 100)).first)
+        #expect(read.result == 9 && read.data == Array("over unix".utf8) && read.transport == .unix, "\(read)")
+        let eof = try #require(try await Self.step(harness, .recv(accepted, maxBytes: 100)).first)
+        #expect(eof.text.hasSuffix("= 0") && eof.note?.contains("end of file") == true, "\(eof)")
+    }
+
     // MARK: Manual accept
 
     /// One python client that connects and then waits (it never sends).
