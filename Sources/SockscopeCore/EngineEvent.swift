@@ -32,6 +32,15 @@ public struct SocketFailure: Error, Hashable, Sendable {
         return SocketFailure(call: call, errno: errno, code: entry?.name ?? "errno \(errno)",
                              explanation: entry?.explanation ?? "the system call failed", target: target)
     }
+
+    /// The same failure, its kernel errno explained for a socket of `transport`
+    /// (a UDP ECONNREFUSED is an ICMP port unreachable, not a TCP RST).
+    public func explained(on transport: TransportProtocol) -> SocketFailure {
+        guard let errno, let meaning = ErrnoCatalog.explanation(for: errno, on: transport) else { return self }
+        var failure = self
+        failure.explanation = meaning
+        return failure
+    }
 }
 
 /// Something that happened to a socket. Events say what happened; they are

@@ -52,4 +52,15 @@ public enum ErrnoCatalog {
 
     public static func entry(for number: Int32) -> Entry? { byNumber[number] }
     public static func entry(named name: String) -> Entry? { byName[name.uppercased()] }
+
+    /// What an errno means on a socket of `transport`, when that differs from the general
+    /// meaning: UDP has no RST, so its ECONNREFUSED comes from an ICMP message.
+    public static func explanation(for number: Int32, on transport: TransportProtocol) -> String? {
+        switch (number, transport) {
+        case (111, .udp):
+            "nothing is bound to that UDP port: its host answered an earlier datagram with ICMP port unreachable"
+        default:
+            entry(for: number)?.explanation
+        }
+    }
 }

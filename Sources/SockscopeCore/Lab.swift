@@ -150,9 +150,14 @@ public struct KernelSample: Hashable, Sendable {
     /// A listener's accept queue: connections waiting for accept, and its capacity (ss -ltn's Recv-Q / Send-Q).
     public var acceptQueue: Int?
     public var backlog: Int?
-    /// The machine-wide counters of /proc/net/netstat that count accept-queue overflow.
+    /// The machine-wide counters of /proc/net/netstat that count accept-queue overflow:
+    /// every listener of the machine, since boot.
     public var listenOverflows: Int?
     public var listenDrops: Int?
+    /// How much those counters grew since this listener opened (still machine-wide: another
+    /// program's listener overflowing at the same time counts too).
+    public var listenOverflowsSinceOpen: Int?
+    public var listenDropsSinceOpen: Int?
     /// Seconds left on the kernel's timer for the socket (TIME-WAIT's countdown), when one runs.
     public var timerSeconds: Double?
     /// True when the socket is closed on our side and the kernel still holds it (TIME-WAIT...).

@@ -95,6 +95,8 @@ public enum KernelText {
         add("backlog", sample.backlog)
         add("ListenOverflows", sample.listenOverflows)
         add("ListenDrops", sample.listenDrops)
+        add("ListenOverflowsSinceOpen", sample.listenOverflowsSinceOpen)
+        add("ListenDropsSinceOpen", sample.listenDropsSinceOpen)
         add("rtt_us", sample.rttMicroseconds)
         add("rttvar_us", sample.rttVarianceMicroseconds)
         add("cwnd", sample.congestionWindow)

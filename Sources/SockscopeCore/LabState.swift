@@ -70,8 +70,6 @@ public struct LabState: Sendable {
     public var manualAccept: Set<SocketID> = []
     /// `listen --manual-accept` requests not yet answered: their listener is marked manual when it appears.
     public var pendingManualListens: Set<RequestID> = []
-    /// The machine's ListenOverflows / ListenDrops when sockscope first read them, to show what happened since.
-    public var counterBaseline: (overflows: Int, drops: Int)?
     public var portRange: (low: Int, high: Int)?
     public var system = SystemViewState()
 

@@ -98,10 +98,6 @@ extension Reducer {
             // The probe follows closed sockets for up to a minute (TIME-WAIT): a late sample of
             // one whose row was pruned meanwhile would otherwise stay in `lab.kernel` for good.
             guard state.showsKernelSample(of: id) else { return [] }
-            if sample.acceptQueue != nil, state.lab.counterBaseline == nil,
-               let overflows = sample.listenOverflows, let drops = sample.listenDrops {
-                state.lab.counterBaseline = (overflows, drops)
-            }
             state.lab.kernel[id] = sample
         case .system(let sockets):
             state.lab.system.sockets = sockets

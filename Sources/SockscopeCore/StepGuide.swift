@@ -12,7 +12,7 @@ public enum StepGuide {
             if record.call == "recv", errno == 11 {  // EAGAIN
                 return "nothing to read yet; a blocking socket would wait here"
             }
-            let meaning = ErrnoCatalog.entry(for: errno)?.explanation ?? "the kernel refused the call"
+            let meaning = ErrnoCatalog.explanation(for: errno, on: record.transport) ?? "the kernel refused the call"
             return record.note.map { "\(meaning); \($0)" } ?? meaning
         }
         if let note = record.note { return note }

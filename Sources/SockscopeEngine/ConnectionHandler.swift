@@ -188,7 +188,7 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        noteFailure(error, call: "read")
+        noteFailure(error, call: Self.failedOperation(error))
         beginClosing(reason: closeReason ?? "closed after an error")
         context.close(promise: nil)
     }
@@ -481,7 +481,21 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     private func noticeKernelFailure(context: ChannelHandlerContext) {
         guard let pending = try? context.channel.syncOptions?.getOption(.socketOption(.so_error)),
               pending != 0 else { return }
-        noteFailure(IOError(errnoCode: CInt(truncatingIfNeeded: pending), reason: "read"), call: "read")
+        let error = IOError(errnoCode: CInt(truncatingIfNeeded: pending), reason: "so_error")
+        noteFailure(error, call: Self.failedOperation(error))
+    }
+
+    /// Which of our operations an error from NIO belongs to, as a learner names it: NIO names
+    /// the syscall when one failed (`writev`, `read`); a pending socket error (a reset seen
+    /// through `SO_ERROR`) names none, and then EPIPE, which only writes return, is a write's.
+    static func failedOperation(_ error: any Error) -> String {
+        let description = (error as? IOError)?.description ?? ""
+        let syscall = description.prefix { $0.isLetter || $0 == "_" }
+        switch syscall {
+        case "write", "writev", "send", "sendmsg", "sendfile", "sendto": return "write"
+        case "read", "readv", "recv", "recvmsg", "recvfrom": return "read"
+        default: return SocketFailure.errnoCode(of: error) == EPIPE ? "write" : "read"
+        }
     }
 
     private func beginClosing(reason: String) {

@@ -102,7 +102,7 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     /// UDP errors (ECONNREFUSED from an ICMP "port unreachable") do not end the socket.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         log.emitUnlogged()
-        sink.emit(.error(id, .from(error, call: "recvmsg", namedByNIO: false)))
+        sink.emit(.error(id, SocketFailure.from(error, call: "recvmsg", namedByNIO: false).explained(on: .udp)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -186,7 +186,8 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
                 self.log.sent(to: peer.map(SocketEndpoint.init) ?? self.peer, bytes: preview, count: count, request: request)
             case .failure(let error):
                 self.log.emitUnlogged()
-                self.sink.emit(.error(id, .from(error, call: "sendmsg", namedByNIO: false)), request: request)
+                self.sink.emit(.error(id, SocketFailure.from(error, call: "sendmsg", namedByNIO: false).explained(on: .udp)),
+                               request: request)
             }
             if let request { self.sink.complete(request) }
         }

@@ -174,8 +174,10 @@ final class EventBatcher: Sendable {
         if !events.isEmpty { handOn(events) }
     }
 
+    /// The observer sees a batch before its receiver does: whatever the receiver asks next
+    /// (a lab `recv` after a `.received`) finds the observer already up to date.
     private func handOn(_ events: [EngineEvent]) {
-        deliver(events)
         observer.withLockedValue { $0 }?(events)
+        deliver(events)
     }
 }

@@ -10,13 +10,15 @@ import SockscopeCore
 /// Samples ride on socket events: an event marks its socket and a sample runs at
 /// once on the probe's loop, taking every socket marked since the last one (only
 /// the `sampleLimit` most recent: 10 000 connections cost no more than 64).
-/// Samples are at least `minimumGap` apart: data events inside the gap wait for
-/// the next sample; a state change inside it (accept, connect, close, FIN)
-/// schedules one sample at the end of the gap. No timer runs after the last
-/// event, so an idle engine has no wake-ups. The one exception: sockets we
-/// closed are followed once a second while the kernel still holds them
-/// (FIN-WAIT, TIME-WAIT...), at most `lingeringLimit` of them, then dropped.
-/// Samples are reported only when they change.
+/// Data events are sampled at least `minimumGap` apart (data inside the gap waits
+/// for the next sample). An event that can change a TCP state (accept, connect,
+/// close, shutdown, FIN, an error) is sampled within `stateChangeGap`, and its
+/// socket again `followUpDelays` after it: the kernel moves on without telling us
+/// (FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT as the peer answers), and those steps
+/// take milliseconds. The follow-ups are bounded; after them no timer runs, so an
+/// idle engine has no wake-ups. The one exception: sockets we closed are followed
+/// once a second while the kernel still holds them (FIN-WAIT, TIME-WAIT...), at
+/// most `lingeringLimit` of them, then dropped. Samples are reported only when they change.
 ///
 /// Queues, listener accept queues and the state and timer of sockets we closed come
 /// from netlink sock_diag, asked for each sampled socket by its addresses: a hash
@@ -41,6 +43,8 @@ final class KernelProbe: Sendable {
         /// What was last reported, to report only changes; nil before the first report.
         var reported: ReportedSample?
         var isListener = false
+        /// A state-changing event came recently: the follow-up samples look at this socket again.
+        var isFollowed = false
         var isOpen = true
         /// An event happened since the last sample.
         var isDirty = true
@@ -101,13 +105,25 @@ final class KernelProbe: Sendable {
         var tracked: [SocketID: Tracked] = [:]
         /// A sample is queued or scheduled; more events just mark their sockets.
         var scheduled = false
+        /// A state-changing event came while a sample was queued or running: the next one comes soon.
+        var stateChangePending = false
+        /// How many of `followUpDelays` have run since the last state-changing event.
+        var followUpsDone = KernelProbe.followUpDelays.count
+        /// The machine's ListenOverflows / ListenDrops when each TCP listener opened.
+        var listenerBaselines: [SocketID: (overflows: Int, drops: Int)] = [:]
         var lastSample = NIODeadline.distantPast
         var portRangeSent = false
         var stopped = false
     }
 
-    /// Samples are at least this far apart, however busy the sockets are.
+    /// Samples for data are at least this far apart, however busy the sockets are.
     static let minimumGap = TimeAmount.milliseconds(250)
+    /// A state-changing event is sampled at most this long after the last sample.
+    static let stateChangeGap = TimeAmount.milliseconds(10)
+    /// After a state-changing event, its socket is sampled again after each of these delays
+    /// (one after the other): handshakes and goodbyes finish within them.
+    static let followUpDelays: [TimeAmount] = [.milliseconds(10), .milliseconds(40), .milliseconds(100),
+                                                .milliseconds(250), .milliseconds(500)]
     /// Sockets sampled at most per sample: the most recently active.
     static let sampleLimit = 64
     static let lingerInterval = TimeAmount.seconds(1)
@@ -140,6 +156,11 @@ final class KernelProbe: Sendable {
         state.withLockedValue { $0.stopped = true }
     }
 
+    /// No sample queued or scheduled: the probe costs no wake-ups until the next event.
+    var isIdle: Bool {
+        state.withLockedValue { !$0.scheduled }
+    }
+
     /// Sees every engine event (on engine threads): learns sockets and their addresses, and starts sampling.
     func observe(_ event: EngineEvent) {
         observe(CollectionOfOne(event))
@@ -149,14 +170,27 @@ final class KernelProbe: Sendable {
     func observe(_ events: some Collection<EngineEvent>) {
         guard !events.isEmpty else { return }
         let now = NIODeadline.now()
+        // The counters as a listener opens, so that its detail shows what happened since (a file
+        // read per TCP listener opened, outside the lock).
+        let opensListener = events.contains { if case .listening(_, .tcp, _, _, _) = $0.kind { true } else { false } }
+        let counters = opensListener ? ProcFile.netstatCounters(Self.listenCounterKeys) : [:]
         let (timing, wantsPortRange) = state.withLockedValue { state -> (SampleTiming?, Bool) in
             guard !state.stopped else { return (nil, false) }
             var timing: SampleTiming?
             var wantsPortRange = false
             for event in events {
                 guard Self.learn(from: event.kind, into: &state, now: now, wantsPortRange: &wantsPortRange) else { continue }
+                if case .listening(let id, _, _, _, _) = event.kind,
+                   let overflows = counters[Self.listenOverflowsKey], let drops = counters[Self.listenDropsKey] {
+                    state.listenerBaselines[id] = (overflows, drops)
+                }
+                let isStateChange = Self.changesState(event.kind)
+                if isStateChange, let id = event.kind.socket, let index = state.tracked.index(forKey: id) {
+                    state.tracked.values[index].isFollowed = true
+                    state.followUpsDone = 0
+                }
                 // At most one request per batch succeeds: it marks the sample scheduled.
-                if let requested = Self.requestSample(&state, now: now, isStateChange: Self.changesState(event.kind)) {
+                if let requested = Self.requestSample(&state, now: now, isStateChange: isStateChange) {
                     timing = requested
                 }
             }
@@ -239,15 +273,19 @@ final class KernelProbe: Sendable {
 
     /// Decides whether a sample must run now, at the end of the gap, or not at all (nil).
     private static func requestSample(_ state: inout State, now: NIODeadline, isStateChange: Bool) -> SampleTiming? {
-        guard !state.scheduled else { return nil }
-        if now - state.lastSample >= minimumGap {
+        guard !state.scheduled else {
+            if isStateChange { state.stateChangePending = true }
+            return nil
+        }
+        let gap = isStateChange ? stateChangeGap : minimumGap
+        if now - state.lastSample >= gap {
             state.scheduled = true
             return .now
         }
         // Inside the gap: a state change gets one sample at its end; data waits for the next event.
         guard isStateChange else { return nil }
         state.scheduled = true
-        return .after(minimumGap - (now - state.lastSample))
+        return .after(gap - (now - state.lastSample))
     }
 
     /// Queues the sample decided by `requestSample`.
@@ -277,6 +315,7 @@ final class KernelProbe: Sendable {
         let now = NIODeadline.now()
         let (due, stopped) = state.withLockedValue { state -> ([SocketID: Tracked], Bool) in
             state.lastSample = now
+            state.stateChangePending = false
             let candidates = state.tracked.filter { $0.value.isDirty || !$0.value.isOpen }
             var due = candidates
             if candidates.count > Self.sampleLimit {
@@ -370,8 +409,13 @@ final class KernelProbe: Sendable {
         }
         let (changed, delay): ([(SocketID, KernelSample)], TimeAmount?) = state.withLockedValue { state in
             var changed: [(SocketID, KernelSample)] = []
-            for (id, sample) in samples.sorted(by: { $0.key < $1.key }) {
+            for (id, var sample) in samples.sorted(by: { $0.key < $1.key }) {
                 guard let index = state.tracked.index(forKey: id) else { continue }
+                if let baseline = state.listenerBaselines[id], let overflows = sample.listenOverflows,
+                   let drops = sample.listenDrops {
+                    sample.listenOverflowsSinceOpen = overflows - baseline.overflows
+                    sample.listenDropsSinceOpen = drops - baseline.drops
+                }
                 let last = state.tracked.values[index].reported
                 let now = ReportedSample(sample)
                 if last != now {
@@ -380,7 +424,10 @@ final class KernelProbe: Sendable {
                     changed.append((id, reported))
                 }
                 state.tracked.values[index].reported = now
-                if sample.gone { state.tracked.remove(at: index) }
+                if sample.gone {
+                    state.tracked.remove(at: index)
+                    state.listenerBaselines[id] = nil
+                }
             }
             for id in unknown {
                 guard let index = state.tracked.index(forKey: id) else { continue }
@@ -398,6 +445,18 @@ final class KernelProbe: Sendable {
             let stillDirty = state.tracked.values.contains { $0.isDirty }
             if state.stopped {
                 delay = nil
+            } else if state.stateChangePending {
+                // A state changed while this sample ran: look again soon.
+                delay = Self.stateChangeGap
+            } else if state.followUpsDone < Self.followUpDelays.count {
+                // The kernel may still be moving the sockets of the last state change on.
+                delay = Self.followUpDelays[state.followUpsDone]
+                state.followUpsDone += 1
+                let isLast = state.followUpsDone == Self.followUpDelays.count
+                for index in state.tracked.values.indices where state.tracked.values[index].isFollowed {
+                    state.tracked.values[index].isDirty = true
+                    if isLast { state.tracked.values[index].isFollowed = false }
+                }
             } else if stillDirty {
                 // Events arrived while this sample ran: one more after the gap.
                 delay = Self.minimumGap

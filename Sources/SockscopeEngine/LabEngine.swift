@@ -40,6 +40,9 @@ final class LabEngine: Sendable {
         /// `accept` requests waiting for the next connection off each listener's queue.
         var pendingAccepts: [SocketID: [RequestID]] = [:]
         var systemView: RepeatedTask?
+        /// What the engine has read for step-mode stream connections (handed-over step sockets and
+        /// connections accepted off a step or manual-accept listener), waiting for the user's `recv`.
+        var engineRead: [SocketID: EngineReadBytes] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -104,6 +107,12 @@ final class LabEngine: Sendable {
                 step.loop.execute { self.perform(call, on: id, request: request, engine: engine) }
             } else if case .accept = call, let entry = registry.entry(for: id), let channel = entry.channel {
                 entry.eventLoop.execute { self.acceptOne(from: id, channel: channel, request: request) }
+            } else if case .recv(_, let limit) = call, state.withLockedValue({ $0.engineRead[id] != nil }) {
+                let sink = sink
+                group.next().execute {
+                    self.answerRecvFromEngine(id, fd: id.description, limit: limit, phase: .connected, request: request)
+                    sink.complete(request)
+                }
             } else {
                 let sink = sink
                 group.next().execute {
@@ -232,7 +241,9 @@ final class LabEngine: Sendable {
             // Unbound sockets have an unnamed or port-0 address: nothing worth showing.
             record.local = RawSocket.localAddress(fd).flatMap { $0 == .unnamed || $0.port == 0 ? nil : $0 }
             record.remote = RawSocket.remoteAddress(fd)
-            if step.kind.transport == .tcp {
+            // A connect in progress shows only "connecting": the kernel may finish the handshake
+            // before we look (loopback does), and its state belongs on the outcome's line.
+            if step.kind.transport == .tcp, phase != .connecting {
                 record.kernelState = RawSocket.tcpInfo(fd).flatMap { TCPState(rawValue: Int($0.state)) }
             }
         }
@@ -288,11 +299,8 @@ final class LabEngine: Sendable {
             }
         case .shutdown(_, let direction):
             engine.submit(EngineRequest(id: request, command: .shutdown(id, direction)))
-        case .recv:
-            let record = SyscallRecord(call: "recv", arguments: [fd], result: 0, phase: step.phase,
-                                       transport: step.kind.transport,
-                                       note: "the engine reads this socket for you now: data shows in the log as it arrives")
-            sink.emit(.lab(.call(id, record)), request: request)
+        case .recv(_, let limit):
+            answerRecvFromEngine(id, fd: fd, limit: limit, phase: step.phase, request: request)
             sink.complete(request)
         case .bind, .listen, .connect:
             // The kernel answers EINVAL (bind or listen again) or EISCONN (connect on a listening or
@@ -312,6 +320,29 @@ final class LabEngine: Sendable {
         case .socket:
             sink.complete(request)
         }
+    }
+
+    /// `recv` on a connection the engine reads: it cannot call recv(2) (the bytes are already
+    /// out of the kernel), so it hands over what it read since the last `recv`, saying so.
+    /// A 0 only when the peer's EOF came and nothing is left: 0 means end of file.
+    private func answerRecvFromEngine(_ id: SocketID, fd: String, limit: Int, phase: StepPhase, request: RequestID) {
+        let (taken, transport) = state.withLockedValue { state in
+            (state.engineRead[id]?.take(limit), state.engineRead[id]?.transport)
+        }
+        guard let taken, let transport else {
+            return sink.emit(.error(id, SocketFailure(call: "recv", explanation: "\(id) is closed")), request: request)
+        }
+        var record = SyscallRecord(call: "recv", arguments: [fd, "\(limit)"], result: taken.count, phase: phase,
+                                   transport: transport, data: taken.count > 0 ? taken.preview : nil)
+        if taken.count > 0 {
+            record.note = "the engine had already read these \(taken.count) bytes from the kernel (the log shows them as they came); here they are"
+        } else if taken.endOfFile {
+            record.note = "the peer closed its side and everything it sent has been read: end of file"
+        } else {
+            record.resultText = "nothing yet"
+            record.note = "the engine reads this socket for you and has nothing unread: no bytes came since the last recv"
+        }
+        sink.emit(.lab(.call(id, record)), request: request)
     }
 
     // MARK: Handing sockets to NIO
@@ -374,7 +405,11 @@ final class LabEngine: Sendable {
     }
 
     private func handOverConnection(_ id: SocketID, step: StepSocket, request: RequestID) {
-        state.withLockedValue { $0.steps[id]?.handedOver = true; $0.steps[id]?.phase = .connected }
+        state.withLockedValue { state in
+            state.steps[id]?.handedOver = true
+            state.steps[id]?.phase = .connected
+            state.engineRead[id] = EngineReadBytes(transport: step.kind.transport)
+        }
         let sink = sink
         let registry = registry
         ClientBootstrap(group: step.loop)
@@ -468,7 +503,31 @@ final class LabEngine: Sendable {
     /// connection arrives, and lets the kernel probe follow our sockets.
     func observe(_ events: [EngineEvent]) {
         probe.observe(events)
-        for event in events { completeAccept(event) }
+        for event in events {
+            completeAccept(event)
+            keepEngineReads(event)
+        }
+    }
+
+    /// Follows the bytes the engine reads on step-mode stream connections, for `recv`.
+    private func keepEngineReads(_ event: EngineEvent) {
+        switch event.kind {
+        case .accepted(let connection, let listener, let local, _):
+            state.withLockedValue { state in
+                if state.listenerFDs[listener] != nil {
+                    state.engineRead[connection] = EngineReadBytes(transport: local.isIP ? .tcp : .unix)
+                }
+            }
+        case .received(let id, let bytes, let count):
+            state.withLockedValue { state in state.engineRead[id]?.add(bytes, count: count) }
+        case .peerClosed(let id):
+            state.withLockedValue { state in state.engineRead[id]?.endOfFile = true }
+        case .closed(let id, _):
+            // A closed connection has nothing to recv (a step socket answers EBADF then).
+            state.withLockedValue { state in _ = state.engineRead.removeValue(forKey: id) }
+        default:
+            return
+        }
     }
 
     private func completeAccept(_ event: EngineEvent) {
@@ -561,5 +620,54 @@ final class LabEngine: Sendable {
             }
         }
         loop.execute { self.sink.complete(request) }
+    }
+}
+
+/// Bytes the engine read on a step-mode stream connection and the user has not yet `recv`ed: each read's
+/// preview with its exact count, so a `recv` shows the right bytes at the right offsets.
+struct EngineReadBytes {
+    struct Taken {
+        let count: Int
+        let preview: [UInt8]
+        let endOfFile: Bool
+    }
+
+    /// Reads kept at most; older ones are dropped (and their count with them) when nobody `recv`s.
+    static let keptReads = 256
+    let transport: TransportProtocol
+    private var reads: [(preview: [UInt8], count: Int)] = []
+    /// How far into the first read earlier `recv`s took.
+    private var offset = 0
+    var endOfFile = false
+
+    init(transport: TransportProtocol) {
+        self.transport = transport
+    }
+
+    mutating func add(_ preview: [UInt8], count: Int) {
+        if reads.count == Self.keptReads {
+            reads.removeFirst()
+            offset = 0
+        }
+        reads.append((preview, count))
+    }
+
+    /// Up to `limit` bytes in the order they arrived: the exact count, and the bytes the previews hold.
+    mutating func take(_ limit: Int) -> Taken {
+        var count = 0
+        var preview: [UInt8] = []
+        while count < limit, let first = reads.first {
+            let n = min(limit - count, first.count - offset)
+            if offset < first.preview.count {
+                preview += first.preview[offset..<min(first.preview.count, offset + n)]
+            }
+            count += n
+            offset += n
+            if offset == first.count {
+                reads.removeFirst()
+                offset = 0
+            }
+        }
+        return Taken(count: count, preview: preview, endOfFile: endOfFile && reads.isEmpty)
     }
 }

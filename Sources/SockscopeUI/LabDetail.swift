@@ -65,11 +65,14 @@ enum LabDetail {
                           full ? .warning : .normal))
         }
         if let overflows = sample.listenOverflows, let drops = sample.listenDrops {
-            var text = "ListenOverflows \(overflows), ListenDrops \(drops) (whole machine, /proc/net/netstat)"
-            if let baseline = state.lab.counterBaseline {
-                text += ", +\(overflows - baseline.overflows)/+\(drops - baseline.drops) since first read"
+            // Counters of the whole machine since boot; their change since this listener opened
+            // is the part that can be this listener's.
+            if let newOverflows = sample.listenOverflowsSinceOpen, let newDrops = sample.listenDropsSinceOpen {
+                lines.append(("overflows", "+\(newOverflows) since \(listener.id) opened (drops +\(newDrops))",
+                              newOverflows > 0 ? .warning : .dim))
             }
-            lines.append(("overflows", text, overflows > (state.lab.counterBaseline?.overflows ?? overflows) ? .warning : .dim))
+            // /proc/net/netstat's TcpExt ListenOverflows and ListenDrops.
+            lines.append(("system-wide", "\(overflows) overflows, \(drops) drops since boot", .dim))
         }
         return lines
     }

@@ -111,6 +111,9 @@ struct DatagramAndUnixTests {
             return nil
         }
         #expect(failure.code == "ECONNREFUSED")
+        // UDP has no RST: the refusal is the ICMP port unreachable the kernel got back.
+        #expect(failure.explanation.contains("ICMP port unreachable"), "\(failure.explanation)")
+        #expect(!failure.explanation.contains("RST"), "\(failure.explanation)")
         #expect(harness.closedReason(of: id) == nil)
         let again = try await harness.perform(.send(id, [1]))
         #expect(again.count == 2 && again.last == .requestCompleted)

@@ -120,11 +120,105 @@ struct LifecycleLabTests {
         #expect(early.first?.errnoName == "ENOTCONN", "recv before connect: \(early)")
         let records = try await Self.step(harness, .connect(Self.S1, .inet(.tcp, host: "127.0.0.1", port: closed.port)))
         #expect(records.map(\.errnoName) == ["EINPROGRESS", "ECONNREFUSED"])
+        // Two steps: the call in progress ("connecting", no kernel state yet), then the outcome.
+        #expect(records.first?.phase == .connecting)
+        #expect(records.first?.kernelState == nil, "\(records)")
+        #expect(records.first.map { StepGuide.line(Self.S1, $0).contains("kernel:") } == false)
         #expect(records.last?.phase == .failed)
         let udp = try await Self.step(harness, .socket(.udp))
         #expect(udp.first?.text.hasPrefix("socket(AF_INET, SOCK_DGRAM) = ") == true)
         let listenUDP = try await Self.step(harness, .listen(Self.S2, backlog: 1))
         #expect(listenUDP.first?.errnoName == "EOPNOTSUPP")
+    }
+
+    @Test func stepUDPRefusalIsExplainedAsICMPPortUnreachable() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        // A UDP port nobody is bound to any more: the kernel answers datagrams with ICMP port unreachable.
+        let closedPort = try ReservedPort(type: SOCK_DGRAM).port
+        _ = try await Self.step(harness, .socket(.udp))
+        _ = try await Self.step(harness, .connect(Self.S1, .inet(.udp, host: "127.0.0.1", port: closedPort)))
+        _ = try await Self.step(harness, .send(Self.S1, Array("anyone?".utf8)))
+        // The ICMP answer comes back asynchronously: the first recv after it reports it (EAGAIN before).
+        var refusal: SyscallRecord?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while refusal == nil && ContinuousClock.now < deadline {
+            refusal = try await Self.step(harness, .recv(Self.S1, maxBytes: 100)).first { $0.errnoName == "ECONNREFUSED" }
+        }
+        let explanation = StepGuide.explanation(try #require(refusal, "\(Self.calls(harness, Self.S1).prefix(6).map(\.text))"))
+        #expect(explanation.contains("ICMP port unreachable") && !explanation.contains("RST"), "\(explanation)")
+    }
+
+    @Test func nonBlockingConnectShowsConnectingThenTheKernelsStateAtTheOutcome() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen()
+        _ = try await Self.step(harness, .socket(.tcp))
+        let records = try await Self.step(harness, .connect(Self.S1, .inet(.tcp, host: "127.0.0.1", port: listener.port)))
+        #expect(records.count == 2, "\(records)")
+        let started = try #require(records.first), outcome = try #require(records.last)
+        #expect(started.errnoName == "EINPROGRESS" && started.phase == .connecting)
+        // Loopback finishes the handshake before connect returns: "EINPROGRESS (kernel: ESTABLISHED)" was shown.
+        #expect(started.kernelState == nil, "\(started)")
+        #expect(!StepGuide.line(Self.S1, started).contains("ESTABLISHED"), "\(StepGuide.line(Self.S1, started))")
+        #expect(StepGuide.line(Self.S1, started).contains("state connecting"))
+        #expect(outcome.errno == nil && outcome.phase == .connected && outcome.kernelState == .established, "\(outcome)")
+    }
+
+    @Test func recvOnStepConnectionsShowsWhatTheEngineAlreadyRead() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        _ = try await Self.step(harness, .socket(.tcp))
+        _ = try await Self.step(harness, .bind(Self.S1, .inet(.tcp, host: "127.0.0.1", port: 0)))
+        let listened = try await Self.step(harness, .listen(Self.S1, backlog: 5))
+        let port = try #require(listened.first?.local.flatMap(EngineHarness.port(of:)))
+        _ = try await Self.step(harness, .socket(.tcp))
+        _ = try await Self.step(harness, .connect(Self.S2, .inet(.tcp, host: "127.0.0.1", port: port)))
+        _ = try await Self.step(harness, .accept(Self.S1))
+        let accepted = try #require(harness.acceptedConnections(on: Self.S1).first)
+
+        _ = try await harness.perform(.send(Self.S2, Array("hello".utf8)))
+        try await harness.waitFor("the engine to read hello") { harness.received(on: accepted).count == 5 }
+        let onAccepted = try await Self.step(harness, .recv(accepted, maxBytes: 3))
+        #expect(onAccepted.count == 1, "recv works on an accepted connection: \(onAccepted)")
+        #expect(onAccepted.first?.result == 3 && onAccepted.first?.data == Array("hel".utf8), "\(onAccepted)")
+        #expect(onAccepted.first?.note?.contains("already read") == true)
+        let rest = try await Self.step(harness, .recv(accepted, maxBytes: 100))
+        #expect(rest.first?.result == 2 && rest.first?.data == Array("lo".utf8), "\(rest)")
+        // Nothing unread is not end of file: no "= 0" that a learner takes for EOF.
+        let nothing = try #require(try await Self.step(harness, .recv(accepted, maxBytes: 100)).first)
+        #expect(!nothing.text.hasSuffix("= 0"), "\(nothing.text)")
+
+        _ = try await harness.perform(.send(accepted, Array("back".utf8)))
+        try await harness.waitFor("the engine to read back") { harness.received(on: Self.S2).count == 4 }
+        let onStep = try #require(try await Self.step(harness, .recv(Self.S2, maxBytes: 100)).first)
+        #expect(onStep.result == 4 && onStep.data == Array("back".utf8), "\(onStep)")
+        #expect(!onStep.text.hasSuffix("= 0"), "\(onStep.text)")
+
+        _ = try await harness.perform(.shutdown(Self.S2, .write))
+        try await harness.waitFor("the peer's EOF") { harness.kinds.contains(.peerClosed(accepted)) }
+        let eof = try #require(try await Self.step(harness, .recv(accepted, maxBytes: 100)).first)
+        #expect(eof.text.hasSuffix("= 0") && eof.note?.contains("end of file") == true, "\(eof)")
+    }
+
+    @Test(.requires("python3")) func recvOnAConnectionAcceptedOffAManualUnixListener() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let path = TemporaryPath.make(prefix: "recv", suffix: ".sock")
+        let answer = try await harness.perform(.lab(.manualListen(ListenRequest(endpoint: .unix(path: path)))))
+        guard case .listening(let listener, .unix, _, _, _)? = answer.first else {
+            Issue.record("no listening event: \(answer)")
+            return
+        }
+        let client = try PythonPeer.run(PeerScripts.unixSendThenRead, [path, "over unix"])
+        defer { client.kill(SIGKILL) }
+        _ = try await harness.perform(.lab(.step(.accept(listener))))
+        let accepted = try #require(harness.acceptedConnections(on: listener).first)
+        try await harness.waitFor("the peer's EOF") { harness.kinds.contains(.peerClosed(accepted)) }
+        let read = try #require(try await Self.step(harness, .recv(accepted, maxBytes: 100)).first)
+        #expect(read.result == 9 && read.data == Array("over unix".utf8) && read.transport == .unix, "\(read)")
+        let eof = try #require(try await Self.step(harness, .recv(accepted, maxBytes: 100)).first)
+        #expect(eof.text.hasSuffix("= 0") && eof.note?.contains("end of file") == true, "\(eof)")
     }
 
     // MARK: Manual accept
@@ -172,6 +266,14 @@ struct LifecycleLabTests {
         try await harness.waitFor("ListenOverflows to count the dropped SYN") {
             (Self.kernelSamples(harness, listener).last?.listenOverflows ?? 0) > overflowsBefore
         }
+        // The counters are the machine's since boot; the listener's share is their change since it
+        // opened: every sample measures it from the same baseline, read before the first sample.
+        let counted = Self.kernelSamples(harness, listener).filter { $0.listenOverflows != nil }
+        let sinceOpen = try #require(counted.last?.listenOverflowsSinceOpen, "\(counted)")
+        #expect(sinceOpen >= 1)
+        let baselines = Set(counted.map { sample in sample.listenOverflows! - (sample.listenOverflowsSinceOpen ?? .max) })
+        #expect(baselines.count == 1, "one baseline: \(baselines)")
+        #expect(counted.allSatisfy { ($0.listenOverflowsSinceOpen ?? -1) >= 0 && $0.listenDropsSinceOpen != nil })
         #expect(harness.acceptedConnections(on: listener).count == 1)
         _ = try await harness.perform(.lab(.step(.accept(listener))))
         _ = try await harness.perform(.lab(.step(.accept(listener))), timeout: .seconds(20))
@@ -184,7 +286,8 @@ struct LifecycleLabTests {
     // MARK: Kernel states
 
     /// argv: mode. Listens, prints PORT, accepts one client; `fin` half-closes at once and waits,
-    /// `wait-eof` reads until EOF and then closes.
+    /// `wait-eof` reads until EOF and then closes, `slow-close` reads until EOF and closes 0.2 s later
+    /// (a server finishing its work: our end sits in FIN-WAIT-2 meanwhile).
     static let peerServer = """
     import socket, sys, time
     server = socket.socket()
@@ -198,6 +301,8 @@ struct LifecycleLabTests {
     else:
         while conn.recv(4096):
             pass
+        if sys.argv[1] == "slow-close":
+            time.sleep(0.2)
         conn.close()
         print("CLOSED", flush=True)
         time.sleep(60)
@@ -243,6 +348,25 @@ struct LifecycleLabTests {
         let sample = try #require(Self.kernelSamples(harness, client).last { $0.state == .timeWait })
         let seconds = try #require(sample.timerSeconds)
         #expect(seconds > 0 && seconds <= 60, "TIME-WAIT lasts 60 s on Linux: \(seconds)")
+    }
+
+    @Test(.requires("python3")) func activeCloseStatesShowAsTheKernelChangesThem() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let (peer, port) = try await Self.startPeer("slow-close")
+        defer { peer.kill(SIGKILL) }
+        _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
+        let client = SocketID(.connection, 1)
+        _ = try await harness.perform(.close(client))
+        // FIN-WAIT-2 while the peer works, TIME-WAIT once its FIN comes (0.2 s later): the probe
+        // follows a close with samples milliseconds apart, not only its once-a-second look at
+        // closed sockets, which showed TIME-WAIT a second late.
+        try await harness.waitFor("TIME-WAIT within 0.8 s of our close", timeout: .milliseconds(800)) {
+            Self.kernelSamples(harness, client).contains { $0.state == .timeWait }
+        }
+        let states = Self.kernelSamples(harness, client).compactMap(\.state)
+        #expect(Self.isSubsequence(["FIN-WAIT-2", "TIME-WAIT"], of: states.map(\.name)), "\(states)")
+        #expect(await peer.waitForOutput(containing: "CLOSED"))
     }
 
     @Test func bothEndsOursShowFinWaitThenTimeWaitAndCloseWait() async throws {

@@ -149,6 +149,27 @@ struct ListenTests {
         #expect(errorIndex != nil && closedIndex != nil && errorIndex! < closedIndex!, "error before closed: \(kinds)")
     }
 
+    @Test func writingToAPeerThatResetFailsAsAWriteNotARead() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(.interactive)
+        let client = try PythonPeer.run(PeerScripts.sendThenClose, [String(listener.port), "bye"])
+        #expect(await client.waitForOutput(containing: "CLOSED"))
+        let connection = SocketID(.connection, 1)
+        try await harness.waitFor("the peer's EOF") { harness.kinds.contains(.peerClosed(connection)) }
+        // The peer's socket is gone: its kernel answers our bytes with RST, after which the
+        // kernel fails writes with EPIPE. Send until the connection dies.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while harness.closedReason(of: connection) == nil && ContinuousClock.now < deadline {
+            _ = try await harness.perform(.send(connection, Array("anyone?".utf8)))
+        }
+        let failures = harness.failures(on: connection)
+        #expect(failures.contains { $0.errno == EPIPE }, "\(harness.events(about: connection))")
+        for failure in failures where failure.errno == EPIPE {
+            #expect(["write", "send"].contains(failure.call), "EPIPE is a write's failure: \(failure)")
+        }
+    }
+
     @Test func peerHalfCloseIsReportedAndWeCanStillSend() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }

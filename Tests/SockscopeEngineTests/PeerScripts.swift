@@ -1,5 +1,15 @@
 /// Python peers used by the engine tests. Each prints what the test checks to stdout.
 enum PeerScripts {
+    /// argv: port message. Sends the message and closes at once (both directions): whatever
+    /// arrives afterwards makes its kernel answer with RST.
+    static let sendThenClose = """
+    import socket, sys
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+    s.sendall(sys.argv[2].encode())
+    s.close()
+    print("CLOSED")
+    """
+
     /// argv: port message. Sends the message, half-closes, prints `GOT <everything received>`.
     static let sendThenRead = """
     import socket, sys

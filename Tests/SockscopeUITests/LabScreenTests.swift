@@ -68,6 +68,8 @@ private func kernel(_ state: TCPState, rtt: Int? = nil, timer: Double? = nil, li
         feed(.lab(.kernel(s1, full)), &state, ms: 30)
         full.listenOverflows = 9
         full.listenDrops = 9
+        full.listenOverflowsSinceOpen = 2
+        full.listenDropsSinceOpen = 2
         feed(.lab(.kernel(s1, full)), &state, ms: 40)
         feed(.lab(.call(s2, SyscallRecord(call: "socket", arguments: ["AF_INET", "SOCK_STREAM"], result: 8, phase: .created,
                                           transport: .tcp))), &state, ms: 50)
@@ -78,6 +80,9 @@ private func kernel(_ state: TCPState, rtt: Int? = nil, timer: Double? = nil, li
         let text = frame.grid.textLines.joined(separator: "\n")
         #expect(text.contains("manual q 2/1"))
         #expect(text.contains("accept queue 2 / 1 waiting"))
+        // Machine-wide counters say so; the listener's own share is the change since it opened.
+        #expect(text.contains("system-wide  9 overflows, 9 drops since boot"), "\(text)")
+        #expect(text.contains("overflows    +2 since S1 opened (drops +2)"), "\(text)")
         #expect(text.contains("next         accept S1  close S1"))
     }
 
