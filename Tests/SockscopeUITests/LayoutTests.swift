@@ -190,3 +190,66 @@ extension String {
         String(self.filter { $0 != target })
     }
 }
+
+@Suite struct LayoutBehaviourTests {
+    @Test func helpPageDownMovesOnePageAndTheOverlayCoversTheBody() {
+        var state = sampleState(width: 120, height: 40)
+        _ = Reducer.reduce(&state, .key(.character("?"), time: t0))
+        var lines = Screen.render(state).grid.textLines
+        // Nothing of the panes beside it: the overlay's frame is the screen's edge.
+        #expect(lines[1].hasPrefix("┌ Help") && lines[1].hasSuffix("┐"))
+        #expect(lines[38].hasPrefix("└") && lines[38].hasSuffix("┘"))
+        #expect(lines[1].contains("lines 1-36 of"))
+        _ = Reducer.reduce(&state, .key(.pageDown, time: t0))
+        lines = Screen.render(state).grid.textLines
+        // 36 rows inside the frame: a page moves 35, keeping one line for context.
+        #expect(lines[1].contains("lines 36-"))
+    }
+
+    @Test func logLinesWrapAtWordBoundaries() {
+        let state = sampleState(width: 60, height: 24)
+        let lines = Screen.render(state).grid.textLines.map { line in
+            String(line.drop { $0 == "│" }.reversed().drop { $0 == "│" }.reversed())
+        }
+        let message = "connected to 127.0.0.1:9000 from 127.0.0.1:51234 (ephemeral port chosen by the kernel)"
+        let start = lines.firstIndex { $0.contains("connected to 127.0.0.1:9000") }!
+        // Every word of the message is whole on one line.
+        let words = lines[start...].prefix(3).flatMap { $0.split(separator: " ").map(String.init) }
+        for word in message.split(separator: " ") { #expect(words.contains(String(word)), "\(word) is cut") }
+    }
+
+    @Test func aLongStatusMessageIsShownWhole() {
+        var state = sampleState(width: 80, height: 24)
+        let message = "connect 127.0.0.1:9 failed: ECONNREFUSED (connection refused): nothing is listening on that port; "
+            + "the peer's kernel answered the SYN with RST. Start a server there, or check the port."
+        state.view.flash = message
+        let lines = Screen.render(state).grid.textLines
+        let shown = lines[1...3].map { $0.trimmingCharacters() }.joined(separator: " ")
+        #expect(shown.contains(message))
+        #expect(lines[0].hasPrefix("sockscope  1 listening  2 open"))
+    }
+
+    @Test func bothEndsStackWhenTheyDoNotFitSideBySide() {
+        var state = sampleState(width: 56, height: 30)
+        var sample = KernelSample()
+        sample.state = .established
+        sample.congestionWindow = 10
+        feed(.lab(.kernel(SocketID(.connection, 1), sample)), &state, ms: 400)
+        feed(.lab(.kernel(SocketID(.connection, 2), sample)), &state, ms: 401)
+        _ = Reducer.reduce(&state, .select(.connections, index: 1))
+        state.view.focus = .detail
+        state.view.zoomed = true
+        let text = Screen.render(state).grid.textLines.joined(separator: "\n")
+        #expect(text.contains("peer (C2, also ours)"))
+        #expect(text.components(separatedBy: "10 segments").count == 3, "both ends' cwnd shown whole")
+        #expect(!text.contains("…"))
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
