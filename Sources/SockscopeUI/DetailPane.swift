@@ -10,7 +10,7 @@ enum DetailPane {
             // Cut below, never silently: the last row says how much more there is.
             let hidden = rows.count - area.height + 1
             rows = Array(rows.prefix(area.height - 1))
-            rows.append(("", "… \(hidden) more line\(hidden == 1 ? "" : "s")" + (state.view.zoomed ? ", j/k selects" : ": z zooms"), .dim))
+            rows.append(("", "… \(hidden) more line\(hidden == 1 ? "" : "s")" + " below" + (state.view.zoomed ? "" : ": z zooms"), .dim))
         }
         for (row, line) in rows.enumerated() {
             let used = grid.put(line.0, x: area.x, y: area.y + row, maxWidth: area.width, role: .dim)
