@@ -10,7 +10,8 @@ enum DetailPane {
             // Cut below, never silently: the last row says how much more there is.
             let hidden = rows.count - area.height + 1
             rows = Array(rows.prefix(area.height - 1))
-            rows.append(("", "… \(hidden) more line\(hidden == 1 ? "" : "s")" + " below" + (state.view.zoomed ? "" : ": z zooms"), .dim))
+            let marker = "… \(hidden) more line\(hidden == 1 ? "" : "s") below" + (state.view.zoomed ? "" : ": z zooms")
+            rows.append(("", TextWidth.columns(of: marker) <= area.width ? marker : "… \(hidden) more", .dim))
         }
         for (row, line) in rows.enumerated() {
             let used = grid.put(line.0, x: area.x, y: area.y + row, maxWidth: area.width, role: .dim)
@@ -36,6 +37,11 @@ enum DetailPane {
             }
         } else {
             for (label, value, role) in lines {
+                // On one line when both fit, else the label above its value.
+                if !label.isEmpty, TextWidth.columns(of: label) + 1 + TextWidth.columns(of: value) <= width {
+                    rows.append((label + " ", value, role))
+                    continue
+                }
                 if !label.isEmpty { rows.append(("", TextFit.elide(label, to: width), .dim)) }
                 let indent = label.isEmpty || width < 8 ? "" : "  "
                 for piece in TextFit.wrap(value, width: width - indent.count) { rows.append((indent, piece, role)) }
