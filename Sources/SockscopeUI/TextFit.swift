@@ -35,7 +35,8 @@ enum TextFit {
 
     /// `text` in lines of at most `width` columns, broken after spaces (the space stays
     /// at the end of its line, so the lines put together are the text again); a word
-    /// longer than a line is broken after a `/` (paths) or inside. At most `maximumLines` lines: when more
+    /// longer than a line is broken after a `/` (paths), before a backslash (an escape such as
+    /// `\xdf` stays whole) or inside. At most `maximumLines` lines: when more
     /// were needed, the last one ends in `…`.
     static func wrap(_ text: String, width: Int, maximumLines: Int = .max) -> [String] {
         let width = max(1, width)
@@ -54,6 +55,8 @@ enum TextFit {
                 if used + w > width { break }
                 used += w
                 if rest[end] == " " || rest[end] == "/" { lastBreak = rest.index(after: end) }
+                // An escape (`\x1b`) is a word of its own: never split one.
+                if rest[end] == "\\", end > rest.startIndex { lastBreak = end }
                 end = rest.index(after: end)
             }
             if end < rest.endIndex, let lastBreak, lastBreak > rest.startIndex { end = lastBreak }

@@ -255,3 +255,23 @@ extension String {
         return String(s)
     }
 }
+
+@Suite struct EscapeWrapTests {
+    @Test func anEscapeIsNeverSplitAcrossLines() {
+        var state = sampleState(width: 50, height: 24)
+        feed(.received(SocketID(.connection, 1), bytes: Array(repeating: 0xDF, count: 30) + Array("ok".utf8), count: 32),
+             &state, ms: 500)
+        state.view.focus = .log
+        state.view.zoomed = true
+        let lines = Screen.render(state).grid.textLines
+        let dataLines = lines.filter { $0.contains("\\xdf") }
+        #expect(dataLines.count >= 2)
+        for line in dataLines {
+            let characters = Array(line)
+            for (index, character) in characters.enumerated() where character == "\\" {
+                #expect(index + 3 < characters.count && characters[index + 1] == "x"
+                        && characters[index + 2].isHexDigit && characters[index + 3].isHexDigit, "split escape in \(line)")
+            }
+        }
+    }
+}
