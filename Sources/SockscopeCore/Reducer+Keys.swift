@@ -13,8 +13,8 @@ extension Reducer {
             case .escape, .character("?"), .character("q"), .function(1), .enter: state.view.showHelp = false
             case .down, .character("j"): state.view.helpScroll += 1
             case .up, .character("k"): state.view.helpScroll = max(0, state.view.helpScroll - 1)
-            case .pageDown, .character(" "): state.view.helpScroll += 10
-            case .pageUp: state.view.helpScroll = max(0, state.view.helpScroll - 10)
+            case .pageDown, .character(" "): state.view.helpScroll += helpPage(state)
+            case .pageUp: state.view.helpScroll = max(0, state.view.helpScroll - helpPage(state))
             case .control("c"): return [.quit]
             default: break
             }
@@ -134,9 +134,13 @@ extension Reducer {
         }
     }
 
-    /// The socket selected in the focused pane (the connection when another pane has focus).
+    /// The socket selected in the focused table, or the one Detail shows when another pane has focus.
     static func selectedSocket(_ state: AppState) -> SocketID? {
-        state.view.focus == .listeners ? state.view.selectedListener : state.view.selectedConnection
+        switch state.view.focus {
+        case .listeners: state.view.selectedListener
+        case .connections: state.view.selectedConnection
+        case .detail, .log: state.view.detailSocket
+        }
     }
 
     /// Where `d` connects: the selected listener, or the peer of the selected outgoing connection,
@@ -156,10 +160,16 @@ extension Reducer {
         }
     }
 
+    /// A page of the `?` overlay: the rows inside its frame (the screen less the status
+    /// line, the footer and two borders), less one kept for context.
+    private static func helpPage(_ state: AppState) -> Int { max(1, state.view.height - 5) }
+
     private static func pageSize(_ state: AppState) -> Int { max(1, state.view.height / 3) }
 
     static func moveSelection(by delta: Int, state: inout AppState) {
-        switch state.view.focus {
+        // In Detail, j/k move through the table whose socket it shows.
+        let table = state.view.focus == .detail ? state.view.detailTable : state.view.focus
+        switch table {
         case .listeners:
             state.view.selectedListener = step(state.listeners.map(\.id), from: state.view.selectedListener, by: delta)
         case .connections, .detail:

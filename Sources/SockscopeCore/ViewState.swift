@@ -70,7 +70,12 @@ public struct Confirmation: Hashable, Sendable {
 public struct ViewState: Hashable, Sendable {
     public var width = 80
     public var height = 24
-    public var focus: Pane = .listeners
+    public var focus: Pane = .listeners {
+        didSet { if focus == .listeners || focus == .connections { detailTable = focus } }
+    }
+    /// The table whose selection Detail shows: the one focused last, so a listener
+    /// can be read (and zoomed) in Detail as well as a connection.
+    public private(set) var detailTable: Pane = .listeners
     public var zoomed = false
     public var selectedListener: SocketID?
     public var selectedConnection: SocketID?
@@ -94,6 +99,11 @@ public struct ViewState: Hashable, Sendable {
     /// When a tick first saw the current flash.
     public var flashSince: Timestamp?
     public static let flashSeconds: Int64 = 5
+
+    /// The socket Detail shows: the selection of the table focused last, else the other's.
+    public var detailSocket: SocketID? {
+        detailTable == .listeners ? selectedListener ?? selectedConnection : selectedConnection ?? selectedListener
+    }
 
     public var isFollowingLog: Bool { logScroll == 0 }
 

@@ -32,9 +32,17 @@ enum ConnectionsPane {
                                          rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)
         }
-        TableView(headers: ["VIA", "ID", "PROTO", "LOCAL", "REMOTE", "STATE", "IN", "OUT", "RATE ↓/↑", "EOL"], rows: tableRows,
+        TableView(columns: columns, rows: tableRows,
                   selected: selected.map { $0 - first }, focused: focused).draw(in: &grid, area)
     }
+
+    /// The id, the counts and the state go last when the width runs out; addresses are elided first.
+    static let columns: [TableView.Column] = [
+        .init(header: "VIA", priority: 7), .init(header: "ID", priority: 0), .init(header: "PROTO", priority: 5),
+        .init(header: "LOCAL", priority: 4, elidable: true), .init(header: "REMOTE", priority: 3, elidable: true),
+        .init(header: "STATE", priority: 2), .init(header: "IN", priority: 1), .init(header: "OUT", priority: 1),
+        .init(header: "RATE ↓/↑", priority: 6), .init(header: "EOL", priority: 8),
+    ]
 
     /// `1.2 KiB/s / 3 B/s`, or `-` when the connection is quiet.
     static func rateText(_ rate: TrafficRate) -> String {

@@ -3,19 +3,57 @@ import SockscopeCore
 /// The Detail pane: everything known about the selected socket.
 enum DetailPane {
     static func draw(_ state: AppState, in grid: inout CellGrid, _ rect: Rect, focused: Bool) {
-        let lines = self.lines(state)
         let area = PaneFrame.draw(in: &grid, rect, title: "Detail", focused: focused)
-        guard area.height > 0 else { return }
-        let labelWidth = (lines.map { $0.0.count }.max() ?? 0) + 1
-        for (row, line) in lines.prefix(area.height).enumerated() {
-            let used = grid.put(line.0.padding(labelWidth), x: area.x, y: area.y + row, maxWidth: area.width, role: .dim)
+        guard area.height > 0, area.width > 0 else { return }
+        var rows = screenLines(self.lines(state, width: area.width), width: area.width)
+        if rows.count > area.height {
+            // Cut below, never silently: the last row says how much more there is.
+            let hidden = rows.count - area.height + 1
+            rows = Array(rows.prefix(area.height - 1))
+            let marker = "… \(hidden) more line\(hidden == 1 ? "" : "s") below" + (state.view.zoomed ? "" : ": z zooms")
+            rows.append(("", TextWidth.columns(of: marker) <= area.width ? marker : "… \(hidden) more", .dim))
+        }
+        for (row, line) in rows.enumerated() {
+            let used = grid.put(line.0, x: area.x, y: area.y + row, maxWidth: area.width, role: .dim)
             grid.put(line.1, x: area.x + used, y: area.y + row, maxWidth: area.width - used, role: line.2)
         }
     }
 
+    /// The narrowest a value column gets beside its label; narrower, values go under their labels.
+    static let minimumValueWidth = 16
+
+    /// Label and value lines as screen rows of `width` columns: each value wrapped at
+    /// word boundaries under itself, so nothing is cut.
+    static func screenLines(_ lines: [(String, String, StyleRole)], width: Int) -> [(String, String, StyleRole)] {
+        let labelWidth = (lines.map { TextWidth.columns(of: $0.0) }.max() ?? 0) + 1
+        var rows: [(String, String, StyleRole)] = []
+        if width - labelWidth >= minimumValueWidth {
+            let blank = String(repeating: " ", count: labelWidth)
+            for (label, value, role) in lines {
+                let padded = label + String(repeating: " ", count: labelWidth - TextWidth.columns(of: label))
+                for (index, piece) in TextFit.wrap(value, width: width - labelWidth).enumerated() {
+                    rows.append((index == 0 ? padded : blank, piece, role))
+                }
+            }
+        } else {
+            for (label, value, role) in lines {
+                // On one line when both fit, else the label above its value.
+                if !label.isEmpty, TextWidth.columns(of: label) + 1 + TextWidth.columns(of: value) <= width {
+                    rows.append((label + " ", value, role))
+                    continue
+                }
+                if !label.isEmpty { rows.append(("", TextFit.elide(label, to: width), .dim)) }
+                let indent = label.isEmpty || width < 8 ? "" : "  "
+                for piece in TextFit.wrap(value, width: width - indent.count) { rows.append((indent, piece, role)) }
+            }
+        }
+        return rows
+    }
+
     /// (label, value, role) rows for the selected socket.
-    static func lines(_ state: AppState) -> [(String, String, StyleRole)] {
-        let id = state.view.focus == .listeners ? state.view.selectedListener : state.view.selectedConnection
+    /// `width` is the pane's: the kernel's view of both ends goes side by side when it fits.
+    static func lines(_ state: AppState, width: Int) -> [(String, String, StyleRole)] {
+        let id = state.view.detailSocket
         if let id, let row = state.listener(id) {
             var lines: [(String, String, StyleRole)] = [
                 ("socket", "\(row.id) \(row.transport.label) listener", .header),
@@ -31,7 +69,7 @@ enum DetailPane {
                     : ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all, \(row.refusedTotal) refused", .normal),
                 ("state", row.isOpen ? "listening" : "closed", row.isOpen ? .normal : .dim),
             ]
-            return LabDetail.merge(lines, for: row.id, state)
+            return LabDetail.merge(lines, for: row.id, state, width: width)
         }
         if let id, let row = state.connection(id) {
             return LabDetail.merge([
@@ -45,7 +83,7 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ], for: row.id, state)
+            ], for: row.id, state, width: width)
         }
         return [("", "Select a listener or a connection to see its details.", .dim)]
     }

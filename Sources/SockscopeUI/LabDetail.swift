@@ -10,8 +10,8 @@ enum LabDetail {
 
     /// The pane's own lines with the lab's woven in: the kernel's view right after the
     /// address lines (the pane is often short), the history at the end.
-    static func merge(_ base: [Line], for id: SocketID, _ state: AppState) -> [Line] {
-        let (top, history) = lines(for: id, state)
+    static func merge(_ base: [Line], for id: SocketID, _ state: AppState, width: Int) -> [Line] {
+        let (top, history) = lines(for: id, state, width: width)
         let anchor = state.listener(id) != nil ? ["local", "exposure"] : ["state"]
         let index = (base.lastIndex { anchor.contains($0.0) } ?? base.count - 1) + 1
         var merged = base
@@ -19,7 +19,7 @@ enum LabDetail {
         return merged + history
     }
 
-    static func lines(for id: SocketID, _ state: AppState) -> (top: [Line], history: [Line]) {
+    static func lines(for id: SocketID, _ state: AppState, width: Int) -> (top: [Line], history: [Line]) {
         var lines: [Line] = []
         if let step = state.lab.steps[id] {
             lines.append(("fd", "\(step.fd) (\(step.kind.callArguments.joined(separator: ", "))), step mode", .normal))
@@ -29,7 +29,7 @@ enum LabDetail {
         if let listener = state.listener(id) {
             lines += listenerLines(listener, state)
         } else if let row = state.connection(id) {
-            lines += connectionLines(row, state)
+            lines += connectionLines(row, state, width: width)
         }
         let history = state.lab.ledger.history(of: id)
         var historyLines: [Line] = []
@@ -77,7 +77,8 @@ enum LabDetail {
         return lines
     }
 
-    private static func connectionLines(_ row: ConnectionRow, _ state: AppState) -> [Line] {
+    /// `width` is the pane's: both ends side by side when their columns fit, else one after the other.
+    private static func connectionLines(_ row: ConnectionRow, _ state: AppState, width: Int) -> [Line] {
         var lines: [Line] = []
         if row.listener == nil, let range = state.lab.portRange, let port = row.local?.port.map(Int.init) {
             let inRange = port >= range.low && port <= range.high
@@ -89,7 +90,7 @@ enum LabDetail {
         let peer = peerConnection(of: row, state)
         let theirs = peer.flatMap { state.lab.kernel[$0.id] }
         guard ours != nil || theirs != nil else { return lines }
-        if let peer { lines.append(("", "us (\(row.id))  │  peer (\(peer.id), also ours)", .header)) }
+        var pairs: [(label: String, ours: String, theirs: String)] = []
         func pair(_ label: String, _ value: (KernelSample) -> String?) {
             let left = ours.flatMap(value) ?? "-"
             guard peer != nil else {
@@ -98,7 +99,7 @@ enum LabDetail {
             }
             let right = theirs.flatMap(value) ?? "-"
             if left == "-" && right == "-" { return }
-            lines.append((label, left.padding(22) + "│  " + right, .normal))
+            pairs.append((label, left, right))
         }
         pair("kernel state") { sample in
             if sample.gone { return "gone (the kernel forgot it)" }
@@ -118,7 +119,25 @@ enum LabDetail {
             guard let acked = sample.bytesAcked, let received = sample.bytesReceived else { return nil }
             return "\(ByteCount.text(acked)) / \(ByteCount.text(received))"
         }
+        if let peer { lines += sideBySide(pairs, us: "us (\(row.id))", peer: "peer (\(peer.id), also ours)", width: width) }
         return lines
+    }
+
+    /// Both ends' kernel values in two columns when they fit beside the labels, else
+    /// our end's block, then the peer's: never a column cut at the pane's edge.
+    private static func sideBySide(_ pairs: [(label: String, ours: String, theirs: String)], us: String, peer: String,
+                                   width: Int) -> [Line] {
+        guard !pairs.isEmpty else { return [] }
+        // Detail's label column is as wide as its widest label ("last activity") and a space.
+        let labelWidth = max(13, pairs.map { TextWidth.columns(of: $0.label) }.max()!) + 1
+        let left = max(TextWidth.columns(of: us), pairs.map { TextWidth.columns(of: $0.ours) }.max()!) + 2
+        let right = max(TextWidth.columns(of: peer), pairs.map { TextWidth.columns(of: $0.theirs) }.max()!)
+        func pad(_ text: String) -> String { text + String(repeating: " ", count: max(0, left - TextWidth.columns(of: text))) }
+        if labelWidth + left + 3 + right <= width {
+            return [("", pad(us) + "│  " + peer, .header)] + pairs.map { ($0.label, pad($0.ours) + "│  " + $0.theirs, .normal) }
+        }
+        return [("", us, .header)] + pairs.map { ($0.label, $0.ours, .normal) }
+            + [("", peer, .header)] + pairs.map { ($0.label, $0.theirs, .normal) }
     }
 
     /// The connection at the other end, when it is ours too (local and remote swapped).

@@ -20,15 +20,19 @@ public struct Layout: Hashable, Sendable {
     public var footer: Rect
 
     public static let minimumStackedHeight = 14
-    public static let sideDetailWidth = 110
+    /// Detail goes beside the tables from this width; narrower, the tables keep the
+    /// whole width (Connections needs about 120 columns for IPv6 addresses and rates).
+    public static let sideDetailWidth = 160
     public static let stackedDetailHeight = 34
 
     public init(state: AppState) {
         let width = state.view.width
         let height = state.view.height
-        status = Rect(x: 0, y: 0, width: width, height: min(1, height))
-        footer = Rect(x: 0, y: max(0, height - 1), width: width, height: height >= 2 ? 1 : 0)
-        let body = Rect(x: 0, y: 1, width: width, height: max(0, height - 2))
+        let statusHeight = StatusLine.height(state, width: width, screenHeight: height)
+        let footerHeight = Footer.height(state, width: width, screenHeight: height)
+        status = Rect(x: 0, y: 0, width: width, height: statusHeight)
+        footer = Rect(x: 0, y: max(0, height - footerHeight), width: width, height: footerHeight)
+        let body = Rect(x: 0, y: statusHeight, width: width, height: max(0, height - statusHeight - footerHeight))
         if state.view.zoomed || body.height < Self.minimumStackedHeight {
             panes = [state.view.focus: body]
             return
@@ -48,7 +52,7 @@ public struct Layout: Hashable, Sendable {
             tableWidth = width * 62 / 100
             panes[.detail] = Rect(x: tableWidth, y: body.y, width: width - tableWidth, height: topHeight)
         } else if body.height >= Self.stackedDetailHeight {
-            let detailHeight = 9
+            let detailHeight = max(9, logRect.height / 2)
             panes[.detail] = Rect(x: 0, y: logRect.y, width: width, height: detailHeight)
             logRect = Rect(x: 0, y: logRect.y + detailHeight, width: width, height: logRect.height - detailHeight)
         }

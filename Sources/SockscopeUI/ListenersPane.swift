@@ -23,9 +23,15 @@ enum ListenersPane {
                                  role: role)
         }
         let selected = state.view.selectedListener.flatMap { id in state.listeners.firstIndex { $0.id == id } }
-        TableView(headers: ["ID", "PROTO", "LOCAL", "MODE", "CONNS/ALL", "BACKLOG", "STATE"], rows: rows,
+        TableView(columns: columns, rows: rows,
                   selected: selected, focused: focused).draw(in: &grid, area)
     }
+
+    static let columns: [TableView.Column] = [
+        .init(header: "ID", priority: 0), .init(header: "PROTO", priority: 4),
+        .init(header: "LOCAL", priority: 1, elidable: true), .init(header: "MODE", priority: 3, elidable: true),
+        .init(header: "CONNS/ALL", priority: 2), .init(header: "BACKLOG", priority: 5), .init(header: "STATE", priority: 2),
+    ]
 
     /// Open/accepted connections, or datagrams in/out for a datagram listener.
     static func clients(_ row: ListenerRow) -> String {

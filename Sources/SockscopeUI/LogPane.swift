@@ -56,27 +56,9 @@ enum LogPane {
     /// How many screen lines one log entry may take in text view.
     static let maximumWrappedLines = 12
 
-    /// Splits `text` into pieces of at most `width` columns; the last piece ends in … if cut.
+    /// `text` in lines of at most `width` columns, broken at word boundaries; the last ends in … if cut.
     static func wrap(_ text: String, width: Int, maximumLines: Int) -> [String] {
-        var pieces: [String] = []
-        var current = ""
-        var used = 0
-        for character in text {
-            let w = TextWidth.columns(of: character)
-            if used + w > width {
-                pieces.append(current)
-                if pieces.count == maximumLines {
-                    pieces[pieces.count - 1] = String(current.dropLast()) + "…"
-                    return pieces
-                }
-                current = ""
-                used = 0
-            }
-            current.append(character)
-            used += w
-        }
-        if !current.isEmpty || pieces.isEmpty { pieces.append(current) }
-        return pieces
+        TextFit.wrap(text, width: width, maximumLines: maximumLines)
     }
 
     static func role(for kind: LogKind) -> StyleRole {

@@ -27,7 +27,12 @@ enum SystemPane {
                                          DisplayText.escape(string: row.process ?? "-")],
                                  role: role)
         }
-        TableView(headers: [" ", "PROTO", "STATE", "RECV-Q", "SEND-Q", "LOCAL", "REMOTE", "PROCESS"], rows: tableRows,
+        TableView(columns: [
+            .init(header: " ", priority: 1), .init(header: "PROTO", priority: 2), .init(header: "STATE", priority: 1),
+            .init(header: "RECV-Q", priority: 3), .init(header: "SEND-Q", priority: 3),
+            .init(header: "LOCAL", priority: 0, elidable: true), .init(header: "REMOTE", priority: 1, elidable: true),
+            .init(header: "PROCESS", priority: 4, elidable: true),
+        ], rows: tableRows,
                   selected: rows.isEmpty ? nil : system.selected, focused: true).draw(in: &grid, area)
     }
 }

@@ -53,6 +53,9 @@ struct TUIEndToEndTests {
         let screen = try await session.waitFor("out of range")
         #expect(screen.contains(":listen 99999"))
         try await session.press("Escape", "?")
+        try await session.waitFor("Esc closes")
+        // The overlay fits the screen; a page down brings the commands into it.
+        try await session.press("NPage")
         try await session.waitFor("Commands (type : first)")
         try await session.press("Escape", "C-c")
         let status = await session.waitForExit()

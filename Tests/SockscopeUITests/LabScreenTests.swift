@@ -40,7 +40,7 @@ private func kernel(_ state: TCPState, rtt: Int? = nil, timer: Double? = nil, li
         let frame = Screen.render(state)
         assertSnapshot(frame, named: "lab-detail-120x40")
         let text = frame.grid.textLines.joined(separator: "\n")
-        #expect(text.contains("TIME-WAIT 60 s left   │  CLOSE-WAIT"))
+        #expect(text.contains("TIME-WAIT 60 s left  │  CLOSE-WAIT"))
         #expect(text.contains("ephemeral: the kernel picked it from 32768–60999"))
         #expect(text.contains("kernel: TIME-WAIT") && text.contains("close() — closed by us"))
         // Unzoomed, the closed end stays as a dimmed row with its countdown.
