@@ -19,14 +19,18 @@ public enum HeadlessSession {
         /// long (see `DataPacing`): each socket then gets one received and one sent
         /// line per interval (exact byte counts). 0 prints every batch at once.
         public var coalesceMilliseconds: Int
+        /// Run on after a scripted command failed, and end with status 0 (`--keep-going`);
+        /// otherwise the first failure ends the session with status 1, as nc does.
+        public var keepGoing: Bool
 
         public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false,
-                    coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds) {
+                    coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds, keepGoing: Bool = false) {
             self.commands = commands
             self.json = json
             self.engineThreads = engineThreads
             self.allowPublic = allowPublic
             self.coalesceMilliseconds = coalesceMilliseconds
+            self.keepGoing = keepGoing
         }
     }
 
@@ -42,6 +46,7 @@ public enum HeadlessSession {
         let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
         var state = AppState(interactive: false)
         state.allowsPublicListeners = options.allowPublic
+        state.script.stopsAtFailure = !options.keepGoing
         var output: [UInt8] = []
         var stdinOpen = true
         var lines = LineReader()
@@ -74,6 +79,10 @@ public enum HeadlessSession {
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
+            if state.script.failure != nil, !options.keepGoing {
+                printNotice(.info, "a scripted command failed: leaving with status 1 (--keep-going runs on)")
+                break
+            }
             // No command can come any more, and no socket can bring news.
             if !stdinOpen && state.isWaitingOnlyForCommands {
                 printNotice(.info, "input ended and no socket can bring more: leaving")
@@ -123,7 +132,8 @@ public enum HeadlessSession {
         engine.shutdown()
         for event in mailbox.drain() { printLine(for: event) }
         writeAll(STDOUT_FILENO, output)
-        return 0
+        // Like nc: a script whose command failed (refused, unknown, unsaved) says so in its status.
+        return state.script.failure != nil && !options.keepGoing ? 1 : 0
     }
 }
 

@@ -123,11 +123,8 @@ extension Reducer {
             state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: nil, remote: nil,
                                                  state: .unconnected(StepPhase.created.rawValue), opened: time,
                                                  lastActivity: time))
-            state.mostRecentConnection = id
-            if state.interactive {
-                state.view.selectedConnection = id
-                if state.view.focus == .listeners { state.view.focus = .connections }
-            }
+            state.recentSocket = id
+            selectNewConnection(id, state: &state)
             return logStep(id, record, time: time, state: &state)
         }
         if id.kind == .socket {

@@ -14,7 +14,8 @@ struct SockscopeCommand: ParsableCommand {
 
             Commands (for -c, the : prompt and headless stdin):
             \(CommandHelpText.summary)
-            """
+            """,
+        version: SockscopeVersion.current
     )
 
     @Option(name: .customShort("c"), parsing: .singleValue,
@@ -35,6 +36,14 @@ struct SockscopeCommand: ParsableCommand {
                                valueName: "ms"))
     var coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds
 
+    @Flag(name: .customLong("keep-going"),
+          help: "With --headless: run on after a scripted command fails (a refused connect, an unknown command) and exit 0. Without it the first failure ends the session with exit status 1, as nc does.")
+    var keepGoing = false
+
+    @Flag(name: .customLong("no-history"),
+          help: "Neither read nor write the prompt's history file ($XDG_STATE_HOME/sockscope/history, else ~/.local/state/sockscope/history; it holds what you sent).")
+    var noHistory = false
+
     @Option(help: "Colour theme: dark, light or mono (NO_COLOR also selects mono).")
     var theme: String = "dark"
 
@@ -47,6 +56,7 @@ struct SockscopeCommand: ParsableCommand {
         }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
         if json && !headless { throw ValidationError("--json goes with --headless") }
+        if keepGoing && !headless { throw ValidationError("--keep-going goes with --headless") }
         guard (0...10_000).contains(coalesceMilliseconds) else {
             throw ValidationError("--coalesce-ms must be from 0 to 10000")
         }
@@ -56,9 +66,10 @@ struct SockscopeCommand: ParsableCommand {
         let status: Int32
         if headless {
             status = HeadlessSession.run(.init(commands: commands, json: json, engineThreads: threads, allowPublic: `public`,
-                                               coalesceMilliseconds: coalesceMilliseconds))
+                                               coalesceMilliseconds: coalesceMilliseconds, keepGoing: keepGoing))
         } else {
-            status = TUISession.run(.init(commands: commands, theme: Theme.Name(rawValue: theme)!, engineThreads: threads))
+            status = TUISession.run(.init(commands: commands, theme: Theme.Name(rawValue: theme)!, engineThreads: threads,
+                                          keepsHistory: !noHistory))
         }
         if status != 0 { throw ExitCode(status) }
     }

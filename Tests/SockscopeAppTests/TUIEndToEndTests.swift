@@ -147,4 +147,24 @@ struct TUIEndToEndTests {
         let remembered = try String(contentsOfFile: history, encoding: .utf8)
         #expect(remembered.contains("connect \(port)"), "history is kept across runs")
     }
+
+    /// `--no-history` neither recalls the history file nor writes what was typed into it.
+    @Test func noHistoryLeavesTheHistoryFileAlone() async throws {
+        let history = TemporaryPath.make(prefix: "history")
+        try "explain EPIPE\n".write(toFile: history, atomically: false, encoding: .utf8)
+        let session = try await TmuxSession(command: ["env", "SOCKSCOPE_HISTORY=\(history)", Binary.path, "--no-history"])
+        try await session.waitFor("Press : and type listen 9000")
+        try await session.press(":")
+        try await session.type("explain 111")
+        try await session.press("Enter")
+        try await session.waitFor("ECONNREFUSED (errno 111)")
+        try await session.press(":", "Up")
+        try await session.waitFor(":explain 111")
+        try await session.press("Up")
+        let screen = try await session.screen()
+        #expect(!screen.contains("explain EPIPE"), "the file's history was not read")
+        try await session.press("Escape", "q")
+        #expect(await session.waitForExit() == 0)
+        #expect(try String(contentsOfFile: history, encoding: .utf8) == "explain EPIPE\n", "nor written")
+    }
 }
