@@ -22,9 +22,13 @@ public enum HeadlessSession {
         /// Run on after a scripted command failed, and end with status 0 (`--keep-going`);
         /// otherwise the first failure ends the session with status 1, as nc does.
         public var keepGoing: Bool
+        /// `--payload base64`: JSON data events carry their whole payload (see `PayloadCredit`).
+        public var payload: PayloadEncoding
 
         public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false,
-                    coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds, keepGoing: Bool = false) {
+                    coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds, keepGoing: Bool = false,
+                    payload: PayloadEncoding = .none) {
+            self.payload = payload
             self.commands = commands
             self.json = json
             self.engineThreads = engineThreads
@@ -34,6 +38,9 @@ public enum HeadlessSession {
         }
     }
 
+    /// The payload encodings, for the executable (which sees only this module).
+    public typealias Payload = PayloadEncoding
+
     /// A flood prints ~10 lines a second per connection and direction: readable as it
     /// scrolls, and the printing costs the engine's machine little. Short exchanges are
     /// not delayed this long (the pause starts at 10 ms, see `DataPacing`).
@@ -42,8 +49,11 @@ public enum HeadlessSession {
     /// Returns the process exit status.
     public static func run(_ options: Options) -> Int32 {
         let signals = SignalRoute.install()
-        let mailbox = Mailbox()
-        let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
+        // Whole payloads reach the output only as fast as it is written (see `PayloadCredit`).
+        let credit = options.payload == .base64 ? PayloadCredit() : nil
+        let mailbox = Mailbox(keepsWholePayloads: credit != nil)
+        let engine = Engine(threads: options.engineThreads, payloadCredit: credit, emit: { mailbox.post($0) })
+        var unpaid = 0
         var state = AppState(interactive: false)
         state.allowsPublicListeners = options.allowPublic
         state.script.stopsAtFailure = !options.keepGoing
@@ -58,8 +68,9 @@ public enum HeadlessSession {
         func handle(_ produced: [Effect]) { effects.run(produced, state: &state) }
         /// The event's line, if it has one, appended to the output.
         func printLine(for event: EngineEvent) {
+            if case .received(_, _, let count) = event.kind { unpaid += count }
             if options.json {
-                guard let line = EventFormatter.json(event) else { return }
+                guard let line = EventFormatter.json(event, payload: options.payload) else { return }
                 output += line.utf8
             } else {
                 guard EventFormatter.appendText(event, to: &output) else { return }
@@ -79,6 +90,8 @@ public enum HeadlessSession {
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
+            credit?.pay(unpaid)
+            unpaid = 0
             if state.script.failure != nil, !options.keepGoing {
                 printNotice(.info, "a scripted command failed: leaving with status 1 (--keep-going runs on)")
                 break

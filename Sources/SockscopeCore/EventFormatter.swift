@@ -59,8 +59,10 @@ public enum EventFormatter {
         /// `"preview"`, with `...` when the preview is shorter than the count.
         func addPreview(_ bytes: [UInt8], count: Int) {
             add("\"")
-            DataEscaping.append(bytes[...], to: &out)
-            add(count > bytes.count ? "\"..." : "\"")
+            // Whole payloads (`PayloadCredit`) print the same preview as any other.
+            let preview = bytes.prefix(DataPreview.limit)
+            DataEscaping.append(preview, to: &out)
+            add(count > preview.count ? "\"..." : "\"")
         }
         func addData(_ bytes: [UInt8], count: Int) {
             add(count); add(" B "); addPreview(bytes, count: count)
@@ -124,7 +126,10 @@ public enum EventFormatter {
     }
 
     /// A JSON object on one line, or nil for bookkeeping events.
-    public static func json(_ event: EngineEvent) -> String? {
+    /// With `payload` `.base64`, a data event that holds its whole payload (every one while
+    /// the engine runs with a `PayloadCredit`, except an echo listener's echoes, which are the
+    /// bytes it received) also carries it exactly: `"payload"`, base64, with no size cap.
+    public static func json(_ event: EngineEvent, payload: PayloadEncoding = .none) -> String? {
         var fields: [(String, JSONValue)] = [("ts", .string(TimeText.iso8601(event.time)))]
         if let id = event.kind.socket { fields.append(("id", .string(id.description))) }
         fields.append(("event", .string(name(of: event.kind))))
@@ -140,8 +145,10 @@ public enum EventFormatter {
         case .connected(_, let local, let remote):
             fields += [("local", .string(local.description)), ("remote", .string(remote.description))]
         case .received(_, let bytes, let count), .sent(_, let bytes, let count):
-            fields += [("bytes", .int(count)), ("text", .string(DisplayText.escape(bytes))),
-                       ("truncated", .bool(count > bytes.count))]
+            let preview = Array(bytes.prefix(DataPreview.limit))
+            fields += [("bytes", .int(count)), ("text", .string(DisplayText.escape(preview))),
+                       ("truncated", .bool(count > preview.count))]
+            if payload == .base64, bytes.count == count { fields.append(("payload", .string(Base64.encode(bytes)))) }
         case .peerClosed:
             break
         case .shutDown(_, let direction):
@@ -149,7 +156,9 @@ public enum EventFormatter {
         case .receivedFrom(_, let peer, let bytes, let count), .sentTo(_, let peer, let bytes, let count):
             let isReceived = if case .receivedFrom = event.kind { true } else { false }
             fields += [(isReceived ? "from" : "to", .string(peer.description)), ("bytes", .int(count)),
-                       ("text", .string(DisplayText.escape(bytes))), ("truncated", .bool(count > bytes.count))]
+                       ("text", .string(DisplayText.escape(Array(bytes.prefix(DataPreview.limit))))),
+                       ("truncated", .bool(count > min(bytes.count, DataPreview.limit)))]
+            if payload == .base64, bytes.count == count { fields.append(("payload", .string(Base64.encode(bytes)))) }
         case .attempt(_, let address):
             fields.append(("address", .string(address.description)))
         case .optionValue(_, let option, let value):

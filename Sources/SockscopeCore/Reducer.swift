@@ -17,6 +17,11 @@ public enum Reducer {
             return []
         case .commandLine(let line, .prompt, let time):
             return run(line, time: time, state: &state)
+        case .command(let command, let time):
+            if let id = command.namedSocket, state.isClosed(id) {
+                return fail("\(command.verb): \(id) is closed", time: time, socket: id, state: &state)
+            }
+            return execute(command, time: time, state: &state)
         case .commandLine(let line, .script, let time):
             state.script.pending.append(line)
             return pumpScript(time: time, state: &state)

@@ -66,8 +66,12 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
         guard let id else { return }
         let envelope = Self.unwrapInboundIn(data)
         let count = envelope.data.readableBytes
-        let preview = envelope.data.getBytes(at: envelope.data.readerIndex, length: min(count, DataPreview.limit)) ?? []
+        // Whole datagrams for a consumer that needs every byte (see `PayloadCredit`).
+        let credit = registry.payloadCredit
+        let kept = credit == nil ? min(count, DataPreview.limit) : count
+        let preview = envelope.data.getBytes(at: envelope.data.readerIndex, length: kept) ?? []
         guard case .listener(let mode) = role else {
+            credit?.charge(count)
             return sink.emit(.received(id, bytes: preview, count: count))
         }
         sink.emit(.receivedFrom(id, from: SocketEndpoint(envelope.remoteAddress), bytes: preview, count: count))
