@@ -125,6 +125,8 @@ extension Reducer {
                                                  lastActivity: time))
             state.recentSocket = id
             selectNewConnection(id, state: &state)
+            // A step socket is walked through its calls from its row: focus goes there.
+            if state.interactive, state.view.focus == .listeners { state.view.focus = .connections }
             return logStep(id, record, time: time, state: &state)
         }
         if id.kind == .socket {

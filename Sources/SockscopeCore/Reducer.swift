@@ -433,12 +433,10 @@ public enum Reducer {
         selectNewConnection(id, state: &state)
     }
 
-    /// Selects a connection the user just made, moving focus off the Listening pane so that
-    /// keys and commands without an id act on it.
+    /// Selects a connection the user just made: `send` and the send line act on it.
     static func selectNewConnection(_ id: SocketID, state: inout AppState) {
         guard state.interactive else { return }
         state.view.selectedConnection = id
-        if state.view.focus == .listeners { state.view.focus = .connections }
     }
 
     private static func info(_ text: String, _ id: SocketID?, _ time: Timestamp, _ state: inout AppState) {

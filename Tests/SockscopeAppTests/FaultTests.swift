@@ -6,8 +6,10 @@ import TestSupport
 /// serving everything else, and counts every byte.
 @Suite(.timeLimit(.minutes(2))) struct FaultTests {
     /// Starts the headless binary; `limit` sets `ulimit -n` first.
-    func start(_ commands: [String], json: Bool = false, fdLimit: Int? = nil) throws -> SpawnedProcess {
-        let arguments = ["--headless"] + (json ? ["--json"] : []) + commands.flatMap { ["-c", $0] }
+    /// `keepGoing`: run every command even after one fails (a run collecting several errors).
+    func start(_ commands: [String], json: Bool = false, keepGoing: Bool = false, fdLimit: Int? = nil) throws -> SpawnedProcess {
+        let arguments = ["--headless"] + (json ? ["--json"] : []) + (keepGoing ? ["--keep-going"] : [])
+            + commands.flatMap { ["-c", $0] }
         guard let fdLimit else { return try SpawnedProcess(Binary.path, arguments) }
         let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         return try SpawnedProcess("/bin/sh", ["-c", "ulimit -n \(fdLimit) && exec '\(Binary.path)' \(quoted)"])
@@ -132,7 +134,7 @@ import TestSupport
     @Test func unixPathsThatCannotWorkSayWhy() async throws {
         let long = "/tmp/" + String(repeating: "x", count: 120) + ".sock"
         let run = try start(["listen unix:\(long)", "listen unix:/nonexistent-dir/sockscope.sock",
-                             "connect unix:/tmp/no-such-sockscope-\(getpid()).sock", "quit"], json: true)
+                             "connect unix:/tmp/no-such-sockscope-\(getpid()).sock", "quit"], json: true, keepGoing: true)
         #expect(await run.wait() == 0)
         let output = run.output
         #expect(output.contains("ENAMETOOLONG") || output.contains("too long"), "a too-long path is explained")
@@ -153,7 +155,7 @@ import TestSupport
 
     @Test(.enabled(if: FaultTests.canDropPrivileges, "needs a non-root user or setpriv"))
     func permissionDeniedIsExplained() async throws {
-        let run = try startUnprivileged(["--headless", "--json", "-c", "listen unix:/root/sockscope-\(getpid()).sock",
+        let run = try startUnprivileged(["--headless", "--json", "--keep-going", "-c", "listen unix:/root/sockscope-\(getpid()).sock",
                                          "-c", "listen 80", "-c", "listen 0", "-c", "quit"])
         #expect(await run.wait() == 0)
         let errors = run.output.split(separator: "\n").filter { $0.contains(#""errno":"EACCES""#) }

@@ -421,7 +421,6 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         let C5 = SocketID(.connection, 5)
         _ = Reducer.reduce(&state, event(.connecting(C5, remote: "127.0.0.1:9000"), try! #require(again.first).id))
         #expect(state.view.selectedConnection == C5)
-        #expect(state.view.focus == .connections)
     }
 
     @Test func connectAgainTargetsTheListener() {
