@@ -18,7 +18,7 @@ struct SockscopeCommand: ParsableCommand {
         version: SockscopeVersion.current
     )
 
-    @Argument(help: ArgumentHelp("Netcat mode: HOST PORT connects, -l [HOST] PORT listens (127.0.0.1 unless HOST is named), -U PATH uses a UNIX socket. Stdin is sent raw, received bytes go raw to stdout, errors to stderr; exit status 1 when the connection fails. End of stdin sends FIN (half-close, as nc -N) and the session ends once the peer has finished sending.",
+    @Argument(help: ArgumentHelp("Netcat mode: HOST PORT connects, -l [HOST] PORT listens (127.0.0.1 unless HOST is named), -U PATH uses a UNIX socket. Stdin is sent raw, received bytes go raw to stdout, errors to stderr; exit status 1 when the connection fails. End of stdin sends FIN (half-close, as nc -N); the session ends once both directions are over (our input sent, the peer's EOF read) or the connection closes.",
                           valueName: "host-port-or-path"))
     var target: [String] = []
 
