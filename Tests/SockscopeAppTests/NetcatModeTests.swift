@@ -73,7 +73,9 @@ import TestSupport
             #expect(chunk.count == object["bytes"] as? Int)
             received += chunk
         }
-        #expect(received == Self.payload(seed: 2))
+        // A Bool, not `received == payload` inside #expect: a failure would diff 300 KiB element by element.
+        let sameBytes = received == Self.payload(seed: 2)
+        #expect(sameBytes, "the events carry \(received.count) bytes, the reply \(Self.payload(seed: 2).count)")
     }
 
     @Test(.requires("nc")) func aListenerTakesOneClientAndPipesBothWays() async throws {
@@ -146,6 +148,7 @@ import TestSupport
             let encoded = try #require(object["payload"] as? String)
             received += try #require(Data(base64Encoded: encoded))
         }
-        #expect(received == Self.payload(seed: 6))
+        let sameBytes = received == Self.payload(seed: 6)
+        #expect(sameBytes, "the events carry \(received.count) bytes, the reply \(Self.payload(seed: 6).count)")
     }
 }
