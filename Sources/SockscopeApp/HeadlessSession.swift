@@ -19,9 +19,17 @@ public enum HeadlessSession {
         /// long (see `DataPacing`): each socket then gets one received and one sent
         /// line per interval (exact byte counts). 0 prints every batch at once.
         public var coalesceMilliseconds: Int
+        /// Run on after a scripted command failed, and end with status 0 (`--keep-going`);
+        /// otherwise the first failure ends the session with status 1, as nc does.
+        public var keepGoing: Bool
+        /// `--payload base64`: JSON data events carry their whole payload (see `PayloadCredit`).
+        public var payload: PayloadEncoding
 
         public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false,
-                    coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds) {
+                    coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds, keepGoing: Bool = false,
+                    payload: PayloadEncoding = .none) {
+            self.payload = payload
+            self.keepGoing = keepGoing
             self.commands = commands
             self.json = json
             self.engineThreads = engineThreads
@@ -29,6 +37,9 @@ public enum HeadlessSession {
             self.coalesceMilliseconds = coalesceMilliseconds
         }
     }
+
+    /// The payload encodings, for the executable (which sees only this module).
+    public typealias Payload = PayloadEncoding
 
     /// A flood prints ~10 lines a second per connection and direction: readable as it
     /// scrolls, and the printing costs the engine's machine little. Short exchanges are
@@ -38,17 +49,28 @@ public enum HeadlessSession {
     /// Returns the process exit status.
     public static func run(_ options: Options) -> Int32 {
         let signals = SignalRoute.install()
-        let mailbox = Mailbox()
-        let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
+        // Whole payloads reach the output only as fast as it is written (see `PayloadCredit`).
+        let credit = options.payload == .base64 ? PayloadCredit() : nil
+        let mailbox = Mailbox(keepsWholePayloads: credit != nil)
+        let engine = Engine(threads: options.engineThreads, payloadCredit: credit, emit: { mailbox.post($0) })
+        var unpaid = 0
         var state = AppState(interactive: false)
         state.allowsPublicListeners = options.allowPublic
+        state.script.stopsAtFailure = !options.keepGoing
         var output: [UInt8] = []
         var stdinOpen = true
         var lines = LineReader()
+        /// A data event's whole payload (`--payload base64`), printed with the entry it makes.
+        var wholePayload: (socket: SocketID, bytes: [UInt8])?
         /// One entry as a line of output (text or JSON), if headless prints it.
         func print(_ entry: LogEntry) {
             if options.json {
-                guard let line = EventText.json(entry) else { return }
+                var payload: [UInt8]?
+                if let whole = wholePayload, entry.isData, entry.socket == whole.socket, entry.count == whole.bytes.count {
+                    payload = whole.bytes
+                    wholePayload = nil
+                }
+                guard let line = EventText.json(entry, payload: payload) else { return }
                 output += line.utf8
             } else {
                 guard EventText.appendLine(entry, to: &output) else { return }
@@ -80,6 +102,10 @@ public enum HeadlessSession {
         /// log: printed as they come.
         /// After the engine has stopped, what the reducer asks for is not done (nothing could do it).
         func apply(_ event: EngineEvent, runningEffects: Bool = true) {
+            if credit != nil { wholePayload = event.kind.wholePayload }
+            if case .received(_, _, let count) = event.kind { unpaid += count }
+            if case .receivedFrom(_, _, _, let count, _) = event.kind { unpaid += count }
+            defer { wholePayload = nil }
             let produced = Reducer.reduce(&state, .engine(event))
             if runningEffects { handle(produced) } else { printNewEntries() }
             if !event.kind.isKeptInLog {
@@ -99,6 +125,15 @@ public enum HeadlessSession {
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
+            credit?.pay(unpaid)
+            unpaid = 0
+            if state.script.failure != nil, !options.keepGoing {
+                handle(Reducer.reduce(&state, .outcome(.info, "a scripted command failed: leaving with status 1 (--keep-going runs on)",
+                                                        time: Timestamp.now())))
+                writeAll(STDOUT_FILENO, output)
+                output.removeAll(keepingCapacity: true)
+                break
+            }
             // No command can come any more, and no socket can bring news.
             if !stdinOpen && state.isWaitingOnlyForCommands {
                 handle(Reducer.reduce(&state, .outcome(.info, "input ended and no socket can bring more: leaving",
@@ -148,11 +183,23 @@ public enum HeadlessSession {
         engine.shutdown()
         for event in mailbox.drain() { apply(event, runningEffects: false) }
         writeAll(STDOUT_FILENO, output)
-        return 0
+        // Like nc: a script whose command failed (refused, unknown, unsaved) says so in its status.
+        return state.script.failure != nil && !options.keepGoing ? 1 : 0
     }
 }
 
 extension EngineEventKind {
+    /// A data event's socket and bytes when they are the whole payload (the engine reports
+    /// whole payloads under a `PayloadCredit`; an echo listener's echoes are not).
+    var wholePayload: (socket: SocketID, bytes: [UInt8])? {
+        switch self {
+        case .received(let id, let bytes, let count), .sent(let id, let bytes, let count),
+             .receivedFrom(let id, _, let bytes, let count, _), .sentTo(let id, _, let bytes, let count):
+            bytes.count == count ? (id, bytes) : nil
+        default: nil
+        }
+    }
+
     /// Stream reads and writes: the events a busy connection produces per system call.
     var isStreamData: Bool {
         switch self {

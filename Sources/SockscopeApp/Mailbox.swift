@@ -35,7 +35,11 @@ public final class Mailbox: Sendable {
     private let queue = NIOLockedValueBox(Queue())
     public let wakeSignal = WakeSignal()
 
-    public init() {}
+    /// Merged data events keep every byte (the engine reports whole payloads under a
+    /// `PayloadCredit`, which bounds them), not a 1 KiB preview.
+    private let keepsWholePayloads: Bool
+
+    public init(keepsWholePayloads: Bool = false) { self.keepsWholePayloads = keepsWholePayloads }
 
     /// Queues a batch of events (one engine loop turn's), taking the lock once. Called from any thread.
     public func post(_ events: [EngineEvent]) {
@@ -44,7 +48,7 @@ public final class Mailbox: Sendable {
             let before = queue.events.count
             let heldNews = queue.holdsNews
             for event in events {
-                Self.enqueue(event, into: &queue)
+                enqueue(event, into: &queue)
                 if event.kind.isNews { queue.holdsNews = true }
             }
             guard queue.wakeUpsPaused else { return before == 0 }
@@ -56,7 +60,7 @@ public final class Mailbox: Sendable {
         if shouldWake { wakeSignal.wake() }
     }
 
-    private static func enqueue(_ event: EngineEvent, into queue: inout Queue) {
+    private func enqueue(_ event: EngineEvent, into queue: inout Queue) {
         switch event.kind {
         case .received(let id, let bytes, let count), .sent(let id, let bytes, let count):
             // Chunks of one request (a sendfile's) merge like unrequested data.
@@ -103,16 +107,16 @@ public final class Mailbox: Sendable {
 
     /// Adds a later read or write to a waiting data event, in place: the event's
     /// payload is detached first so the preview grows without being copied.
-    private static func merge(into event: inout EngineEvent, adding more: [UInt8], count moreCount: Int, time: Timestamp) {
+    private func merge(into event: inout EngineEvent, adding more: [UInt8], count moreCount: Int, time: Timestamp) {
         event.time = time
         switch event.kind {
         case .received(let id, var bytes, let count):
             event.kind = .requestCompleted
-            DataPreview.append(more, to: &bytes)
+            if keepsWholePayloads { bytes += more } else { DataPreview.append(more, to: &bytes) }
             event.kind = .received(id, bytes: bytes, count: count + moreCount)
         case .sent(let id, var bytes, let count):
             event.kind = .requestCompleted
-            DataPreview.append(more, to: &bytes)
+            if keepsWholePayloads { bytes += more } else { DataPreview.append(more, to: &bytes) }
             event.kind = .sent(id, bytes: bytes, count: count + moreCount)
         default:
             break

@@ -11,11 +11,14 @@ public enum TUISession {
         public var commands: [String]
         public var theme: Theme.Name
         public var engineThreads: Int
+        /// Read and write the prompt's history file (`--no-history` turns it off).
+        public var keepsHistory: Bool
 
-        public init(commands: [String], theme: Theme.Name, engineThreads: Int = 1) {
+        public init(commands: [String], theme: Theme.Name, engineThreads: Int = 1, keepsHistory: Bool = true) {
             self.commands = commands
             self.theme = theme
             self.engineThreads = engineThreads
+            self.keepsHistory = keepsHistory
         }
     }
 
@@ -39,7 +42,7 @@ public enum TUISession {
         let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
         var state = AppState(interactive: true)
         (state.view.width, state.view.height) = terminal.size
-        state.view.history = CommandHistory.load()
+        if options.keepsHistory { state.view.history = CommandHistory.load() }
         var lastFrame: Int64 = 0
         var lastTick = WallClock.monotonicMilliseconds()
         // Notices are already in the log and the status line.
@@ -104,7 +107,7 @@ public enum TUISession {
             }
         }
         terminal.close()
-        CommandHistory.save(state.view.history)
+        if options.keepsHistory { CommandHistory.save(state.view.history) }
         engine.shutdown()
         return 0
     }

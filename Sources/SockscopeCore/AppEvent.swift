@@ -12,6 +12,9 @@ public enum AppEvent: Hashable, Sendable {
     case key(KeyPress, time: Timestamp)
     case resize(width: Int, height: Int)
     case commandLine(String, origin: CommandOrigin, time: Timestamp)
+    /// A command made by the program itself, run at once and not logged as typed: the
+    /// netcat mode's sends of what arrives on stdin (raw bytes, any size).
+    case command(Command, time: Timestamp)
     /// A mouse click on row `index` of a pane (the app maps screen cells to rows).
     case select(Pane, index: Int)
     /// The mouse wheel over a pane: positive scrolls down.

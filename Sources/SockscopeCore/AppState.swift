@@ -9,6 +9,8 @@ public struct ListenerRow: Hashable, Sendable {
     public var acceptedTotal = 0
     public var isOpen = true
     public var refusedTotal = 0
+    /// The connection it accepted last: where `send` goes when this listener is the recent socket.
+    public var latestClient: SocketID?
     public var policy = ListenerPolicy()
     /// Datagram listeners count their own traffic (they have no connections).
     public var bytesIn = 0
@@ -117,6 +119,15 @@ public enum LineEnding: String, Hashable, Sendable, CaseIterable {
 public struct ScriptQueue: Hashable, Sendable {
     public var pending: [String] = []
     public var waitingFor: RequestID?
+    /// Requests the script made that the engine has not answered yet.
+    var requests: Set<RequestID> = []
+    /// The first scripted command that failed: refused by the parser or the reducer, or
+    /// answered by the engine with an error (a refused connect, a busy port). Step-mode
+    /// calls that return an errno are the kernel's answer to a lesson, not failures.
+    /// Headless ends with status 1 once this is set, unless `--keep-going`.
+    public internal(set) var failure: String?
+    /// No further line runs once a command has failed (headless without `--keep-going`).
+    public var stopsAtFailure = false
 }
 
 /// The whole application state. Changed only by `Reducer.reduce`.
@@ -128,8 +139,13 @@ public struct AppState {
     /// The entries matching `view.logFilter`, kept current by the reducer.
     public var logFilterIndex = LogFilterIndex()
     public var script = ScriptQueue()
-    public var mostRecentConnection: SocketID?
-    public var mostRecentListener: SocketID?
+    /// The socket the commands themselves last made or named (a connect's or listen's new
+    /// socket, a step socket, an id written in a command), never one that merely appeared
+    /// (an accepted client): what a command without an id acts on when nothing is selected,
+    /// so a script means the same socket however its events are timed.
+    public internal(set) var recentSocket: SocketID?
+    /// Connects and listens whose new socket becomes `recentSocket` (and, in the TUI, the selection).
+    var requestsOpeningSockets: Set<RequestID> = []
     /// The lifecycle lab: step sockets, ledgers, kernel samples, the system view.
     public var lab = LabState()
     public var nextRequest: UInt64 = 1
@@ -260,11 +276,11 @@ public struct AppState {
     }
 
     /// The socket a command without an id acts on: the selection in the TUI,
-    /// else the most recent connection, else the most recent listener.
+    /// else the recent socket (the one the commands last made or named).
     public var defaultTarget: SocketID? {
         switch view.focus {
-        case .listeners: view.selectedListener ?? mostRecentConnection ?? mostRecentListener
-        case .connections, .detail, .log: view.selectedConnection ?? mostRecentConnection ?? mostRecentListener
+        case .listeners: view.selectedListener ?? recentSocket
+        case .connections, .detail, .log: view.selectedConnection ?? recentSocket
         }
     }
 
@@ -301,18 +317,31 @@ public struct AppState {
         return order.firstIndex(of: index)
     }
 
-    /// The connection `send` without an id goes to.
-    public var defaultConnection: SocketID? { view.selectedConnection ?? mostRecentConnection }
-
-    /// Where `send` without an id goes: the default connection; or a datagram listener, which
-    /// answers its latest sender: the one selected in the Listeners pane, or the newest
-    /// listener when there is no connection to send on.
-    public var defaultSendTarget: SocketID? {
-        func isOpenDatagramListener(_ id: SocketID?) -> Bool {
-            guard let id, let row = listener(id) else { return false }
-            return row.transport.isDatagram && row.isOpen
+    /// The connection `send` without an id goes to: the selected one, else the recent
+    /// socket; when that is a stream listener, the client it accepted last.
+    public var defaultConnection: SocketID? {
+        if let selected = view.selectedConnection { return selected }
+        guard let recent = recentSocket, let listener = listener(recent), !listener.transport.isDatagram else {
+            return recentSocket
         }
-        if view.focus == .listeners, isOpenDatagramListener(view.selectedListener) { return view.selectedListener }
-        return defaultConnection ?? (isOpenDatagramListener(mostRecentListener) ? mostRecentListener : nil)
+        return listener.latestClient ?? recent
+    }
+
+    /// True for a socket that was ours and is closed: nothing may be asked of it any more
+    /// (its descriptor may already belong to another socket).
+    public func isClosed(_ id: SocketID) -> Bool {
+        if let row = connection(id) { return !row.state.isOpen }
+        if let row = listener(id) { return !row.isOpen }
+        return lab.steps[id]?.phase == .closed
+    }
+
+    /// Where `send` without an id goes: a datagram listener selected in the Listeners pane
+    /// (it answers its latest sender), else the default connection (which may itself be a
+    /// datagram listener the commands last made).
+    public var defaultSendTarget: SocketID? {
+        if view.focus == .listeners, let id = view.selectedListener, let row = listener(id), row.transport.isDatagram, row.isOpen {
+            return id
+        }
+        return defaultConnection
     }
 }

@@ -27,3 +27,41 @@ public enum Command: Hashable, Sendable {
     /// `sys`: show, hide, filter or sort the machine's socket table.
     case system(SystemViewCommand)
 }
+
+extension Command {
+    /// The socket id written in the command, if any.
+    var namedSocket: SocketID? {
+        switch self {
+        case .send(let target, _), .close(let target), .shutdown(let target, _), .reset(let target),
+             .sendTo(let target, _, _), .sendFile(let target, _), .setOption(let target, _, _),
+             .getOption(let target, _), .setLineEnding(let target, _), .accept(let target):
+            target
+        case .step(let call): call.socket
+        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system: nil
+        }
+    }
+
+    /// The command's first word, for messages about it.
+    var verb: String {
+        switch self {
+        case .listen: "listen"
+        case .connect: "connect"
+        case .send: "send"
+        case .close: "close"
+        case .shutdown: "shutdown"
+        case .reset: "reset"
+        case .sendTo: "sendto"
+        case .sendFile: "sendfile"
+        case .setOption, .setLineEnding: "set"
+        case .getOption: "get"
+        case .resolve: "resolve"
+        case .explain: "explain"
+        case .save: "save"
+        case .help: "help"
+        case .quit: "quit"
+        case .step(let call): String(StepCallText.line(for: call).prefix { $0 != " " })
+        case .accept: "accept"
+        case .system: "sys"
+        }
+    }
+}

@@ -132,8 +132,11 @@ public enum CommandCatalog {
         CommandSpec(
             "send", aliases: ["s"], usage: "send [ID] TEXT",
             summary: "send text on a connection (escapes: \\n \\r \\t \\0 \\e \\\\ \\\" \\xHH)",
-            details: ["quote with \"...\" to keep spaces; without ID: the selected socket, else the newest connection,",
-                      "else a UDP or UNIX datagram listener, which answers the latest sender",
+            details: ["quote with \"...\" to keep spaces",
+                      "without ID: the selected connection in the TUI (a :connect selects the one it opens); else the most",
+                      "recent socket, the one your commands last made (connect, listen, socket) or named by its id, never",
+                      "one that merely arrived (an accepted client): a script means the same socket however fast it runs;",
+                      "when that is a listener, its latest client (a UDP or UNIX datagram listener answers its latest sender)",
                       "the ID is written as shown (C1, S1) and needs text after it: send c1 hi sends \"c1 hi\""],
             arguments: [Argument(name: "ID", kind: .socket(.beforeData, offering: .openConnections)),
                         Argument(name: "TEXT", kind: .value)],
@@ -194,7 +197,7 @@ public enum CommandCatalog {
         CommandSpec(
             "close", aliases: ["x"], usage: "close [ID]",
             summary: "close a connection or stop a listener",
-            details: ["without ID: the selected socket, else the newest connection",
+            details: ["without ID: the selected socket, else the most recent socket (see help send)",
                       "graceful: a file still being sent (sendfile) or a large send leaves first; reset drops it"],
             arguments: [Argument(name: "ID", kind: .socket(.sole, offering: .openSockets))],
             examples: ["close", "close C1", "x l2", "close S1"],
@@ -257,8 +260,9 @@ public enum CommandCatalog {
         CommandSpec(
             "explain", usage: "explain ERRNO|STATE",
             summary: "explain an errno (ECONNREFUSED) or a TCP state (TIME-WAIT) in plain words",
+            details: ["an errno by name in any case (econnrefused) or by number (111)"],
             arguments: [Argument(name: "TOPIC", kind: .value)],
-            examples: ["explain ECONNREFUSED", "explain TIME-WAIT"],
+            examples: ["explain ECONNREFUSED", "explain TIME-WAIT", "explain 111", "explain econnrefused"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
                 guard let topic = args.next() else { throw args.problem("needs an errno name or a TCP state") }
                 try args.end()

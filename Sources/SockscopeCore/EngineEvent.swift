@@ -26,6 +26,13 @@ public struct SocketFailure: Error, Hashable, Sendable {
         self.target = target
     }
 
+    /// A failure of a call on a file, explained in words about files.
+    public static func file(call: String, errno: Int32, path: String) -> SocketFailure {
+        var failure = system(call: call, errno: errno, target: path)
+        if let text = ErrnoCatalog.fileExplanations[errno] { failure.explanation = text }
+        return failure
+    }
+
     /// A failure from the kernel, explained from the errno catalogue.
     public static func system(call: String, errno: Int32, target: String? = nil) -> SocketFailure {
         let entry = ErrnoCatalog.entry(for: errno)

@@ -47,6 +47,20 @@ public enum ErrnoCatalog {
         Entry(number: 115, name: "EINPROGRESS", explanation: "the connect is in progress (non-blocking)"),
     ]
 
+    /// What an errno means when the call was on a file (saving the log, the history), where
+    /// the socket wording above (UNIX paths, ports) would mislead.
+    public static let fileExplanations: [Int32: String] = [
+        2: "no such file or directory: the folder it would go in does not exist",
+        13: "permission denied: you may not write there",
+        17: "something already exists at that path",
+        20: "a component of the path is not a directory",
+        21: "that path is a directory, not a file",
+        28: "no space left on the device",
+        30: "the file system is read-only",
+        36: "the path or one of its names is too long",
+        122: "your disk quota is used up",
+    ]
+
     private static let byNumber: [Int32: Entry] = Dictionary(uniqueKeysWithValues: entries.map { ($0.number, $0) })
     private static let byName: [String: Entry] = Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0) })
 

@@ -79,8 +79,9 @@ public enum EventText {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The JSON object on one line, or nil for what headless does not print.
-    public static func json(_ entry: LogEntry) -> String? {
+    /// The JSON object on one line, or nil for what headless does not print. `payload`: a
+    /// data entry's whole bytes (`--payload base64`), written exactly, base64, with no size cap.
+    public static func json(_ entry: LogEntry, payload: [UInt8]? = nil) -> String? {
         guard isPrinted(entry) else { return nil }
         var writer = Writer(form: .json)
         writer.fields.append(("ts", .string(TimeText.iso8601(entry.time))))
@@ -88,6 +89,7 @@ public enum EventText {
         writer.fields.append(("event", .string(name(of: entry))))
         if entry.socket != nil, let transport = entry.transport { writer.fields.append(("proto", .string(transport.label))) }
         describe(entry, &writer)
+        if let payload, entry.isData { writer.fields.append(("payload", .string(Base64.encode(payload)))) }
         return JSONValue.object(writer.fields).encoded
     }
 

@@ -1,7 +1,8 @@
 /// `explain`: plain words for an errno name or a TCP state.
 public enum Explanation {
     public static func lines(for topic: String) -> [String] {
-        if let entry = ErrnoCatalog.entry(named: topic) {
+        // By name in any case (econnrefused) or by number, as a program prints it (111).
+        if let entry = ErrnoCatalog.entry(named: topic) ?? Int32(topic).flatMap(ErrnoCatalog.entry(for:)) {
             return ["\(entry.name) (errno \(entry.number)): \(entry.explanation)"]
         }
         if let state = TCPState(name: topic) {
@@ -10,7 +11,7 @@ public enum Explanation {
         if let text = resolutionErrors[topic.uppercased()] {
             return ["\(topic.uppercased()): \(text)"]
         }
-        return ["nothing known about '\(topic)'; try an errno such as ECONNREFUSED or a TCP state such as TIME-WAIT"]
+        return ["nothing known about '\(topic)'; try an errno such as ECONNREFUSED (or its number, 111) or a TCP state such as TIME-WAIT"]
     }
 
     /// getaddrinfo's own error codes (not errno values).

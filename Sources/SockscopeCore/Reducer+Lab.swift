@@ -118,11 +118,10 @@ extension Reducer {
             state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: nil, remote: nil,
                                                  state: .unconnected(StepPhase.created.rawValue), opened: time,
                                                  lastActivity: time))
-            state.mostRecentConnection = id
-            if state.interactive {
-                state.view.selectedConnection = id
-                if state.view.focus == .listeners { state.view.focus = .connections }
-            }
+            state.recentSocket = id
+            selectNewConnection(id, state: &state)
+            // A step socket is walked through its calls from its row: focus goes there.
+            if state.interactive, state.view.focus == .listeners { state.view.focus = .connections }
             return showStep(id, record, time: time, state: &state)
         }
         if id.kind == .socket {

@@ -17,6 +17,11 @@ public enum Reducer {
             return []
         case .commandLine(let line, .prompt, let time):
             return run(line, time: time, state: &state)
+        case .command(let command, let time):
+            if let id = command.namedSocket, state.isClosed(id) {
+                return fail("\(command.verb): \(id) is closed", time: time, socket: id, state: &state)
+            }
+            return execute(command, time: time, state: &state)
         case .commandLine(let line, .script, let time):
             state.script.pending.append(line)
             return pumpScript(time: time, state: &state)
@@ -36,6 +41,8 @@ public enum Reducer {
             return []
         case .outcome(let kind, let text, let time):
             note(kind, text, nil, time, &state)
+            // A failed save; only headless, where every command is scripted, acts on it.
+            if kind == .error, state.script.failure == nil { state.script.failure = text }
             state.view.flash = text
             state.needsRedraw = true
             return [.notice(kind, text)]
@@ -56,13 +63,18 @@ public enum Reducer {
     /// Runs queued script lines until one of them waits for the engine.
     static func pumpScript(time: Timestamp, state: inout AppState) -> [Effect] {
         var effects: [Effect] = []
-        while state.script.waitingFor == nil, !state.script.pending.isEmpty {
+        while state.script.waitingFor == nil, !state.script.pending.isEmpty,
+              !(state.script.stopsAtFailure && state.script.failure != nil) {
             let line = state.script.pending.removeFirst()
             let produced = run(line, time: time, state: &state)
             // Each command waits for the previous one to finish, a file transfer included
             // (`sendfile F` then `close` closes after the file, as `nc < F` does).
             for case .perform(let request) in produced {
+                state.script.requests.insert(request.id)
                 state.script.waitingFor = request.id
+            }
+            for case .notice(.error, let text) in produced where state.script.failure == nil {
+                state.script.failure = text
             }
             effects += produced
             if produced.contains(.quit) { break }
@@ -85,6 +97,15 @@ public enum Reducer {
             return fail(error.message, time: time, socket: nil, state: &state)
         }
         state.log.append(LogEntry(time: time, socket: nil, kind: .command, record: .command(trimmed)))
+        if let id = command.namedSocket {
+            // A closed socket's descriptor may be another socket's by now: no call may reach it.
+            if state.isClosed(id) {
+                return fail("\(command.verb): \(id) is closed", time: time, socket: id, state: &state)
+            }
+            if state.connection(id) != nil || state.listener(id) != nil || state.lab.steps[id] != nil {
+                state.recentSocket = id
+            }
+        }
         return execute(command, time: time, state: &state)
     }
 
@@ -112,7 +133,10 @@ public enum Reducer {
             }
             if request.manualAccept {
                 let effect = makeRequest(.lab(.manualListen(request)), state: &state)
-                if case .perform(let made) = effect { state.lab.pendingManualListens.insert(made.id) }
+                if case .perform(let made) = effect {
+                    state.lab.pendingManualListens.insert(made.id)
+                    state.requestsOpeningSockets.insert(made.id)
+                }
                 return [effect]
             }
             let effect = makeRequest(.listen(request), state: &state)
@@ -122,10 +146,14 @@ public enum Reducer {
             if !request.policy.isUnrestricted || request.policy.idleTimeoutMilliseconds != nil {
                 state.pendingPolicies[made.id] = request.policy
             }
+            state.requestsOpeningSockets.insert(made.id)
             return [effect]
         case .connect(let request):
             let effect = makeRequest(.connect(request), state: &state)
-            if case .perform(let made) = effect { state.pendingTransports[made.id] = request.endpoint.transport }
+            if case .perform(let made) = effect {
+                state.pendingTransports[made.id] = request.endpoint.transport
+                state.requestsOpeningSockets.insert(made.id)
+            }
             return [effect]
         case .send(let target, let bytes):
             guard let id = target ?? state.defaultSendTarget else {
@@ -261,8 +289,9 @@ public enum Reducer {
                 row.policy = policy
             }
             state.upsertListener(row)
-            state.mostRecentListener = id
-            if state.interactive, state.view.selectedListener == nil { state.view.selectedListener = id }
+            let asked = event.request.map { state.requestsOpeningSockets.remove($0) != nil } ?? false
+            if asked { state.recentSocket = id }
+            if state.interactive, asked || state.view.selectedListener == nil { state.view.selectedListener = id }
         case .accepted(let id, let listener, let local, let remote):
             state.upsertConnection(ConnectionRow(id: id, listener: listener,
                                                  transport: state.listener(listener)?.transport ?? .tcp,
@@ -271,8 +300,11 @@ public enum Reducer {
             state.updateListener(listener) {
                 $0.activeConnections += 1
                 $0.acceptedTotal += 1
+                $0.latestClient = id
             }
-            noteNewConnection(id, state: &state)
+            // A client arriving is not something the commands made: it is selected only when
+            // nothing else is, and never becomes the recent socket.
+            if state.interactive, state.view.selectedConnection == nil { state.view.selectedConnection = id }
         case .connecting(let id, let remote):
             var row = ConnectionRow(id: id, listener: nil, local: nil, remote: nil, requestedRemote: remote,
                                     state: .connecting, opened: time, lastActivity: time)
@@ -280,12 +312,12 @@ public enum Reducer {
                 row.transport = transport
             }
             state.upsertConnection(row)
-            noteNewConnection(id, state: &state)
+            noteOpened(id, request: event.request, state: &state)
         case .connected(let id, let local, let remote):
             if state.connection(id) == nil {
                 state.upsertConnection(ConnectionRow(id: id, listener: nil, local: local, remote: remote,
                                                      state: .established, opened: time, lastActivity: time))
-                noteNewConnection(id, state: &state)
+                noteOpened(id, request: event.request, state: &state)
             }
             state.updateConnection(id) {
                 $0.local = local
@@ -328,6 +360,11 @@ public enum Reducer {
             }
             state.updateListener(id) { $0.isOpen = false }
         case .error(let id, let failure):
+            if let request = event.request, state.script.requests.contains(request), state.script.failure == nil {
+                let line = failure.call + (failure.target.map { " \($0)" } ?? "") + " failed"
+                    + (failure.code.map { ": \($0)" } ?? "") + " (\(failure.explanation))"
+                state.script.failure = (id.map { "\($0) " } ?? "") + line
+            }
             if let id, case .connecting = state.connection(id)?.state {
                 state.updateConnection(id) { $0.state = .failed(failure.code ?? "failed") }
             }
@@ -336,6 +373,8 @@ public enum Reducer {
         case .requestCompleted:
             if let request = event.request {
                 state.requestsInFlight.remove(request)
+                state.requestsOpeningSockets.remove(request)
+                state.script.requests.remove(request)
                 state.pendingTransports[request] = nil
                 state.pendingPolicies[request] = nil
             }
@@ -394,9 +433,21 @@ public enum Reducer {
         }
     }
 
-    private static func noteNewConnection(_ id: SocketID, state: inout AppState) {
-        state.mostRecentConnection = id
-        if state.interactive, state.view.selectedConnection == nil { state.view.selectedConnection = id }
+    /// A connection a command opened becomes the recent socket and, in the TUI, the selection:
+    /// `:connect` then `:send` talks on the new connection, whatever was selected before.
+    private static func noteOpened(_ id: SocketID, request: RequestID?, state: inout AppState) {
+        guard let request, state.requestsOpeningSockets.remove(request) != nil else {
+            if state.interactive, state.view.selectedConnection == nil { state.view.selectedConnection = id }
+            return
+        }
+        state.recentSocket = id
+        selectNewConnection(id, state: &state)
+    }
+
+    /// Selects a connection the user just made: `send` and the send line act on it.
+    static func selectNewConnection(_ id: SocketID, state: inout AppState) {
+        guard state.interactive else { return }
+        state.view.selectedConnection = id
     }
 
     /// A note in the app's own words (help, an answer, an outcome), for the log.

@@ -73,6 +73,7 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         self.mode = mode
         self.sink = sink
         self.registry = registry
+        received.keepsAll = registry.payloadCredit != nil
         switch origin {
         case .accepted: id = SocketID(.connection, 0)
         case .outgoing(let id, _): self.id = id
@@ -208,11 +209,23 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        if isWritable {
-            context.read()
-        } else {
+        guard isWritable else {
             readHeldBack = true
+            return
         }
+        // Whole payloads: no read while the consumer has not caught up (see `PayloadCredit`).
+        if let credit = registry.payloadCredit {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            guard credit.mayRead(orWhenAllowed: { loop.execute { handler.value.readOnceAllowed() } }) else { return }
+        }
+        context.read()
+    }
+
+    /// The payload credit allows reading again.
+    private func readOnceAllowed() {
+        guard isOpen, let context else { return }
+        read(context: context)
     }
 
     // MARK: SocketControl
@@ -404,7 +417,8 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         trafficQueued = false
         if received.count > 0 {
             sink.emit(.received(id, bytes: received.preview, count: received.count))
-            received = TrafficCount()
+            registry.payloadCredit?.charge(received.count)
+            received = TrafficCount(keepsAll: received.keepsAll)
         }
         reportEchoes()
     }
@@ -433,7 +447,8 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
 
     private func write(_ bytes: [UInt8], request: RequestID?, context: ChannelHandlerContext) {
         let buffer = context.channel.allocator.buffer(bytes: bytes)
-        let preview = bytes.count <= DataPreview.limit ? bytes : Array(bytes.prefix(DataPreview.limit))
+        let keepsAll = registry.payloadCredit != nil
+        let preview = bytes.count <= DataPreview.limit || keepsAll ? bytes : Array(bytes.prefix(DataPreview.limit))
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { result in
@@ -540,9 +555,12 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
 struct TrafficCount {
     private(set) var count = 0
     private(set) var preview: [UInt8] = []
+    /// Keeps every byte, not a preview (under a `PayloadCredit`, which bounds them).
+    var keepsAll = false
 
     mutating func add(_ buffer: ByteBuffer) {
         count += buffer.readableBytes
+        if keepsAll { return buffer.withUnsafeReadableBytes { preview.append(contentsOf: $0) } }
         let room = DataPreview.limit - preview.count
         guard room > 0 else { return }
         // Rebased to a plain buffer pointer: a `Slice` would be appended byte by byte.

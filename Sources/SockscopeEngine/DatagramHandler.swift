@@ -10,8 +10,12 @@ import SockscopeCore
 /// the listener's own id. In `.echo` mode each datagram goes back to its sender; in `.reply`
 /// mode every datagram is answered with the reply bytes; `.send` to a listener goes to the
 /// most recent sender, `.sendTo` to any address. Every method runs on the channel's event loop.
-final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
+final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    // Writes pass through untouched (addressed envelopes, or plain buffers when connected);
+    // the outbound side is here only to hold reads back (`read(context:)`).
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// Every datagram is read into a buffer this size (`FixedSizeRecvByteBufferAllocator`;
     /// NIO's default for datagram channels is 2048 bytes, which cut longer datagrams).
@@ -45,7 +49,9 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
         self.role = role
         self.sink = sink
         self.registry = registry
-        log = DatagramLog(sink: sink)
+        // A consumer of whole payloads must get every datagram, not a count of the rest:
+        // the credit bounds what waits for it instead (`read(context:)`).
+        log = DatagramLog(sink: sink, logsEveryDatagram: registry.payloadCredit != nil)
     }
 
     /// Every UDP channel's `.recvAllocator` (listeners and connected sockets).
@@ -83,7 +89,12 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
         guard id != nil else { return }
         let envelope = Self.unwrapInboundIn(data)
         let count = envelope.data.readableBytes
-        let preview = envelope.data.getBytes(at: envelope.data.readerIndex, length: min(count, DataPreview.limit)) ?? []
+        // Whole datagrams for a consumer that needs every byte (see `PayloadCredit`), charged
+        // to it (the consumer pays back every received byte it prints).
+        let credit = registry.payloadCredit
+        let kept = credit == nil ? min(count, DataPreview.limit) : count
+        let preview = envelope.data.getBytes(at: envelope.data.readerIndex, length: kept) ?? []
+        credit?.charge(count)
         log.received(from: SocketEndpoint(envelope.remoteAddress), bytes: preview, count: count,
                      truncated: count >= Self.receiveBufferSize)
         guard case .listener(let mode) = role else { return }
@@ -166,6 +177,24 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
             closeReason = reason
             context.close(promise: nil)
         }
+    }
+
+    // MARK: Outbound
+
+    func read(context: ChannelHandlerContext) {
+        // Whole payloads: no read while the consumer has not caught up (see `PayloadCredit`).
+        if let credit = registry.payloadCredit {
+            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+            let loop = context.eventLoop
+            guard credit.mayRead(orWhenAllowed: { loop.execute { handler.value.readOnceAllowed() } }) else { return }
+        }
+        context.read()
+    }
+
+    /// The payload credit allows reading again.
+    private func readOnceAllowed() {
+        guard let context else { return }
+        read(context: context)
     }
 
     // MARK: Helpers

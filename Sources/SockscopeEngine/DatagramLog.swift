@@ -18,6 +18,9 @@ final class DatagramLog: TrafficTally {
     static let datagramsPerBatch = 256
 
     private let sink: EventSink
+    /// Every datagram is its own event, however many: for a consumer of whole payloads
+    /// (`PayloadCredit`), which bounds them by holding reads back instead.
+    private let logsEveryDatagram: Bool
     /// Set once the socket has its id; nothing is reported before.
     var id: SocketID?
     private var loggedInBatch = 0
@@ -25,8 +28,9 @@ final class DatagramLog: TrafficTally {
     /// This log is in the batcher's list for the current batch.
     private var tallyQueued = false
 
-    init(sink: EventSink) {
+    init(sink: EventSink, logsEveryDatagram: Bool = false) {
         self.sink = sink
+        self.logsEveryDatagram = logsEveryDatagram
     }
 
     /// A datagram arrived: its own event, or counted when the batch already holds enough.
@@ -34,7 +38,7 @@ final class DatagramLog: TrafficTally {
         guard let id else { return }
         joinBatch()
         // A cut datagram is always shown: the user must learn that bytes were lost.
-        guard loggedInBatch < Self.datagramsPerBatch || truncated else {
+        guard logsEveryDatagram || loggedInBatch < Self.datagramsPerBatch || truncated else {
             unlogged.received += 1
             unlogged.receivedBytes += count
             return
@@ -49,7 +53,7 @@ final class DatagramLog: TrafficTally {
     func sent(to peer: SocketEndpoint, bytes: [UInt8], count: Int, request: RequestID?) {
         guard let id else { return }
         joinBatch()
-        guard loggedInBatch < Self.datagramsPerBatch || request != nil else {
+        guard logsEveryDatagram || loggedInBatch < Self.datagramsPerBatch || request != nil else {
             unlogged.sent += 1
             unlogged.sentBytes += count
             return

@@ -15,7 +15,7 @@ public final class Engine: Sendable {
     private let batcher: EventBatcher
     /// Step mode, manual accept, the kernel probe and the system view.
     let lab: LabEngine
-    let registry = SocketRegistry()
+    let registry: SocketRegistry
     let resolver = HostResolver()
     /// How long one connect attempt may take before it fails with ETIMEDOUT.
     let connectTimeout: TimeAmount
@@ -28,8 +28,10 @@ public final class Engine: Sendable {
     ///   - emit: receives the events in batches (everything one event-loop turn produced,
     ///     in order), on engine threads, never the caller's; it must be cheap and
     ///     thread-safe, and must not block.
-    public init(threads: Int = 1, connectTimeout: Duration = .seconds(10),
+    /// With `payloadCredit`, data events carry whole payloads, bounded by that credit.
+    public init(threads: Int = 1, connectTimeout: Duration = .seconds(10), payloadCredit: PayloadCredit? = nil,
                 emit: @escaping @Sendable ([EngineEvent]) -> Void) {
+        registry = SocketRegistry(payloadCredit: payloadCredit)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let batcher = EventBatcher(group: group, deliver: emit)
         self.batcher = batcher

@@ -24,6 +24,10 @@ final class SocketRegistry: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Set when data events must carry whole payloads (see `PayloadCredit`).
+    let payloadCredit: PayloadCredit?
+
+    init(payloadCredit: PayloadCredit? = nil) { self.payloadCredit = payloadCredit }
 
     /// The next listener id, `L1`, `L2`...; numbers are never reused.
     func nextListenerID() -> SocketID {

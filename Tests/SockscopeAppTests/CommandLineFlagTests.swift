@@ -11,7 +11,7 @@ import TestSupport
     /// A listener on every interface needs `--public` (on the command or the command line).
     @Test func publicAllowsListenersOnEveryInterface() async throws {
         let refused = try headless([], ["listen 0.0.0.0:0", "quit"])
-        #expect(await refused.wait() == 0)
+        #expect(await refused.wait() == 1, "a refused scripted command ends the session with status 1")
         #expect(refused.output.contains("error listen: tcp://0.0.0.0:0 binds every interface"), "\(refused.output)")
         #expect(!refused.output.contains("listening"))
 

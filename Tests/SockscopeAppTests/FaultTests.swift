@@ -6,8 +6,10 @@ import TestSupport
 /// serving everything else, and counts every byte.
 @Suite(.timeLimit(.minutes(2))) struct FaultTests {
     /// Starts the headless binary; `limit` sets `ulimit -n` first.
-    func start(_ commands: [String], json: Bool = false, fdLimit: Int? = nil) throws -> SpawnedProcess {
-        let arguments = ["--headless"] + (json ? ["--json"] : []) + commands.flatMap { ["-c", $0] }
+    /// `keepGoing`: run every command even after one fails (a run collecting several errors).
+    func start(_ commands: [String], json: Bool = false, keepGoing: Bool = false, fdLimit: Int? = nil) throws -> SpawnedProcess {
+        let arguments = ["--headless"] + (json ? ["--json"] : []) + (keepGoing ? ["--keep-going"] : [])
+            + commands.flatMap { ["-c", $0] }
         guard let fdLimit else { return try SpawnedProcess(Binary.path, arguments) }
         let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         return try SpawnedProcess("/bin/sh", ["-c", "ulimit -n \(fdLimit) && exec '\(Binary.path)' \(quoted)"])
@@ -129,7 +131,7 @@ import TestSupport
     @Test func unixPathsThatCannotWorkSayWhy() async throws {
         let long = "/tmp/" + String(repeating: "x", count: 120) + ".sock"
         let run = try start(["listen unix:\(long)", "listen unix:/nonexistent-dir/sockscope.sock",
-                             "connect unix:/tmp/no-such-sockscope-\(getpid()).sock", "quit"], json: true)
+                             "connect unix:/tmp/no-such-sockscope-\(getpid()).sock", "quit"], json: true, keepGoing: true)
         #expect(await run.wait() == 0)
         let output = run.output
         #expect(output.contains("ENAMETOOLONG") || output.contains("too long"), "a too-long path is explained")
@@ -158,7 +160,7 @@ import TestSupport
         // Listening, never accepting: the connect completes in the kernel's accept queue.
         let sink = try ReservedPort(listenBacklog: 4)
         let socketPath = "/root/sockscope-\(getpid()).sock"
-        let run = try startUnprivileged(["--headless", "--json", "-c", "listen unix:\(socketPath)",
+        let run = try startUnprivileged(["--headless", "--json", "--keep-going", "-c", "listen unix:\(socketPath)",
                                          "-c", "listen 80", "-c", "connect \(sink.port)", "-c", "sendfile C1 \(secret)",
                                          "-c", "listen 0", "-c", "quit"])
         #expect(await run.wait() == 0, "\(run.output)")

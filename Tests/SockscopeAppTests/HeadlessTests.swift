@@ -1,4 +1,5 @@
 import Foundation
+import SockscopeApp
 import Testing
 import SockscopeCore
 import TestSupport
@@ -81,7 +82,7 @@ import TestSupport
         let path = TemporaryPath.make(prefix: "saved", suffix: ".sock")
         let saved = TemporaryPath.make(prefix: "saved", suffix: ".jsonl")
         let udp = try ReservedPort(type: SOCK_DGRAM)  // ours: no stranger answers the connected UDP socket
-        let run = try start(["--json", "-c", "listen unix:\(path) --echo", "-c", "connect unix:\(path)",
+        let run = try start(["--json", "--keep-going", "-c", "listen unix:\(path) --echo", "-c", "connect unix:\(path)",
                              "-c", "send C1 \"hello\\n\"", "-c", "connect udp://127.0.0.1:\(udp.port)", "-c", "frobnicate",
                              "-c", "save \(saved)", "-c", "quit"])
         #expect(await run.wait() == 0)
@@ -109,7 +110,7 @@ import TestSupport
         #expect(await busy.waitForOutput(containing: "listening"))
         let port = try #require(listeningPort(in: busy.output))
         let closed = try ReservedPort()  // bound, not listening: refused for the whole test
-        let run = try start(["--json",
+        let run = try start(["--json", "--keep-going",
                              "-c", "connect 127.0.0.1:\(closed.port)",
                              "-c", "listen \(port)",
                              "-c", "connect no-such-host.invalid:80",
@@ -125,6 +126,71 @@ import TestSupport
         #expect(output.contains("port 70000 is out of range"))
         #expect(output.contains("unknown command 'frobnicate'"))
         #expect(output.contains(#""event":"listening""#), "the engine keeps working after every error")
+    }
+
+    /// Like nc, a failed scripted command (a refused connect, an unknown command) ends the
+    /// session with status 1, and no later line runs; `--keep-going` is tested above.
+    @Test func aFailedScriptedCommandEndsTheSessionWithStatus1() async throws {
+        let closed = try ReservedPort()  // bound, not listening: refused for the whole test
+        let refused = try start(["-c", "connect 127.0.0.1:\(closed.port)", "-c", "listen 0"])
+        #expect(await refused.wait() == 1)
+        #expect(refused.output.contains("ECONNREFUSED"))
+        #expect(refused.output.contains("a scripted command failed: leaving with status 1"))
+        #expect(!refused.output.contains("L1 listening"), "no line after the failure runs")
+
+        let unknown = try start(["-c", "frobnicate", "-c", "listen 0"])
+        #expect(await unknown.wait() == 1)
+        #expect(unknown.output.contains("unknown command 'frobnicate'"))
+        #expect(!unknown.output.contains("L1 listening"))
+
+        let fine = try start(["-c", "explain 111", "-c", "quit"])
+        #expect(await fine.wait() == 0)
+    }
+
+    /// The issue's example, `printf 'connect PORT\nsend "hello\n"\n' | sockscope --headless
+    /// -c 'listen PORT --echo'`, at both timings: the lines at once, and the send only after
+    /// the listener has accepted (which used to send from the accepted side, so nothing was
+    /// echoed). Either way the client the script made sends and gets the echo.
+    @Test(arguments: [false, true]) func aSendWithoutIdGoesFromTheSocketTheScriptMade(pausing: Bool) async throws {
+        let fifo = TemporaryPath.make(prefix: "stdin")
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let session = try SpawnedProcess("/bin/sh", ["-c", "exec \(Binary.path) --headless -c 'listen 0 --echo' < \(fifo)"])
+        defer { session.kill(SIGKILL) }
+        let input = open(fifo, O_WRONLY)  // returns once the shell has opened it for reading
+        try #require(input >= 0)
+        defer { close(input) }
+        func feed(_ line: String) { _ = Array((line + "\n").utf8).withUnsafeBytes { write(input, $0.baseAddress, $0.count) } }
+        #expect(await session.waitForOutput(containing: "listening tcp 127.0.0.1:"))
+        let port = try #require(listeningPort(in: session.output))
+        feed("connect \(port)")
+        if pausing { #expect(await session.waitForOutput(containing: " accepted remote=")) }
+        feed(#"send "hello\n""#)
+        #expect(await session.waitForOutput(containing: " connected local="))
+        let connected = try #require(session.output.range(of: #"C\d+ connected"#, options: .regularExpression))
+        let client = session.output[connected].split(separator: " ")[0]
+        #expect(await session.waitForOutput(containing: #"\#(client) received 6 B "hello\n""#))
+        #expect(session.output.contains(#"\#(client) sent 6 B "hello\n""#), "the client sent it")
+    }
+
+    @Test func versionIsTheOneDefinedInTheApp() async throws {
+        let (status, output) = try await run(Binary.path, ["--version"])
+        #expect(status == 0)
+        #expect(output == SockscopeVersion.current + "\n")
+    }
+
+    /// `save ~/x.txt` writes into the home directory (no shell expands `~` at the prompt),
+    /// and a save that fails is explained in words about files.
+    @Test func saveExpandsHomeAndExplainsFileErrors() async throws {
+        let home = TemporaryPath.make(prefix: "home")
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        let session = try SpawnedProcess("/usr/bin/env", ["HOME=\(home)", Binary.path, "--headless",
+                                                          "-c", "save ~/x.txt", "-c", "save ~/no-such-folder/y.txt"])
+        #expect(await session.wait() == 1, "a failed save is a failed command")
+        #expect(FileManager.default.fileExists(atPath: home + "/x.txt"))
+        let output = session.output
+        #expect(output.contains("saved the log to ~/x.txt"))
+        #expect(output.contains("save ~/no-such-folder/y.txt failed: ENOENT (no such file or directory: the folder it would go in does not exist)"))
+        #expect(!output.contains("UNIX"))
     }
 
     @Test func commandsArriveOnStdin() async throws {

@@ -200,4 +200,24 @@ struct TUIEndToEndTests {
         let kept = try String(contentsOfFile: session.historyPath, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(kept == Array(old.suffix(499)) + ["explain EPIPE"], "first kept: \(kept.first ?? "none"), count \(kept.count)")
     }
+
+    /// `--no-history` neither recalls the history file nor writes what was typed into it.
+    @Test func noHistoryLeavesTheHistoryFileAlone() async throws {
+        let history = TemporaryPath.make(prefix: "history")
+        try "explain EPIPE\n".write(toFile: history, atomically: false, encoding: .utf8)
+        let session = try await TmuxSession(command: ["env", "SOCKSCOPE_HISTORY=\(history)", Binary.path, "--no-history"])
+        try await session.waitFor("Press : and type listen 9000")
+        try await session.press(":")
+        try await session.type("explain 111")
+        try await session.press("Enter")
+        try await session.waitFor("ECONNREFUSED (errno 111)")
+        try await session.press(":", "Up")
+        try await session.waitFor(":explain 111")
+        try await session.press("Up")
+        let screen = try await session.screen()
+        #expect(!screen.contains("explain EPIPE"), "the file's history was not read")
+        try await session.press("Escape", "q")
+        #expect(await session.waitForExit() == 0)
+        #expect(try String(contentsOfFile: history, encoding: .utf8) == "explain EPIPE\n", "nor written")
+    }
 }

@@ -30,15 +30,20 @@ import Testing
         #expect(CommandCatalog.helpLines(topic: "listen").joined().contains("--reuseaddr"))
     }
 
-    @Test func sendWithoutAnIdAnswersTheLatestSenderOfADatagramListener() {
+    @Test func sendWithoutAnIdAnswersTheLatestSenderOfADatagramListener() throws {
         var state = AppState(interactive: false)
-        _ = Reducer.reduce(&state, event(.listening(L1, .udp, local: "127.0.0.1:5353", mode: .interactive, backlog: 0)))
+        let listen = try #require(requests(Reducer.reduce(&state, .commandLine("listen udp://127.0.0.1:5353", origin: .script,
+                                                                               time: t0))).first)
+        _ = Reducer.reduce(&state, event(.listening(L1, .udp, local: "127.0.0.1:5353", mode: .interactive, backlog: 0), listen.id))
+        _ = Reducer.reduce(&state, event(.requestCompleted, listen.id))
         _ = Reducer.reduce(&state, event(.receivedFrom(L1, from: "127.0.0.1:40000", bytes: [1], count: 1, truncated: false)))
         let effects = Reducer.reduce(&state, .commandLine("send answer", origin: .prompt, time: t0))
         #expect(requests(effects).map(\.command) == [.send(L1, Array("answer".utf8))])
 
-        // A connection, once there is one, is the default again.
-        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b")))
+        // A connection the commands open is the recent socket, so the default, from then on.
+        let connect = try #require(requests(Reducer.reduce(&state, .commandLine("connect udp://127.0.0.1:53", origin: .script,
+                                                                                time: t0))).first)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40001", remote: "127.0.0.1:53"), connect.id))
         let toConnection = Reducer.reduce(&state, .commandLine("send x", origin: .prompt, time: t0))
         #expect(requests(toConnection).map(\.command) == [.send(C1, [0x78])])
     }

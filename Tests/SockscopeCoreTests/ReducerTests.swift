@@ -90,6 +90,7 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
             + Reducer.reduce(&state, .commandLine("listen 1", origin: .script, time: t0))
         #expect(effects.contains { if case .notice(.error, _) = $0 { true } else { false } })
         #expect(requests(effects).count == 1)
+        #expect(state.script.failure?.contains("bogus") == true)
     }
 
     @Test func connectionsAndCountersFollowEvents() {
@@ -127,13 +128,86 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(requests(Reducer.reduce(&state, .commandLine("close L1", origin: .prompt, time: t0))).count == 1)
     }
 
-    @Test func headlessDefaultsToMostRecent() {
+    /// Opens a connection the way a command does: the connect request, then its events.
+    func connect(_ id: SocketID, _ state: inout AppState, origin: CommandOrigin = .script) {
+        let request = requests(Reducer.reduce(&state, .commandLine("connect 9000", origin: origin, time: t0)))[0]
+        _ = Reducer.reduce(&state, event(.connecting(id, remote: "127.0.0.1:9000"), request.id))
+        _ = Reducer.reduce(&state, event(.connected(id, local: "127.0.0.1:5000", remote: "127.0.0.1:9000"), request.id))
+        _ = Reducer.reduce(&state, event(.requestCompleted, request.id))
+    }
+
+    /// Headless, a command without an id acts on the socket the commands last made or named,
+    /// never on one that merely arrived later (an accepted client): the same script means the
+    /// same socket however its events are timed.
+    @Test func headlessDefaultsToTheSocketTheScriptMadeOrNamed() {
         var state = AppState(interactive: false)
-        _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b")))
-        _ = Reducer.reduce(&state, event(.connected(C2, local: "a", remote: "c")))
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 1)))
+        connect(C1, &state)
+        connect(C2, &state)
+        let C3 = SocketID(.connection, 3)
+        _ = Reducer.reduce(&state, event(.accepted(C3, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:5000")))
         #expect(state.view.selectedConnection == nil)
-        let effects = Reducer.reduce(&state, .commandLine("send x", origin: .prompt, time: t0))
-        #expect(requests(effects).map(\.command) == [.send(C2, [0x78])])
+        var effects = Reducer.reduce(&state, .commandLine("send x", origin: .script, time: t0))
+        #expect(requests(effects).map(\.command) == [.send(C2, [0x78])], "the accepted C3 arrived last, but the script made C2")
+        _ = Reducer.reduce(&state, event(.requestCompleted, requests(effects)[0].id))
+        effects = Reducer.reduce(&state, .commandLine("send C1 y", origin: .script, time: t0))
+        _ = Reducer.reduce(&state, event(.requestCompleted, requests(effects)[0].id))
+        effects = Reducer.reduce(&state, .commandLine("send z", origin: .script, time: t0))
+        #expect(requests(effects).map(\.command) == [.send(C1, [0x7A])], "naming C1 made it the recent socket")
+    }
+
+    /// A listener the script made answers through the client it accepted last.
+    @Test func aListenerTheScriptMadeSendsToItsLatestClient() {
+        var state = AppState(interactive: false)
+        let listen = requests(Reducer.reduce(&state, .commandLine("listen 9000", origin: .script, time: t0)))[0]
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .interactive, backlog: 1), listen.id))
+        _ = Reducer.reduce(&state, event(.requestCompleted, listen.id))
+        #expect(state.recentSocket == L1)
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:5000")))
+        let effects = Reducer.reduce(&state, .commandLine("send x", origin: .script, time: t0))
+        #expect(requests(effects).map(\.command) == [.send(C1, [0x78])])
+    }
+
+    /// A command naming a closed socket is refused with that reason and asks nothing of the
+    /// engine: the descriptor may belong to another socket by now (a closed step socket used
+    /// to log a `send(12) = -1 EBADF` that no kernel ever answered).
+    @Test func aClosedSocketIsRefusedBeforeAnySystemCall() {
+        var state = AppState(interactive: false)
+        let S1 = SocketID(.socket, 1)
+        _ = Reducer.reduce(&state, event(.lab(.call(S1, SyscallRecord(call: "socket", arguments: ["AF_INET", "SOCK_STREAM"],
+                                                                      result: 12, phase: .created, transport: .tcp)))))
+        _ = Reducer.reduce(&state, event(.lab(.call(S1, SyscallRecord(call: "close", arguments: ["12"], result: 0,
+                                                                      phase: .closed, transport: .tcp)))))
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 1)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "a", remote: "b")))
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "peer closed")))
+        for (line, message) in [("send S1 hi", "send: S1 is closed"), ("recv S1", "recv: S1 is closed"),
+                                ("bind S1 127.0.0.1:0", "bind: S1 is closed"), ("send C1 hi", "send: C1 is closed"),
+                                ("shutdown C1 write", "shutdown: C1 is closed"), ("get C1 rcvbuf", "get: C1 is closed")] {
+            let effects = Reducer.reduce(&state, .commandLine(line, origin: .prompt, time: t0))
+            #expect(requests(effects).isEmpty, "\(line) reached the engine")
+            #expect(effects == [.notice(.error, message)])
+        }
+    }
+
+    /// The first failed scripted command is kept: headless leaves with status 1 on it.
+    @Test func aFailedScriptedCommandIsRemembered() {
+        var state = AppState(interactive: false)
+        _ = Reducer.reduce(&state, .commandLine("explain 111", origin: .script, time: t0))
+        #expect(state.script.failure == nil)
+        let connect = requests(Reducer.reduce(&state, .commandLine("connect 9", origin: .script, time: t0)))[0]
+        _ = Reducer.reduce(&state, event(.connecting(C1, remote: "127.0.0.1:9"), connect.id))
+        _ = Reducer.reduce(&state, event(.error(C1, .system(call: "connect", errno: 111, target: "tcp://127.0.0.1:9")), connect.id))
+        #expect(state.script.failure?.contains("ECONNREFUSED") == true)
+
+        var unknown = AppState(interactive: false)
+        _ = Reducer.reduce(&unknown, .commandLine("frobnicate", origin: .script, time: t0))
+        #expect(unknown.script.failure?.contains("unknown command 'frobnicate'") == true)
+
+        // An error the script did not ask for (a peer's reset) is no scripted failure.
+        var other = AppState(interactive: false)
+        _ = Reducer.reduce(&other, event(.error(C1, .system(call: "read", errno: 104))))
+        #expect(other.script.failure == nil)
     }
 
     @Test func errorsAreLoggedWithErrnoName() {
@@ -328,6 +402,33 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(Completion.complete("connect 127", cursor: 11, state: state).text == "connect 127.0.0.1:9000 ")
     }
 
+    /// `:connect` (and `d`, which types one) selects the connection it opened, so that the
+    /// next `:send` goes there, not to whatever was selected before.
+    @Test func connectSelectsTheConnectionItOpened() {
+        var state = connected()
+        _ = Reducer.reduce(&state, .key(.tab, time: t0))
+        #expect(state.view.selectedConnection == C1)
+        let C3 = SocketID(.connection, 3)
+        let connect = requests(Reducer.reduce(&state, .commandLine("connect 9000", origin: .prompt, time: t0)))[0]
+        _ = Reducer.reduce(&state, event(.connecting(C3, remote: "127.0.0.1:9000"), connect.id))
+        #expect(state.view.selectedConnection == C3)
+        // Its peer, accepted meanwhile, does not take the selection.
+        _ = Reducer.reduce(&state, event(.accepted(SocketID(.connection, 4), listener: L1, local: "127.0.0.1:9000",
+                                                   remote: "127.0.0.1:5001")))
+        #expect(state.view.selectedConnection == C3)
+        _ = Reducer.reduce(&state, event(.connected(C3, local: "127.0.0.1:5001", remote: "127.0.0.1:9000"), connect.id))
+        let effects = Reducer.reduce(&state, .commandLine("send hello", origin: .prompt, time: t0))
+        #expect(requests(effects).map(\.command) == [.send(C3, Array("hello".utf8))])
+
+        // `d` on the listener opens one more: it is selected too.
+        _ = Reducer.reduce(&state, .key(.backTab, time: t0))
+        #expect(state.view.focus == .listeners)
+        let again = requests(Reducer.reduce(&state, .key(.character("d"), time: t0)))
+        let C5 = SocketID(.connection, 5)
+        _ = Reducer.reduce(&state, event(.connecting(C5, remote: "127.0.0.1:9000"), try! #require(again.first).id))
+        #expect(state.view.selectedConnection == C5)
+    }
+
     @Test func connectAgainTargetsTheListener() {
         var state = connected()
         _ = Reducer.reduce(&state, .key(.tab, time: t0))
@@ -412,5 +513,27 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         _ = Reducer.reduce(&state, event(.sent(C1, bytes: [1], count: 64), at: 1_000))
         _ = Reducer.reduce(&state, event(.received(C1, bytes: [1], count: 64), at: 50_000))
         #expect(!state.wantsTicks, "an idle screen after one echo must not wake up")
+    }
+}
+
+@Suite struct ExplainTests {
+    /// A learner types what a program printed: the number (111) or the name in any case.
+    @Test func errnoByNumberOrNameInAnyCase() {
+        let expected = ["ECONNREFUSED (errno 111): " + ErrnoCatalog.entry(for: 111)!.explanation]
+        for topic in ["111", "econnrefused", "ECONNREFUSED", "EConnRefused"] {
+            var state = AppState(interactive: false)
+            let effects = Reducer.reduce(&state, .commandLine("explain \(topic)", origin: .prompt, time: t0))
+            #expect(effects == expected.map { .notice(.info, $0) }, "explain \(topic)")
+        }
+        #expect(Explanation.lines(for: "99999").first?.hasPrefix("nothing known about '99999'") == true)
+    }
+
+    /// A file that cannot be written is explained in words about files, not UNIX sockets or ports.
+    @Test func fileFailuresTalkAboutFiles() {
+        for errno: Int32 in [2, 13] {
+            let failure = SocketFailure.file(call: "open", errno: errno, path: "/x/y.txt")
+            #expect(!failure.explanation.contains("UNIX") && !failure.explanation.contains("port"), "\(failure.explanation)")
+            #expect(failure.explanation != SocketFailure.system(call: "open", errno: errno).explanation)
+        }
     }
 }
