@@ -120,7 +120,10 @@ public enum HeadlessSession {
         // until this monotonic time; printing and reducing them per read would cost
         // the main thread more than the engine spends moving the bytes.
         var collectUntil: Int64?
-        var pacing = DataPacing(longestMilliseconds: options.coalesceMilliseconds)
+        // The engine reports a flood at most every 100 ms: a pause shorter than that may end
+        // empty while the flood goes on, and must not count as its end (the pause would never grow).
+        var pacing = DataPacing(longestMilliseconds: options.coalesceMilliseconds,
+                                quietMilliseconds: Engine.trafficReportIntervalMilliseconds + 20)
         for command in options.commands { script(command) }
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
@@ -171,7 +174,7 @@ public enum HeadlessSession {
                     if event.kind.isStreamData { sawData = true }
                     apply(event)
                 }
-                if let pause = pacing.pause(afterBatchWithData: sawData) {
+                if let pause = pacing.pause(afterBatchWithData: sawData, now: WallClock.monotonicMilliseconds()) {
                     collectUntil = WallClock.monotonicMilliseconds() + Int64(pause)
                 } else {
                     // Quiet again: block with no timeout (zero wake-ups when idle).

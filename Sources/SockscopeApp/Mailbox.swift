@@ -71,8 +71,11 @@ public final class Mailbox: Sendable {
             }
             queue.mergeableData[id] = queue.events.count
         default:
-            // Anything else about a socket ends merging for it: what comes after it stays after it.
-            if let id = event.kind.socket { queue.mergeableData.removeValue(forKey: id) }
+            // Anything else the log keeps about a socket ends merging for it: what comes after it
+            // stays after it. A kernel sample is state shown in Detail, not a log line: data on
+            // either side of it still merges (samples ride on traffic, so they would otherwise
+            // split a paced flood into a line per sample).
+            if let id = event.kind.socket, event.kind.isKeptInLog { queue.mergeableData.removeValue(forKey: id) }
         }
         queue.events.append(event)
     }

@@ -10,6 +10,10 @@ import SockscopeCore
 /// that is not one of the engine's event loops. Events are delivered on event-loop
 /// threads, in order per socket.
 public final class Engine: Sendable {
+    /// The longest the engine gathers a flow's traffic before reporting it (`EventBatcher`):
+    /// a consumer pacing its own output waits at least this long before calling a flow over.
+    public static var trafficReportIntervalMilliseconds: Int { EventBatcher.longestTrafficWindowMilliseconds }
+
     let group: MultiThreadedEventLoopGroup
     let sink: EventSink
     private let batcher: EventBatcher

@@ -31,6 +31,18 @@ import SockscopeCore
         #expect(drained.map(\.kind) == datagrams.map(\.kind) + [.received(SocketID(.connection, 2), bytes: [1, 2], count: 2)])
     }
 
+    /// A kernel sample between two reads is state for Detail, not a log line: the reads
+    /// still merge (samples ride on traffic, and split a paced flood into a line per sample:
+    /// `--coalesce-ms 500` printed a line every 100-300 ms).
+    @Test func aKernelSampleDoesNotSplitMergingData() {
+        let mailbox = Mailbox()
+        var sample = KernelSample()
+        sample.state = .established
+        let probe = EngineEvent(time: time, kind: .lab(.kernel(SocketID(.connection, 1), sample)))
+        mailbox.post([received(1, [1]), probe, received(1, [2])])
+        #expect(mailbox.drain().map(\.kind) == [.received(SocketID(.connection, 1), bytes: [1, 2], count: 2), probe.kind])
+    }
+
     @Test func wakesOncePerEmptyToNonEmpty() {
         let mailbox = Mailbox()
         mailbox.post([accepted(1)])
