@@ -31,7 +31,7 @@ import TestSupport
         #expect(await probe.waitForOutput(containing: "echo: still-alive"), "the listener still answers", sourceLocation: sourceLocation)
     }
 
-    @Test func fdExhaustionIsReportedAndRecoveredFrom() async throws {
+    @Test(.requires("python3")) func fdExhaustionIsReportedAndRecoveredFrom() async throws {
         let server = try start(["listen 0 --echo"], fdLimit: 40)
         defer { server.kill(SIGKILL) }
         let port = try await port(of: server)
@@ -66,7 +66,7 @@ import TestSupport
         }.reduce(0, +)
     }
 
-    @Test func aResetAfterATransferIsReportedAndCounted() async throws {
+    @Test(.requires("python3")) func aResetAfterATransferIsReportedAndCounted() async throws {
         let server = try start(["listen 0 --discard"])
         defer { server.kill(SIGKILL) }
         let port = try await port(of: server)
@@ -106,7 +106,7 @@ import TestSupport
         #expect(await server.waitForOutput(containing: "C2 received 2 B"))
     }
 
-    @Test func aPeerThatNeverReadsDoesNotBlockAnythingElse() async throws {
+    @Test(.requires("python3")) func aPeerThatNeverReadsDoesNotBlockAnythingElse() async throws {
         let file = TemporaryPath.make(prefix: "big", suffix: ".bin")
         _ = FileManager.default.createFile(atPath: file, contents: Data(repeating: 0x61, count: 32 << 20))
         let sink = try PythonPeer.run("""
@@ -187,7 +187,7 @@ import TestSupport
         #expect(await client.waitForOutput(containing: "C1 received 5 B"), "connected out, echo back: \(client.output)")
     }
 
-    @Test func savedLogMatchesTheCounts() async throws {
+    @Test(.requires("python3")) func savedLogMatchesTheCounts() async throws {
         let saved = TemporaryPath.make(prefix: "log", suffix: ".jsonl")
         // Commands reach the running server through a FIFO on its stdin (opened read-write, so it never sees EOF).
         let fifo = TemporaryPath.make(prefix: "commands", suffix: ".fifo")
@@ -233,7 +233,7 @@ import TestSupport
         try await faults.assertStillServes(port, sourceLocation: sourceLocation)
     }
 
-    @Test func aThousandSilentConnectionsAndTheListenerStillServes() async throws {
+    @Test(.requires("python3")) func aThousandSilentConnectionsAndTheListenerStillServes() async throws {
         let server = try start(["listen 0 --echo"])
         defer { server.kill(SIGKILL) }
         let port = try await port(of: server)
@@ -258,7 +258,7 @@ import TestSupport
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 
-    @Test func floodsOfDataAndConnectionsKeepMemoryBounded() async throws {
+    @Test(.requires("python3")) func floodsOfDataAndConnectionsKeepMemoryBounded() async throws {
         let server = try start(["listen 0 --discard", "listen 0 --echo"])
         defer { server.kill(SIGKILL) }
         let port = try await port(of: server)

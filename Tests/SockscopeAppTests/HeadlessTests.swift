@@ -209,7 +209,7 @@ import TestSupport
 
     /// Like `printf REQUEST | nc HOST PORT`: once stdin has ended and the server has
     /// answered and closed, the session ends by itself, with everything printed.
-    @Test func aPipedExchangeEndsWhenThePeerIsDone() async throws {
+    @Test(.requires("python3")) func aPipedExchangeEndsWhenThePeerIsDone() async throws {
         let server = try PythonPeer.run("""
             import socket
             l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
@@ -237,7 +237,7 @@ import TestSupport
     /// `-c 'connect' -c 'sendfile F' -c close` delivers the whole file, as `nc HOST PORT < F`
     /// does: the script waits for the transfer and the close is graceful (it sent 0 of
     /// 5,000,000 bytes, logging "the socket is already closed").
-    @Test func sendfileThenCloseDeliversEveryByte() async throws {
+    @Test(.requires("python3")) func sendfileThenCloseDeliversEveryByte() async throws {
         let file = TemporaryPath.make(prefix: "five-million", suffix: ".bin")
         let random = try SpawnedProcess("head", ["-c", "5000000", "/dev/urandom"], outputPath: file)
         #expect(await random.wait() == 0)
@@ -272,7 +272,7 @@ import TestSupport
         #expect(sent.allSatisfy { $0.offset < closed })
     }
 
-    @Test func hostileBytesArePrintedEscaped() async throws {
+    @Test(.requires("python3")) func hostileBytesArePrintedEscaped() async throws {
         let server = try start(["-c", "listen 0"])
         defer { server.kill(SIGKILL) }
         #expect(await server.waitForOutput(containing: "listening"))
@@ -291,7 +291,7 @@ import TestSupport
         #expect(!output.utf8.contains(0x07))
     }
 
-    @Test func greetingThenCloseFromARealServer() async throws {
+    @Test(.requires("python3")) func greetingThenCloseFromARealServer() async throws {
         let greeter = try PythonPeer.run("""
             import socket
             l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
@@ -313,7 +313,7 @@ import TestSupport
     /// A steady trickle (a 10-byte write every 5 ms for ~1 s) is printed with pauses that
     /// grow to --coalesce-ms: few lines, exact totals. Pauses fixed at 10 ms would print
     /// one line per ~2 writes, about a hundred.
-    @Test func aSteadyFlowIsPrintedInFewLinesWithExactCounts() async throws {
+    @Test(.requires("python3")) func aSteadyFlowIsPrintedInFewLinesWithExactCounts() async throws {
         let server = try start(["-c", "listen 0 --discard"])
         defer { server.kill(SIGKILL) }
         #expect(await server.waitForOutput(containing: "listening tcp 127.0.0.1:"))

@@ -42,7 +42,7 @@ import TestSupport
 
     /// Echo and discard listeners close a finished client too (they already did; the one rule
     /// now covers all three responders).
-    @Test func echoAndDiscardListenersCloseAFinishedClient() async throws {
+    @Test(.requires("python3")) func echoAndDiscardListenersCloseAFinishedClient() async throws {
         for mode in ["--echo", "--discard"] {
             let server = try SpawnedProcess(Binary.path, ["--headless", "-c", "listen 0 \(mode)"])
             defer { server.kill(SIGKILL) }
@@ -64,7 +64,7 @@ import TestSupport
     /// seconds: accept fails with EMFILE. It used to be retried at once, ~3,000 lines a second;
     /// now accepting pauses, the first failure is logged, and one more line counts them all
     /// once accepting works again. The listener serves again once descriptors are free.
-    @Test(.requires("prlimit", "curl")) func runningOutOfDescriptorsPausesAcceptingAndIsCountedOnce() async throws {
+    @Test(.requires("python3", "prlimit", "curl")) func runningOutOfDescriptorsPausesAcceptingAndIsCountedOnce() async throws {
         let server = try SpawnedProcess("prlimit", ["--nofile=64", "--", Binary.path, "--headless", "--json",
                                                     "-c", "listen 0 --reply \"\(Self.httpReply)\""])
         defer { server.kill(SIGKILL) }

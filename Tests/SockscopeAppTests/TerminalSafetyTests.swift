@@ -59,7 +59,7 @@ struct TerminalSafetyTests {
         return false
     }
 
-    @Test func everyByteAndEscapeSequenceIsShownNotObeyed() async throws {
+    @Test(.requires("python3")) func everyByteAndEscapeSequenceIsShownNotObeyed() async throws {
         let session = try await TmuxSession(command: [Binary.path, "-c", "listen 0"], width: 160, height: 40)
         let screen = try await session.waitFor("listening on tcp 127.0.0.1:")
         let port = try #require(listeningPort(in: screen))

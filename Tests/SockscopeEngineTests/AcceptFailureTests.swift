@@ -10,7 +10,7 @@ struct AcceptFailureTests {
     /// Running out of descriptors cannot be provoked for real here (the limit is per process and
     /// the other tests share it), so the error is fired into the listener's pipeline exactly
     /// where NIO's accept loop fires it.
-    @Test func anAcceptErrorIsReportedAndTheListenerKeepsServing() async throws {
+    @Test(.requires("python3")) func anAcceptErrorIsReportedAndTheListenerKeepsServing() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.echo)

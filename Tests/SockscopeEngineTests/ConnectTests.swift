@@ -17,7 +17,7 @@ struct ConnectTests {
         return try #require(Int(line.dropFirst(5)))
     }
 
-    @Test func connectsToAGreetingServerThenSeesItsEOF() async throws {
+    @Test(.requires("python3")) func connectsToAGreetingServerThenSeesItsEOF() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let server = try PythonPeer.run(PeerScripts.greetingServer, ["welcome\n"])
@@ -145,7 +145,7 @@ struct ConnectTests {
         #expect(harness.closedReason(of: server) == "closed by us")
     }
 
-    @Test func sendingToAPeerThatHasGoneGetsResetAndIsReported() async throws {
+    @Test(.requires("python3")) func sendingToAPeerThatHasGoneGetsResetAndIsReported() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let server = try PythonPeer.run(PeerScripts.greetingServer, ["bye\n"])

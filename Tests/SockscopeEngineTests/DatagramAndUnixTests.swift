@@ -6,7 +6,7 @@ import TestSupport
 
 @Suite("UDP and UNIX sockets", .timeLimit(.minutes(1)))
 struct DatagramAndUnixTests {
-    @Test func udpEchoAnswersEachDatagramOnTheListenersId() async throws {
+    @Test(.requires("python3")) func udpEchoAnswersEachDatagramOnTheListenersId() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let answer = try await harness.perform(.listen(ListenRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: 0),
@@ -33,7 +33,7 @@ struct DatagramAndUnixTests {
         #expect(closed == [.closed(id, reason: "stopped listening"), .requestCompleted])
     }
 
-    @Test func sendToReachesAnyAddressAndDatagramBoundariesAreKept() async throws {
+    @Test(.requires("python3")) func sendToReachesAnyAddressAndDatagramBoundariesAreKept() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let answer = try await harness.perform(.listen(ListenRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: 0))))
@@ -79,7 +79,7 @@ struct DatagramAndUnixTests {
                 "\(onTCP)")
     }
 
-    @Test func udpConnectTalksToOnePeer() async throws {
+    @Test(.requires("python3")) func udpConnectTalksToOnePeer() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let server = try PythonPeer.run(PeerScripts.udpEchoServer)
@@ -119,7 +119,7 @@ struct DatagramAndUnixTests {
         #expect(again.count == 2 && again.last == .requestCompleted)
     }
 
-    @Test func unixEchoListenerServesAPythonClientAndRemovesItsPath() async throws {
+    @Test(.requires("python3")) func unixEchoListenerServesAPythonClientAndRemovesItsPath() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let path = TemporaryPath.make(prefix: "echo", suffix: ".sock")

@@ -50,7 +50,7 @@ struct ListenTests {
         #expect(answerToConnect.contains { if case .connected(_, _, "[::1]:\(port)") = $0 { true } else { false } })
     }
 
-    @Test func echoAnswersAPythonClientAndClosesAfterItsEOF() async throws {
+    @Test(.requires("python3")) func echoAnswersAPythonClientAndClosesAfterItsEOF() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.echo)
@@ -72,7 +72,7 @@ struct ListenTests {
         #expect(harness.closedReason(of: listener.id) == nil, "the listener keeps listening")
     }
 
-    @Test func replyGreetsEveryClient() async throws {
+    @Test(.requires("python3")) func replyGreetsEveryClient() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let greeting = "220 sockscope ready\r\n"
@@ -87,7 +87,7 @@ struct ListenTests {
         }
     }
 
-    @Test func discardCountsAndNeverAnswers() async throws {
+    @Test(.requires("python3")) func discardCountsAndNeverAnswers() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.discard)
@@ -101,7 +101,7 @@ struct ListenTests {
         #expect(harness.closedReason(of: connection) == "peer closed")
     }
 
-    @Test func manyClientsGetTheirOwnConnectionsAndOneResettingDisturbsNoOther() async throws {
+    @Test(.requires("python3")) func manyClientsGetTheirOwnConnectionsAndOneResettingDisturbsNoOther() async throws {
         let harness = EngineHarness(threads: 2)
         defer { harness.shutdown() }
         let listener = try await harness.listen(.echo)
@@ -131,7 +131,7 @@ struct ListenTests {
         #expect(harness.failures(on: listener.id).isEmpty)
     }
 
-    @Test func interactiveConnectionReportsAResetByThePeer() async throws {
+    @Test(.requires("python3")) func interactiveConnectionReportsAResetByThePeer() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen()
@@ -149,7 +149,7 @@ struct ListenTests {
         #expect(errorIndex != nil && closedIndex != nil && errorIndex! < closedIndex!, "error before closed: \(kinds)")
     }
 
-    @Test func writingToAPeerThatResetFailsAsAWriteNotARead() async throws {
+    @Test(.requires("python3")) func writingToAPeerThatResetFailsAsAWriteNotARead() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.interactive)
@@ -170,7 +170,7 @@ struct ListenTests {
         }
     }
 
-    @Test func peerHalfCloseIsReportedAndWeCanStillSend() async throws {
+    @Test(.requires("python3")) func peerHalfCloseIsReportedAndWeCanStillSend() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.interactive)
@@ -207,7 +207,7 @@ struct ListenTests {
         #expect(again.first.map { if case .error(listener.id, _) = $0 { true } else { false } } == true)
     }
 
-    @Test func echoStopsReadingWhileThePeerDoesNotReadAndLosesNothing() async throws {
+    @Test(.requires("python3")) func echoStopsReadingWhileThePeerDoesNotReadAndLosesNothing() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.echo)
@@ -244,7 +244,7 @@ struct ListenTests {
         Self.expectPreviewsFollowTheStream(harness.events(about: connection))
     }
 
-    @Test func anEchoPeerThatResetsWithEchoesQueuedHasOnlyWhatLeftCounted() async throws {
+    @Test(.requires("python3")) func anEchoPeerThatResetsWithEchoesQueuedHasOnlyWhatLeftCounted() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.echo)

@@ -15,7 +15,7 @@ struct SendFileTests {
         return path
     }
 
-    @Test func streamsAFileExactlyToAPythonPeer() async throws {
+    @Test(.requires("python3")) func streamsAFileExactlyToAPythonPeer() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let size = 5 * FileSenderSizes.chunk + 12_345

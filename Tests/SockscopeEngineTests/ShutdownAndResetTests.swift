@@ -59,7 +59,7 @@ struct ShutdownAndResetTests {
         #expect(harness.sentCount(on: server) == 4, "only the echo sent before the shutdown left")
     }
 
-    @Test func aPythonPeerReadsEOFAndAnswersAfterIt() async throws {
+    @Test(.requires("python3")) func aPythonPeerReadsEOFAndAnswersAfterIt() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let server = try PythonPeer.run("""
@@ -130,7 +130,7 @@ struct ShutdownAndResetTests {
         #expect(!harness.kinds.contains(.peerClosed(server)), "a reset is not an orderly FIN")
     }
 
-    @Test func aPythonPeerGetsConnectionResetError() async throws {
+    @Test(.requires("python3")) func aPythonPeerGetsConnectionResetError() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen()

@@ -6,7 +6,7 @@ import TestSupport
 /// Connections report their traffic as totals per engine batch, not an event per read:
 /// exact counts, far fewer events, and never after the connection's other news.
 @Suite struct TrafficReportTests {
-    @Test func thousandsOfReadsAreReportedAsExactTotalsInFewEvents() async throws {
+    @Test(.requires("python3")) func thousandsOfReadsAreReportedAsExactTotalsInFewEvents() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let listener = try await harness.listen(.echo)

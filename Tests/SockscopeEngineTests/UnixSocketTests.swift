@@ -29,7 +29,7 @@ struct UnixSocketTests {
         return failure
     }
 
-    @Test func aStaleSocketFileIsExplainedAndReplacedOnlyWhenAsked() async throws {
+    @Test(.requires("python3")) func aStaleSocketFileIsExplainedAndReplacedOnlyWhenAsked() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let path = try await makeStaleSocketFile()
@@ -71,7 +71,7 @@ struct UnixSocketTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == "keep me")
     }
 
-    @Test func abstractNamesInteroperateWithPython() async throws {
+    @Test(.requires("python3")) func abstractNamesInteroperateWithPython() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let name = "@sockscope-test-\(getpid())-\(UInt32.random(in: 0 ... .max))"
@@ -109,7 +109,7 @@ struct UnixSocketTests {
         #expect(gone.contains { if case .error(_, let f) = $0 { f.code == "ECONNREFUSED" } else { false } }, "\(gone)")
     }
 
-    @Test func acceptedUnixConnectionsReportThePeersCredentials() async throws {
+    @Test(.requires("python3")) func acceptedUnixConnectionsReportThePeersCredentials() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let path = TemporaryPath.make(prefix: "cred", suffix: ".sock")
@@ -132,7 +132,7 @@ struct UnixSocketTests {
                 "\(events)")
     }
 
-    @Test func unixDatagramListenerEchoesNamedSendersAndSurvivesUnnamedOnes() async throws {
+    @Test(.requires("python3")) func unixDatagramListenerEchoesNamedSendersAndSurvivesUnnamedOnes() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let path = TemporaryPath.make(prefix: "dgram", suffix: ".sock")
@@ -194,7 +194,7 @@ struct UnixSocketTests {
         #expect(harness.closedReason(of: connection) == "closed by us")
     }
 
-    @Test func unixDatagramAbstractNamesAndOptions() async throws {
+    @Test(.requires("python3")) func unixDatagramAbstractNamesAndOptions() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let name = "@sockscope-dgram-\(getpid())-\(UInt32.random(in: 0 ... .max))"
