@@ -100,6 +100,14 @@ extension Reducer {
             }
         case .quit:
             return [.quit]
+        case .quitAsking:
+            // Ctrl-C is pressed by habit (to cancel something): with sockets open, ask first.
+            let connections = state.connections.count { $0.state.isOpen }
+            let listeners = state.listeners.count { $0.isOpen }
+            guard connections + listeners > 0 else { return [.quit] }
+            state.view.confirmation = Confirmation(
+                question: "Quit and close \(connections) connection(s) and \(listeners) listener(s)? y/n", command: .quit)
+            return []
         case .acceptOne:
             let manual = state.view.selectedListener.flatMap { state.lab.manualAccept.contains($0) ? $0 : nil }
             return run(.accept(target: manual), time: time, state: &state)

@@ -322,6 +322,24 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(Reducer.reduce(&state, .key(.character("q"), time: t0)) == [.quit])
         #expect(Reducer.reduce(&state, .key(.control("c"), time: t0)) == [.quit])
     }
+
+    /// Ctrl-C with sockets open asks first (pressed by habit, it quit at once and closed
+    /// everything); `y` quits, anything else keeps the session; at the prompt it cancels the line.
+    @Test func ctrlCAsksBeforeClosingOpenSockets() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:40000")))
+        #expect(Reducer.reduce(&state, .key(.control("c"), time: t0)) == [])
+        #expect(state.view.confirmation?.question.contains("1 connection(s)") == true)
+        #expect(Reducer.reduce(&state, .key(.character("n"), time: t0)) == [])
+        #expect(state.view.confirmation == nil)
+        _ = Reducer.reduce(&state, .key(.control("c"), time: t0))
+        #expect(Reducer.reduce(&state, .key(.character("y"), time: t0)) == [.quit])
+        // At the prompt, Ctrl-C cancels the line and quits nothing.
+        _ = Reducer.reduce(&state, .key(.character(":"), time: t0))
+        _ = Reducer.reduce(&state, .key(.character("x"), time: t0))
+        #expect(Reducer.reduce(&state, .key(.control("c"), time: t0)) == [])
+        #expect(state.view.prompt == nil)
+    }
 }
 
 @Suite struct LogBookTests {
