@@ -6,6 +6,8 @@ public enum Completion {
         public var cursor: Int
         /// Every candidate when more than one fits (shown to the user).
         public var candidates: [String]
+        /// Where the completed word starts (characters): a further Tab puts each candidate there in turn.
+        public var wordStart: Int = 0
     }
 
     public static func complete(_ text: String, cursor: Int, state: AppState) -> Result {
@@ -33,7 +35,8 @@ public enum Completion {
         if completed.count < word.count { completed = word }
         if matches.count == 1 { completed += " " }
         let newBefore = head + completed
-        return Result(text: newBefore + after, cursor: newBefore.count, candidates: matches.count > 1 ? matches : [])
+        return Result(text: newBefore + after, cursor: newBefore.count, candidates: matches.count > 1 ? matches : [],
+                      wordStart: head.count)
     }
 
     /// The arguments that may come after the words `typed` so far: the next one, and the one

@@ -10,10 +10,22 @@ extension Reducer {
             return submit(prompt, time: time, state: &state)
         case .tab:
             guard prompt.purpose == .command else { return [] }
+            if let cycle = prompt.cycle, !prompt.candidates.isEmpty {
+                // Tab again: the next candidate in the word's place (sen -> send, sendhex, sendfile, sendto, send...).
+                let index = cycle.index.map { ($0 + 1) % prompt.candidates.count } ?? 0
+                let word = Array(prompt.candidates[index])
+                characters.replaceSubrange(min(cycle.wordStart, characters.count)..<prompt.cursor, with: word)
+                prompt.text = String(characters)
+                prompt.cursor = cycle.wordStart + word.count
+                prompt.cycle = CompletionCycle(wordStart: cycle.wordStart, index: index)
+                state.view.prompt = prompt
+                return []
+            }
             let completion = Completion.complete(prompt.text, cursor: prompt.cursor, state: state)
             prompt.text = completion.text
             prompt.cursor = completion.cursor
             prompt.candidates = completion.candidates
+            prompt.cycle = completion.candidates.isEmpty ? nil : CompletionCycle(wordStart: completion.wordStart, index: nil)
             prompt.error = nil
             state.view.prompt = prompt
             return []
@@ -61,6 +73,7 @@ extension Reducer {
         prompt.text = String(characters)
         prompt.error = nil
         prompt.candidates = []
+        prompt.cycle = nil
         state.view.prompt = prompt
         if prompt.purpose == .filter {
             // The filter applies as you type.

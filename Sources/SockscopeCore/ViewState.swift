@@ -12,6 +12,14 @@ public enum Pane: Int, Hashable, Sendable, CaseIterable {
 }
 
 /// The one-line editor at the bottom of the screen.
+/// Tab pressed again over several candidates: each in turn takes the word's place.
+public struct CompletionCycle: Hashable, Sendable {
+    /// Where the word starts (characters).
+    public var wordStart: Int
+    /// The candidate in the text now; nil before the first.
+    public var index: Int?
+}
+
 public struct Prompt: Hashable, Sendable {
     public enum Purpose: Hashable, Sendable {
         /// `:` — a line of the command language.
@@ -30,6 +38,8 @@ public struct Prompt: Hashable, Sendable {
     public var error: String?
     /// Completion candidates from the last Tab, shown until the next edit.
     public var candidates: [String] = []
+    /// While Tab cycles through `candidates`; any edit ends the cycle.
+    public var cycle: CompletionCycle?
 
     public init(_ purpose: Purpose = .command, text: String = "") {
         self.purpose = purpose

@@ -294,6 +294,27 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(state.view.prompt?.text == "")
     }
 
+    /// Tab again over several candidates cycles through them in the word's place, then
+    /// starts over; any edit ends the cycle (a Tab only listed them before).
+    @Test func tabCyclesThroughMatches() {
+        var state = AppState(interactive: true)
+        func press(_ key: KeyPress) { _ = Reducer.reduce(&state, .key(key, time: t0)) }
+        press(.character(":"))
+        for c in "sen" { press(.character(c)) }
+        press(.tab)
+        #expect(state.view.prompt?.text == "send")
+        #expect(state.view.prompt?.candidates == ["send", "sendhex", "sendfile", "sendto"])
+        var seen: [String] = []
+        for _ in 0..<5 {
+            press(.tab)
+            seen.append(state.view.prompt?.text ?? "")
+        }
+        #expect(seen == ["send", "sendhex", "sendfile", "sendto", "send"])
+        #expect(state.view.prompt?.cursor == 4)
+        press(.character(" "))
+        #expect(state.view.prompt?.text == "send " && state.view.prompt?.candidates == [])
+    }
+
     @Test func navigationMovesFocusAndSelection() {
         var state = AppState(interactive: true)
         _ = Reducer.reduce(&state, event(.connected(C1, local: "a", remote: "b")))
