@@ -26,6 +26,8 @@ public enum Command: Hashable, Sendable {
     case accept(target: SocketID?)
     /// `sys`: show, hide, filter or sort the machine's socket table.
     case system(SystemViewCommand)
+    /// `clear closed`: forget the rows of closed connections (their log entries stay).
+    case clearClosed
 }
 
 extension Command {
@@ -37,7 +39,7 @@ extension Command {
              .getOption(let target, _), .setLineEnding(let target, _), .accept(let target):
             target
         case .step(let call): call.socket
-        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system: nil
+        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed: nil
         }
     }
 
@@ -62,6 +64,7 @@ extension Command {
         case .step(let call): String(StepCallText.line(for: call).prefix { $0 != " " })
         case .accept: "accept"
         case .system: "sys"
+        case .clearClosed: "clear"
         }
     }
 }

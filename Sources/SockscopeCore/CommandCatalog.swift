@@ -383,6 +383,16 @@ public enum CommandCatalog {
             examples: ["help", "help send", "? listen", "h"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in .help(topic: args.next()) }),
         CommandSpec(
+            "clear", usage: "clear closed",
+            summary: "forget the rows of closed connections (X); their log entries stay",
+            arguments: [Argument(name: "WHAT", kind: .choice(["closed"]))],
+            examples: ["clear closed"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard args.next()?.lowercased() == "closed" else { throw args.problem("say what to clear: clear closed") }
+                try args.end()
+                return .clearClosed
+            }),
+        CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
             examples: ["quit", "q", "exit"],
             parse: { (_: inout CommandArguments) throws(CommandParser.ParseError) in .quit }),

@@ -68,6 +68,8 @@ public enum CommandText {
             return withTarget("accept", target, [])
         case .system(let command):
             return StepCallText.line(for: command)
+        case .clearClosed:
+            return "clear closed"
         }
     }
 

@@ -36,7 +36,7 @@ public enum UserAction: String, Hashable, Sendable, CaseIterable {
     case openPrompt, sendLine, closeSelected, resetSelected, connectAgain, showConnectionLog
     case filterLog, toggleHex, toggleTimestamps, zoom
     case focusNext, focusPrevious, selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
-    case toggleHelp, quit, quitAsking, backOut
+    case toggleHelp, quit, quitAsking, backOut, clearClosed
     case acceptOne, toggleSystemView, connectToSystemListener, cycleSystemSort
 }
 
@@ -95,6 +95,8 @@ public enum KeyBindings {
                    description: "show or hide help: every key and command"),
         KeyBinding(keys: [.escape], action: .backOut, hint: nil,
                    description: "back out: close the overlay or prompt, clear the log filter, unzoom"),
+        KeyBinding(keys: [.character("X")], action: .clearClosed, hint: nil,
+                   description: "forget the rows of closed connections (:clear closed)"),
         KeyBinding(keys: [.character("q")], action: .quit, hint: "quit",
                    description: "quit (closes every socket and restores the terminal)"),
         KeyBinding(keys: [.control("c")], action: .quitAsking, hint: nil,

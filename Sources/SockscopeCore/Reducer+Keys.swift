@@ -100,6 +100,8 @@ extension Reducer {
             }
         case .quit:
             return [.quit]
+        case .clearClosed:
+            return run(.clearClosed, time: time, state: &state)
         case .quitAsking:
             // Ctrl-C is pressed by habit (to cancel something): with sockets open, ask first.
             let connections = state.connections.count { $0.state.isOpen }

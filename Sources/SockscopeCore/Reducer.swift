@@ -228,6 +228,12 @@ public enum Reducer {
             return executeAccept(target, time: time, state: &state)
         case .system(let command):
             return executeSystemView(command, time: time, state: &state)
+        case .clearClosed:
+            let closed = state.connections.filter { !$0.state.isOpen }.map(\.id)
+            for id in closed { state.removeConnection(id) }
+            let text = "forgot \(closed.count) closed connection(s); their log entries stay"
+            note(.info, text, nil, time, &state)
+            return [.notice(.info, text)]
         }
     }
 
@@ -350,10 +356,15 @@ public enum Reducer {
             }
         case .closed(let id, let reason):
             state.activeRates.remove(id)
+            if let row = state.connection(id), case .failed = row.state {
+                // A connect that failed made no connection: the log says why, no row stays.
+                state.removeConnection(id)
+            }
             if let row = state.connection(id), row.state.isOpen {
                 state.updateConnection(id) {
                     $0.state = .closed(reason)
                     $0.lastActivity = time
+                    $0.rate = TrafficRate()  // nothing moves any more: the rate reads "-", not its last value
                 }
                 if let listener = row.listener { state.updateListener(listener) { $0.activeConnections -= 1 } }
                 state.pruneClosedConnections()

@@ -161,6 +161,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("sys filter a  b", .system(.filter("a b"))),
             ("? sendhex", .help(topic: "sendhex")),
             ("exit", .quit),
+            ("clear CLOSED", .clearClosed),
         ]
     }()
 
@@ -210,6 +211,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .quit: "quit"
         case .accept: "accept"
         case .system: "system"
+        case .clearClosed: "clearClosed"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -225,7 +227,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
 
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
-                              "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv"]
+                              "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
+                              "clearClosed"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -278,6 +281,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 19: return .step(.bind(socket, endpoint))
         case 20: return .step(.listen(socket, backlog: number % 65536))
         case 21: return .step(.connect(socket, port == 0 ? .unix(path: word) : loopback(port)))
+        case 23: return .clearClosed
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

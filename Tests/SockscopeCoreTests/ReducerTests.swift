@@ -576,3 +576,40 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         }
     }
 }
+
+/// Closed and failed connections as a new user meets them: no frozen rate, no row for a
+/// connect that never connected, and a way to forget closed rows.
+@Suite struct ClosedRowsTests {
+    @Test func aFailedConnectLeavesNoRowAndTheLogSaysWhy() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connecting(C1, remote: "127.0.0.1:1")))
+        _ = Reducer.reduce(&state, event(.error(C1, .system(call: "connect", errno: 111, target: "tcp://127.0.0.1:1"))))
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "connect failed")))
+        #expect(state.connection(C1) == nil)
+        #expect(state.view.selectedConnection == nil)
+        #expect((0..<state.log.count).contains { EventText.sentence(state.log[$0]).contains("ECONNREFUSED") })
+    }
+
+    @Test func aClosedConnectionsRateReadsNothingMoving() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000")))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: [1], count: 50_000), at: 500_000_000))
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + 1_100_000_000)))
+        #expect(state.connection(C1)?.rate != TrafficRate(), "moving while open")
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "peer closed"), at: 1_200_000_000))
+        #expect(state.connection(C1)?.rate == TrafficRate())
+        #expect(state.connection(C1)?.bytesIn == 50_000, "the totals stay")
+    }
+
+    @Test func clearClosedForgetsClosedRowsOnly() throws {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000")))
+        _ = Reducer.reduce(&state, event(.connected(C2, local: "127.0.0.1:40001", remote: "127.0.0.1:9000")))
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "closed by us")))
+        _ = Reducer.reduce(&state, .key(.character("X"), time: t0))
+        #expect(state.connections.map(\.id) == [C2])
+        #expect(EventText.sentence(state.log[state.log.count - 1]).hasPrefix("forgot 1 closed connection(s)"))
+        #expect(try CommandParser.parse("clear closed") == .clearClosed)
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("clear") }
+    }
+}
