@@ -139,6 +139,10 @@ public struct AppState {
     /// The entries matching `view.logFilter`, kept current by the reducer.
     public var logFilterIndex = LogFilterIndex()
     public var script = ScriptQueue()
+    /// Every byte the session's sockets received and sent: connections, datagram listeners,
+    /// and rows since pruned or cleared (the status line's totals).
+    public internal(set) var totalBytesIn = 0
+    public internal(set) var totalBytesOut = 0
     /// The socket the commands themselves last made or named (a connect's or listen's new
     /// socket, a step socket, an id written in a command), never one that merely appeared
     /// (an accepted client): what a command without an id acts on when nothing is selected,

@@ -422,6 +422,8 @@ public enum Reducer {
     private static func countTraffic(_ id: SocketID, received: Int = 0, sent: Int = 0, time: Timestamp,
                                      receivedMessages: Int? = nil, sentMessages: Int? = nil,
                                      state: inout AppState) {
+        state.totalBytesIn += received
+        state.totalBytesOut += sent
         let messagesIn = receivedMessages ?? (received > 0 ? 1 : 0)
         let messagesOut = sentMessages ?? (sent > 0 ? 1 : 0)
         if state.connection(id) != nil {

@@ -64,8 +64,7 @@ enum StatusLine {
     static func summary(_ state: AppState, width: Int) -> String {
         let listening = state.listeners.filter(\.isOpen).count
         let open = state.connections.filter(\.state.isOpen).count
-        let bytesIn = state.connections.reduce(0) { $0 + $1.bytesIn }
-        let bytesOut = state.connections.reduce(0) { $0 + $1.bytesOut }
+        let bytesIn = state.totalBytesIn, bytesOut = state.totalBytesOut
         var rateIn = 0, rateOut = 0
         for id in state.activeRates {
             if let rate = state.connection(id)?.rate {

@@ -613,3 +613,20 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("clear") }
     }
 }
+
+/// The status line's in/out totals count every byte of the session: datagram listeners
+/// (which have no connection rows) and rows forgotten since.
+@Suite struct SessionTotalsTests {
+    @Test func totalsIncludeDatagramsAndForgottenRows() {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.listening(L1, .udp, local: "127.0.0.1:5353", mode: .echo, backlog: 0)))
+        _ = Reducer.reduce(&state, event(.receivedFrom(L1, from: "127.0.0.1:40000", bytes: [1], count: 700, truncated: false)))
+        _ = Reducer.reduce(&state, event(.sentTo(L1, to: "127.0.0.1:40000", bytes: [1], count: 700)))
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40001", remote: "127.0.0.1:9000")))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: [1], count: 5)))
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "peer closed")))
+        _ = Reducer.reduce(&state, .commandLine("clear closed", origin: .prompt, time: t0))
+        #expect(state.totalBytesIn == 705)
+        #expect(state.totalBytesOut == 700)
+    }
+}
