@@ -406,8 +406,11 @@ public enum Reducer {
         switch entry.record {
         case .data:
             guard let id = entry.socket else { return }
-            state.log.appendData(time: entry.time, socket: id, kind: entry.kind, transport: transport, bytes: entry.bytes,
-                                 count: entry.count)
+            // A --discard listener's clients: the count is the news, not what they sent (a bulk
+            // upload would fill the log with previews of it).
+            let discarded = state.connection(id)?.listener.flatMap { state.listener($0) }?.mode == .discard
+            state.log.appendData(time: entry.time, socket: id, kind: entry.kind, transport: transport,
+                                 bytes: discarded ? [] : entry.bytes, count: entry.count)
         case .event(.error(let id, _)):
             state.log.append(entry)
             state.view.flash = (id.map { "\($0) " } ?? "") + EventText.sentence(entry)

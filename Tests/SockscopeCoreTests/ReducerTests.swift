@@ -630,3 +630,17 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(state.totalBytesOut == 700)
     }
 }
+
+@Suite struct DiscardLogTests {
+    /// A `--discard` listener's clients are logged with exact counts and no previews.
+    @Test func discardedDataIsCountedWithoutPreviews() {
+        var state = AppState(interactive: false)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .discard, backlog: 1)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:40000")))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: Array("secret upload".utf8), count: 1_000_000)))
+        let entry = state.log[state.log.count - 1]
+        #expect(entry.count == 1_000_000 && entry.bytes.isEmpty)
+        #expect(EventText.line(entry)?.contains("received 1000000 B") == true)
+        #expect(EventText.line(entry)?.contains("secret") == false)
+    }
+}
