@@ -141,6 +141,8 @@ public struct AppState {
     public var script = ScriptQueue()
     /// Every byte the session's sockets received and sent: connections, datagram listeners,
     /// and rows since pruned or cleared (the status line's totals).
+    /// Files being sent (`sendfile`), by request: what the line logged when one ends says.
+    var fileTransfers: [RequestID: FileTransfer] = [:]
     public internal(set) var totalBytesIn = 0
     public internal(set) var totalBytesOut = 0
     /// The socket the commands themselves last made or named (a connect's or listen's new
@@ -347,5 +349,22 @@ public struct AppState {
             return id
         }
         return defaultConnection
+    }
+}
+
+/// A `sendfile` under way: its bytes are the sent events of its request.
+struct FileTransfer: Hashable, Sendable {
+    var socket: SocketID
+    var path: String
+    var started: Timestamp
+    var bytes = 0
+    var failed = false
+
+    /// `sendfile /tmp/big: 10.0 MiB in 1.24 s (8.1 MiB/s)`, or how far it got.
+    func summary(at time: Timestamp) -> String {
+        let seconds = Double(max(0, time.nanoseconds - started.nanoseconds)) / 1e9
+        let rate = seconds > 0 ? " (\(ByteCount.rate(Int(Double(bytes) / seconds))))" : ""
+        let took = "\(ByteCount.text(bytes)) in \(seconds.formatted(decimals: 2)) s\(rate)"
+        return failed ? "sendfile \(path) stopped after \(took)" : "sendfile \(path): sent \(took)"
     }
 }

@@ -181,7 +181,13 @@ public enum Reducer {
         case .reset(let target):
             return onOpenConnection(target, "reset", time: time, state: &state) { .reset($0) }
         case .sendFile(let target, let path):
-            return onOpenConnection(target, "sendfile", time: time, state: &state) { .sendFile($0, path: path) }
+            let effects = onOpenConnection(target, "sendfile", time: time, state: &state) { .sendFile($0, path: path) }
+            for case .perform(let request) in effects {
+                if case .sendFile(let id, _) = request.command {
+                    state.fileTransfers[request.id] = FileTransfer(socket: id, path: path, started: time)
+                }
+            }
+            return effects
         case .sendTo(let target, let destination, let bytes):
             guard let id = target ?? state.defaultTarget else {
                 return fail("sendto: no socket yet; listen udp://... or connect udp://... first", time: time, socket: nil,
@@ -335,6 +341,7 @@ public enum Reducer {
             countTraffic(id, received: count, time: time, state: &state)
         case .sent(let id, _, let count):
             countTraffic(id, sent: count, time: time, state: &state)
+            if let request = event.request { state.fileTransfers[request]?.bytes += count }
         case .receivedFrom(let id, _, _, let count, _):
             // One datagram, even an empty one.
             countTraffic(id, received: count, time: time, receivedMessages: 1, state: &state)
@@ -371,6 +378,7 @@ public enum Reducer {
             }
             state.updateListener(id) { $0.isOpen = false }
         case .error(let id, let failure):
+            if let request = event.request { state.fileTransfers[request]?.failed = true }
             if let request = event.request, state.script.requests.contains(request), state.script.failure == nil {
                 let line = failure.call + (failure.target.map { " \($0)" } ?? "") + " failed"
                     + (failure.code.map { ": \($0)" } ?? "") + " (\(failure.explanation))"
@@ -382,6 +390,9 @@ public enum Reducer {
         case .lab(let labEvent):
             effects = applyLab(labEvent, request: event.request, time: time, state: &state)
         case .requestCompleted:
+            if let request = event.request, let transfer = state.fileTransfers.removeValue(forKey: request) {
+                note(transfer.failed ? .error : .info, transfer.summary(at: time), transfer.socket, time, &state)
+            }
             if let request = event.request {
                 state.requestsInFlight.remove(request)
                 state.requestsOpeningSockets.remove(request)

@@ -644,3 +644,27 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(EventText.line(entry)?.contains("secret") == false)
     }
 }
+
+@Suite struct FileTransferLogTests {
+    /// A sendfile says when it ends: its bytes (its request's sent events), time and rate;
+    /// one that failed says how far it got.
+    @Test func aSendfileLogsItsEndWithBytesTimeAndRate() throws {
+        var state = AppState(interactive: false)
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000")))
+        let request = try #require(requests(Reducer.reduce(&state, .commandLine("sendfile C1 /tmp/big", origin: .script,
+                                                                                 time: t0))).first)
+        _ = Reducer.reduce(&state, event(.sent(C1, bytes: [1], count: 1 << 20), request.id, at: 500_000_000))
+        _ = Reducer.reduce(&state, event(.sent(C1, bytes: [1], count: 1 << 20), request.id, at: 1_000_000_000))
+        _ = Reducer.reduce(&state, event(.requestCompleted, request.id, at: 2_000_000_000))
+        let line = EventText.sentence(state.log[state.log.count - 1])
+        #expect(line == "sendfile /tmp/big: sent 2.0 MiB in 2.00 s (1.0 MiB/s)", "\(line)")
+
+        let failing = try #require(requests(Reducer.reduce(&state, .commandLine("sendfile C1 /tmp/x", origin: .script,
+                                                                                 time: t0))).first)
+        _ = Reducer.reduce(&state, event(.sent(C1, bytes: [1], count: 10), failing.id))
+        _ = Reducer.reduce(&state, event(.error(C1, .system(call: "sendfile", errno: 32, target: nil)), failing.id))
+        _ = Reducer.reduce(&state, event(.requestCompleted, failing.id, at: 1_000_000_000))
+        let stopped = state.log[state.log.count - 1]
+        #expect(stopped.kind == .error && EventText.sentence(stopped).hasPrefix("sendfile /tmp/x stopped after 10 B in 1.00 s"))
+    }
+}
