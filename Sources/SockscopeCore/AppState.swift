@@ -368,3 +368,15 @@ struct FileTransfer: Hashable, Sendable {
         return failed ? "sendfile \(path) stopped after \(took)" : "sendfile \(path): sent \(took)"
     }
 }
+
+extension AppState {
+    /// Our id for a row of the system view (`L1`, `C3`): a listener by its local address, a
+    /// connection by both ends; nil for another program's socket, or ours once its row is gone.
+    public func ourID(for row: SystemSocket) -> SocketID? {
+        guard row.isOurs else { return nil }
+        if row.isListener || row.remote == nil {
+            if let listener = listeners.last(where: { $0.isOpen && $0.local == row.local }) { return listener.id }
+        }
+        return connections.last { $0.state.isOpen && $0.local == row.local && $0.remote == row.remote }?.id
+    }
+}

@@ -204,8 +204,9 @@ public struct SystemSocket: Hashable, Sendable {
 
     public var isListener: Bool { state == "LISTEN" }
 
-    /// The remote address as the system view shows it: empty where there is none.
-    public var remoteText: String { remote?.description ?? "" }
+    /// The remote address as the system view shows it: `*` for a listener (any peer, as
+    /// `ss` writes it), empty where there is none.
+    public var remoteText: String { isListener ? "*" : remote?.description ?? "" }
 }
 
 /// What the lab side of the engine reports.

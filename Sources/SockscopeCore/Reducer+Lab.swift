@@ -65,7 +65,11 @@ extension Reducer {
             state.view.flash = "this UNIX socket has no path to connect to"
             return []
         }
-        return run(.connect(ConnectRequest(endpoint: target)), time: time, state: &state)
+        // The view closes onto the new connection, which the connect selects.
+        var effects = executeSystemView(.hide, time: time, state: &state)
+        state.view.focus = .connections
+        effects += run(.connect(ConnectRequest(endpoint: target)), time: time, state: &state)
+        return effects
     }
 
     /// Keys while the system view is shown: moving through its rows and leaving it.
@@ -82,6 +86,10 @@ extension Reducer {
         case .home, .character("g"): selected = 0
         case .end, .character("G"): selected = count - 1
         case .escape: return executeSystemView(.hide, time: time, state: &state)
+        case .character("/"):
+            // Filters the system's rows as you type (the log's filter waits until the view is hidden).
+            state.view.prompt = Prompt(.systemFilter, text: state.lab.system.filter ?? "")
+            return []
         default: return nil
         }
         state.lab.system.selected = max(0, min(selected, count - 1))

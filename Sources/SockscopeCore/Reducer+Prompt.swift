@@ -80,6 +80,10 @@ extension Reducer {
             state.view.logFilter = prompt.text.isEmpty ? nil : prompt.text
             state.view.logScroll = 0
         }
+        if prompt.purpose == .systemFilter {
+            state.lab.system.filter = prompt.text.isEmpty ? nil : prompt.text
+            state.lab.system.selected = 0
+        }
         return []
     }
 
@@ -89,6 +93,9 @@ extension Reducer {
         switch prompt.purpose {
         case .filter:
             state.view.logFilter = prompt.text.isEmpty ? nil : prompt.text
+            return []
+        case .systemFilter:
+            state.lab.system.filter = prompt.text.isEmpty ? nil : prompt.text
             return []
         case .send(let id):
             // Typed or pasted text goes out byte for byte, plus the connection's line ending.

@@ -390,8 +390,10 @@ public enum Reducer {
         case .lab(let labEvent):
             effects = applyLab(labEvent, request: event.request, time: time, state: &state)
         case .requestCompleted:
-            if let request = event.request, let transfer = state.fileTransfers.removeValue(forKey: request) {
-                note(transfer.failed ? .error : .info, transfer.summary(at: time), transfer.socket, time, &state)
+            // The error says why a transfer failed; this says how far it got (nothing more when nothing left).
+            if let request = event.request, let transfer = state.fileTransfers.removeValue(forKey: request),
+               !transfer.failed || transfer.bytes > 0 {
+                note(.info, transfer.summary(at: time), transfer.socket, time, &state)
             }
             if let request = event.request {
                 state.requestsInFlight.remove(request)
@@ -419,7 +421,8 @@ public enum Reducer {
             guard let id = entry.socket else { return }
             // A --discard listener's clients: the count is the news, not what they sent (a bulk
             // upload would fill the log with previews of it).
-            let discarded = state.connection(id)?.listener.flatMap { state.listener($0) }?.mode == .discard
+            let discarded = entry.kind == .received
+                && state.connection(id)?.listener.flatMap { state.listener($0) }?.mode == .discard
             state.log.appendData(time: entry.time, socket: id, kind: entry.kind, transport: transport,
                                  bytes: discarded ? [] : entry.bytes, count: entry.count)
         case .event(.error(let id, _)):

@@ -28,6 +28,8 @@ public struct Prompt: Hashable, Sendable {
         case send(SocketID)
         /// `/` — a filter for the log.
         case filter
+        /// `/` while the system view is shown — a filter for its rows.
+        case systemFilter
     }
 
     public var purpose: Purpose
@@ -52,7 +54,7 @@ public struct Prompt: Hashable, Sendable {
         switch purpose {
         case .command: ":"
         case .send(let id): "send \(id)> "
-        case .filter: "/"
+        case .filter, .systemFilter: "/"
         }
     }
 }

@@ -158,6 +158,20 @@ private func requested(_ effects: [Effect]) -> [EngineCommand] {
         #expect(texts.first == "call 0" && texts.last == "call 999", "the birth and the newest are kept")
     }
 
+    /// Our own rows in the system view name our id: a listener by its address, a connection by both ends.
+    @Test func ourRowsInTheSystemViewKnowTheirIDs() {
+        var state = AppState(interactive: true)
+        engine(.listening(SocketID(.listener, 1), .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 5), &state)
+        engine(.accepted(labC1, listener: SocketID(.listener, 1), local: "127.0.0.1:9000", remote: "127.0.0.1:40000"), &state)
+        let listener = SystemSocket(proto: "tcp", state: "LISTEN", receiveQueue: 0, sendQueue: 5, local: "127.0.0.1:9000",
+                                    remote: "0.0.0.0:0", process: "sockscope (1)", inode: 1, isOurs: true)
+        let accepted = SystemSocket(proto: "tcp", state: "ESTABLISHED", receiveQueue: 0, sendQueue: 0, local: "127.0.0.1:9000",
+                                    remote: "127.0.0.1:40000", process: "sockscope (1)", inode: 2, isOurs: true)
+        let theirs = SystemSocket(proto: "tcp", state: "ESTABLISHED", receiveQueue: 0, sendQueue: 0, local: "127.0.0.1:40000",
+                                  remote: "127.0.0.1:9000", process: "curl (2)", inode: 3, isOurs: false)
+        #expect([listener, accepted, theirs].map { state.ourID(for: $0) } == [SocketID(.listener, 1), labC1, nil])
+    }
+
     @Test func systemViewTogglesFiltersSortsAndConnects() {
         var state = AppState(interactive: true)
         #expect(requested(Reducer.reduce(&state, .key(.character("S"), time: labT0))) == [.lab(.systemView(visible: true))])
@@ -173,11 +187,23 @@ private func requested(_ effects: [Effect]) -> [EngineCommand] {
         #expect(state.lab.system.rows.map(\.state) == ["ESTABLISHED", "LISTEN"])
         _ = Reducer.reduce(&state, .key(.character("j"), time: labT0))
         #expect(state.lab.system.selected == 1)
+        #expect(state.lab.system.rows.map(\.remoteText) == ["127.0.0.1:2", "*"], "a listener's peer is anyone")
         let effects = Reducer.reduce(&state, .key(.character("c"), time: labT0))
-        #expect(requested(effects) == [.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 8080)))],
-                "a wildcard listener is reached through loopback")
+        #expect(requested(effects) == [.lab(.systemView(visible: false)),
+                                       .connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 8080)))],
+                "a wildcard listener is reached through loopback, and the view closes onto the new connection")
+        #expect(!state.lab.system.visible && state.view.focus == .connections)
         _ = command("sys filter curl", &state)
+        engine(.lab(.system(sockets)), &state)
         #expect(state.lab.system.rows.count == 1)
+        // `/` while the view is shown filters its rows as you type.
+        _ = Reducer.reduce(&state, .key(.character("/"), time: labT0))
+        #expect(state.view.prompt?.text == "curl")
+        for _ in 0..<4 { _ = Reducer.reduce(&state, .key(.backspace, time: labT0)) }
+        for c in "python" { _ = Reducer.reduce(&state, .key(.character(c), time: labT0)) }
+        #expect(state.lab.system.rows.map(\.process) == ["python3 (11)"])
+        _ = Reducer.reduce(&state, .key(.enter, time: labT0))
+        #expect(state.lab.system.filter == "python" && state.view.logFilter == nil)
         #expect(requested(Reducer.reduce(&state, .key(.escape, time: labT0))) == [.lab(.systemView(visible: false))])
         #expect(!state.lab.system.visible && state.lab.system.sockets.isEmpty)
     }

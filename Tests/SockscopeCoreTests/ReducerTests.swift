@@ -665,6 +665,13 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         _ = Reducer.reduce(&state, event(.error(C1, .system(call: "sendfile", errno: 32, target: nil)), failing.id))
         _ = Reducer.reduce(&state, event(.requestCompleted, failing.id, at: 1_000_000_000))
         let stopped = state.log[state.log.count - 1]
-        #expect(stopped.kind == .error && EventText.sentence(stopped).hasPrefix("sendfile /tmp/x stopped after 10 B in 1.00 s"))
+        #expect(stopped.kind == .info && EventText.sentence(stopped).hasPrefix("sendfile /tmp/x stopped after 10 B in 1.00 s"))
+        // One that failed before sending anything: the error alone says it.
+        let unreadable = try #require(requests(Reducer.reduce(&state, .commandLine("sendfile C1 /root/secret", origin: .script,
+                                                                                    time: t0))).first)
+        _ = Reducer.reduce(&state, event(.error(C1, .system(call: "open", errno: 13, target: "/root/secret")), unreadable.id))
+        let entries = state.log.count
+        _ = Reducer.reduce(&state, event(.requestCompleted, unreadable.id))
+        #expect(state.log.count == entries)
     }
 }
