@@ -36,7 +36,7 @@ public enum UserAction: String, Hashable, Sendable, CaseIterable {
     case openPrompt, sendLine, closeSelected, resetSelected, connectAgain, showConnectionLog
     case filterLog, toggleHex, toggleTimestamps, zoom
     case focusNext, focusPrevious, selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
-    case toggleHelp, quit, quitAsking, backOut, clearClosed
+    case toggleHelp, quit, quitAsking, backOut, clearClosed, toggleLogExpanded
     case acceptOne, toggleSystemView, connectToSystemListener, cycleSystemSort
 }
 
@@ -95,6 +95,8 @@ public enum KeyBindings {
                    description: "show or hide help: every key and command"),
         KeyBinding(keys: [.escape], action: .backOut, hint: nil,
                    description: "back out: close the overlay or prompt, clear the log filter, unzoom"),
+        KeyBinding(keys: [.character("e")], action: .toggleLogExpanded, hint: nil,
+                   description: "log data: one line each, or whole with real line breaks (a conversation: Enter on a connection first)"),
         KeyBinding(keys: [.character("X")], action: .clearClosed, hint: nil,
                    description: "forget the rows of closed connections (:clear closed)"),
         KeyBinding(keys: [.character("q")], action: .quit, hint: "quit",

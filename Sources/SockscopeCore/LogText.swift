@@ -18,6 +18,22 @@ public enum LogText {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// A data entry's kept payload cut at its line feeds, each line escaped (the `\n` kept at
+    /// its end, so nothing is hidden): the Log pane's conversation form.
+    public static func payloadLines(_ entry: LogEntry) -> [String] {
+        var lines: [String] = []
+        var start = entry.bytes.startIndex
+        while start < entry.bytes.endIndex {
+            let end = entry.bytes[start...].firstIndex(of: 0x0A).map { $0 + 1 } ?? entry.bytes.endIndex
+            var out: [UInt8] = []
+            DataEscaping.append(entry.bytes[start..<end], to: &out)
+            lines.append(String(decoding: out, as: UTF8.self))
+            start = end
+        }
+        if entry.count > entry.bytes.count { lines.append("… (\(entry.count - entry.bytes.count) more bytes not kept)") }
+        return lines
+    }
+
     /// `17:50:03.123 C2 ← 5 B hello\n`
     public static func line(_ entry: LogEntry) -> String {
         let id = entry.socket?.description ?? "-"

@@ -102,6 +102,8 @@ extension Reducer {
             return [.quit]
         case .clearClosed:
             return run(.clearClosed, time: time, state: &state)
+        case .toggleLogExpanded:
+            state.view.logExpanded.toggle()
         case .quitAsking:
             // Ctrl-C is pressed by habit (to cancel something): with sockets open, ask first.
             let connections = state.connections.count { $0.state.isOpen }

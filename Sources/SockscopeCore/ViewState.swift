@@ -94,6 +94,10 @@ public struct ViewState: Hashable, Sendable {
     /// Entries scrolled up from the newest matching log entry; 0 follows new entries.
     public var logScroll = 0
     public var dataView: DataView = .text
+    /// Data entries in the log: one line each (false: the count and the start of the payload,
+    /// … when there is more), or the whole kept payload with its real line breaks, each
+    /// direction in its color, as a conversation (`e`).
+    public var logExpanded = false
     public var timestamps: TimestampStyle = .absolute
     /// Text, socket id or direction the log is filtered by.
     public var logFilter: String?

@@ -9,6 +9,7 @@ enum LogPane {
         var title = "Log (\(log.count))"
         if let filter = view.logFilter { title += " filter: \(DisplayText.escape(string: filter))" }
         if view.dataView == .hex { title += " hex" }
+        title += view.logExpanded ? " · data whole (e: one line each)" : " · e expands data"
         if view.logScroll > 0 { title += " · paused, End follows" }
         let area = PaneFrame.draw(in: &grid, rect, title: title, focused: focused)
         guard area.height > 0, area.width > 0 else { return }
@@ -40,21 +41,35 @@ enum LogPane {
         let head: [(String, StyleRole)] = [(time + " ", .dim), ((entry.socket?.description ?? "-").padding(4), .info),
                                            (LogText.marker(entry.kind) + " ", role)]
         let isData = entry.kind == .received || entry.kind == .sent
+        let headWidth = head.reduce(0) { $0 + TextWidth.columns(of: $1.0) }
+        let indent = String(repeating: " ", count: headWidth)
+        if isData, view.dataView == .text, !view.logExpanded {
+            // One line per data entry: a busy exchange stays readable; `e` shows the rest.
+            return [head + [(TextFit.truncate(LogText.body(entry), to: max(8, width - headWidth)), role)]]
+        }
+        if isData, view.dataView == .text, case .data = entry.record {
+            // A conversation: the count, then each line of the payload under it, in its direction's color.
+            let counted = head + [(ByteCount.text(entry.count), role)]
+            let pieces = LogText.payloadLines(entry).flatMap {
+                wrap($0, width: max(8, width - headWidth), maximumLines: maximumWrappedLines)
+            }
+            return [counted] + pieces.prefix(maximumConversationLines).map { [(indent, .normal), ($0, role)] }
+        }
         guard isData, view.dataView == .hex else {
             // Long text wraps under itself, up to a few lines, so a message can be read whole.
-            let headWidth = head.reduce(0) { $0 + TextWidth.columns(of: $1.0) }
             let pieces = wrap(LogText.body(entry), width: max(8, width - headWidth), maximumLines: maximumWrappedLines)
-            let indent = String(repeating: " ", count: headWidth)
             return pieces.enumerated().map { index, piece in (index == 0 ? head : [(indent, .normal)]) + [(piece, role)] }
         }
         var lines: [[(String, StyleRole)]] = [head + [(ByteCount.text(entry.count) + (entry.count > entry.bytes.count ? " (first \(entry.bytes.count) shown)" : ""), role)]]
-        let indent = String(repeating: " ", count: time.count + 1)
-        for line in HexDump.lines(entry.bytes) { lines.append([(indent, .normal), (line, role)]) }
+        let hexIndent = String(repeating: " ", count: time.count + 1)
+        for line in HexDump.lines(entry.bytes) { lines.append([(hexIndent, .normal), (line, role)]) }
         return lines
     }
 
     /// How many screen lines one log entry may take in text view.
     static let maximumWrappedLines = 12
+    /// How many payload lines one data entry may take in the conversation form (its 1 KiB preview).
+    static let maximumConversationLines = 64
 
     /// `text` in lines of at most `width` columns, broken at word boundaries; the last ends in … if cut.
     static func wrap(_ text: String, width: Int, maximumLines: Int) -> [String] {

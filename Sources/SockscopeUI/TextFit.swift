@@ -19,6 +19,33 @@ enum TextFit {
         return head + ellipsis + tail
     }
 
+    /// `text` in at most `width` columns: itself when it fits, else its start and `…`
+    /// (a payload's first bytes say more than its last).
+    static func truncate(_ text: String, to width: Int) -> String {
+        guard width > 0 else { return "" }
+        guard TextWidth.columns(of: text) > width else { return text }
+        return wholeEscapePrefix(text, fitting: width - 1) + ellipsis
+    }
+
+    /// The longest prefix of `text` in `width` columns that does not end inside an escape
+    /// (`\x1b`, `\u{202E}`, `\n`): half an escape would read as other bytes.
+    static func wholeEscapePrefix(_ text: String, fitting width: Int) -> String {
+        let prefix = TextWidth.prefix(text, fitting: width)
+        var index = prefix.startIndex
+        while let slash = prefix[index...].firstIndex(of: "\\") {
+            // The escape in the whole text (it may run past the prefix): same characters, same offsets.
+            let escape = text[text.index(text.startIndex, offsetBy: prefix.distance(from: prefix.startIndex, to: slash))...]
+            let length: Int = switch escape.dropFirst().first {
+            case "x": 4
+            case "u": escape.firstIndex(of: "}").map { escape.distance(from: escape.startIndex, to: $0) + 1 } ?? 2
+            default: 2  // \n, \\ ...
+            }
+            guard prefix.distance(from: slash, to: prefix.endIndex) >= length else { return String(prefix[..<slash]) }
+            index = prefix.index(slash, offsetBy: length)
+        }
+        return prefix
+    }
+
     /// The longest suffix of `text` that fits in `width` columns.
     static func suffix(_ text: String, fitting width: Int) -> String {
         var used = 0
@@ -44,7 +71,7 @@ enum TextFit {
         var rest = Substring(text)
         while !rest.isEmpty {
             if lines.count == maximumLines - 1, TextWidth.columns(of: rest) > width {
-                lines.append(TextWidth.prefix(String(rest), fitting: width - 1) + ellipsis)
+                lines.append(wholeEscapePrefix(String(rest), fitting: width - 1) + ellipsis)
                 return lines
             }
             var used = 0

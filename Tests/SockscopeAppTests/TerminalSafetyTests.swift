@@ -67,6 +67,8 @@ struct TerminalSafetyTests {
         let cursorBefore = try await session.tmux("display-message", "-p", "-t", "t", "#{cursor_flag} #{cursor_x},#{cursor_y}")
         let peer = try PythonPeer.run(Self.attack, ["\(port)"])
         _ = await peer.wait()
+        // Data entries take one line each until `e` shows them whole.
+        try await session.press("e")
 
         // In text view the payload is escaped (and wrapped); in hex view it is hex.
         let after = try await session.waitFor("END-OF-ATTACK")

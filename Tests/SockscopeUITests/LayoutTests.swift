@@ -263,9 +263,14 @@ extension String {
              &state, ms: 500)
         state.view.focus = .log
         state.view.zoomed = true
+        // Expanded (`e`), the payload wraps; in one line (the default) it is cut: neither splits an escape.
+        state.view.logExpanded = true
         let lines = Screen.render(state).grid.textLines
-        let dataLines = lines.filter { $0.contains("\\xdf") }
-        #expect(dataLines.count >= 2)
+        state.view.logExpanded = false
+        let oneLine = Screen.render(state).grid.textLines.filter { $0.contains("\\xdf") }
+        #expect(oneLine.count == 1)
+        let dataLines = lines.filter { $0.contains("\\xdf") } + oneLine
+        #expect(dataLines.count >= 3)
         for line in dataLines {
             let characters = Array(line)
             for (index, character) in characters.enumerated() where character == "\\" {
@@ -273,5 +278,29 @@ extension String {
                         && characters[index + 2].isHexDigit && characters[index + 3].isHexDigit, "split escape in \(line)")
             }
         }
+    }
+}
+
+/// The log as a conversation (`e`, after Enter on a connection): each direction in its
+/// color, the payload's real line breaks, escapes kept; one line per entry otherwise.
+@Suite struct ConversationTests {
+    @Test func anHTTPExchangeReadsAsAConversation() {
+        var state = sampleState(width: 80, height: 24)
+        let c1 = SocketID(.connection, 1)
+        feed(.sent(c1, bytes: Array("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8), count: 35), &state, ms: 400)
+        let reply = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Bad: \u{1B}[2J\r\n\r\nhello"
+        feed(.received(c1, bytes: Array(reply.utf8), count: Array(reply.utf8).count), &state, ms: 410)
+        state.view.focus = .log
+        state.view.zoomed = true
+        state.view.logFilter = "C1"
+        let compact = Screen.render(state)
+        #expect(compact.grid.textLines.filter { $0.contains("HTTP/1.1") }.count == 2, "one line per entry")
+        state.view.logExpanded = true
+        let frame = Screen.render(state)
+        assertSnapshot(frame, named: "log-conversation-80x24")
+        let text = frame.grid.textLines.joined(separator: "\n")
+        #expect(text.contains(#"Host: localhost\r\n"#))
+        #expect(text.contains(#"X-Bad: \x1b[2J\r\n"#), "still escaped")
+        #expect(frame.grid.textLines.contains { $0.hasPrefix("│                   hello ") }, "the body on a line of its own")
     }
 }
