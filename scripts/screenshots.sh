@@ -39,10 +39,15 @@ tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
     "env TERM=tmux-256color $bin -c 'listen $port --echo' -c 'connect $port' -c 'send \"hello, sockscope\\n\"'"
 wait_for "hello, sockscope"
 # A second client from another program, sending a terminal escape sequence that must show escaped.
-printf 'GET / HTTP/1.0\r\n\x1b[2J\x1b]0;pwned\x07\r\n' | socat -t 1 - "TCP:127.0.0.1:$port" >/dev/null &
+printf 'GET / HTTP/1.0\r\nUser-Agent: \x1b[2J\x1b[31mred\r\n\r\n' | socat -t 1 - "TCP:127.0.0.1:$port" >/dev/null &
 wait_for "x1b[2J"
 tmuxc send-keys -t shot Tab
 shot overview
+# The socat client's conversation: Enter filters the log to the selected connection, e shows it whole.
+tmuxc send-keys -t shot j Enter e
+wait_for "data whole"
+shot conversation
+tmuxc send-keys -t shot e Escape k
 tmuxc send-keys -t shot h
 wait_for "0000  47 45 54 20"
 shot hex
