@@ -9,7 +9,7 @@ import Glibc
     static let allowed: [String: Set<String>] = [
         "SockscopeCore": ["Synchronization"],
         "SockscopeEngine": ["SockscopeCore", "CSystemShim", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Glibc",
-                            "Synchronization", "Atomics"],
+                            "Synchronization", "Atomics", "NIOSSL", "NIOTLS", "X509", "Crypto", "SwiftASN1", "Foundation"],
         "SockscopeUI": ["SockscopeCore"],
         "SockscopeTerminal": ["SockscopeCore", "SockscopeUI", "CNcursesShim", "Glibc"],
         "SockscopeApp": ["SockscopeCore", "SockscopeEngine", "SockscopeUI", "SockscopeTerminal", "CSystemShim", "Glibc",
