@@ -75,6 +75,8 @@ public struct ConnectionRow: Hashable, Sendable {
     public var lineEnding: LineEnding = .lf
     /// SO_PEERCRED of an accepted UNIX connection.
     public var peerCredentials: String?
+    /// The finished TLS handshake of a `tls://` connection (the inspector's fields).
+    public var tls: TLSReport?
     public var rate = TrafficRate()
 
     public init(id: SocketID, listener: SocketID?, transport: TransportProtocol = .tcp, local: SocketEndpoint?,

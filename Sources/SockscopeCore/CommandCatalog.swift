@@ -101,6 +101,10 @@ public enum CommandCatalog {
                 "each datagram to one of them); without it a port in use fails with EADDRINUSE. TCP always sets it",
                 "(it only lets a restart bind past TIME-WAIT); --reuseport: SO_REUSEPORT, several sockets of",
                 "one user share the port and the kernel spreads connections or datagrams among them",
+                "tls://HOST:PORT: every client gets a TLS handshake (--cert FILE --key FILE, PEM); without them a",
+                "self-signed certificate for the address and localhost is made in memory and its SHA-256 fingerprint",
+                "shown; --save-cert FILE writes it (PEM) for curl --cacert; --alpn h2,http/1.1 the protocols accepted;",
+                "--keylog FILE (or SSLKEYLOGFILE) appends the session secrets (NSS key log format) for Wireshark",
                 "step mode: listen S1 [N] calls listen(2) on a step socket (backlog N, default 128)",
             ],
             arguments: [Argument(name: "S1", kind: .socket(.stepSocket, offering: .stepSockets)),
@@ -109,26 +113,36 @@ public enum CommandCatalog {
                       Option("--discard", aliases: ["discard"]), Option("--backlog", value: "N"), Option("--replace"),
                       Option("--manual-accept"), Option("--public"), Option("--allow", value: "CIDR"),
                       Option("--deny", value: "CIDR"), Option("--max-conns", value: "N"),
-                      Option("--idle-timeout", value: "SECONDS"), Option("--reuseaddr"), Option("--reuseport")],
+                      Option("--idle-timeout", value: "SECONDS"), Option("--reuseaddr"), Option("--reuseport")]
+                + TLSCommandWords.serverOptions,
             examples: ["listen 9000", "l tcp://:0 --echo", "listen udp://127.0.0.1:5300 --reuseaddr --reuseport", #"listen 9000 --reply "hi\r\n" --backlog 5"#,
                        "listen udp://127.0.0.1:0 --discard", "listen unix:/tmp/demo.sock --replace",
                        "listen 9000 --allow 10.0.0.0/8 --deny 10.1.0.0/16 --max-conns 5 --idle-timeout 2.5",
                        "listen 0.0.0.0:9000 --public", "listen 9000 --backlog 2 --manual-accept", "listen S1 5",
-                       "listen S1"],
+                       "listen S1", "listen tls://127.0.0.1:8443 --save-cert /tmp/sockscope.pem --keylog /tmp/keys.log",
+                       "listen tls://:8443 --cert server.pem --key server.key --alpn h2,http/1.1"],
             parse: parseListen),
         CommandSpec(
             "connect", aliases: ["c"],
-            usage: "connect ENDPOINT [--bind HOST:PORT] [--timeout SECONDS]",
-            summary: "open a client connection (tcp://HOST:PORT, HOST:PORT, PORT, udp://..., unix:PATH)",
+            usage: "connect ENDPOINT [--bind HOST:PORT] [--timeout SECONDS] [TLS OPTIONS]",
+            summary: "open a client connection (tcp://HOST:PORT, HOST:PORT, PORT, udp://..., unix:PATH, tls://HOST:PORT)",
             details: ["the kernel picks an ephemeral source port unless --bind names one; the row shows it",
                       "a name with several addresses is tried address by address; udp:// makes a connected UDP socket",
+                      "tls://HOST:PORT: a TLS client; the certificate is verified against the system's roots (--ca FILE:",
+                      "only those) and HOST; a failure is an error with the reason, and --insecure goes on anyway;",
+                      "SNI is HOST when it is a name (--sni NAME, --no-sni); --alpn h2,http/1.1 offers protocols;",
+                      "--cert FILE --key FILE present a client certificate; --tls-min/--tls-max 1.0|1.1|1.2|1.3;",
+                      "--keylog FILE (or the SSLKEYLOGFILE variable) appends the session secrets for Wireshark",
                       "step mode: connect S1 ADDR calls connect(2) on a step socket"],
             arguments: [Argument(name: "S1", kind: .socket(.stepSocket, offering: .stepSockets)),
                         Argument(name: "ENDPOINT", kind: .endpoint)],
-            options: [Option("--bind", value: "HOST:PORT"), Option("--timeout", value: "SECONDS")],
+            options: [Option("--bind", value: "HOST:PORT"), Option("--timeout", value: "SECONDS")]
+                + TLSCommandWords.clientOptions,
             examples: ["connect 9000", "c example.com:80", "connect tcp://[::1]:9000 --bind 127.0.0.1:0 --timeout 2.5",
                        "connect udp://127.0.0.1:53", "connect unix:/tmp/demo.sock", "connect unixgram:/tmp/dg.sock",
-                       "connect S1 127.0.0.1:9000"],
+                       "connect S1 127.0.0.1:9000", "connect tls://example.com:443 --alpn h2,http/1.1",
+                       "connect tls://127.0.0.1:8443 --ca ca.pem --sni localhost --tls-min 1.3",
+                       "connect tls://10.0.0.5:443 --no-sni --cert client.pem --key client.key --tls-max 1.2", "connect tls://localhost:8443 --insecure --keylog /tmp/keys.log"],
             parse: parseConnect),
         CommandSpec(
             "send", aliases: ["s"], usage: "send [ID] TEXT",
@@ -440,10 +454,17 @@ public enum CommandCatalog {
             try args.end()
             return .step(.listen(id, backlog: backlog))
         }
-        guard let target = args.next() else { throw args.problem("needs an endpoint, e.g. listen 9000") }
+        guard let written = args.next() else { throw args.problem("needs an endpoint, e.g. listen 9000") }
+        let (target, isTLS) = TLSCommandWords.splitScheme(written)
         var request = ListenRequest(endpoint: try CommandParser.parseEndpoint(target, listening: true))
         var modeSet = false
+        var tls = TLSServerOptions()
+        var tlsTouched = false
         try args.options { (option, args) throws(CommandParser.ParseError) in
+            if try TLSCommandWords.readServer(option, &args, into: &tls) {
+                tlsTouched = true
+                return
+            }
             switch option {
             case "--echo", "--discard", "--reply":
                 if modeSet { throw args.problem("takes only one of --echo, --reply, --discard") }
@@ -485,6 +506,8 @@ public enum CommandCatalog {
                 throw args.problem("--reuseaddr and --reuseport apply to TCP and UDP listeners (not UNIX, not --manual-accept)")
             }
         }
+        if isTLS { request.tls = tls }
+        try TLSCommandWords.checkServer(request.tls, touched: tlsTouched, args)
         return .listen(request)
     }
 
@@ -495,10 +518,15 @@ public enum CommandCatalog {
             try args.end()
             return .step(.connect(id, endpoint))
         }
-        guard let target = args.next() else { throw args.problem("needs an endpoint") }
+        guard let written = args.next() else { throw args.problem("needs an endpoint") }
+        let (target, isTLS) = TLSCommandWords.splitScheme(written)
         var request = ConnectRequest(endpoint: try CommandParser.parseEndpoint(target, listening: false))
+        var tls = TLSClientOptions()
+        var tlsTouched = false
         try args.options { (option, args) throws(CommandParser.ParseError) in
-            if option == "--bind" {
+            if try TLSCommandWords.readClient(option, &args, into: &tls) {
+                tlsTouched = true
+            } else if option == "--bind" {
                 let text = try args.value(of: option)
                 guard case .inet(_, let host, let port) = try CommandParser.parseEndpoint(text, listening: true) else {
                     throw args.problem("--bind takes HOST:PORT")
@@ -511,6 +539,8 @@ public enum CommandCatalog {
                 request.timeoutMilliseconds = milliseconds(seconds)
             }
         }
+        if isTLS { request.tls = tls }
+        try TLSCommandWords.checkClient(request.tls, touched: tlsTouched, args)
         return .connect(request)
     }
 

@@ -52,7 +52,7 @@ public enum CommandParser {
             rest = rest.dropFirst(candidate.label.count + 3)
         }
         if lowered.contains("://"), rest == Substring(text) {
-            throw ParseError("unknown scheme in '\(text)'; use tcp://, udp://, unix: or unixgram:")
+            throw ParseError("unknown scheme in '\(text)'; use tcp://, udp://, tls://, unix: or unixgram:")
         }
         let host: String
         let portText: Substring

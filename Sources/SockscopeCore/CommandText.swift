@@ -4,7 +4,7 @@ public enum CommandText {
     public static func line(for command: Command) -> String {
         switch command {
         case .listen(let request):
-            var words = ["listen", argument(request.endpoint.description)]
+            var words = ["listen", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
             switch request.mode {
             case .interactive: break
             case .echo: words.append("--echo")
@@ -17,14 +17,16 @@ public enum CommandText {
             if request.manualAccept { words.append("--manual-accept") }
             if request.reuseAddress { words.append("--reuseaddr") }
             if request.reusePort { words.append("--reuseport") }
+            if let tls = request.tls { words += TLSCommandText.options(tls) }
             for range in request.policy.allow { words += ["--allow", range.description] }
             for range in request.policy.deny { words += ["--deny", range.description] }
             if let max = request.policy.maxConnections { words += ["--max-conns", String(max)] }
             if let idle = request.policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
             return words.joined(separator: " ")
         case .connect(let request):
-            var words = ["connect", argument(request.endpoint.description)]
+            var words = ["connect", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
             if let bind = request.bind { words += ["--bind", bind.description] }
+            if let tls = request.tls { words += TLSCommandText.options(tls) }
             if let timeout = request.timeoutMilliseconds { words += ["--timeout", "\(Double(timeout) / 1000)"] }
             return words.joined(separator: " ")
         case .shutdown(let target, let direction):

@@ -37,6 +37,8 @@ public struct ListenRequest: Hashable, Sendable {
     /// `--reuseport` (TCP, UDP): SO_REUSEPORT, so several sockets of this user share the port
     /// and the kernel spreads connections or datagrams among them.
     public var reusePort = false
+    /// `tls://`: every accepted connection is a TLS server (nil: plain).
+    public var tls: TLSServerOptions?
 
     /// Large enough that a burst of connections is not dropped by the kernel;
     /// the kernel caps it at net.core.somaxconn.
@@ -81,6 +83,8 @@ public struct ConnectRequest: Hashable, Sendable {
     public var bind: LocalAddress?
     /// How long one connect attempt may take (`--timeout`); nil uses the engine's default (10 s).
     public var timeoutMilliseconds: Int?
+    /// `tls://`: a TLS client over the TCP connection (nil: plain).
+    public var tls: TLSClientOptions?
 
     public init(endpoint: Endpoint, bind: LocalAddress? = nil, timeoutMilliseconds: Int? = nil) {
         self.endpoint = endpoint

@@ -85,6 +85,11 @@ public enum EngineEventKind: Hashable, Sendable {
     case resolved(host: String, addresses: [ResolvedAddress])
     /// SO_PEERCRED of an accepted UNIX connection: who is on the other end.
     case peerCredentials(SocketID, pid: Int32, uid: UInt32, gid: UInt32)
+    /// A TLS handshake completed (client or server side): the inspector's fields.
+    case tls(SocketID, TLSReport)
+    /// A `tls://` listener's certificate: what clients will see (`selfSigned`: made in memory;
+    /// `savedTo`: written there as PEM).
+    case tlsCertificate(SocketID, CertificateSummary, selfSigned: Bool, savedTo: String?)
     case closed(SocketID, reason: String)
     /// A listener turned a peer away (access control); the peer was accepted and closed at once.
     case refused(SocketID, remote: SocketEndpoint, reason: String)
@@ -100,7 +105,8 @@ public enum EngineEventKind: Hashable, Sendable {
         case .listening(let id, _, _, _, _), .accepted(let id, _, _, _), .connecting(let id, _),
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
              .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _, _),
-             .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _):
+             .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _),
+             .tls(let id, _), .tlsCertificate(let id, _, _, _):
             id
         case .resolved:
             nil

@@ -32,6 +32,8 @@ public enum EventText {
         case .optionValue: "option"
         case .resolved: "resolved"
         case .peerCredentials: "peer-credentials"
+        case .tls: "tls"
+        case .tlsCertificate: "tls-certificate"
         case .refused: "refused"
         case .closed: "closed"
         case .error: "error"
@@ -262,6 +264,10 @@ public enum EventText {
                 w.add("peer-credentials pid="); w.add(Int(pid)); w.add(" uid="); w.add(Int(uid)); w.add(" gid="); w.add(Int(gid))
             case .json: w.fields += [("pid", .int(Int(pid))), ("uid", .int(Int(uid))), ("gid", .int(Int(gid)))]
             }
+        case .tls(_, let report):
+            TLSEventText.describe(report, &w)
+        case .tlsCertificate(_, let certificate, let selfSigned, let savedTo):
+            TLSEventText.describeListenerCertificate(certificate, selfSigned: selfSigned, savedTo: savedTo, &w)
         case .refused(_, let remote, let reason):
             switch w.form {
             case .sentence: w.sentence = "refused \(remote): \(reason)"
@@ -337,8 +343,10 @@ public enum EventText {
             let succeeded = record.errno == nil || record.errno == 115  // EINPROGRESS: under way
             return [(id, record.errno == nil ? .call : .error, safe(record.text))]
                 + (succeeded ? [(id, .state, "phase: \(record.phase.rawValue)")] : [])
+        case .tls(let id, let report):
+            return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
-             .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted:
+             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted:
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []
         }
@@ -421,5 +429,136 @@ public enum ShutdownText {
         case .read: "we read no more; data that still arrives is discarded; the peer notices nothing"
         case .both: "FIN sent and reading stopped: the peer reads EOF"
         }
+    }
+}
+
+/// The `tls` event in every form, and the Detail pane's lines for a TLS connection.
+public enum TLSEventText {
+    static func describe(_ report: TLSReport, _ w: inout EventText.Writer) {
+        switch w.form {
+        case .sentence:
+            var text = "TLS handshake done (\(report.role.rawValue)): \(report.version), \(report.cipherSuite ?? "cipher unknown"), "
+                + "ALPN \(report.alpnChosen ?? "none"), SNI \(report.serverName ?? "none"), \(verificationText(report.verification))"
+                + ", \(report.handshakeTimeText)"
+            if let leaf = report.chain.first {
+                text += "; peer \(leaf.subject), expires \(TimeText.date(leaf.notAfter)) (\(leaf.daysLeft) days), SHA-256 \(leaf.sha256Fingerprint)"
+            }
+            w.sentence = text
+        case .line:
+            w.add("tls role="); w.add(report.role.rawValue); w.add(" version="); w.add(report.version)
+            w.add(" cipher="); w.addSafe(report.cipherSuite ?? "unknown")
+            w.add(" alpn="); w.addSafe(report.alpnChosen ?? "none")
+            w.add(" alpn_offered="); w.addSafe(report.alpnOffered.isEmpty ? "none" : report.alpnOffered.joined(separator: ","))
+            w.add(" sni="); w.addSafe(report.serverName ?? "none")
+            w.add(" resumed="); w.add(report.resumed.map { $0 ? "yes" : "no" } ?? "unknown")
+            w.add(" handshake_us="); w.add(report.handshakeMicroseconds)
+            w.add(" wire_in="); w.add(report.handshakeBytesIn); w.add(" wire_out="); w.add(report.handshakeBytesOut)
+            w.add(" verify=\""); w.addSafe(verificationText(report.verification)); w.add("\"")
+            for (index, certificate) in report.chain.enumerated() {
+                w.add(" cert"); w.add(index); w.add("=[subject=\""); w.addSafe(certificate.subject)
+                w.add("\" issuer=\""); w.addSafe(certificate.issuer)
+                w.add("\" san=\""); w.addSafe(certificate.subjectAlternativeNames.joined(separator: ", "))
+                w.add("\" not_before="); w.add(TimeText.seconds(certificate.notBefore))
+                w.add(" not_after="); w.add(TimeText.seconds(certificate.notAfter))
+                w.add(" days_left="); w.add(certificate.daysLeft)
+                w.add(" key=\""); w.add(certificate.keyType); w.add(" "); w.add(certificate.keyBits); w.add(" bits\"")
+                w.add(" sig="); w.add(certificate.signatureAlgorithm)
+                w.add(" sha256="); w.add(certificate.sha256Fingerprint); w.add("]")
+            }
+        case .json:
+            w.fields += [("role", .string(report.role.rawValue)), ("version", .string(report.version))]
+            if let cipher = report.cipherSuite { w.fields.append(("cipher", .string(cipher))) }
+            w.fields.append(("alpn_offered", .array(report.alpnOffered.map { .string($0) })))
+            if let chosen = report.alpnChosen { w.fields.append(("alpn", .string(chosen))) }
+            if let name = report.serverName { w.fields.append(("sni", .string(name))) }
+            if let resumed = report.resumed { w.fields.append(("resumed", .bool(resumed))) }
+            w.fields += [("handshake_us", .int(report.handshakeMicroseconds)),
+                         ("handshake_bytes_in", .int(report.handshakeBytesIn)),
+                         ("handshake_bytes_out", .int(report.handshakeBytesOut)),
+                         ("verification", .string(verificationWord(report.verification)))]
+            if case .ignored(let reason) = report.verification { w.fields.append(("verify_reason", .string(reason))) }
+            w.fields.append(("chain", .array(report.chain.map(certificateJSON))))
+        }
+    }
+
+    static func describeListenerCertificate(_ certificate: CertificateSummary, selfSigned: Bool, savedTo: String?,
+                                            _ w: inout EventText.Writer) {
+        let origin = selfSigned ? "self-signed, made in memory" : "from --cert"
+        switch w.form {
+        case .sentence:
+            w.sentence = "TLS certificate (\(origin)): \(certificate.subject), SAN \(certificate.subjectAlternativeNames.joined(separator: ", ")),"
+                + " until \(TimeText.date(certificate.notAfter)), SHA-256 \(certificate.sha256Fingerprint)"
+                + (savedTo.map { "; saved to \($0) (curl --cacert \($0))" } ?? "")
+        case .line:
+            w.add("tls-certificate self_signed="); w.add(selfSigned ? "yes" : "no")
+            w.add(" subject=\""); w.addSafe(certificate.subject)
+            w.add("\" san=\""); w.addSafe(certificate.subjectAlternativeNames.joined(separator: ", "))
+            w.add("\" not_after="); w.add(TimeText.seconds(certificate.notAfter))
+            w.add(" sha256="); w.add(certificate.sha256Fingerprint)
+            if let savedTo { w.add(" saved="); w.addSafe(savedTo) }
+        case .json:
+            w.fields += [("self_signed", .bool(selfSigned)), ("certificate", certificateJSON(certificate))]
+            if let savedTo { w.fields.append(("saved_to", .string(savedTo))) }
+        }
+    }
+
+    static func certificateJSON(_ certificate: CertificateSummary) -> JSONValue {
+        .object([("subject", .string(certificate.subject)), ("issuer", .string(certificate.issuer)),
+                 ("san", .array(certificate.subjectAlternativeNames.map { .string($0) })),
+                 ("not_before", .string(TimeText.seconds(certificate.notBefore))),
+                 ("not_after", .string(TimeText.seconds(certificate.notAfter))),
+                 ("days_left", .int(certificate.daysLeft)), ("key_type", .string(certificate.keyType)),
+                 ("key_bits", .int(certificate.keyBits)),
+                 ("signature_algorithm", .string(certificate.signatureAlgorithm)),
+                 ("sha256", .string(certificate.sha256Fingerprint))])
+    }
+
+    /// `verified`, `ignored`, `not-requested`: the JSON word.
+    static func verificationWord(_ verification: TLSVerification) -> String {
+        switch verification {
+        case .verified: "verified"
+        case .ignored: "ignored"
+        case .notRequested: "not-requested"
+        }
+    }
+
+    static func verificationText(_ verification: TLSVerification) -> String {
+        switch verification {
+        case .verified: "certificate verified"
+        case .ignored(let reason): "certificate NOT verified (\(reason)), going on because of --insecure"
+        case .notRequested: "no client certificate asked for"
+        }
+    }
+
+    /// The Detail pane's lines for a TLS connection, outside text escaped.
+    public static func detailLines(_ report: TLSReport) -> [String] {
+        let safe = { (text: String) in DisplayText.escape(string: text) }
+        let cipher = report.cipherSuite.map(safe) ?? "cipher unknown"
+        let chosen = report.alpnChosen.map(safe) ?? "none"
+        let offered = report.alpnOffered.isEmpty ? "none" : report.alpnOffered.map(safe).joined(separator: ", ")
+        let serverName = report.serverName.map(safe) ?? "none"
+        let session: String = switch report.resumed {
+        case true?: "resumed"
+        case false?: "new"
+        case nil: "unknown"
+        }
+        var lines: [String] = []
+        lines.append("TLS \(report.version) (\(report.role.rawValue)), \(cipher), handshake \(report.handshakeTimeText)")
+        lines.append("ALPN: \(chosen) (offered: \(offered))")
+        lines.append("SNI: \(serverName), session: \(session)")
+        lines.append(safe(verificationText(report.verification)))
+        lines.append("handshake on the wire: \(report.handshakeBytesIn) B in, \(report.handshakeBytesOut) B out")
+        for (index, certificate) in report.chain.enumerated() {
+            lines.append("cert \(index): \(safe(certificate.subject))")
+            lines.append("  issuer: \(safe(certificate.issuer))")
+            if !certificate.subjectAlternativeNames.isEmpty {
+                lines.append("  SAN: " + certificate.subjectAlternativeNames.map(safe).joined(separator: ", "))
+            }
+            lines.append("  valid \(TimeText.seconds(certificate.notBefore)) to \(TimeText.seconds(certificate.notAfter))"
+                         + " (\(certificate.daysLeft) days left)")
+            lines.append("  key \(certificate.keyType) \(certificate.keyBits) bits, signed \(certificate.signatureAlgorithm)")
+            lines.append("  SHA-256 \(certificate.sha256Fingerprint)")
+        }
+        return lines
     }
 }

@@ -352,6 +352,10 @@ public enum Reducer {
                          receivedMessages: totals.received, sentMessages: totals.sent, state: &state)
         case .shutDown, .attempt, .optionValue, .resolved:
             break
+        case .tls(let id, let report):
+            state.updateConnection(id) { $0.tls = report }
+        case .tlsCertificate:
+            break
         case .peerCredentials(let id, let pid, let uid, let gid):
             state.updateConnection(id) { $0.peerCredentials = PeerCredentialsText.text(pid: pid, uid: uid, gid: gid) }
         case .refused(let id, _, _):

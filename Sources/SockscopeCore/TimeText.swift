@@ -23,6 +23,23 @@ public enum TimeText {
         out.append(0x5A)
     }
 
+    /// `2026-11-21` (UTC), for certificate dates.
+    public static func date(_ time: Timestamp) -> String {
+        let parts = civil(time)
+        var out: [UInt8] = []
+        appendDigits(parts.year, 4, to: &out)
+        out.append(0x2D)
+        appendDigits(parts.month, 2, to: &out)
+        out.append(0x2D)
+        appendDigits(parts.day, 2, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `2026-11-21T17:50:03Z`: a certificate's validity bound, to the second (what it holds).
+    public static func seconds(_ time: Timestamp) -> String {
+        String(iso8601(time).prefix(19)) + "Z"
+    }
+
     /// `17:50:03.123` (UTC), for log lines.
     public static func clock(_ time: Timestamp) -> String {
         var out: [UInt8] = []

@@ -43,6 +43,13 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             #expect(Set(offered) == Set(spec.options.map(\.name)), "\(spec.name)")
             for option in spec.options {
                 let typed = "\(spec.name) x \(option.name)"
+                let longer = spec.options.map(\.name).filter { $0 != option.name && $0.hasPrefix(option.name) }
+                if !longer.isEmpty {
+                    // `--key` and `--keylog` (TLS): both stay on offer until the user says which.
+                    let offered = Set(Completion.complete(typed, cursor: typed.count, state: state).candidates)
+                    #expect(offered == Set([option.name] + longer), "\(typed)")
+                    continue
+                }
                 #expect(Completion.complete(typed, cursor: typed.count, state: state).text == typed + " ", "\(typed)")
             }
         }

@@ -10,7 +10,7 @@ import Testing
     enum EventCase: CaseIterable {
         case listening, accepted, connecting, connected, received, sent, peerClosed, shutDown, receivedFrom, sentTo
         case moreDatagrams
-        case attempt, optionValue, resolved, peerCredentials, refused, closed, error, requestCompleted
+        case attempt, optionValue, resolved, peerCredentials, tls, tlsCertificate, refused, closed, error, requestCompleted
         case labCall, labKernel, labSystem, labPortRange
     }
 
@@ -33,6 +33,8 @@ import Testing
         case .optionValue: .optionValue
         case .resolved: .resolved
         case .peerCredentials: .peerCredentials
+        case .tls: .tls
+        case .tlsCertificate: .tlsCertificate
         case .refused: .refused
         case .closed: .closed
         case .error: .error
@@ -50,6 +52,10 @@ import Testing
     static let c1 = SocketID(.connection, 1)
     static let l1 = SocketID(.listener, 1)
     static func at(_ text: String) -> SocketEndpoint { SocketEndpoint(parsing: text)! }
+    static let certificate = CertificateSummary(
+        subject: "CN=localhost", issuer: "CN=Test CA", subjectAlternativeNames: ["DNS:localhost", "IP Address:127.0.0.1"],
+        notBefore: Timestamp(nanoseconds: 0), notAfter: Timestamp(nanoseconds: 86_400_000_000_000), daysLeft: 1,
+        keyType: "EC P-256", keyBits: 256, signatureAlgorithm: "ecdsa-with-SHA256", sha256Fingerprint: "AB:CD")
 
     static func example(_ event: EventCase) -> EngineEventKind {
         switch event {
@@ -68,6 +74,12 @@ import Testing
         case .optionValue: .optionValue(c1, .rcvbuf, value: 212_992)
         case .resolved: .resolved(host: "localhost", addresses: [ResolvedAddress(family: "IPv4", type: "stream", address: "127.0.0.1")])
         case .peerCredentials: .peerCredentials(c1, pid: 1, uid: 2, gid: 3)
+        case .tls:
+            .tls(c1, TLSReport(role: .client, version: "TLSv1.3", cipherSuite: "TLS_AES_256_GCM_SHA384", alpnOffered: ["h2"],
+                               alpnChosen: "h2", serverName: "localhost", resumed: false, handshakeMicroseconds: 3250,
+                               verification: .ignored(reason: "self-signed certificate (CN=x)"), chain: [certificate],
+                               handshakeBytesIn: 1432, handshakeBytesOut: 380))
+        case .tlsCertificate: .tlsCertificate(l1, certificate, selfSigned: true, savedTo: "/tmp/c.pem")
         case .refused: .refused(l1, remote: at("10.0.0.1:5"), reason: "denied by --deny 10.0.0.0/8")
         case .closed: .closed(c1, reason: "closed by us")
         case .error: .error(c1, .system(call: "connect", errno: 111, target: "tcp://127.0.0.1:9"))

@@ -102,6 +102,38 @@ import Testing
         #expect(try parse("save /tmp/log --json") == .save(path: "/tmp/log", format: .json))
     }
 
+    @Test func tlsEndpointsAndTheirOptions() throws {
+        var request = ConnectRequest(endpoint: .inet(.tcp, host: "example.com", port: 443))
+        var options = TLSClientOptions()
+        options.serverName = .name("other.example")
+        options.alpn = ["h2", "http/1.1"]
+        options.caFile = "ca.pem"
+        options.insecure = true
+        options.minimumVersion = .tls12
+        request.tls = options
+        #expect(try parse("connect tls://example.com:443 --sni other.example --alpn h2,http/1.1 --ca ca.pem --insecure --tls-min 1.2")
+                == .connect(request))
+        #expect(try parse("connect TLS://example.com:443") == .connect({
+            var plain = ConnectRequest(endpoint: .inet(.tcp, host: "example.com", port: 443))
+            plain.tls = TLSClientOptions()
+            return plain
+        }()))
+        var listen = ListenRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 8443))
+        var server = TLSServerOptions()
+        server.saveCertificateFile = "/tmp/c.pem"
+        listen.tls = server
+        #expect(try parse("listen tls://8443 --save-cert /tmp/c.pem") == .listen(listen))
+        #expect(TLSClientOptions().serverName(for: "127.0.0.1") == nil)
+        #expect(TLSClientOptions().serverName(for: "::1") == nil)
+        #expect(TLSClientOptions().serverName(for: "example.com") == "example.com")
+        for bad in ["connect 9000 --alpn h2", "connect tls://a:1 --sni x --no-sni", "connect tls://a:1 --cert c.pem",
+                    "connect tls://a:1 --tls-min 1.4", "connect tls://a:1 --tls-min 1.3 --tls-max 1.2", "connect tls://a:1 --alpn ,",
+                    "listen 9000 --save-cert x.pem", "listen tls://9000 --cert c.pem --key k.pem --save-cert x.pem",
+                    "listen tls://9000 --sni x", "connect tls://a:1 --save-cert x"] {
+            #expect(throws: CommandParser.ParseError.self, "\(bad)") { try parse(bad) }
+        }
+    }
+
     /// Every command, typed, parsed, printed back (`CommandText`) and parsed again, is the
     /// same command: what the history and `save` keep can be replayed.
     @Test(arguments: [
@@ -113,6 +145,9 @@ import Testing
         "resolve example.com", "explain ECONNRESET", "save /tmp/log.jsonl --text", "save /tmp/log", "help", "help send", "quit",
         "socket tcp", "bind S1 127.0.0.1:0", "listen S1 2", "connect S1 127.0.0.1:9", "accept S1", "recv S1", "recv S1 1",
         "sys on", "sys off",
+        "connect tls://example.com:443", "connect tls://[::1]:8443 --sni a.example --alpn h2,http/1.1 --ca \"/tmp/my ca.pem\"",
+        "connect tls://localhost:1 --no-sni --insecure --cert c.pem --key k.pem --tls-min 1.2 --tls-max 1.3",
+        "listen tls://127.0.0.1:8443 --save-cert /tmp/s.pem --alpn h2 --echo", "listen tls://:8443 --cert c.pem --key k.pem",
     ])
     func printedCommandsParseBack(_ line: String) throws {
         let command = try #require(try parse(line))

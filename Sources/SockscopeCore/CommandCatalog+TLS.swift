@@ -1,0 +1,129 @@
+/// The `tls://` scheme and the TLS options of `connect` and `listen`: read here, printed
+/// back in `TLSCommandText`, so `parse(print(c)) == c` holds for them too.
+enum TLSCommandWords {
+    static let scheme = "tls://"
+
+    /// `tls://HOST:PORT` as the `tcp://` endpoint it runs over, and whether TLS was asked for.
+    static func splitScheme(_ text: String) -> (endpoint: String, isTLS: Bool) {
+        guard text.lowercased().hasPrefix(scheme) else { return (text, false) }
+        return ("tcp://" + text.dropFirst(scheme.count), true)
+    }
+
+    static let clientOptions: [CommandSpec.Option] = [
+        .init("--sni", value: "NAME"), .init("--no-sni"), .init("--alpn", value: "PROTOCOLS"), .init("--ca", value: "FILE"),
+        .init("--insecure"), .init("--cert", value: "FILE"), .init("--key", value: "FILE"),
+        .init("--tls-min", value: "VERSION"), .init("--tls-max", value: "VERSION"), .init("--keylog", value: "FILE"),
+    ]
+    static let serverOptions: [CommandSpec.Option] = [
+        .init("--cert", value: "FILE"), .init("--key", value: "FILE"), .init("--alpn", value: "PROTOCOLS"),
+        .init("--save-cert", value: "FILE"), .init("--keylog", value: "FILE"),
+    ]
+
+    /// Reads one client option into `tls`; false when `option` is not a TLS option.
+    static func readClient(_ option: String, _ args: inout CommandArguments, into tls: inout TLSClientOptions)
+        throws(CommandParser.ParseError) -> Bool {
+        switch option {
+        case "--sni":
+            if tls.serverName == .none { throw args.problem("takes --sni NAME or --no-sni, not both") }
+            tls.serverName = .name(try args.value(of: option))
+        case "--no-sni":
+            if case .name = tls.serverName { throw args.problem("takes --sni NAME or --no-sni, not both") }
+            tls.serverName = .none
+        case "--alpn": tls.alpn = try alpn(&args)
+        case "--ca": tls.caFile = try args.value(of: option)
+        case "--insecure": tls.insecure = true
+        case "--keylog": tls.keyLogFile = try args.value(of: option)
+        case "--cert": tls.certificateFile = try args.value(of: option)
+        case "--key": tls.keyFile = try args.value(of: option)
+        case "--tls-min", "--tls-max":
+            let text = try args.value(of: option)
+            guard let version = TLSProtocolVersion(rawValue: text) else {
+                throw args.problem("\(option) takes " + TLSProtocolVersion.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            if option == "--tls-min" { tls.minimumVersion = version } else { tls.maximumVersion = version }
+        default: return false
+        }
+        return true
+    }
+
+    static func readServer(_ option: String, _ args: inout CommandArguments, into tls: inout TLSServerOptions)
+        throws(CommandParser.ParseError) -> Bool {
+        switch option {
+        case "--cert": tls.certificateFile = try args.value(of: option)
+        case "--key": tls.keyFile = try args.value(of: option)
+        case "--alpn": tls.alpn = try alpn(&args)
+        case "--save-cert": tls.saveCertificateFile = try args.value(of: option)
+        case "--keylog": tls.keyLogFile = try args.value(of: option)
+        default: return false
+        }
+        return true
+    }
+
+    /// Checks what only makes sense together; `tls` nil means the endpoint was not `tls://`.
+    static func checkClient(_ tls: TLSClientOptions?, touched: Bool, _ args: CommandArguments) throws(CommandParser.ParseError) {
+        guard let tls else {
+            if touched { throw args.problem("TLS options need a tls:// endpoint, as in connect tls://example.com:443") }
+            return
+        }
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) { throw args.problem("--cert and --key go together") }
+        if let low = tls.minimumVersion, let high = tls.maximumVersion, high < low {
+            throw args.problem("--tls-max \(high.rawValue) is below --tls-min \(low.rawValue)")
+        }
+    }
+
+    static func checkServer(_ tls: TLSServerOptions?, touched: Bool, _ args: CommandArguments) throws(CommandParser.ParseError) {
+        guard let tls else {
+            if touched { throw args.problem("TLS options need a tls:// endpoint, as in listen tls://127.0.0.1:8443") }
+            return
+        }
+        if (tls.certificateFile == nil) != (tls.keyFile == nil) { throw args.problem("--cert and --key go together") }
+        if tls.saveCertificateFile != nil, tls.certificateFile != nil {
+            throw args.problem("--save-cert writes the self-signed certificate; with --cert you have it already")
+        }
+    }
+
+    private static func alpn(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> [String] {
+        let list = try args.value(of: "--alpn").split(separator: ",").map(String.init)
+        // A protocol name is 1 to 255 bytes on the wire (RFC 7301).
+        guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 255 }) else {
+            throw args.problem("--alpn takes protocol names separated by commas, as in --alpn h2,http/1.1")
+        }
+        return list
+    }
+}
+
+/// TLS requests printed back as command words.
+enum TLSCommandText {
+    static func endpoint(_ endpoint: Endpoint, tls: Bool) -> String {
+        guard tls, case .inet(_, let host, let port) = endpoint else { return endpoint.description }
+        return TLSCommandWords.scheme + AddressText.hostPort(host, port)
+    }
+
+    static func options(_ tls: TLSClientOptions) -> [String] {
+        var words: [String] = []
+        switch tls.serverName {
+        case .fromHost: break
+        case .name(let name): words += ["--sni", CommandText.argument(name)]
+        case .none: words.append("--no-sni")
+        }
+        if !tls.alpn.isEmpty { words += ["--alpn", CommandText.argument(tls.alpn.joined(separator: ","))] }
+        if let file = tls.caFile { words += ["--ca", CommandText.argument(file)] }
+        if tls.insecure { words.append("--insecure") }
+        if let file = tls.certificateFile { words += ["--cert", CommandText.argument(file)] }
+        if let file = tls.keyFile { words += ["--key", CommandText.argument(file)] }
+        if let version = tls.minimumVersion { words += ["--tls-min", version.rawValue] }
+        if let version = tls.maximumVersion { words += ["--tls-max", version.rawValue] }
+        if let file = tls.keyLogFile { words += ["--keylog", CommandText.argument(file)] }
+        return words
+    }
+
+    static func options(_ tls: TLSServerOptions) -> [String] {
+        var words: [String] = []
+        if let file = tls.certificateFile { words += ["--cert", CommandText.argument(file)] }
+        if let file = tls.keyFile { words += ["--key", CommandText.argument(file)] }
+        if !tls.alpn.isEmpty { words += ["--alpn", CommandText.argument(tls.alpn.joined(separator: ","))] }
+        if let file = tls.saveCertificateFile { words += ["--save-cert", CommandText.argument(file)] }
+        if let file = tls.keyLogFile { words += ["--keylog", CommandText.argument(file)] }
+        return words
+    }
+}
