@@ -103,6 +103,8 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     }
 
     var capability: SocketCapability { .stream(self) }
+    /// The connection's id (an accepted one has it once active): for the handlers in front of this one.
+    var socketID: SocketID { id }
     var optionAccess: (any SocketOptionAccess)? { context.map { ChannelOptionAccess(channel: $0.channel) } }
 
     // MARK: Lifecycle

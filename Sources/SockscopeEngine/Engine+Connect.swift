@@ -18,8 +18,16 @@ extension Engine {
                     call: "connect", explanation: "a UNIX socket needs a path, not a host and port", target: target))
             }
             let kind: HostResolver.SocketKind = transport == .udp ? .datagram : .stream
+            var tls: TLSClientSetup?
+            if let options = connect.tls {
+                do {
+                    tls = try TLSClientSetup(options: options, host: host)
+                } catch {
+                    return failConnect(id, request: request, failure: .from(error, call: "tls", target: target))
+                }
+            }
             let plan = ConnectPlan(id: id, request: request, transport: transport, target: target,
-                                   requested: AddressText.hostPort(host, port), timeout: timeout)
+                                   requested: AddressText.hostPort(host, port), timeout: timeout, tls: tls)
             localAddresses(for: connect.bind, kind: kind, on: loop).whenComplete { localResult in
                 switch localResult {
                 case .success(let locals):
@@ -68,6 +76,8 @@ extension Engine {
         /// `localhost:9000` as the user wrote it: an attempt at anything else is announced.
         let requested: String
         let timeout: TimeAmount
+        /// `tls://`: the TLS client every attempt puts in front of its connection.
+        var tls: TLSClientSetup?
     }
 
     /// `--bind HOST:PORT` resolved (nil without `--bind`).
@@ -136,12 +146,15 @@ extension Engine {
             }
         }
         let isTCP = plan.transport == .tcp
+        let tls = plan.tls
+        let target = plan.target
         var bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(plan.timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let leading = try tls?.handlers(for: id, sink: sink, target: target) ?? []
                     try ConnectionHandler(origin: .outgoing(id, request: request), mode: .interactive, sink: sink,
-                                          registry: registry).install(on: channel, noDelay: isTCP)
+                                          registry: registry).install(on: channel, leading: leading, noDelay: isTCP)
                 }
             }
         if let local {

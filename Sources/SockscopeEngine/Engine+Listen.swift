@@ -11,10 +11,18 @@ extension Engine {
         let target = listen.endpoint.description
         switch listen.endpoint {
         case .inet(.tcp, let host, let port):
+            var tls: TLSServerSetup?
+            if let options = listen.tls {
+                do {
+                    tls = try TLSServerSetup(options: options, host: host)
+                } catch {
+                    return sink.complete(request, failure: .from(error, call: "tls", target: target))
+                }
+            }
             resolver.resolve(host: host, port: port, kind: .stream, on: loop).whenComplete { result in
                 switch result {
                 case .success(let addresses):
-                    self.bindStream(listen, to: .address(addresses[0]), socketPath: nil, request: request, on: loop)
+                    self.bindStream(listen, to: .address(addresses[0]), socketPath: nil, tls: tls, request: request, on: loop)
                 case .failure(let error):
                     self.sink.complete(request, failure: .from(error, call: "getaddrinfo", target: target))
                 }
@@ -40,7 +48,7 @@ extension Engine {
 
     /// The listener accepts nothing until it has its id and has reported `.listening`:
     /// `autoRead` stays off until then, so early clients wait in the kernel's accept queue.
-    func bindStream(_ listen: ListenRequest, to place: StreamBindPlace, socketPath: String?,
+    func bindStream(_ listen: ListenRequest, to place: StreamBindPlace, socketPath: String?, tls: TLSServerSetup? = nil,
                     request: RequestID, on loop: any EventLoop) {
         let sink = sink
         let registry = registry
@@ -66,7 +74,7 @@ extension Engine {
                          IdleCloser(connection: handler, timeoutMilliseconds: idle)]
                     } ?? []
                     // TCP_NODELAY is inherited from the listener (set below): a system call per accept saved.
-                    try handler.install(on: child, leading: idleWatch, noDelay: false)
+                    try handler.install(on: child, leading: (tls?.handlers(sink: sink) ?? []) + idleWatch, noDelay: false)
                 }
             }
         if isTCP {
@@ -99,6 +107,10 @@ extension Engine {
                 handler.activate(as: id, channel: channel)
                 sink.emit(.listening(id, isTCP ? .tcp : .unix, local: SocketEndpoint(channel.localAddress),
                                      mode: listen.mode, backlog: listen.backlog), request: request)
+                if let tls {
+                    sink.emit(.tlsCertificate(id, tls.certificate, selfSigned: tls.isSelfSigned,
+                                              savedTo: listen.tls?.saveCertificateFile), request: request)
+                }
                 sink.complete(request)
                 channel.setOption(.autoRead, value: true).whenFailure { error in
                     sink.emit(.error(id, .from(error, call: "listen")))

@@ -83,9 +83,18 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ], for: row.id, state, width: width)
+            ] + tlsLines(row), for: row.id, state, width: width)
         }
         return [("", "Select a listener or a connection to see its details.", .dim)]
+    }
+
+    /// The TLS inspector for a `tls://` connection: one labelled line per fact (worded in `TLSEventText`).
+    static func tlsLines(_ row: ConnectionRow) -> [(String, String, StyleRole)] {
+        guard let report = row.tls else { return [] }
+        let warning = if case .ignored = report.verification { true } else { false }
+        return TLSEventText.detailLines(report).enumerated().map { index, text in
+            (index == 0 ? "tls" : "", text, index == 3 && warning ? .warning : .normal)
+        }
     }
 
     static func stateText(_ state: ConnectionState) -> String {

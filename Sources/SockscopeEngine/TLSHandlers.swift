@@ -1,0 +1,328 @@
+import Glibc
+import Foundation
+import NIOCore
+import NIOSSL
+import NIOTLS
+import SockscopeCore
+import X509
+
+/// A TLS connection's pipeline, in front of its `ConnectionHandler`:
+///
+///     socket ⇄ TLSWireObserver ⇄ NIOSSLHandler ⇄ TLSHandshakeReporter ⇄ ConnectionHandler
+///             (ciphertext: counts,             (plaintext: reports the
+///              reads the two hellos)            handshake, words failures)
+///
+/// So the connection's own counts and log are plaintext, and the `tls` event says what the
+/// handshake cost on the wire. Installed in one place: `TLSClientSetup.handlers` and
+/// `TLSServerSetup.handlers`, given to `ConnectionHandler.install(leading:)`.
+final class TLSSession {
+    let role: TLSReport.Role
+    /// The first handshake message each way: ours and the peer's.
+    var clientHello = TLSHelloReader()
+    var serverHello = TLSHelloReader()
+    var wireIn = 0
+    var wireOut = 0
+    var handshakeDone = false
+    var startedAt: NIODeadline?
+    /// The peer's chain as presented (filled by the verification callback).
+    var chain: [CertificateSummary] = []
+    var verification: TLSVerification
+    /// Why verification failed, when the handshake was stopped for it.
+    var verificationFailure: String?
+
+    init(role: TLSReport.Role) {
+        self.role = role
+        verification = role == .client ? .verified : .notRequested
+    }
+}
+
+/// At the head of the pipeline: counts ciphertext both ways and feeds the hellos to their
+/// readers until both are read. Per read after that: one addition.
+final class TLSWireObserver: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let session: TLSSession
+
+    init(session: TLSSession) { self.session = session }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = Self.unwrapInboundIn(data)
+        session.wireIn += buffer.readableBytes
+        let isClient = session.role == .client
+        if isClient ? !session.serverHello.isDone : !session.clientHello.isDone {
+            buffer.withUnsafeReadableBytes { bytes in
+                if isClient {
+                    session.serverHello.feed(bytes, expecting: TLSHelloReader.serverHello)
+                } else {
+                    session.clientHello.feed(bytes, expecting: TLSHelloReader.clientHello)
+                }
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let buffer = Self.unwrapOutboundIn(data)
+        session.wireOut += buffer.readableBytes
+        let isClient = session.role == .client
+        if isClient ? !session.clientHello.isDone : !session.serverHello.isDone {
+            buffer.withUnsafeReadableBytes { bytes in
+                if isClient {
+                    session.clientHello.feed(bytes, expecting: TLSHelloReader.clientHello)
+                } else {
+                    session.serverHello.feed(bytes, expecting: TLSHelloReader.serverHello)
+                }
+            }
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+/// Behind `NIOSSLHandler`: reports the finished handshake as one `tls` event, and turns
+/// swift-nio-ssl's errors into failures worded for a person.
+final class TLSHandshakeReporter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let session: TLSSession
+    private let sink: EventSink
+    /// Known for a connection we make; an accepted one gets its id from its `ConnectionHandler`.
+    private let outgoingID: SocketID?
+    private let target: String?
+
+    init(session: TLSSession, sink: EventSink, outgoingID: SocketID?, target: String?) {
+        self.session = session
+        self.sink = sink
+        self.outgoingID = outgoingID
+        self.target = target
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        session.startedAt = .now()
+        context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted(let negotiated) = event {
+            session.handshakeDone = true
+            report(context: context, negotiated: negotiated)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.fireErrorCaught(Self.failure(for: error, session: session, target: target) ?? error)
+    }
+
+    private func report(context: ChannelHandlerContext, negotiated: String?) {
+        let operations = context.pipeline.syncOperations
+        guard let id = outgoingID ?? (try? operations.handler(type: ConnectionHandler.self).socketID) else { return }
+        let elapsed = session.startedAt.map { NIODeadline.now() - $0 } ?? .nanoseconds(0)
+        let client = session.clientHello.hello
+        let server = session.serverHello.hello
+        let version = (try? operations.nioSSL_tlsVersion()).flatMap { $0 }.map(Self.versionName) ?? "unknown"
+        sink.emit(.tls(id, TLSReport(
+            role: session.role, version: version, cipherSuite: server?.cipherSuite.map(TLSCipherSuiteNames.name),
+            alpnOffered: client?.alpn ?? [], alpnChosen: negotiated, serverName: client?.serverName,
+            resumed: TLSHelloReader.resumed(client: client, server: server),
+            handshakeMicroseconds: Int(elapsed.nanoseconds / 1000), verification: session.verification,
+            chain: session.chain, handshakeBytesIn: session.wireIn, handshakeBytesOut: session.wireOut)))
+    }
+
+    static func versionName(_ version: TLSVersion) -> String {
+        switch version {
+        case .tlsv1: "TLSv1.0"
+        case .tlsv11: "TLSv1.1"
+        case .tlsv12: "TLSv1.2"
+        case .tlsv13: "TLSv1.3"
+        }
+    }
+
+    /// A swift-nio-ssl error in words; nil for errors that are not TLS's.
+    static func failure(for error: any Error, session: TLSSession, target: String?) -> SocketFailure? {
+        if let reason = session.verificationFailure, !session.handshakeDone {
+            return SocketFailure(call: "tls verify", code: "CERTIFICATE_VERIFY_FAILED",
+                                 explanation: reason + " (connect with --insecure to go on anyway)", target: target)
+        }
+        switch error {
+        case NIOSSLError.uncleanShutdown:
+            return SocketFailure(call: "tls read", code: "UNCLEAN_SHUTDOWN",
+                                 explanation: "the peer closed the TCP connection without a TLS close_notify"
+                                    + " (so a cut-off cannot be told from the end)", target: target)
+        case let sslError as NIOSSLError:
+            let text = String(describing: sslError)
+            let code = Self.reasonCode(in: text)
+            let call = session.handshakeDone ? "tls" : "tls handshake"
+            return SocketFailure(call: call, code: code, explanation: code.flatMap { Self.explanations[$0] }
+                                    ?? "the TLS library said: \(text)", target: target)
+        case let boring as BoringSSLError:
+            let text = String(describing: boring)
+            let code = Self.reasonCode(in: text)
+            return SocketFailure(call: session.handshakeDone ? "tls" : "tls handshake", code: code,
+                                 explanation: code.flatMap { Self.explanations[$0] } ?? "the TLS library said: \(text)",
+                                 target: target)
+        default:
+            return nil
+        }
+    }
+
+    /// BoringSSL's reason (`WRONG_VERSION_NUMBER`) from an error's text (`...:OPENSSL_internal:WRONG_VERSION_NUMBER`).
+    static func reasonCode(in text: String) -> String? {
+        guard let range = text.range(of: "OPENSSL_internal:") else { return nil }
+        let code = text[range.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
+        return code.isEmpty ? nil : String(code)
+    }
+
+    /// The reasons people meet, in plain words (alerts are the peer's: it refused something of ours).
+    static let explanations: [String: String] = [
+        "WRONG_VERSION_NUMBER": "the peer does not speak TLS here (its first bytes are not a TLS record: plain TCP?)",
+        "UNSUPPORTED_PROTOCOL": "no TLS version in common (see --tls-min/--tls-max)",
+        "TLSV1_ALERT_PROTOCOL_VERSION": "the peer refused our TLS versions (alert protocol_version; see --tls-min/--tls-max)",
+        "NO_SHARED_CIPHER": "no cipher suite in common",
+        "SSLV3_ALERT_HANDSHAKE_FAILURE": "the peer refused the handshake (alert handshake_failure: nothing in common)",
+        "TLSV1_ALERT_NO_APPLICATION_PROTOCOL": "no ALPN protocol in common (alert no_application_protocol; see --alpn)",
+        "TLSV1_ALERT_UNKNOWN_CA": "the peer does not trust our certificate's issuer (alert unknown_ca)",
+        "SSLV3_ALERT_BAD_CERTIFICATE": "the peer rejected our certificate (alert bad_certificate)",
+        "SSLV3_ALERT_CERTIFICATE_EXPIRED": "the peer says our certificate expired (alert certificate_expired)",
+        "TLSV1_CERTIFICATE_REQUIRED": "the server requires a client certificate (--cert FILE --key FILE)",
+        "PEER_DID_NOT_RETURN_A_CERTIFICATE": "the client sent no certificate although one is required",
+        "TLSV1_ALERT_DECODE_ERROR": "the peer could not decode our message (alert decode_error)",
+        "TLSV1_ALERT_INTERNAL_ERROR": "the peer failed internally (alert internal_error)",
+        "TLSV1_UNRECOGNIZED_NAME": "the server has no certificate for that name (alert unrecognized_name; see --sni)",
+        "HTTP_REQUEST": "the peer sent an HTTP request to a TLS port: it is speaking plain HTTP",
+    ]
+}
+
+/// What every connection of one `connect tls://` request shares: the context, the roots to
+/// verify against, the name asked for.
+struct TLSClientSetup: Sendable {
+    let context: NIOSSLContext
+    let options: TLSClientOptions
+    /// The host as written, which the certificate must name (a DNS name or an IP address).
+    let host: String
+    let roots: CertificateStore
+
+    init(options: TLSClientOptions, host: String) throws {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        // Our verification callback replaces BoringSSL's (it says why a chain fails), so no roots load here.
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.trustRoots = .certificates([])
+        configuration.applicationProtocols = options.alpn
+        if let version = options.minimumVersion { configuration.minimumTLSVersion = Self.version(version) }
+        if let version = options.maximumVersion { configuration.maximumTLSVersion = Self.version(version) }
+        if let certificateFile = options.certificateFile, let keyFile = options.keyFile {
+            configuration.certificateChain = try TLSFiles.certificateChain(certificateFile)
+            configuration.privateKey = .privateKey(try TLSFiles.privateKey(keyFile))
+        }
+        configuration.keyLogCallback = try KeyLogFile.open(options.keyLogFile)?.callback
+        context = try NIOSSLContext(configuration: configuration)
+        self.options = options
+        self.host = host
+        if let caFile = options.caFile {
+            roots = CertificateStore(try TLSFiles.run("--ca", caFile) { try CertificateInspector.certificates(pemFile: caFile) })
+        } else {
+            roots = CertificateStore.systemTrustRoots
+        }
+    }
+
+    static func version(_ version: TLSProtocolVersion) -> TLSVersion {
+        switch version {
+        case .tls10: .tlsv1
+        case .tls11: .tlsv11
+        case .tls12: .tlsv12
+        case .tls13: .tlsv13
+        }
+    }
+
+    /// The handlers to put before the `ConnectionHandler` of connection `id`.
+    func handlers(for id: SocketID, sink: EventSink, target: String) throws -> [any ChannelHandler] {
+        let session = TLSSession(role: .client)
+        let host = host
+        let roots = roots
+        let insecure = options.insecure
+        let ssl = try NIOSSLClientHandler(context: context, serverHostname: options.serverName(for: host)) { certificates, promise in
+            // On the handshake's event loop; the verifier is async, so the answer comes back to it.
+            let loop = promise.futureResult.eventLoop
+            let boundSession = NIOLoopBound(session, eventLoop: loop)
+            let parsed: [(Certificate, [UInt8])]
+            do {
+                parsed = try certificates.map { certificate in
+                    let der = try certificate.toDERBytes()
+                    return (try Certificate(derEncoded: der), der)
+                }
+            } catch {
+                session.verificationFailure = "the server's certificate cannot be parsed: \(error)"
+                return promise.succeed(insecure ? .certificateVerified : .failed)
+            }
+            let now = Date()
+            session.chain = parsed.map { CertificateInspector.summary(of: $0.0, der: $0.1, now: now) }
+            let chain = parsed.map(\.0)
+            loop.makeFutureWithTask {
+                await CertificateInspector.problem(with: chain, host: host, roots: roots, now: now)
+            }.whenSuccess { problem in
+                let session = boundSession.value
+                guard let problem else { return promise.succeed(.certificateVerified) }
+                if insecure {
+                    session.verification = .ignored(reason: problem)
+                    promise.succeed(.certificateVerified)
+                } else {
+                    session.verificationFailure = problem
+                    promise.succeed(.failed)
+                }
+            }
+        }
+        return [TLSWireObserver(session: session), ssl,
+                TLSHandshakeReporter(session: session, sink: sink, outgoingID: id, target: target)]
+    }
+}
+
+/// Reading certificates and keys, with errors that name the option and the file.
+enum TLSFiles {
+    static func certificateChain(_ path: String) throws -> [NIOSSLCertificateSource] {
+        try run("--cert", path) { try NIOSSLCertificate.fromPEMFile(path).map { .certificate($0) } }
+    }
+
+    static func privateKey(_ path: String) throws -> NIOSSLPrivateKey {
+        try run("--key", path) { try NIOSSLPrivateKey(file: path, format: .pem) }
+    }
+
+    static func run<T>(_ option: String, _ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw SocketFailure(call: "tls", explanation: "cannot use \(option) \(path): "
+                                    + (access(path, R_OK) == 0 ? "not a PEM file of the right kind" : "the file cannot be read"),
+                                target: path)
+        }
+    }
+}
+
+/// `--keylog FILE` / SSLKEYLOGFILE: BoringSSL hands each secret as one line of the NSS key
+/// log format (`CLIENT_TRAFFIC_SECRET_0 <random> <secret>\n`), appended here as it comes.
+/// Mode 0600: the file decrypts every session it holds.
+final class KeyLogFile: Sendable {
+    private let descriptor: Int32
+
+    /// The file `--keylog` names, else SSLKEYLOGFILE's, else nil.
+    static func open(_ path: String?) throws -> KeyLogFile? {
+        guard let path = path ?? ProcessInfo.processInfo.environment["SSLKEYLOGFILE"], !path.isEmpty else { return nil }
+        return try KeyLogFile(path: path)
+    }
+
+    init(path: String) throws {
+        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw SocketFailure.file(call: "open --keylog", errno: errno, path: path) }
+    }
+
+    deinit { close(descriptor) }
+
+    /// A callback that writes each line whole (O_APPEND: lines of concurrent sessions never interleave).
+    var callback: NIOSSLKeyLogCallback {
+        { buffer in
+            buffer.withUnsafeReadableBytes { line in _ = Glibc.write(self.descriptor, line.baseAddress, line.count) }
+        }
+    }
+}
