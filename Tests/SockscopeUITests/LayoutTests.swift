@@ -304,3 +304,34 @@ extension String {
         #expect(frame.grid.textLines.contains { $0.hasPrefix("│                   hello ") }, "the body on a line of its own")
     }
 }
+
+@Suite struct TLSDetailTests {
+    /// A `tls://` connection's Detail shows the inspector, and a certificate's hostile subject stays escaped.
+    @Test func detailShowsTheHandshakeAndTheChain() {
+        var state = crowdedState(width: 120, height: 40)
+        let leaf = CertificateSummary(
+            subject: "CN=evil\u{1B}[31m.example", issuer: "CN=Test CA", subjectAlternativeNames: ["DNS:localhost", "IP Address:127.0.0.1"],
+            notBefore: t0, notAfter: Timestamp(nanoseconds: t0.nanoseconds + 30 * 86_400_000_000_000), daysLeft: 30,
+            keyType: "EC P-256", keyBits: 256, signatureAlgorithm: "ecdsa-with-SHA256", sha256Fingerprint: "AB:CD:EF")
+        feed(.tls(SocketID(.connection, 4), TLSReport(
+            role: .client, version: "TLSv1.3", cipherSuite: "TLS_AES_128_GCM_SHA256", alpnOffered: ["h2", "http/1.1"], alpnChosen: "h2",
+            serverName: "localhost", resumed: false, handshakeMicroseconds: 3250,
+            verification: .ignored(reason: "self-signed certificate (CN=x), not among the trusted roots"), chain: [leaf],
+            handshakeBytesIn: 1432, handshakeBytesOut: 380)), &state, ms: 3300)
+        state.view.focus = .connections
+        let index = state.connectionDisplayOrder.firstIndex { state.connections[$0].id == SocketID(.connection, 4) }!
+        _ = Reducer.reduce(&state, .select(.connections, index: index))
+        state.view.focus = .detail
+        state.view.zoomed = true
+        let lines = Screen.render(state).grid.textLines
+        let text = lines.joined(separator: "\n")
+        for expected in ["TLS TLSv1.3 (client), TLS_AES_128_GCM_SHA256, handshake 3.25 ms", "ALPN: h2 (offered: h2, http/1.1)",
+                         "SNI: localhost, session: new", "certificate NOT verified (self-signed certificate (CN=x)",
+                         "handshake on the wire: 1432 B in, 380 B out", #"cert 0: CN=evil\x1b[31m.example"#, "issuer: CN=Test CA",
+                         "SAN: DNS:localhost, IP Address:127.0.0.1", "(30 days left)", "key EC P-256 256 bits, signed ecdsa-with-SHA256",
+                         "SHA-256 AB:CD:EF"] {
+            #expect(text.contains(expected), "\(expected)\n\(text)")
+        }
+        #expect(!text.contains("\u{1B}"))
+    }
+}
