@@ -266,4 +266,34 @@ struct TLSTests {
         stat(fixture.path("client.keys"), &status)
         #expect(status.st_mode & 0o777 == 0o600)
     }
+
+    @Test(.requires("openssl"))
+    func tlsMaxOneTwoNegotiatesTLS12AndNamesItsCipherAsOpenSSLDoes() async throws {
+        let fixture = try OpenSSLFixture()
+        try await fixture.selfSigned("ca", subject: "/CN=Test CA")
+        try await fixture.signed("leaf", by: "ca", subject: "/CN=localhost", san: "DNS:localhost")
+        let (server, port) = try await fixture.server(["-cert", fixture.path("leaf.pem"), "-key", fixture.path("leaf.key")])
+        defer { server.kill() }
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let id = try await Self.connectTLS(harness, port: port) {
+            $0.caFile = fixture.path("ca.pem")
+            $0.maximumVersion = .tls12
+        }
+        let report = try await Self.report(harness, on: id)
+        #expect(report.version == "TLSv1.2")
+        #expect(report.verification == .verified)
+        #expect(report.alpnChosen == nil && report.alpnOffered.isEmpty)
+        #expect(report.resumed == false)
+        #expect(await server.waitForOutput(containing: "Ciphersuite: "), "\(server.output)")
+        #expect(server.output.contains("Protocol version: TLSv1.2"), "\(server.output)")
+        // s_server names the suite the OpenSSL way; `openssl ciphers -stdname` gives its IANA name.
+        let range = try #require(server.output.range(of: "Ciphersuite: "))
+        let openSSLName = String(server.output[range.upperBound...].prefix { $0 != "\n" })
+        let names = try await fixture.openssl(["ciphers", "-stdname", openSSLName])
+        // Each line: `IANA_NAME - OPENSSL-NAME TLSv1.2 ...` (the TLS 1.3 suites are always listed too).
+        let line = names.split(separator: "\n").first { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first == Substring(openSSLName) }
+        #expect(line?.split(separator: " ").first.map(String.init) == report.cipherSuite, "\(openSSLName): \(names)")
+        #expect(report.cipherSuite?.hasPrefix("TLS_ECDHE_RSA_WITH_") == true)
+    }
 }
