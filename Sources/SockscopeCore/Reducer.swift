@@ -37,6 +37,7 @@ public enum Reducer {
                 state.updateConnection(id) { $0.rate.roll(to: time) }
                 if state.connection(id)?.rate.isActive != true { state.activeRates.remove(id) }
             }
+            followBusiest(state: &state)
             state.needsRedraw = true
             return []
         case .outcome(let kind, let text, let time):
