@@ -372,7 +372,8 @@ public enum Reducer {
                 state.updateConnection(id) {
                     $0.state = .closed(reason)
                     $0.lastActivity = time
-                    $0.rate = TrafficRate()  // nothing moves any more: the rate reads "-", not its last value
+                    // Nothing moves any more: the rate reads "-", not its last value; the sparkline keeps its seconds.
+                    $0.rate.stop(at: time)
                 }
                 if let listener = row.listener { state.updateListener(listener) { $0.activeConnections -= 1 } }
                 state.pruneClosedConnections()

@@ -38,6 +38,7 @@ enum ConnectionsPane {
             return TableView.Row(cells: [via, id, row.transport.label,
                                          row.localText, row.remoteText,
                                          LabDetail.stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
+                                         Sparkline.cell(row.rate.history, glyphs: state.view.glyphs),
                                          rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)
         }
@@ -62,12 +63,16 @@ enum ConnectionsPane {
     }
 
     /// The id, the counts and the state go last when the width runs out; addresses are elided first.
+    /// The sparklines outlast the rate's numbers; at 80 columns both go, so that addresses stay whole.
     static let columns: [TableView.Column] = [
         .init(header: "VIA", priority: 7), .init(header: "ID", priority: 0), .init(header: "PROTO", priority: 5),
         .init(header: "LOCAL", priority: 4, elidable: true), .init(header: "REMOTE", priority: 3, elidable: true),
         .init(header: "STATE", priority: 2), .init(header: "IN", priority: 1), .init(header: "OUT", priority: 1),
-        .init(header: "RATE ↓/↑", priority: 6), .init(header: "EOL", priority: 8),
+        .init(header: sparklineHeader, priority: 6), .init(header: "RATE ↓/↑", priority: 6), .init(header: "EOL", priority: 8),
     ]
+
+    /// Over the sparklines: received, then sent, one character per second.
+    static let sparklineHeader = "IN/OUT LAST \(RateHistory.capacity)s"
 
     /// `1.2 KiB/s / 3 B/s`, or `-` when the connection is quiet.
     static func rateText(_ rate: TrafficRate) -> String {

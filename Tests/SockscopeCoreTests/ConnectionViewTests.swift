@@ -127,4 +127,29 @@ private func type(_ text: String, _ state: inout AppState) {
         _ = Reducer.reduce(&state, .select(.connections, index: 4))
         #expect(state.view.selectedConnection == C(4))
     }
+
+    @Test func rateHistoryKeepsTheLastEightSecondsAndAGapAsItsAverage() {
+        var rate = TrafficRate()
+        func at(_ seconds: Double) -> Timestamp { Timestamp(nanoseconds: t0.nanoseconds + Int64(seconds * 1e9)) }
+        for second in 0..<20 { rate.add(received: 2_000, sent: 10, at: at(Double(second))) }
+        #expect(rate.history.received == Array(repeating: 2_000, count: RateHistory.capacity))
+        #expect(rate.history.sent == Array(repeating: 10, count: RateHistory.capacity))
+        // Buckets of 4 s (neither traffic nor ticks between): 4 seconds of their average each,
+        // 2,000 B over 19-23 s, then 8,000 B over 23-27 s; the oldest seconds go.
+        rate.add(received: 8_000, at: at(23))
+        rate.add(received: 1, at: at(27))
+        #expect(rate.history.received == [500, 500, 500, 500, 2_000, 2_000, 2_000, 2_000])
+        rate.add(received: 1, at: at(28))
+        #expect(rate.history.received == [500, 500, 500, 2_000, 2_000, 2_000, 2_000, 1])
+    }
+
+    @Test func aClosedConnectionStopsItsRateAndKeepsItsHistory() {
+        var state = watchedState()
+        let before = state.connection(C(1))!.rate.history
+        #expect(state.connection(C(1))!.rate.isActive && !before.received.isEmpty)
+        _ = Reducer.reduce(&state, event(.closed(C(1), reason: "closed"), at: ms(3_450)))
+        let row = state.connection(C(1))!
+        #expect(!row.rate.isActive && row.rate.history == before)
+        #expect(!state.activeRates.contains(C(1)))
+    }
 }
