@@ -152,4 +152,48 @@ private func type(_ text: String, _ state: inout AppState) {
         #expect(!row.rate.isActive && row.rate.history == before)
         #expect(!state.activeRates.contains(C(1)))
     }
+
+    @Test func mPinsToTheTopWhateverTheSortAndUnpins() {
+        var state = watchedState()
+        state.view.selectedConnection = C(4)
+        _ = Reducer.reduce(&state, .key(.character("m"), time: t0))
+        state.view.selectedConnection = C(3)
+        _ = Reducer.reduce(&state, .key(.character("m"), time: t0))
+        #expect(shownIDs(state) == [4, 3, 2, 1, 5])
+        _ = Reducer.reduce(&state, .key(.character("o"), time: t0))  // by rate: the rest sorted, pins first
+        #expect(shownIDs(state) == [4, 3, 1, 2, 5])
+        // A filter still applies to pinned rows.
+        _ = Reducer.reduce(&state, .key(.character("/"), time: t0))
+        type("state:open", &state)
+        #expect(shownIDs(state) == [1, 2, 5])
+        _ = Reducer.reduce(&state, .key(.escape, time: t0))
+        _ = Reducer.reduce(&state, .key(.escape, time: t0))
+        state.view.selectedConnection = C(4)
+        _ = Reducer.reduce(&state, .key(.character("m"), time: t0))
+        #expect(state.view.pinnedConnections == [C(3)])
+        // Outside Connections and Detail, m explains instead.
+        state.view.focus = .log
+        _ = Reducer.reduce(&state, .key(.character("m"), time: t0))
+        #expect(state.view.pinnedConnections == [C(3)] && state.view.flash != nil)
+    }
+
+    @Test func fFollowsTheBusiestOnEachTickUntilJOrFAgain() {
+        var state = watchedState()
+        state.view.selectedConnection = C(5)
+        _ = Reducer.reduce(&state, .key(.character("f"), time: t0))
+        #expect(state.view.followsBusiest && state.view.selectedConnection == C(1))
+        // C5 becomes the busiest: the next tick moves the selection there.
+        for step in Int64(0)..<12 {
+            _ = Reducer.reduce(&state, event(.received(C(5), bytes: [], count: 1_000_000), at: ms(3_500 + step * 100)))
+            _ = Reducer.reduce(&state, event(.received(C(1), bytes: [], count: 10_000), at: ms(3_550 + step * 100)))
+        }
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + ms(4_700))))
+        #expect(state.view.selectedConnection == C(5))
+        // j: the user chose; following stops.
+        _ = Reducer.reduce(&state, .key(.character("j"), time: t0))
+        #expect(!state.view.followsBusiest)
+        let chosen = state.view.selectedConnection
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + ms(5_700))))
+        #expect(state.view.selectedConnection == chosen)
+    }
 }

@@ -116,4 +116,19 @@ func sparklineState(width: Int, height: Int, glyphs: Glyphs = .unicode) -> AppSt
         #expect([0, 1, 31, 32, 1_023, 1_024, 32_768, 1 << 20, 1 << 25, 1 << 30, Int.max].map(Sparkline.level)
                 == [0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 7])
     }
+
+    /// C3 pinned (`m`) above the others, `f` on: the pinned id is marked and the title says it follows.
+    @Test(arguments: [(80, 24), (120, 40), (200, 60), (20, 6)])
+    func pinnedRowAndFollowing(_ size: (Int, Int)) {
+        var state = sparklineState(width: size.0, height: size.1)
+        state.view.selectedConnection = SocketID(.connection, 3)
+        keys("mf", &state)
+        let frame = Screen.render(state)
+        assertSnapshot(frame, named: "watch-pinned-following-\(size.0)x\(size.1)")
+        guard size.0 >= 80 else { return }
+        let lines = frame.grid.textLines
+        #expect(lines.contains { $0.contains("Connections (2 open) · following busiest") })
+        let rows = lines.filter { $0.contains("C1 ") || $0.contains("^C3 ") || $0.contains("C2 ") }
+        #expect(rows.count == 3 && rows[0].contains("^C3 "), "the pinned row first, marked")
+    }
 }
