@@ -255,6 +255,28 @@ enum FrameBench {
         samples.append(run("connections: select next (j)", options.runs) { _ in key(.character("j")) })
         samples.append(run("connections: page down (PgDn)", options.runs) { _ in key(.pageDown) })
         samples.append(run("connections: jump last/first (G, g)", options.runs) { round in key(.character(round & 1 == 0 ? "G" : "g")) })
+        // Every frame filters and sorts all rows again (rates and states change between frames).
+        for sort in ConnectionSort.allCases where sort != .tree {
+            while state.view.connectionSort != sort { key(.character("o")) }
+            samples.append(run("connections: frame sorted \(sort.title)", options.runs) { _ in })
+        }
+        samples.append(run("connections: cycle the sort (o)", options.runs) { _ in key(.character("o")) })
+        while state.view.connectionSort != .tree { key(.character("o")) }
+        for (label, filter) in [("port, rare", "port:25000"), ("state, all", "state:open"), ("text, address", "127.0.0.1:2"),
+                                ("text, none", "no-such-row")] {
+            samples.append(run("connections: type filter \(label) (\(filter))", options.runs) { _ in
+                // Each character re-filters, as typing does.
+                key(.character("/"))
+                key(.control("u"))
+                for character in filter { key(.character(character)) }
+                key(.enter)
+            })
+            samples.append(run("connections: frame filtered \(label), sorted by rate", options.runs) { round in
+                if round == 0 { while state.view.connectionSort != .rate { key(.character("o")) } }
+            })
+            while state.view.connectionSort != .tree { key(.character("o")) }
+            key(.escape)
+        }
 
         terminal?.close()
         if !options.present {

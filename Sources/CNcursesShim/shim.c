@@ -38,12 +38,14 @@ int sockscope_mouse(int *y, int *x, int *kind) {
 #include <stdio.h>
 #include <strings.h>
 
-void sockscope_use_utf8_locale(void) {
+int sockscope_use_utf8_locale(void) {
     const char *set = setlocale(LC_ALL, "");
     const char *codeset = set ? nl_langinfo(CODESET) : "";
     if (!set || (strcasecmp(codeset, "UTF-8") != 0 && strcasecmp(codeset, "utf8") != 0)) {
         setlocale(LC_ALL, "C.UTF-8");
+        return 0;
     }
+    return 1;
 }
 
 SCREEN *sockscope_newterm(void) {

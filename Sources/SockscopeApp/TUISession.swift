@@ -40,7 +40,7 @@ public enum TUISession {
         let resizes = SignalRoute.routeResizes()
         let mailbox = Mailbox()
         let engine = Engine(threads: options.engineThreads, emit: { mailbox.post($0) })
-        var state = AppState(interactive: true)
+        var state = AppState(interactive: true, glyphs: terminal.localeIsUTF8 ? .unicode : .ascii)
         (state.view.width, state.view.height) = terminal.size
         if options.keepsHistory { state.view.history = CommandHistory.load() }
         var lastFrame: Int64 = 0

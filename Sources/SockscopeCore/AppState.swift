@@ -207,8 +207,10 @@ public struct AppState {
     private var listenerIndex: [SocketID: Int] = [:]
     private var connectionIndex: [SocketID: Int] = [:]
 
-    public init(interactive: Bool) {
+    /// `glyphs`: what the terminal can show (`.ascii` when its locale is not UTF-8).
+    public init(interactive: Bool, glyphs: Glyphs = .unicode) {
         self.interactive = interactive
+        view.glyphs = glyphs
         // Headless paces its own output: one log entry per line it prints.
         log.mergesNearbyData = interactive
     }
@@ -222,6 +224,8 @@ public struct AppState {
 
     public func listener(_ id: SocketID) -> ListenerRow? { listenerIndex[id].map { listeners[$0] } }
     public func connection(_ id: SocketID) -> ConnectionRow? { connectionIndex[id].map { connections[$0] } }
+    /// Where a connection's row is in `connections`.
+    func connectionIndex(of id: SocketID) -> Int? { connectionIndex[id] }
 
     mutating func upsertListener(_ row: ListenerRow) {
         if let index = listenerIndex[row.id] { listeners[index] = row } else {
@@ -276,6 +280,10 @@ public struct AppState {
         // Nothing shows a pruned row's kernel view again; kept, the samples of every connection
         // ever sampled (~250 bytes each) would pile up while connections come and go.
         for id in pruned { lab.kernel[id] = nil }
+        if !view.pinnedConnections.isEmpty {
+            let gone = Set(pruned)
+            view.pinnedConnections.removeAll { gone.contains($0) }
+        }
     }
 
     /// Whether a socket still has a row (listener, connection or step socket) that can show its kernel sample.
@@ -298,9 +306,10 @@ public struct AppState {
         connectionDisplayOrder.map { connections[$0] }
     }
 
-    /// The same order as indexes into `connections`: one pass, no row copies, so the
-    /// pane and the selection keys stay cheap with 10,000 rows.
-    public var connectionDisplayOrder: [Int] {
+    /// The tree order (`ConnectionSort.tree`, before filter and pins) as indexes into
+    /// `connections`: one pass, no row copies, so the pane and the selection keys stay
+    /// cheap with 10,000 rows.
+    public var connectionTreeOrder: [Int] {
         var groups = [[Int]](repeating: [], count: listeners.count)
         var unknownListeners: [SocketID: [Int]] = [:]
         var outgoing: [Int] = []

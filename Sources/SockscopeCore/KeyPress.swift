@@ -34,10 +34,10 @@ public enum KeyPress: Hashable, Sendable {
 /// Something the user can do with a key in the main view.
 public enum UserAction: String, Hashable, Sendable, CaseIterable {
     case openPrompt, sendLine, closeSelected, resetSelected, connectAgain, showConnectionLog
-    case filterLog, toggleHex, toggleTimestamps, zoom
+    case filter, toggleHex, toggleTimestamps, zoom, togglePin, toggleFollow
     case focusNext, focusPrevious, selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
     case toggleHelp, quit, quitAsking, backOut, clearClosed, toggleLogExpanded
-    case acceptOne, toggleSystemView, connectToSystemListener, cycleSystemSort
+    case acceptOne, toggleSystemView, connectToSystemListener, cycleSort
 }
 
 /// One row of the key table: it drives dispatch, the footer hints, the `?`
@@ -68,12 +68,16 @@ public enum KeyBindings {
                    description: "show or hide the system view: every socket on the machine, live (ours marked *)"),
         KeyBinding(keys: [.character("c")], action: .connectToSystemListener, hint: nil,
                    description: "in the system view: connect to the selected listener"),
-        KeyBinding(keys: [.character("o")], action: .cycleSystemSort, hint: nil,
-                   description: "in the system view: sort by the next column (proto, state, local, remote, queue, process)"),
+        KeyBinding(keys: [.character("o")], action: .cycleSort, hint: nil,
+                   description: "sort Connections: rate, bytes, age, state, remote, listener (in its title); system view: next column"),
+        KeyBinding(keys: [.character("m")], action: .togglePin, hint: nil,
+                   description: "pin the selected connection to the top of Connections, or unpin it (pinned ids show ^)"),
+        KeyBinding(keys: [.character("f")], action: .toggleFollow, hint: nil,
+                   description: "follow the busiest connection: the selection moves to it as rates change (f or j/k stops)"),
         KeyBinding(keys: [.enter], action: .showConnectionLog, hint: nil,
                    description: "show only the selected socket's log entries (Esc shows all again)"),
-        KeyBinding(keys: [.character("/")], action: .filterLog, hint: "filter",
-                   description: "filter the log by text, socket id (C2) or direction (in, out, error)"),
+        KeyBinding(keys: [.character("/")], action: .filter, hint: "filter",
+                   description: "filter Connections (state:open port:443 proto:udp, id/address text) or the log (text, C2, in/out/error)"),
         KeyBinding(keys: [.character("h")], action: .toggleHex, hint: "hex",
                    description: "show data as text or as hex and ASCII"),
         KeyBinding(keys: [.character("t")], action: .toggleTimestamps, hint: nil,
@@ -94,7 +98,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.character("?"), .function(1)], action: .toggleHelp, hint: "help",
                    description: "show or hide help: every key and command"),
         KeyBinding(keys: [.escape], action: .backOut, hint: nil,
-                   description: "back out: close the overlay or prompt, clear the log filter, unzoom"),
+                   description: "back out: close the overlay or prompt, clear the Connections or the log filter, unzoom"),
         KeyBinding(keys: [.character("e")], action: .toggleLogExpanded, hint: nil,
                    description: "log data: one line each, or whole with real line breaks (a conversation: Enter on a connection first)"),
         KeyBinding(keys: [.character("X")], action: .clearClosed, hint: nil,

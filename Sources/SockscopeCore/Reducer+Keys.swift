@@ -68,8 +68,10 @@ extension Reducer {
             }
             state.view.logFilter = id.description
             state.view.logScroll = 0
-        case .filterLog:
-            state.view.prompt = Prompt(.filter, text: state.view.logFilter ?? "")
+        case .filter:
+            state.view.prompt = state.view.focus == .connections
+                ? Prompt(.connectionFilter, text: state.view.connectionFilter?.text ?? "")
+                : Prompt(.filter, text: state.view.logFilter ?? "")
         case .toggleHex:
             state.view.dataView = state.view.dataView == .text ? .hex : .text
         case .toggleTimestamps:
@@ -92,6 +94,8 @@ extension Reducer {
         case .backOut:
             if state.view.showHelp {
                 state.view.showHelp = false
+            } else if state.view.focus == .connections, state.view.connectionFilter != nil {
+                state.view.connectionFilter = nil
             } else if state.view.logFilter != nil {
                 state.view.logFilter = nil
                 state.view.logScroll = 0
@@ -123,11 +127,35 @@ extension Reducer {
                 return []
             }
             return connectToSystemSelection(time: time, state: &state)
-        case .cycleSystemSort:
-            guard state.lab.system.visible else { return [] }
-            state.lab.system.sort = state.lab.system.sort.next
-            state.lab.system.selected = 0
-            state.view.flash = "system view sorted by \(state.lab.system.sort.rawValue)"
+        case .cycleSort:
+            if state.lab.system.visible {
+                state.lab.system.sort = state.lab.system.sort.next
+                state.lab.system.selected = 0
+                state.view.flash = "system view sorted by \(state.lab.system.sort.rawValue)"
+            } else if state.view.focus == .connections {
+                state.view.connectionSort = state.view.connectionSort.next
+            } else {
+                state.view.flash = "o sorts Connections (Tab to it) or the system view (S)"
+            }
+        case .togglePin:
+            guard state.view.focus == .connections || state.view.focus == .detail,
+                  let id = state.view.selectedConnection else {
+                state.view.flash = "select a connection in Connections to pin it"
+                return []
+            }
+            if state.view.pinnedConnections.contains(id) {
+                state.view.pinnedConnections.removeAll { $0 == id }
+            } else {
+                state.view.pinnedConnections.append(id)
+            }
+        case .toggleFollow:
+            state.view.followsBusiest.toggle()
+            if state.view.followsBusiest {
+                state.view.flash = "following the busiest connection (f or j/k to stop)"
+                followBusiest(state: &state)
+            } else {
+                state.view.flash = "stopped following"
+            }
         }
         return []
     }
@@ -185,6 +213,8 @@ extension Reducer {
         case .listeners:
             state.view.selectedListener = step(state.listeners.map(\.id), from: state.view.selectedListener, by: delta)
         case .connections, .detail:
+            // Choosing a row by hand ends `f`.
+            state.view.followsBusiest = false
             // Positions in display order, not copies of 10,000 rows per key press.
             let order = state.connectionDisplayOrder
             guard !order.isEmpty else {
@@ -199,6 +229,31 @@ extension Reducer {
             let next = state.view.logScroll.subtractingReportingOverflow(delta)
             let target = next.overflow ? (delta > 0 ? 0 : Int.max) : next.partialValue
             state.view.logScroll = min(max(0, target), max(0, state.log.count - 1))
+        }
+    }
+
+    /// `f`: selects the connection moving the most bytes per second (in and out) among those
+    /// the filter shows. Only connections with a rate are looked at (`activeRates`), so a tick
+    /// with 10,000 idle rows costs nothing; with none moving, the selection stays.
+    static func followBusiest(state: inout AppState) {
+        guard state.view.followsBusiest else { return }
+        var busiest: (id: SocketID, rate: Int)?
+        for id in state.activeRates {
+            guard let row = state.connection(id), state.view.connectionFilter?.matches(row) ?? true else { continue }
+            let rate = row.rate.inPerSecond + row.rate.outPerSecond
+            if rate > 0, rate > busiest?.rate ?? 0 || (rate == busiest?.rate && id < busiest!.id) {
+                busiest = (id, rate)
+            }
+        }
+        if let busiest { state.view.selectedConnection = busiest.id }
+    }
+
+    /// After the filter changes: a selection the filter hides moves to the first row shown,
+    /// so `s`, `x` and Detail act on a row the user can see.
+    static func keepSelectionShown(state: inout AppState) {
+        let order = state.connectionDisplayOrder
+        if state.displayPosition(of: state.view.selectedConnection, in: order) == nil {
+            state.view.selectedConnection = order.first.map { state.connections[$0].id }
         }
     }
 

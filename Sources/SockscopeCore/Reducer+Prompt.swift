@@ -74,17 +74,33 @@ extension Reducer {
         prompt.error = nil
         prompt.candidates = []
         prompt.cycle = nil
-        state.view.prompt = prompt
-        if prompt.purpose == .filter {
-            // The filter applies as you type.
+        // Filters apply as you type.
+        switch prompt.purpose {
+        case .filter:
             state.view.logFilter = prompt.text.isEmpty ? nil : prompt.text
             state.view.logScroll = 0
-        }
-        if prompt.purpose == .systemFilter {
+        case .connectionFilter:
+            // A word still being typed (`port:44`) keeps the last filter that read; the error shows inline.
+            prompt.error = applyConnectionFilter(prompt.text, state: &state)
+        case .systemFilter:
             state.lab.system.filter = prompt.text.isEmpty ? nil : prompt.text
             state.lab.system.selected = 0
+        case .command, .send:
+            break
         }
+        state.view.prompt = prompt
         return []
+    }
+
+    /// Reads and applies the Connections filter; the problem when the text does not read.
+    private static func applyConnectionFilter(_ text: String, state: inout AppState) -> String? {
+        do {
+            state.view.connectionFilter = try ConnectionFilter(parsing: text)
+        } catch {
+            return error.message
+        }
+        keepSelectionShown(state: &state)
+        return nil
     }
 
     /// Enter: run the command, send the line, or keep the filter.
@@ -96,6 +112,13 @@ extension Reducer {
             return []
         case .systemFilter:
             state.lab.system.filter = prompt.text.isEmpty ? nil : prompt.text
+            return []
+        case .connectionFilter:
+            if let problem = applyConnectionFilter(prompt.text, state: &state) {
+                var kept = prompt
+                kept.error = problem
+                state.view.prompt = kept
+            }
             return []
         case .send(let id):
             // Typed or pasted text goes out byte for byte, plus the connection's line ending.

@@ -37,6 +37,7 @@ public enum Reducer {
                 state.updateConnection(id) { $0.rate.roll(to: time) }
                 if state.connection(id)?.rate.isActive != true { state.activeRates.remove(id) }
             }
+            followBusiest(state: &state)
             state.needsRedraw = true
             return []
         case .outcome(let kind, let text, let time):
@@ -375,7 +376,8 @@ public enum Reducer {
                 state.updateConnection(id) {
                     $0.state = .closed(reason)
                     $0.lastActivity = time
-                    $0.rate = TrafficRate()  // nothing moves any more: the rate reads "-", not its last value
+                    // Nothing moves any more: the rate reads "-", not its last value; the sparkline keeps its seconds.
+                    $0.rate.stop(at: time)
                 }
                 if let listener = row.listener { state.updateListener(listener) { $0.activeConnections -= 1 } }
                 state.pruneClosedConnections()

@@ -10,6 +10,8 @@ public struct TrafficRate: Hashable, Sendable {
     private var bucketOut = 0
     public private(set) var inPerSecond = 0
     public private(set) var outPerSecond = 0
+    /// The rates of the last buckets, for the Connections pane's sparklines.
+    public private(set) var history = RateHistory()
 
     public init() {}
 
@@ -23,6 +25,16 @@ public struct TrafficRate: Hashable, Sendable {
         bucketOut += sent
     }
 
+    /// The connection closed: its last whole second counts, and then nothing moves (the
+    /// rate shows `-`, the sparkline keeps what it had).
+    public mutating func stop(at time: Timestamp) {
+        roll(to: time)
+        inPerSecond = 0
+        outPerSecond = 0
+        bucketIn = 0
+        bucketOut = 0
+    }
+
     /// Closes the current bucket if a second has passed.
     public mutating func roll(to time: Timestamp) {
         let now = time.nanoseconds
@@ -31,9 +43,35 @@ public struct TrafficRate: Hashable, Sendable {
         guard elapsed >= Self.bucketNanoseconds else { return }
         inPerSecond = Int(Int64(bucketIn) * Self.bucketNanoseconds / elapsed)
         outPerSecond = Int(Int64(bucketOut) * Self.bucketNanoseconds / elapsed)
+        // A bucket that lasted several seconds (no tick ran: nothing was moving) is that
+        // many seconds of its average rate, as the RATE column says.
+        history.append(received: inPerSecond, sent: outPerSecond, seconds: Int(elapsed / Self.bucketNanoseconds))
         bucketStart = now
         bucketIn = 0
         bucketOut = 0
+    }
+}
+
+/// The last `capacity` one-second rates of a connection, oldest first, per direction.
+/// Filled only when `TrafficRate` closes a bucket (on traffic, or on the tick that runs
+/// while a rate is shown), so an idle connection costs nothing and keeps its last picture:
+/// a stall shows as zeros at the end.
+public struct RateHistory: Hashable, Sendable {
+    /// Seconds kept per connection: 8 rates each way, 128 bytes.
+    public static let capacity = 8
+    public private(set) var received: [Int] = []
+    public private(set) var sent: [Int] = []
+
+    public init() {}
+
+    mutating func append(received rateIn: Int, sent rateOut: Int, seconds: Int) {
+        let count = min(Self.capacity, max(1, seconds))
+        received.append(contentsOf: repeatElement(rateIn, count: count))
+        sent.append(contentsOf: repeatElement(rateOut, count: count))
+        if received.count > Self.capacity {
+            received.removeFirst(received.count - Self.capacity)
+            sent.removeFirst(sent.count - Self.capacity)
+        }
     }
 }
 

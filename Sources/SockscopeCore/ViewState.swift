@@ -30,6 +30,8 @@ public struct Prompt: Hashable, Sendable {
         case filter
         /// `/` while the system view is shown — a filter for its rows.
         case systemFilter
+        /// `/` in Connections — a filter for its rows (`ConnectionFilter`).
+        case connectionFilter
     }
 
     public var purpose: Purpose
@@ -55,6 +57,7 @@ public struct Prompt: Hashable, Sendable {
         case .command: ":"
         case .send(let id): "send \(id)> "
         case .filter, .systemFilter: "/"
+        case .connectionFilter: "rows/"
         }
     }
 }
@@ -70,6 +73,12 @@ public enum TimestampStyle: Hashable, Sendable {
     case absolute
     /// Seconds since the first entry of the session.
     case relative
+}
+
+/// The characters the terminal can show: the app's own marks (sparklines) fall back to
+/// ASCII when the user's locale is not UTF-8 (`CursesTerminal.localeIsUTF8`).
+public enum Glyphs: Hashable, Sendable {
+    case unicode, ascii
 }
 
 /// A dangerous action waiting for `y`: the command runs as it was built, never re-parsed.
@@ -101,6 +110,14 @@ public struct ViewState: Hashable, Sendable {
     public var timestamps: TimestampStyle = .absolute
     /// Text, socket id or direction the log is filtered by.
     public var logFilter: String?
+    /// The Connections pane's filter (`/` there) and order (`o`), shown in its title.
+    public var connectionFilter: ConnectionFilter?
+    public var connectionSort: ConnectionSort = .tree
+    /// Connections pinned to the top (`m`), in the order they were pinned.
+    public var pinnedConnections: [SocketID] = []
+    /// `f`: the selection follows the busiest connection (checked on each rate tick).
+    public var followsBusiest = false
+    public internal(set) var glyphs: Glyphs = .unicode
     public var prompt: Prompt?
     public var history: [String] = []
     public var historyIndex: Int?

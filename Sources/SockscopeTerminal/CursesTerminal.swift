@@ -22,10 +22,13 @@ public final class CursesTerminal {
     private var attributes: [StyleRole: attr_t] = [:]
     private var previous: CellGrid?
     private var isOpen = true
+    /// Whether the user's locale says the terminal decodes UTF-8. When it does not, the
+    /// app's own marks (sparklines) are drawn in ASCII (`Glyphs.ascii`).
+    public let localeIsUTF8: Bool
 
     /// Switches the terminal to full-screen mode. Fails cleanly (no exit) without a terminal.
     public init(theme requested: Theme.Name) throws {
-        sockscope_use_utf8_locale()
+        localeIsUTF8 = sockscope_use_utf8_locale() == 1
         guard let screen = sockscope_newterm() else {
             throw StartError.noTerminal(getenv("TERM").map { String(cString: $0) } ?? "(unset)")
         }

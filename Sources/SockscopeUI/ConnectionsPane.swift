@@ -5,14 +5,21 @@ import SockscopeCore
 enum ConnectionsPane {
     static func draw(_ state: AppState, in grid: inout CellGrid, _ rect: Rect, focused: Bool) {
         let open = state.connections.filter(\.state.isOpen).count
-        let area = PaneFrame.draw(in: &grid, rect, title: "Connections (\(open) open)", focused: focused)
+        // Only the rows on screen are formatted: with 10,000 connections, formatting
+        // every row each frame cost more than the rest of the frame together.
+        let order = state.connectionDisplayOrder
+        let area = PaneFrame.draw(in: &grid, rect, title: title(state, open: open, shown: order.count), focused: focused)
         if state.connections.isEmpty {
             grid.put("No connections. :connect HOST:PORT opens one", x: area.x, y: area.y, maxWidth: area.width, role: .dim)
             return
         }
-        // Only the rows on screen are formatted: with 10,000 connections, formatting
-        // every row each frame cost more than the rest of the frame together.
-        let order = state.connectionDisplayOrder
+        if order.isEmpty {
+            grid.put("No connection matches the filter. / changes it, Esc clears it", x: area.x, y: area.y,
+                     maxWidth: area.width, role: .dim)
+            return
+        }
+        let isTree = state.view.connectionSort == .tree
+        let pinned = Set(state.view.pinnedConnections)
         let selected = state.displayPosition(of: state.view.selectedConnection, in: order)
         let visible = max(0, area.height - 1)
         let first = TableView.firstVisibleRow(selected: selected, rowCount: order.count, visible: visible)
@@ -20,15 +27,18 @@ enum ConnectionsPane {
         var previousGroup: SocketID?? = first > 0 ? .some(state.connections[order[first - 1]].listener) : .none
         let tableRows = shown.map { position -> TableView.Row in
             let row = state.connections[order[position]]
-            // The group's name on its first row only, so the rows read as a tree.
+            // In the tree, the group's name on its first row only, so the rows read as a tree;
+            // sorted otherwise, every row names its listener.
             let group = row.listener
-            let isFirstOfGroup = previousGroup == .none || previousGroup! != group
+            let isFirstOfGroup = !isTree || previousGroup == .none || previousGroup! != group
             previousGroup = .some(group)
             let via = isFirstOfGroup ? (group.map { "\($0) ▸" } ?? "out ▸") : "  └"
             let role: StyleRole = row.state.isOpen ? .normal : .dim
-            return TableView.Row(cells: [via, row.id.description, row.transport.label,
+            let id = pinned.contains(row.id) ? pinMark + row.id.description : row.id.description
+            return TableView.Row(cells: [via, id, row.transport.label,
                                          row.localText, row.remoteText,
                                          LabDetail.stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
+                                         Sparkline.cell(row.rate.history, glyphs: state.view.glyphs),
                                          rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)
         }
@@ -36,13 +46,33 @@ enum ConnectionsPane {
                   selected: selected.map { $0 - first }, focused: focused).draw(in: &grid, area)
     }
 
+    /// Before a pinned connection's id (`m`).
+    static let pinMark = "^"
+
+    /// `Connections (3 open)`, then the sort unless it is the tree, then the filter with how
+    /// many rows it keeps: `Connections (3 open) · by rate · rows/port:443 2 of 10`.
+    static func title(_ state: AppState, open: Int, shown: Int) -> String {
+        var title = "Connections (\(open) open)"
+        if state.view.connectionSort != .tree { title += " · " + state.view.connectionSort.title }
+        if let filter = state.view.connectionFilter {
+            title += " · " + Prompt(.connectionFilter).label + DisplayText.escape(string: filter.text)
+                + " \(shown) of \(state.connections.count)"
+        }
+        if state.view.followsBusiest { title += " · following busiest" }
+        return title
+    }
+
     /// The id, the counts and the state go last when the width runs out; addresses are elided first.
+    /// The sparklines outlast the rate's numbers; at 80 columns both go, so that addresses stay whole.
     static let columns: [TableView.Column] = [
         .init(header: "VIA", priority: 7), .init(header: "ID", priority: 0), .init(header: "PROTO", priority: 5),
         .init(header: "LOCAL", priority: 4, elidable: true), .init(header: "REMOTE", priority: 3, elidable: true),
         .init(header: "STATE", priority: 2), .init(header: "IN", priority: 1), .init(header: "OUT", priority: 1),
-        .init(header: "RATE ↓/↑", priority: 6), .init(header: "EOL", priority: 8),
+        .init(header: sparklineHeader, priority: 6), .init(header: "RATE ↓/↑", priority: 6), .init(header: "EOL", priority: 8),
     ]
+
+    /// Over the sparklines: received, then sent, one character per second.
+    static let sparklineHeader = "IN/OUT LAST \(RateHistory.capacity)s"
 
     /// `1.2 KiB/s / 3 B/s`, or `-` when the connection is quiet.
     static func rateText(_ rate: TrafficRate) -> String {

@@ -12,7 +12,7 @@ enum PaneFrame {
         let titleRole: StyleRole = focused ? .titleFocused : .title
         // Too small for a border: title on the first line, content below.
         guard rect.height >= 3, rect.width >= 6 else {
-            grid.put(title, x: rect.x, y: rect.y, maxWidth: rect.width, role: titleRole)
+            grid.put(TextFit.truncate(title, to: rect.width), x: rect.x, y: rect.y, maxWidth: rect.width, role: titleRole)
             return Rect(x: rect.x, y: rect.y + 1, width: rect.width, height: rect.height - 1)
         }
         let role: StyleRole = focused ? .borderFocused : .border
@@ -24,7 +24,8 @@ enum PaneFrame {
             grid.put("│", x: right, y: row, role: role)
         }
         grid.put("└" + String(repeating: "─", count: rect.width - 2) + "┘", x: rect.x, y: bottom, role: role)
-        grid.put(" \(title) ", x: rect.x + 1, y: rect.y, maxWidth: rect.width - 2, role: titleRole)
+        // A title too long for the border is elided with `…`, never cut unmarked.
+        grid.put(" \(TextFit.truncate(title, to: rect.width - 4)) ", x: rect.x + 1, y: rect.y, maxWidth: rect.width - 2, role: titleRole)
         return rect.inner
     }
 }

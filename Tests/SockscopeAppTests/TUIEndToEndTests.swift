@@ -136,8 +136,8 @@ struct TUIEndToEndTests {
         try await session.press("h")
         try await session.waitFor("70 69 6e 67 0a")
         try await session.press("h")
-        // Filter by direction, then clear it.
-        try await session.press("/")
+        // Filter the log by direction, then clear it (from the Log: `/` in Connections filters its rows).
+        try await session.press("Tab", "Tab", "/")
         try await session.type("in")
         try await session.press("Enter")
         let filtered = try await session.waitFor("filter: in")

@@ -590,14 +590,16 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect((0..<state.log.count).contains { EventText.sentence(state.log[$0]).contains("ECONNREFUSED") })
     }
 
-    @Test func aClosedConnectionsRateReadsNothingMoving() {
+    @Test func aClosedConnectionsRateReadsNothingMoving() throws {
         var state = AppState(interactive: true)
         _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000")))
         _ = Reducer.reduce(&state, event(.received(C1, bytes: [1], count: 50_000), at: 500_000_000))
         _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + 1_100_000_000)))
         #expect(state.connection(C1)?.rate != TrafficRate(), "moving while open")
         _ = Reducer.reduce(&state, event(.closed(C1, reason: "peer closed"), at: 1_200_000_000))
-        #expect(state.connection(C1)?.rate == TrafficRate())
+        let rate = try #require(state.connection(C1)?.rate)
+        #expect(rate.inPerSecond == 0 && rate.outPerSecond == 0 && !rate.isActive)
+        #expect(!state.activeRates.contains(C1), "nothing ticks for it")
         #expect(state.connection(C1)?.bytesIn == 50_000, "the totals stay")
     }
 

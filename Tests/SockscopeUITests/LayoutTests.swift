@@ -58,7 +58,7 @@ private func headerColumns(_ lines: [String], headers: [String]) -> (line: Int, 
 
 /// Every column whose header is on screen shows each row's value whole at the header's
 /// place; an elidable cell (an address, a path) is whole or visibly elided with `…`.
-private func expectWholeColumns(_ lines: [String], headers: [String], elidable: Set<String>, rows: [[String: String]],
+func expectWholeColumns(_ lines: [String], headers: [String], elidable: Set<String>, rows: [[String: String]],
                                 mustShow: [String], onlyRowsShown: Bool = false, sourceLocation: SourceLocation = #_sourceLocation) {
     let size = "\(lines.first?.count ?? 0) columns"
     guard let (headerLine, columns) = headerColumns(lines, headers: headers) else {

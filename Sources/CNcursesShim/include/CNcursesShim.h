@@ -36,8 +36,9 @@ int sockscope_mouse(int *y, int *x, int *kind);
 
 
 /// Selects the user's locale, falling back to C.UTF-8 when it is not UTF-8
-/// (without UTF-8 ncurses draws borders and text as garbage).
-void sockscope_use_utf8_locale(void);
+/// (without UTF-8 ncurses draws borders and text as garbage). Returns 1 when the
+/// user's own locale was UTF-8, 0 when it was not (the terminal may not decode UTF-8).
+int sockscope_use_utf8_locale(void);
 /// newterm() on stdout/stdin: returns NULL instead of exiting when there is no terminal.
 SCREEN *sockscope_newterm(void);
 #endif
