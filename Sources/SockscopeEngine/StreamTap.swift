@@ -90,11 +90,15 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
 
     /// A write with no report of its own (an echo): counted, reported with the batch.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let before = output.handed
         switch Self.unwrapOutboundIn(data) {
         case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { output.hand($0) }
         case .fileRegion(let region): output.hand(count: region.readableBytes)
         }
         context.write(data, promise: promise)
+        // An echo's report is queued by its read already; output not caused by a read here
+        // (a relay's other leg) needs its own.
+        if output.handed > before { queueReport() }
     }
 
     func flush(context: ChannelHandlerContext) {
