@@ -77,18 +77,8 @@ final class DatagramTap: ChannelDuplexHandler {
 
     func read(context: ChannelHandlerContext) {
         // Whole payloads: no read while the consumer has not caught up (see `PayloadCredit`).
-        if let credit {
-            let tap = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let loop = context.eventLoop
-            guard credit.mayRead(orWhenAllowed: { loop.execute { tap.value.readOnceAllowed() } }) else { return }
-        }
+        if let credit, !credit.mayRead(context: context, again: { self.read(context: context) }) { return }
         context.read()
-    }
-
-    /// The payload credit allows reading again.
-    private func readOnceAllowed() {
-        guard let context, context.channel.isActive else { return }
-        read(context: context)
     }
 
     /// One datagram the user asked for: its `.sentTo`, or its error, answers `request`.

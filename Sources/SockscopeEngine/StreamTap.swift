@@ -114,18 +114,8 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
             return
         }
         // Whole payloads: no read while the consumer has not caught up (see `PayloadCredit`).
-        if let credit {
-            let tap = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let loop = context.eventLoop
-            guard credit.mayRead(orWhenAllowed: { loop.execute { tap.value.readOnceAllowed() } }) else { return }
-        }
+        if let credit, !credit.mayRead(context: context, again: { self.read(context: context) }) { return }
         context.read()
-    }
-
-    /// The payload credit allows reading again.
-    private func readOnceAllowed() {
-        guard let context, context.channel.isActive else { return }
-        read(context: context)
     }
 
     /// Writes `data` from the tap's place in the pipeline (towards the socket) and reports it
