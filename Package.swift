@@ -78,7 +78,13 @@ let package = Package(
             dependencies: ["SockscopeCore", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             exclude: ["Corpus"]
         ),
-        .testTarget(name: "SockscopeEngineTests", dependencies: ["SockscopeEngine", "SockscopeCore", "TestSupport"]),
+        .testTarget(name: "SockscopeEngineTests", dependencies: [
+            "SockscopeEngine", "SockscopeCore", "TestSupport",
+            // EmbeddedChannel: the pipeline's handlers tested one event at a time, no sockets.
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "SockscopeUITests", dependencies: ["SockscopeUI", "SockscopeCore", "TestSupport"], exclude: ["Snapshots"]),
         .testTarget(name: "SockscopeAppTests", dependencies: ["SockscopeApp", "SockscopeCore", "SockscopeEngine", "TestSupport"]),
         .testTarget(name: "ArchitectureTests"),

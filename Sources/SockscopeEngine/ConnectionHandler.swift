@@ -2,13 +2,15 @@ import Glibc
 import NIOCore
 import SockscopeCore
 
-/// Drives one stream connection (TCP or UNIX), accepted or outgoing: reports its
-/// traffic as events, applies the listener's mode, and closes it on request.
+/// Drives one stream connection (TCP or UNIX), accepted or outgoing: its life (open,
+/// half-closed, closed, and why), the user's requests (send, sendfile, shutdown, reset,
+/// close) and the events about them. Its traffic is counted by the `StreamTap` near the
+/// head of the pipeline, and a listener's mode is carried out by a `StreamResponder`
+/// between the two (`install` builds the pipeline).
 ///
-/// Lives in the channel's pipeline; every method runs on the channel's event loop.
-final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally {
+/// Lives at the tail of the channel's pipeline; every method runs on the channel's event loop.
+final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum Origin {
@@ -19,19 +21,19 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     }
 
     private let origin: Origin
-    private let mode: ListenMode
-    /// Use `sinkAfterTraffic` instead, except to report the traffic itself.
+    /// Use `sinkAfterTraffic` instead.
     private let sink: EventSink
     private let registry: SocketRegistry
+    /// Counts and reports the connection's traffic; requested writes go out through it.
+    let tap: StreamTap
+    /// Carries out a listener's `--echo`, `--reply` or `--discard`; nil when the user answers.
+    private let responder: StreamResponder?
 
     private var id: SocketID
-    // The state touched per read carries `@exclusivity(unchecked)`: it lives on the
-    // channel's loop and is never passed inout across a call that could reach it again,
-    // and Swift's run-time checks of it were ~6% of the engine thread's instructions.
-    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    private var context: ChannelHandlerContext?
     private var isOpen = false
     /// No new work (sends, files) is taken: a close is under way, perhaps waiting for queued output.
-    @exclusivity(unchecked) private var isClosing = false
+    private var isClosing = false
     /// Set once `reset` has been asked: nothing graceful follows it.
     private var isResetting = false
     private var inputClosed = false
@@ -39,20 +41,6 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     private var closeRequests: [RequestID] = []
     /// One kernel failure per connection is news; the same errno failing every queued write is not.
     private var failureReported = false
-    /// Echo output waiting in NIO's queue: reading more would grow it without bound.
-    @exclusivity(unchecked) private var readHeldBack = false
-    /// Follows `channelWritabilityChanged`, so that each read request need not ask the channel.
-    @exclusivity(unchecked) private var isWritable = true
-    /// What was echoed, and what of it the kernel has taken (asked when a report is due).
-    @exclusivity(unchecked) private var echoes = EchoLedger()
-    /// `echoes.handed` after the last flush that did not fail.
-    @exclusivity(unchecked) private var echoesFlushed = 0
-    /// NIO's queue may hold echoes from before the last flush: a report found some
-    /// waiting, or writability dropped. Decides what counts as sent if the channel dies
-    /// before NIO can be asked (a write failing inside a flush).
-    private var echoBacklogSeen = false
-    /// An empty write waits behind the echoes to say when they have all left.
-    private var drainWatched = false
     /// Files being sent (`FileSender`s running): each queues its next chunks only as earlier
     /// ones leave, so NIO's queue alone cannot say when the output is done.
     private var fileSends = 0
@@ -62,18 +50,14 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     /// Set by our own `shutdown`: NIO then reports `inputClosed` as if the peer had sent FIN.
     private var inputShutDownByUs = false
     private var outputShutDown = false
-    /// Unrequested traffic not yet reported: reads here, echoes in `echoes`.
-    /// Reported when the engine's batch leaves (see `EventBatcher`), so a busy
-    /// connection costs two events per batch, not two per read.
-    @exclusivity(unchecked) private var received = TrafficCount()
-    @exclusivity(unchecked) private var trafficQueued = false
 
     init(origin: Origin, mode: ListenMode, sink: EventSink, registry: SocketRegistry) {
         self.origin = origin
-        self.mode = mode
         self.sink = sink
         self.registry = registry
-        received.keepsAll = registry.payloadCredit != nil
+        let tap = StreamTap(sink: sink, credit: registry.payloadCredit)
+        self.tap = tap
+        responder = Responder(mode: mode, framing: .stream).map { StreamResponder($0, tap: tap) }
         switch origin {
         case .accepted: id = SocketID(.connection, 0)
         case .outgoing(let id, _): self.id = id
@@ -83,8 +67,16 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     // MARK: Setup
 
     /// Sets up a new stream connection's channel (accepted, connected, or handed over by
-    /// step mode) and puts this handler at the end of its pipeline, after `leading`.
-    /// Call from the channel's initializer, before it is registered.
+    /// step mode) and builds its pipeline, the one place it is built, from the socket on:
+    ///
+    ///     `leading` (what changes the bytes on the wire, e.g. TLS; an idle watch)
+    ///     -> `StreamTap` (counts and reports both directions)
+    ///     -> `StreamResponder` (echo, reply, discard; absent for interactive connections)
+    ///     -> this handler (requests, life and close)
+    ///
+    /// A new handler that acts on the traffic (a relay leg, a rule) goes between the tap and
+    /// this handler, so the tap counts what it writes. Call from the channel's initializer,
+    /// before it is registered.
     ///
     /// The options are set here, directly, rather than as a bootstrap's channel options:
     /// a bootstrap applies each one through a chain of futures, ~10 000 instructions per
@@ -96,9 +88,13 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         try options.setOption(.allowRemoteHalfClosure, value: true)
         try options.setOption(.recvAllocator, value: Engine.readBuffers)
         if noDelay { try options.setOption(.tcpOption(.tcp_nodelay), value: 1) }
-        if case .echo = mode { try options.setOption(.writeBufferWaterMark, value: Self.echoWaterMark) }
+        if case .echo? = responder?.responder.answer {
+            try options.setOption(.writeBufferWaterMark, value: StreamResponder.echoWaterMark)
+        }
         let pipeline = channel.pipeline.syncOperations
         for handler in leading { try pipeline.addHandler(handler) }
+        try pipeline.addHandler(tap)
+        if let responder { try pipeline.addHandler(responder) }
         try pipeline.addHandler(self)
     }
 
@@ -119,6 +115,7 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
 
     func channelActive(context: ChannelHandlerContext) {
         if case .accepted = origin { id = registry.nextConnectionID() }
+        tap.id = id
         isOpen = true
         registry.register(id, channel: context.channel, control: self)
         let local = SocketEndpoint(context.channel.localAddress)
@@ -130,9 +127,6 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         case .outgoing(_, let request):
             sinkAfterTraffic.emit(.connected(id, local: local, remote: remote), request: request)
             sinkAfterTraffic.complete(request)
-        }
-        if case .reply(let greeting) = mode, !greeting.isEmpty {
-            write(greeting, request: nil, context: context)
         }
         context.fireChannelActive()
     }
@@ -149,21 +143,10 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
 
     // MARK: Inbound
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let buffer = Self.unwrapInboundIn(data)
-        received.add(buffer)
-        queueTrafficReport()
-        // Shut down for writing (our `shutdown write`): NIO would refuse the echo, so it
-        // is neither attempted nor counted.
-        guard case .echo = mode, !isClosing, !outputShutDown else { return }
-        // No promise per echo: a promise, its callback and its future cost more than the
-        // rest of the echo. The report asks NIO what is still waiting (`EchoLedger`).
-        context.write(data, promise: nil)
-        buffer.withUnsafeReadableBytes { echoes.hand($0) }
-    }
+    /// The bytes were counted by the tap; the user reads them in the events.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        flushEchoes(context: context)
         if inputClosed && !isClosing { noticeKernelFailure(context: context) }
         context.fireChannelReadComplete()
     }
@@ -173,20 +156,16 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
             return context.fireUserInboundEventTriggered(event)
         }
         inputClosed = true
-        switch mode {
-        case .interactive:
-            sinkAfterTraffic.emit(.peerClosed(id))
-        case .echo, .reply, .discard:
-            // A responder has nothing more to say once the peer is done: close our side too,
-            // as a forking socat does (left open, each finished client held a descriptor in
-            // CLOSE-WAIT). First every echo or reply goes out (an empty write completes after
-            // all before it), counted while NIO can still say that it left.
-            flushEchoes(context: context)
-            beginClosing(reason: "peer closed")
-            afterQueuedWrites(context: context) { _ in
-                self.reportTrafficNow()
-                self.context?.close(promise: nil)
-            }
+        guard let responder, responder.responder.closesWhenPeerFinishes else {
+            return sinkAfterTraffic.emit(.peerClosed(id))
+        }
+        // A responder has nothing more to say once the peer is done (`Responder`). First
+        // every answer goes out (an empty write completes after all before it), counted
+        // while NIO can still say that it left.
+        beginClosing(reason: "peer closed")
+        afterQueuedWrites(context: context) { _ in
+            self.tap.reportNow()
+            self.context?.close(promise: nil)
         }
     }
 
@@ -194,40 +173,6 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         noteFailure(error, call: Self.failedOperation(error))
         beginClosing(reason: closeReason ?? "closed after an error")
         context.close(promise: nil)
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        isWritable = context.channel.isWritable
-        // With `echoWaterMark`'s low mark of one byte, writable again means NIO's queue is empty.
-        echoBacklogSeen = !isWritable
-        if isWritable && echoes.unreported > 0 { queueTrafficReport() }
-        if isWritable && readHeldBack {
-            readHeldBack = false
-            context.read()
-        }
-        context.fireChannelWritabilityChanged()
-    }
-
-    // MARK: Outbound
-
-    func read(context: ChannelHandlerContext) {
-        guard isWritable else {
-            readHeldBack = true
-            return
-        }
-        // Whole payloads: no read while the consumer has not caught up (see `PayloadCredit`).
-        if let credit = registry.payloadCredit {
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let loop = context.eventLoop
-            guard credit.mayRead(orWhenAllowed: { loop.execute { handler.value.readOnceAllowed() } }) else { return }
-        }
-        context.read()
-    }
-
-    /// The payload credit allows reading again.
-    private func readOnceAllowed() {
-        guard isOpen, let context else { return }
-        read(context: context)
     }
 
     // MARK: SocketControl
@@ -255,7 +200,10 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         let readingDone = inputClosed || inputShutDownByUs || direction != .write
         let writingDone = outputShutDown || direction != .read
         // From now on nothing new is taken for output: sends and files fail with ESHUTDOWN.
-        if direction != .read { outputShutDown = true }
+        if direction != .read {
+            outputShutDown = true
+            responder?.stopAnswering()
+        }
         if direction != .write { inputShutDownByUs = true }
         if readingDone && writingDone {
             closeRequests.append(request)
@@ -323,7 +271,7 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
             return sinkAfterTraffic.complete(request, failure: shutDownForWriting(call: "sendfile"), socket: id)
         }
         fileSends += 1
-        FileSender(path: path, id: id, request: request, connection: self, context: context).start()
+        FileSender(path: path, id: id, request: request, connection: self, eventLoop: context.eventLoop).start()
     }
 
     /// A `FileSender` has finished (sent everything, or failed): a close waiting for it may go on.
@@ -361,49 +309,6 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         afterQueuedWrites(context: context) { _ in body() }
     }
 
-    // MARK: Echo
-
-    /// Reading pauses once this much echo waits in NIO's queue (the peer is not taking
-    /// it), and resumes when all of it has left: the low mark of one byte makes
-    /// "writable again" mean "queue empty". Normal request/response traffic never
-    /// crosses it, so writability does not flip per echo.
-    static let echoWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 1, high: 16 * 1024)
-
-    private func flushEchoes(context: ChannelHandlerContext) {
-        guard echoes.handed > echoesFlushed else { return }
-        context.flush()
-        // A refused write makes NIO close the channel inside the flush, before it could
-        // be asked what left: `reportEchoes` then counts from `echoesFlushed`.
-        if context.channel.isActive { echoesFlushed = echoes.handed }
-    }
-
-    /// Reports the echoes the kernel took since the last report. While any still wait,
-    /// an empty write behind them asks for another report once they have left.
-    private func reportEchoes() {
-        guard echoes.unreported > 0 else { return }
-        let waiting: Int
-        if let context, context.channel.isActive,
-           let queued = try? context.channel.syncOptions?.getOption(.bufferedWritableBytes) {
-            waiting = queued
-            echoBacklogSeen = queued > 0
-        } else {
-            // Closed before NIO could be asked: what was flushed left unless a backlog was
-            // seen; the rest never will.
-            waiting = echoBacklogSeen ? echoes.unreported : echoes.handed - echoesFlushed
-        }
-        if let sent = echoes.takeSent(waiting: waiting) {
-            sink.emit(.sent(id, bytes: sent.preview, count: sent.count))
-        }
-        guard echoes.unreported > 0 else { return }
-        guard let context, context.channel.isActive else { return echoes.dropUnsent() }
-        guard !drainWatched else { return }
-        drainWatched = true
-        afterQueuedWrites(context: context) { result in
-            self.drainWatched = false
-            if case .success = result { self.queueTrafficReport() }
-        }
-    }
-
     /// Runs `body` once every write queued so far has completed (an empty write completes
     /// after all before it), or failed with the channel.
     private func afterQueuedWrites(context: ChannelHandlerContext,
@@ -415,68 +320,31 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
 
     // MARK: Traffic
 
-    func reportTraffic() {
-        trafficQueued = false
-        if received.count > 0 {
-            sink.emit(.received(id, bytes: received.preview, count: received.count))
-            registry.payloadCredit?.charge(received.count)
-            received = TrafficCount(keepsAll: received.keepsAll)
-        }
-        reportEchoes()
-    }
-
-    private func queueTrafficReport() {
-        guard !trafficQueued else { return }
-        trafficQueued = true
-        sink.tally(self)
-    }
-
     /// The sink, once the traffic counted so far is reported: any other event about
     /// this connection must come after the reads and echoes that happened before it.
     /// Everything that reports about the connection (its `FileSender`s too) goes through it.
     var sinkAfterTraffic: EventSink {
-        reportTrafficNow()
+        tap.reportNow()
         return sink
-    }
-
-    /// Reports the traffic counted so far without waiting for the batch. Before a close
-    /// NIO can still say which echoes left; after it, the ones still queued never will.
-    private func reportTrafficNow() {
-        if received.count > 0 || echoes.unreported > 0 { reportTraffic() }
     }
 
     // MARK: Helpers
 
-    private func write(_ bytes: [UInt8], request: RequestID?, context: ChannelHandlerContext) {
+    /// A requested send: the tap reports it as sent (answering the request) once the kernel
+    /// has it; a failure answers the request here.
+    private func write(_ bytes: [UInt8], request: RequestID, context: ChannelHandlerContext) {
         let buffer = context.channel.allocator.buffer(bytes: bytes)
-        let keepsAll = registry.payloadCredit != nil
-        let preview = bytes.count <= DataPreview.limit || keepsAll ? bytes : Array(bytes.prefix(DataPreview.limit))
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(Self.wrapOutboundOut(buffer), promise: promise)
-        promise.futureResult.assumeIsolated().whenComplete { result in
-            self.finishWrite(result, preview: preview, count: bytes.count, request: request)
+        guard let written = tap.send(.byteBuffer(buffer), request: request) else {
+            return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "send"), socket: id)
         }
-    }
-
-    private func finishWrite(_ result: Result<Void, any Error>, preview: [UInt8], count: Int, request: RequestID?) {
-        switch result {
-        case .success:
-            sinkAfterTraffic.emit(.sent(id, bytes: preview, count: count), request: request)
-        case .failure(let error):
-            noteWriteFailure(error, request: request)
-        }
-        if let request { sinkAfterTraffic.complete(request) }
-    }
-
-    /// A requested send's failure answers the request; an unrequested write's (an echo, a
-    /// greeting) is reported once, and only when the kernel said why.
-    private func noteWriteFailure(_ error: any Error, request: RequestID?) {
-        if let request {
-            noteCloseCause(error)
-            failureReported = true
-            sinkAfterTraffic.emit(.error(id, SocketFailure.from(error, call: "send", namedByNIO: false)), request: request)
-        } else if SocketFailure.errnoCode(of: error) != nil {
-            noteFailure(error, call: "write")
+        written.assumeIsolated().whenComplete { result in
+            if case .failure(let error) = result {
+                self.noteCloseCause(error)
+                self.failureReported = true
+                self.sinkAfterTraffic.emit(.error(self.id, SocketFailure.from(error, call: "send", namedByNIO: false)),
+                                           request: request)
+            }
+            self.sinkAfterTraffic.complete(request)
         }
     }
 
@@ -516,8 +384,9 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
     }
 
     private func beginClosing(reason: String) {
-        reportTrafficNow()
+        tap.reportNow()
         isClosing = true
+        responder?.stopAnswering()
         if closeReason == nil { closeReason = reason }
     }
 
@@ -551,22 +420,4 @@ final class ConnectionHandler: ChannelDuplexHandler, StreamControl, TrafficTally
         default: "closed after \(ErrnoCatalog.entry(for: code)?.name ?? "errno \(code)")"
         }
     }
-}
-
-/// Bytes counted for one report: the exact total, and a preview of the first ones.
-struct TrafficCount {
-    private(set) var count = 0
-    private(set) var preview: [UInt8] = []
-    /// Keeps every byte, not a preview (under a `PayloadCredit`, which bounds them).
-    var keepsAll = false
-
-    mutating func add(_ buffer: ByteBuffer) {
-        count += buffer.readableBytes
-        if keepsAll { return buffer.withUnsafeReadableBytes { preview.append(contentsOf: $0) } }
-        let room = DataPreview.limit - preview.count
-        guard room > 0 else { return }
-        // Rebased to a plain buffer pointer: a `Slice` would be appended byte by byte.
-        buffer.withUnsafeReadableBytes { preview.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0.prefix(room))) }
-    }
-
 }

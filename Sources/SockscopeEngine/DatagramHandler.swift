@@ -3,28 +3,16 @@ import NIOCore
 import SockscopeCore
 
 /// Drives one UDP socket: a listener (bound; receives from anyone, answers the sender)
-/// or a connected socket (talks to one peer).
+/// or a connected socket (talks to one peer): its life and the user's requests.
 ///
-/// Datagrams are reported as `.receivedFrom` and `.sentTo` with the peer's address, one
-/// event per datagram (boundaries are kept; `DatagramLog` bounds a flood), a listener's on
-/// the listener's own id. In `.echo` mode each datagram goes back to its sender; in `.reply`
-/// mode every datagram is answered with the reply bytes; `.send` to a listener goes to the
-/// most recent sender, `.sendTo` to any address. Every method runs on the channel's event loop.
-final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
+/// Datagrams are reported by the `DatagramTap` at the head of the pipeline, as `.receivedFrom`
+/// and `.sentTo` with the peer's address, one event per datagram (boundaries are kept;
+/// `DatagramLog` bounds a flood), a listener's on the listener's own id. A listener's
+/// `--echo` or `--reply` is a `DatagramResponder` between the tap and this handler. `.send`
+/// to a listener goes to the most recent sender, `.sendTo` to any address. Every method
+/// runs on the channel's event loop.
+final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    // Writes pass through untouched (addressed envelopes, or plain buffers when connected);
-    // the outbound side is here only to hold reads back (`read(context:)`).
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    /// Every datagram is read into a buffer this size (`FixedSizeRecvByteBufferAllocator`;
-    /// NIO's default for datagram channels is 2048 bytes, which cut longer datagrams).
-    /// 64 KiB holds the largest UDP payload, 65 507 bytes over IPv4 and 65 527 over IPv6,
-    /// so nothing is ever cut. The cost is one 64 KiB buffer per UDP socket, kept by NIO
-    /// while idle: acceptable because UDP sockets are few (a listener serves every peer).
-    /// NIO does not pass recvmsg's MSG_TRUNC on; a read that fills the whole buffer is
-    /// therefore reported as truncated (no whole UDP datagram can be that long).
-    static let receiveBufferSize = 65_536
 
     enum Role {
         case listener(ListenMode)
@@ -37,9 +25,10 @@ final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
     private let registry: SocketRegistry
 
     private var id: SocketID?
-    private let log: DatagramLog
-    /// A connected socket's peer, as its datagrams name it.
-    private var peer = SocketEndpoint.unknown
+    /// Counts and reports the datagrams; requested ones go out through it.
+    private let tap: DatagramTap
+    private let responder: DatagramResponder?
+    private var log: DatagramLog { tap.log }
     private var context: ChannelHandlerContext?
     private var lastSender: SocketAddress?
     private var closeReason: String?
@@ -49,19 +38,32 @@ final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
         self.role = role
         self.sink = sink
         self.registry = registry
-        // A consumer of whole payloads must get every datagram, not a count of the rest:
-        // the credit bounds what waits for it instead (`read(context:)`).
-        log = DatagramLog(sink: sink, logsEveryDatagram: registry.payloadCredit != nil)
+        let isConnected = if case .connected = role { true } else { false }
+        tap = DatagramTap(sink: sink, credit: registry.payloadCredit, isConnected: isConnected)
+        responder = if case .listener(let mode) = role {
+            Responder(mode: mode, framing: .datagrams).map(DatagramResponder.init)
+        } else {
+            nil
+        }
+    }
+
+    /// Builds a UDP socket's pipeline, the one place it is built: `DatagramTap` (counts and
+    /// reports), then `DatagramResponder` (a listener's echo or reply), then this handler.
+    /// Call from the channel's initializer.
+    func install(on channel: any Channel) throws {
+        let pipeline = channel.pipeline.syncOperations
+        try pipeline.addHandler(tap)
+        if let responder { try pipeline.addHandler(responder) }
+        try pipeline.addHandler(self)
     }
 
     /// Every UDP channel's `.recvAllocator` (listeners and connected sockets).
-    static var receiveAllocator: FixedSizeRecvByteBufferAllocator { .init(capacity: receiveBufferSize) }
+    static var receiveAllocator: FixedSizeRecvByteBufferAllocator { .init(capacity: DatagramTap.receiveBufferSize) }
 
     /// Names the socket once it is bound (listener) or connected, and starts reading.
     func activate(as id: SocketID, channel: any Channel) {
         self.id = id
-        log.id = id
-        peer = SocketEndpoint(channel.remoteAddress)
+        tap.id = id
         registry.register(id, channel: channel, control: self)
         if case .connected(_, let request) = role {
             sink.emit(.connected(id, local: SocketEndpoint(channel.localAddress),
@@ -85,29 +87,10 @@ final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
         self.context = nil
     }
 
+    /// The tap reported the datagram; a listener answers the latest sender on `send`.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard id != nil else { return }
-        let envelope = Self.unwrapInboundIn(data)
-        let count = envelope.data.readableBytes
-        // Whole datagrams for a consumer that needs every byte (see `PayloadCredit`), charged
-        // to it (the consumer pays back every received byte it prints).
-        let credit = registry.payloadCredit
-        let kept = credit == nil ? min(count, DataPreview.limit) : count
-        let preview = envelope.data.getBytes(at: envelope.data.readerIndex, length: kept) ?? []
-        credit?.charge(count)
-        log.received(from: SocketEndpoint(envelope.remoteAddress), bytes: preview, count: count,
-                     truncated: count >= Self.receiveBufferSize)
-        guard case .listener(let mode) = role else { return }
-        lastSender = envelope.remoteAddress
-        switch mode {
-        case .echo:
-            write(envelope.data, to: envelope.remoteAddress, preview: preview, request: nil, context: context)
-        case .reply(let bytes):
-            write(context.channel.allocator.buffer(bytes: bytes), to: envelope.remoteAddress,
-                  preview: Array(bytes.prefix(DataPreview.limit)), request: nil, context: context)
-        case .interactive, .discard:
-            break
-        }
+        guard case .listener = role else { return }
+        lastSender = Self.unwrapInboundIn(data).remoteAddress
     }
 
     /// UDP errors (ECONNREFUSED from an ICMP "port unreachable") do not end the socket.
@@ -133,16 +116,19 @@ final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
                                  socket: id)
         }
         let buffer = context.channel.allocator.buffer(bytes: bytes)
-        let preview = Array(bytes.prefix(DataPreview.limit))
         switch role {
         case .connected:
-            write(buffer, to: nil, preview: preview, request: request, context: context)
+            guard let peer = context.channel.remoteAddress else {
+                return sink.complete(request, failure: SocketFailure(call: "send", explanation: "no open socket \(name)"),
+                                     socket: id)
+            }
+            write(buffer, to: peer, request: request)
         case .listener:
             guard let lastSender else {
                 return sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "\(name) has no peer yet: nothing has sent it a datagram"), socket: id)
             }
-            write(buffer, to: lastSender, preview: preview, request: request, context: context)
+            write(buffer, to: lastSender, request: request)
         }
     }
 
@@ -158,10 +144,7 @@ final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
                 call: "sendto", errno: EISCONN, code: "EISCONN",
                 explanation: "\(name) is connected to \(SocketEndpoint(peer)): it can send only there (use send)"), socket: id)
         }
-        // A connected socket's writes carry no address (NIO refuses addressed writes there).
-        let destination: SocketAddress? = if case .connected = role { nil } else { address }
-        write(context.channel.allocator.buffer(bytes: bytes), to: destination,
-              preview: Array(bytes.prefix(DataPreview.limit)), request: request, context: context)
+        write(context.channel.allocator.buffer(bytes: bytes), to: address, request: request)
     }
 
     func close(reason: String, request: RequestID?) {
@@ -179,46 +162,16 @@ final class DatagramHandler: ChannelDuplexHandler, AddressedDatagramControl {
         }
     }
 
-    // MARK: Outbound
-
-    func read(context: ChannelHandlerContext) {
-        // Whole payloads: no read while the consumer has not caught up (see `PayloadCredit`).
-        if let credit = registry.payloadCredit {
-            let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let loop = context.eventLoop
-            guard credit.mayRead(orWhenAllowed: { loop.execute { handler.value.readOnceAllowed() } }) else { return }
-        }
-        context.read()
-    }
-
-    /// The payload credit allows reading again.
-    private func readOnceAllowed() {
-        guard let context else { return }
-        read(context: context)
-    }
-
     // MARK: Helpers
 
     private var name: String { id.map(String.init(describing:)) ?? "(unbound)" }
 
-    /// `to: nil` writes on a connected socket, which accepts plain buffers.
-    private func write(_ buffer: ByteBuffer, to peer: SocketAddress?, preview: [UInt8], request: RequestID?,
-                       context: ChannelHandlerContext) {
-        let count = buffer.readableBytes
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        let message = peer.map { NIOAny(AddressedEnvelope(remoteAddress: $0, data: buffer)) } ?? NIOAny(buffer)
-        context.writeAndFlush(message, promise: promise)
-        promise.futureResult.assumeIsolated().whenComplete { result in
-            guard let id = self.id else { return }
-            switch result {
-            case .success:
-                self.log.sent(to: peer.map(SocketEndpoint.init) ?? self.peer, bytes: preview, count: count, request: request)
-            case .failure(let error):
-                self.log.emitUnlogged()
-                self.sink.emit(.error(id, SocketFailure.from(error, call: "sendmsg", namedByNIO: false).explained(on: .udp)),
-                               request: request)
-            }
-            if let request { self.sink.complete(request) }
+    /// One datagram through the tap, which reports it (or its error) answering `request`.
+    private func write(_ buffer: ByteBuffer, to peer: SocketAddress, request: RequestID) {
+        guard let written = tap.send(AddressedEnvelope(remoteAddress: peer, data: buffer), request: request) else {
+            return sink.complete(request, failure: SocketFailure(call: "sendto", explanation: "no open socket \(name)"),
+                                 socket: id)
         }
+        written.assumeIsolated().whenComplete { _ in self.sink.complete(request) }
     }
 }

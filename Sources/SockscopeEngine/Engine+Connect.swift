@@ -128,8 +128,8 @@ extension Engine {
                 .channelOption(.recvAllocator, value: DatagramHandler.receiveAllocator)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(DatagramHandler(
-                            role: .connected(id, request: request), sink: sink, registry: registry))
+                        try DatagramHandler(role: .connected(id, request: request), sink: sink, registry: registry)
+                            .install(on: channel)
                     }
                 }
             // With --bind: bind first, then connect(2) the bound socket to its one peer.

@@ -148,8 +148,7 @@ extension Engine {
         bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        DatagramHandler(role: .listener(listen.mode), sink: sink, registry: registry))
+                    try DatagramHandler(role: .listener(listen.mode), sink: sink, registry: registry).install(on: channel)
                 }
             }
             .bind(to: address)

@@ -4,7 +4,8 @@ import NIOPosix
 import SockscopeCore
 
 /// Something that counts its unrequested traffic (reads, echoes) instead of emitting
-/// an event per read, and reports the totals when the batcher asks. Lives on one event loop.
+/// an event per read, and reports the totals when the batcher asks: a traffic tap
+/// (`StreamTap`, and `DatagramLog` for datagram sockets). Lives on one event loop.
 protocol TrafficTally: AnyObject {
     /// Emits the events for the traffic counted since the last call (on the source's loop).
     func reportTraffic()
@@ -19,7 +20,7 @@ protocol TrafficTally: AnyObject {
 /// - A batch leaves at the end of the loop turn that started it (NIO runs queued tasks
 ///   right after the turn's I/O), so one turn serving every socket that became ready
 ///   in one `epoll_wait` costs one hand-over.
-/// - Connections do not emit an event per read: they count (`TrafficTally`) and report
+/// - Connections do not emit an event per read: their taps count (`TrafficTally`) and report
 ///   their totals when the batch leaves, so a busy connection costs one received and
 ///   one sent event per batch.
 /// - After a batch that carried traffic, the next one waits for a window that starts at

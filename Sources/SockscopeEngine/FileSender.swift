@@ -9,7 +9,8 @@ import SockscopeCore
 /// The file goes out a chunk at a time, a few chunks queued at once: the next chunk is queued
 /// only when an earlier one has left, so NIO's write queue stays small however big the file
 /// is, the kernel's socket buffer never runs dry, and each chunk that leaves is one `.sent`
-/// event (exact counts; the first carries a preview of the file's first bytes).
+/// event (exact counts; the first carries a preview of the file's first bytes), reported by
+/// the connection's `StreamTap`, through which the chunks go out.
 ///
 /// Created and driven on the connection's event loop; opening the file (which may block on
 /// slow storage) happens on NIO's blocking-I/O pool. Its events go out through the
@@ -29,7 +30,7 @@ final class FileSender {
     private let id: SocketID
     private let request: RequestID
     private let connection: ConnectionHandler
-    private let context: ChannelHandlerContext
+    private let eventLoop: any EventLoop
 
     private var file: NIOFileHandle?
     private var size = 0
@@ -38,15 +39,14 @@ final class FileSender {
     /// Bytes the kernel has taken so far.
     private var sentCount = 0
     private var chunksQueued = 0
-    private var reportedFirstChunk = false
     private var failed = false
 
-    init(path: String, id: SocketID, request: RequestID, connection: ConnectionHandler, context: ChannelHandlerContext) {
+    init(path: String, id: SocketID, request: RequestID, connection: ConnectionHandler, eventLoop: any EventLoop) {
         self.path = path
         self.id = id
         self.request = request
         self.connection = connection
-        self.context = context
+        self.eventLoop = eventLoop
     }
 
     private var sink: EventSink { connection.sinkAfterTraffic }
@@ -55,7 +55,7 @@ final class FileSender {
     /// sending failed (one `.error` naming the call and the path).
     func start() {
         let path = path
-        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { try Self.open(path) }
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) { try Self.open(path) }
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
@@ -112,9 +112,13 @@ final class FileSender {
             nextOffset = end
             chunksQueued += 1
             let region = FileRegion(fileHandle: file, readerIndex: start, endIndex: end)
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(NIOAny(region), promise: promise)
-            promise.futureResult.assumeIsolated().whenComplete { result in
+            // The first chunk's event previews the file; the others only count.
+            let preview = start == 0 ? Array(preview.prefix(end - start)) : []
+            guard let written = connection.tap.send(.fileRegion(region), request: request, preview: preview) else {
+                chunkDone(.failure(ChannelError.ioOnClosedChannel), count: end - start)
+                continue
+            }
+            written.assumeIsolated().whenComplete { result in
                 self.chunkDone(result, count: end - start)
             }
         }
@@ -123,13 +127,8 @@ final class FileSender {
     private func chunkDone(_ result: Result<Void, any Error>, count: Int) {
         chunksQueued -= 1
         switch result {
-        case .success where !failed:
-            let bytes = reportedFirstChunk ? [] : Array(preview.prefix(count))
-            reportedFirstChunk = true
-            sentCount += count
-            sink.emit(.sent(id, bytes: bytes, count: count), request: request)
         case .success:
-            break
+            sentCount += count
         case .failure(let error):
             fail(error, call: "sendfile")
         }

@@ -39,6 +39,15 @@ public final class PayloadCredit: Sendable {
         }
     }
 
+    /// For a tap's `read(context:)`: whether the read may go on now; if not, `again` runs
+    /// on the channel's loop, while the channel is still active, once it may.
+    func mayRead(context: ChannelHandlerContext, again: @escaping () -> Void) -> Bool {
+        let loop = context.eventLoop
+        let channel = context.channel
+        let again = NIOLoopBound(again, eventLoop: loop)
+        return mayRead(orWhenAllowed: { loop.execute { if channel.isActive { again.value() } } })
+    }
+
     /// The consumer has written `count` reported bytes out.
     public func pay(_ count: Int) {
         let resumed = state.withLockedValue { state -> [@Sendable () -> Void] in

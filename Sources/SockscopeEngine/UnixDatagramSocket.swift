@@ -54,7 +54,10 @@ final class UnixDatagramSocket: NamedDatagramControl {
     private let drainOwed = ConditionLock(value: 0)
 
     private var id = SocketID(.connection, 0)
+    /// Counts and reports the datagrams, as a UDP socket's `DatagramTap` does.
     private let log: DatagramLog
+    /// A listener's `--echo` or `--reply`, decided as for UDP (`DatagramResponder`).
+    private let responder: Responder?
     /// A connected socket's peer, read once (not a getpeername per datagram).
     private var connectedPeer = SocketEndpoint.unknown
     private var isOpen = true
@@ -74,6 +77,7 @@ final class UnixDatagramSocket: NamedDatagramControl {
         self.sink = sink
         self.registry = registry
         log = DatagramLog(sink: sink)
+        responder = if case .listener(let mode, _) = role { Responder(mode: mode, framing: .datagrams) } else { nil }
         closedPromise = eventLoop.makePromise(of: Void.self)
     }
 
@@ -226,17 +230,17 @@ final class UnixDatagramSocket: NamedDatagramControl {
 
     private func deliver(_ bytes: [UInt8], from peer: Peer, truncated: Bool) {
         let preview = Array(bytes.prefix(DataPreview.limit))
-        guard case .listener(let mode, _) = role else {
+        guard case .listener = role else {
             return log.received(from: connectedPeer, bytes: preview, count: bytes.count, truncated: truncated)
         }
         log.received(from: peer.endpoint, bytes: preview, count: bytes.count, truncated: truncated)
         // Whatever the mode, `send` answers the latest sender that can be answered.
         if peer.isNamed { lastSender = peer }
         let answer: [UInt8]
-        switch mode {
+        switch responder?.answer ?? .nothing {
         case .echo: answer = bytes
-        case .reply(let reply): answer = reply
-        case .interactive, .discard: return
+        case .bytes(let reply): answer = reply
+        case .nothing: return
         }
         guard peer.isNamed else {
             log.emitUnlogged()

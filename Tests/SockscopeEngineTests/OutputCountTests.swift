@@ -2,22 +2,22 @@ import SockscopeCore
 @testable import SockscopeEngine
 import Testing
 
-/// The echo ledger's counts and previews, for every way NIO's queue can stand when a
+/// The tap's count of output written without a promise (an echo): its counts and previews, for every way NIO's queue can stand when a
 /// report asks: empty, holding part of what was handed, or holding someone else's bytes.
-@Suite struct EchoLedgerTests {
+@Suite struct OutputCountTests {
     /// Byte `k` of the test stream is `k % 251`: a wrong offset shows as wrong bytes.
     static func stream(_ range: Range<Int>) -> [UInt8] { range.map { UInt8($0 % 251) } }
 
-    static func hand(_ ledger: inout EchoLedger, _ range: Range<Int>) {
+    static func hand(_ ledger: inout OutputCount, _ range: Range<Int>) {
         stream(range).withUnsafeBytes { ledger.hand($0) }
     }
 
-    static func sent(_ ledger: inout EchoLedger, waiting: Int) -> (count: Int, preview: [UInt8])? {
+    static func sent(_ ledger: inout OutputCount, waiting: Int) -> (count: Int, preview: [UInt8])? {
         ledger.takeSent(waiting: waiting)
     }
 
     @Test func whatLeftIsReportedOnceWithTheFirstBytesAsPreview() throws {
-        var ledger = EchoLedger()
+        var ledger = OutputCount()
         Self.hand(&ledger, 0..<64)
         Self.hand(&ledger, 64..<128)
         let sent = try #require(Self.sent(&ledger, waiting: 0))
@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func bytesStillWaitingAreReportedWhenTheyLeave() throws {
-        var ledger = EchoLedger()
+        var ledger = OutputCount()
         Self.hand(&ledger, 0..<100)
         let first = try #require(Self.sent(&ledger, waiting: 30))
         #expect(first.count == 70)
@@ -43,7 +43,7 @@ import Testing
 
     @Test func aPreviewHoldsAtMostTheLimitAndIsShortAfterAGapButNeverWrong() throws {
         let limit = DataPreview.limit
-        var ledger = EchoLedger()
+        var ledger = OutputCount()
         Self.hand(&ledger, 0..<(limit + 500))
         // 300 bytes still wait beyond the kept ones: nobody kept them.
         let first = try #require(Self.sent(&ledger, waiting: 300))
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func waitingBytesThatAreNotEchoesNeverMakeTheCountGoBackOrOverreach() throws {
-        var ledger = EchoLedger()
+        var ledger = OutputCount()
         Self.hand(&ledger, 0..<50)
         // NIO also holds a requested send of 1000 bytes: at most our 50 can be waiting.
         #expect(ledger.takeSent(waiting: 1050) == nil)
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func bytesThatNeverLeftAreDroppedAtClose() {
-        var ledger = EchoLedger()
+        var ledger = OutputCount()
         Self.hand(&ledger, 0..<100)
         #expect(ledger.takeSent(waiting: 40)?.count == 60)
         ledger.dropUnsent()
