@@ -35,7 +35,7 @@ public enum CommandText {
             return withTarget("reset", target, [])
         case .sendTo(let target, let destination, let bytes):
             let address = switch destination {
-            case .inet(_, let host, let port): AddressText.hostPort(host, port)
+            case .inet(_, let host, let port): argument(AddressText.hostPort(host, port))
             case .unix(let path), .unixDatagram(let path): argument("unix:" + path)
             }
             return withTarget("sendto", target, [address, quoted(bytes)])

@@ -92,3 +92,11 @@ import Testing
     let printed = CommandText.line(for: try #require(command))
     #expect(try CommandParser.parse(printed) == command, "\(printed)")
 }
+
+/// A host holding a quote prints back quoted (the property test found `sendto "':1` printed
+/// as an unclosed quote).
+@Test func sendtoAHostWithAQuotePrintsBack() throws {
+    let command = try #require(try CommandParser.parse(#"sendto "'":1 x"#))
+    #expect(command == .sendTo(target: nil, destination: .inet(.udp, host: "'", port: 1), bytes: [0x78]))
+    #expect(try CommandParser.parse(CommandText.line(for: command)) == command, "\(CommandText.line(for: command))")
+}
