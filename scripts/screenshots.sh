@@ -44,15 +44,17 @@ wait_for "x1b[2J"
 tmuxc send-keys -t shot Tab
 shot overview
 # The socat client's conversation: Enter filters the log to the selected connection, e shows it whole.
-tmuxc send-keys -t shot j Enter e
+tmuxc send-keys -t shot k Enter e
 wait_for "data whole"
 shot conversation
-tmuxc send-keys -t shot e Escape k
+tmuxc send-keys -t shot e Escape j
 tmuxc send-keys -t shot h
 wait_for "0000  47 45 54 20"
 shot hex
 tmuxc send-keys -t shot h
 tmuxc send-keys -t shot '?'
+wait_for "Esc closes"
+tmuxc send-keys -t shot NPage  # the keys fill the first page; the commands follow
 wait_for "Commands (type : first)"
 shot help
 tmuxc send-keys -t shot Escape
