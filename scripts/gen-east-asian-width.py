@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Sources/SockscopeCore/EastAsianWidth.swift from the Unicode data Python ships.
+"""Writes Sources/SockscopeCore/Text/EastAsianWidth.swift from the Unicode data Python ships.
 
   python3 scripts/gen-east-asian-width.py            # rewrite the file
   python3 scripts/gen-east-asian-width.py --check    # exit 1 if the file is stale
@@ -21,7 +21,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "Sources" / "SockscopeCore" / "EastAsianWidth.swift"
+OUT = Path(__file__).resolve().parent.parent / "Sources" / "SockscopeCore" / "Text" / "EastAsianWidth.swift"
 
 
 def ranges(predicate):
