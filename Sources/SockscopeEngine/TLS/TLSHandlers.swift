@@ -48,35 +48,30 @@ final class TLSWireObserver: ChannelDuplexHandler {
 
     init(session: TLSSession) { self.session = session }
 
+    /// Feeds the bytes to the reader of the hello that travels this way (the server's hello
+    /// from a server, the client's from a client) until that hello is whole.
+    private func observeHello(in buffer: ByteBuffer, fromServer: Bool) {
+        guard !(fromServer ? session.serverHello.isDone : session.clientHello.isDone) else { return }
+        buffer.withUnsafeReadableBytes { bytes in
+            if fromServer {
+                session.serverHello.feed(bytes, expecting: TLSHelloReader.serverHello)
+            } else {
+                session.clientHello.feed(bytes, expecting: TLSHelloReader.clientHello)
+            }
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
         session.wireIn += buffer.readableBytes
-        let isClient = session.role == .client
-        if isClient ? !session.serverHello.isDone : !session.clientHello.isDone {
-            buffer.withUnsafeReadableBytes { bytes in
-                if isClient {
-                    session.serverHello.feed(bytes, expecting: TLSHelloReader.serverHello)
-                } else {
-                    session.clientHello.feed(bytes, expecting: TLSHelloReader.clientHello)
-                }
-            }
-        }
+        observeHello(in: buffer, fromServer: session.role == .client)
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let buffer = Self.unwrapOutboundIn(data)
         session.wireOut += buffer.readableBytes
-        let isClient = session.role == .client
-        if isClient ? !session.clientHello.isDone : !session.serverHello.isDone {
-            buffer.withUnsafeReadableBytes { bytes in
-                if isClient {
-                    session.clientHello.feed(bytes, expecting: TLSHelloReader.clientHello)
-                } else {
-                    session.serverHello.feed(bytes, expecting: TLSHelloReader.serverHello)
-                }
-            }
-        }
+        observeHello(in: buffer, fromServer: session.role == .server)
         context.write(data, promise: promise)
     }
 }
