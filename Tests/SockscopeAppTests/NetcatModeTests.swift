@@ -43,6 +43,33 @@ import TestSupport
         c.sendall(open(sys.argv[1], "rb").read()); c.close()
         """
 
+    /// `-u`: each stdin read is one datagram, a datagram's bytes go to stdout whole, the
+    /// session ends with its input. Python holds our stdin open until the answer is on our
+    /// stdout (a UDP session has no EOF from the peer to wait for).
+    @Test(.requires("python3")) func udpSendsEachReadAsADatagramAndWritesTheAnswer() async throws {
+        let driver = try PythonPeer.run("""
+            import socket, subprocess, sys
+            server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); server.bind(("127.0.0.1", 0))
+            port = server.getsockname()[1]
+            nc = subprocess.Popen([sys.argv[1], "-u", "127.0.0.1", str(port)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            nc.stdin.write(b"hello\\x00udp\\n"); nc.stdin.flush()
+            server.settimeout(10)
+            data, peer = server.recvfrom(65536)
+            print("SERVER GOT %r" % data, flush=True)
+            server.sendto(data.upper() + b"!", peer)
+            answer = nc.stdout.read(len(data) + 1)
+            print("STDOUT %r" % answer, flush=True)
+            nc.stdin.close()
+            print("EXIT %d" % nc.wait(timeout=10), flush=True)
+            """, [Binary.path])
+        defer { driver.kill(SIGKILL) }
+        #expect(await driver.waitForOutput(containing: "EXIT", timeout: .seconds(20)), "\(driver.output)")
+        #expect(driver.output.contains(#"SERVER GOT b'hello\x00udp\n'"#), "one datagram, every byte: \(driver.output)")
+        #expect(driver.output.contains(#"STDOUT b'HELLO\x00UDP\n!'"#), "the answer, raw: \(driver.output)")
+        #expect(driver.output.contains("EXIT 0"), "\(driver.output)")
+    }
+
     @Test(.requires("python3")) func aClientPipesEveryByteBothWaysAndHalfClosesAtEndOfInput() async throws {
         let sent = TemporaryPath.make(prefix: "sent"), reply = TemporaryPath.make(prefix: "reply")
         try Self.payload(seed: 1).write(to: URL(fileURLWithPath: sent))
