@@ -65,7 +65,7 @@ public enum KeyBindings {
         KeyBinding(keys: [.character("a")], action: .acceptOne, hint: nil,
                    description: "accept one client from the selected manual-accept listener (its queue shrinks by one)"),
         KeyBinding(keys: [.character("S")], action: .toggleSystemView, hint: "system",
-                   description: "show or hide the system view: every socket on the machine, live (ours marked *)"),
+                   description: "show or hide the system view: every socket on the machine, live (ours show their id)"),
         KeyBinding(keys: [.character("c")], action: .connectToSystemListener, hint: nil,
                    description: "in the system view: connect to the selected listener"),
         KeyBinding(keys: [.character("o")], action: .cycleSort, hint: nil,
