@@ -169,6 +169,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("? sendhex", .help(topic: "sendhex")),
             ("exit", .quit),
             ("clear CLOSED", .clearClosed),
+            ("clear closed --after 2.5", .forgetClosed(afterMilliseconds: 2500)),
+            ("clear closed --after OFF", .forgetClosed(afterMilliseconds: nil)),
         ]
     }()
 
@@ -219,6 +221,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .accept: "accept"
         case .system: "system"
         case .clearClosed: "clearClosed"
+        case .forgetClosed: "forgetClosed"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -235,7 +238,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed"]
+                              "clearClosed", "forgetClosed"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -289,6 +292,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 20: return .step(.listen(socket, backlog: number % 65536))
         case 21: return .step(.connect(socket, port == 0 ? .unix(path: word) : loopback(port)))
         case 23: return .clearClosed
+        case 24: return .forgetClosed(afterMilliseconds: number % 3 == 0 ? nil : 1 + number % 86_400_000)
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

@@ -603,6 +603,26 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(state.connection(C1)?.bytesIn == 50_000, "the totals stay")
     }
 
+    /// `clear closed --after 30`: each closed row goes 30 s after it closed, on the ticks
+    /// that run only while such a row waits (none waiting: no ticks, idle stays idle).
+    @Test func closedRowsAreForgottenAfterTheirTime() throws {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .commandLine("clear closed --after 30", origin: .prompt, time: t0))
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000")))
+        _ = Reducer.reduce(&state, event(.connected(C2, local: "127.0.0.1:40001", remote: "127.0.0.1:9000")))
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "peer closed"), at: 1_000_000_000))
+        state.view.flash = nil
+        #expect(state.wantsTicks, "a closed row waits to be forgotten")
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + 30_000_000_000)))
+        #expect(state.connection(C1) != nil, "29 s after it closed")
+        _ = Reducer.reduce(&state, .tick(Timestamp(nanoseconds: t0.nanoseconds + 31_000_000_000)))
+        #expect(state.connections.map(\.id) == [C2])
+        state.view.flash = nil
+        #expect(!state.wantsTicks, "nothing waits: no ticks")
+        _ = Reducer.reduce(&state, .commandLine("clear closed --after off", origin: .prompt, time: t0))
+        #expect(state.forgetClosedAfterMilliseconds == nil)
+    }
+
     @Test func clearClosedForgetsClosedRowsOnly() throws {
         var state = AppState(interactive: true)
         _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000")))

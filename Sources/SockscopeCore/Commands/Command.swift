@@ -28,6 +28,9 @@ public enum Command: Hashable, Sendable {
     case system(SystemViewCommand)
     /// `clear closed`: forget the rows of closed connections (their log entries stay).
     case clearClosed
+    /// `clear closed --after SECONDS|off`: from now on, forget a closed row that long after
+    /// it closed (milliseconds; nil: keep them).
+    case forgetClosed(afterMilliseconds: Int?)
 }
 
 extension Command {
@@ -39,7 +42,7 @@ extension Command {
              .getOption(let target, _), .setLineEnding(let target, _), .accept(let target):
             target
         case .step(let call): call.socket
-        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed: nil
+        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed: nil
         }
     }
 
@@ -64,7 +67,7 @@ extension Command {
         case .step(let call): String(StepCallText.line(for: call).prefix { $0 != " " })
         case .accept: "accept"
         case .system: "sys"
-        case .clearClosed: "clear"
+        case .clearClosed, .forgetClosed: "clear"
         }
     }
 }

@@ -398,13 +398,24 @@ public enum CommandCatalog {
             examples: ["help", "help send", "? listen", "h"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in .help(topic: args.next()) }),
         CommandSpec(
-            "clear", usage: "clear closed",
+            "clear", usage: "clear closed [--after SECONDS|off]",
             summary: "forget the rows of closed connections (X); their log entries stay",
+            details: ["--after SECONDS: from now on, each closed row goes that long after it closed; --after off keeps them"],
             arguments: [Argument(name: "WHAT", kind: .choice(["closed"]))],
-            examples: ["clear closed"],
+            options: [Option("--after", value: "SECONDS|off")],
+            examples: ["clear closed", "clear closed --after 30", "clear closed --after off"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
                 guard args.next()?.lowercased() == "closed" else { throw args.problem("say what to clear: clear closed") }
-                try args.end()
+                var after: Int??
+                try args.options { (option, args) throws(CommandParser.ParseError) in
+                    let text = try args.value(of: option)
+                    if text.lowercased() == "off" { after = .some(nil); return }
+                    guard let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
+                        throw args.problem("--after needs seconds from 0.001 to 86400, or off")
+                    }
+                    after = .some(milliseconds(seconds))
+                }
+                if let after { return .forgetClosed(afterMilliseconds: after) }
                 return .clearClosed
             }),
         CommandSpec(

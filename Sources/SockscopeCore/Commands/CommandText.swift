@@ -72,6 +72,8 @@ public enum CommandText {
             return StepCallText.line(for: command)
         case .clearClosed:
             return "clear closed"
+        case .forgetClosed(let milliseconds):
+            return "clear closed --after " + (milliseconds.map { "\(Double($0) / 1000)" } ?? "off")
         }
     }
 

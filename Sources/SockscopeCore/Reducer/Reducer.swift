@@ -38,6 +38,7 @@ public enum Reducer {
                 if state.connection(id)?.rate.isActive != true { state.activeRates.remove(id) }
             }
             followBusiest(state: &state)
+            forgetExpiredClosedRows(at: time, state: &state)
             state.needsRedraw = true
             return []
         case .outcome(let kind, let text, let time):
@@ -235,6 +236,13 @@ public enum Reducer {
             return executeAccept(target, time: time, state: &state)
         case .system(let command):
             return executeSystemView(command, time: time, state: &state)
+        case .forgetClosed(let milliseconds):
+            state.forgetClosedAfterMilliseconds = milliseconds
+            let text = milliseconds.map { "closed connections are forgotten \(Double($0) / 1000) s after they close" }
+                ?? "closed connections are kept"
+            note(.info, text, nil, time, &state)
+            forgetExpiredClosedRows(at: time, state: &state)
+            return [.notice(.info, text)]
         case .clearClosed:
             let closed = state.connections.filter { !$0.state.isOpen }.map(\.id)
             for id in closed { state.removeConnection(id) }
@@ -484,6 +492,15 @@ public enum Reducer {
     static func selectNewConnection(_ id: SocketID, state: inout AppState) {
         guard state.interactive else { return }
         state.view.selectedConnection = id
+    }
+
+    /// `clear closed --after`: forgets the closed rows whose time has come.
+    static func forgetExpiredClosedRows(at time: Timestamp, state: inout AppState) {
+        guard let limit = state.forgetClosedAfterMilliseconds else { return }
+        let expired = state.connections.filter {
+            !$0.state.isOpen && (time.nanoseconds - $0.lastActivity.nanoseconds) / 1_000_000 >= Int64(limit)
+        }.map(\.id)
+        for id in expired { state.removeConnection(id) }
     }
 
     /// A note in the app's own words (help, an answer, an outcome), for the log.

@@ -168,7 +168,14 @@ public struct AppState {
     public let interactive: Bool
     /// Whether the app should send a `.tick` about once a second: a rate is still
     /// moving or a flash message is waiting to expire. False when all is quiet.
-    public var wantsTicks: Bool { !activeRates.isEmpty || view.flash != nil }
+    public var wantsTicks: Bool {
+        !activeRates.isEmpty || view.flash != nil
+            || (forgetClosedAfterMilliseconds != nil && connections.contains { !$0.state.isOpen })
+    }
+
+    /// `clear closed --after`: a closed row is forgotten this long after it closed (ticks run
+    /// while such rows wait, so an idle screen still loses them; none waiting, no ticks).
+    public internal(set) var forgetClosedAfterMilliseconds: Int?
 
     /// Connections whose rate may still change: the app ticks once a second while any exist.
     public internal(set) var activeRates: Set<SocketID> = []
