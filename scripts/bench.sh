@@ -9,6 +9,8 @@
 #
 # Environment:
 #   SCRATCH=DIR        build with --scratch-path DIR (default: .build)
+#   SOCKSCOPE_BIN=PATH measure this release binary instead of building one (its directory
+#                      must hold NIOEchoReference too); the provenance line names it
 #   BASELINE_BIN=PATH  also measure another sockscope binary (e.g. an older build)
 #                      as "sockscope-baseline", in the same run, with the same SOCKSCOPE_ARGS
 #   SOCKSCOPE_ARGS=..  extra options for every headless sockscope, the baseline's too
@@ -23,10 +25,16 @@ harness=${SOCKBENCH:-$root/../shared/bench}
 
 scratch=()
 [ -n "${SCRATCH:-}" ] && scratch=(--scratch-path "$SCRATCH")
-swift build -c release "${scratch[@]}" --product sockscope >&2
-swift build -c release "${scratch[@]}" --product NIOEchoReference >&2
-bindir="$(swift build -c release "${scratch[@]}" --show-bin-path)"
-bin="$bindir/sockscope"
+if [ -n "${SOCKSCOPE_BIN:-}" ]; then
+    # A binary built before (another commit, another scratch path); NIOEchoReference beside it.
+    bin=$SOCKSCOPE_BIN
+    bindir=$(dirname "$bin")
+else
+    swift build -c release "${scratch[@]}" --product sockscope >&2
+    swift build -c release "${scratch[@]}" --product NIOEchoReference >&2
+    bindir="$(swift build -c release "${scratch[@]}" --show-bin-path)"
+    bin="$bindir/sockscope"
+fi
 extra=${SOCKSCOPE_ARGS:-}
 
 tools_dir=$(mktemp -d)
@@ -77,6 +85,6 @@ mkdir -p bench-results
 out="bench-results/${scenario}-$(date -u +%Y%m%dT%H%M%SZ).md"
 "$harness/$scenario" --tools "$tools" --md "$out" "$@"
 # Where the figures came from, on top of the tables: the commit, the options, the command.
-provenance="<!-- $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' (modified)'), SOCKSCOPE_ARGS='$extra', BASELINE_BIN='${BASELINE_BIN:-}': scripts/bench.sh $scenario $* -->"
+provenance="<!-- $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' (modified)'), SOCKSCOPE_BIN='${SOCKSCOPE_BIN:-}', SOCKSCOPE_ARGS='$extra', BASELINE_BIN='${BASELINE_BIN:-}': scripts/bench.sh $scenario $* -->"
 { echo "$provenance"; cat "$out"; } > "$out.tmp" && mv "$out.tmp" "$out"
 echo "bench: tables written to $out" >&2
