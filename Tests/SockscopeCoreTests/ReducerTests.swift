@@ -628,8 +628,12 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:9000")))
         _ = Reducer.reduce(&state, event(.connected(C2, local: "127.0.0.1:40001", remote: "127.0.0.1:9000")))
         _ = Reducer.reduce(&state, event(.closed(C1, reason: "closed by us")))
+        var sample = KernelSample()
+        sample.state = .timeWait
+        _ = Reducer.reduce(&state, event(.lab(.kernel(C1, sample))))
         _ = Reducer.reduce(&state, .key(.character("X"), time: t0))
         #expect(state.connections.map(\.id) == [C2])
+        #expect(state.lab.kernel[C1] == nil, "a forgotten row's kernel view goes with it")
         #expect(EventText.sentence(state.log[state.log.count - 1]).hasPrefix("forgot 1 closed connection(s)"))
         #expect(try CommandParser.parse("clear closed") == .clearClosed)
         #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("clear") }

@@ -244,9 +244,8 @@ public enum Reducer {
             forgetExpiredClosedRows(at: time, state: &state)
             return [.notice(.info, text)]
         case .clearClosed:
-            let closed = state.connections.filter { !$0.state.isOpen }.map(\.id)
-            for id in closed { state.removeConnection(id) }
-            let text = "forgot \(closed.count) closed connection(s); their log entries stay"
+            let forgotten = state.forgetConnections { !$0.state.isOpen }
+            let text = "forgot \(forgotten) closed connection(s); their log entries stay"
             note(.info, text, nil, time, &state)
             return [.notice(.info, text)]
         }
@@ -378,7 +377,7 @@ public enum Reducer {
             state.activeRates.remove(id)
             if let row = state.connection(id), case .failed = row.state {
                 // A connect that failed made no connection: the log says why, no row stays.
-                state.removeConnection(id)
+                state.forgetConnections { $0.id == id }
             }
             if let row = state.connection(id), row.state.isOpen {
                 state.updateConnection(id) {
@@ -497,10 +496,9 @@ public enum Reducer {
     /// `clear closed --after`: forgets the closed rows whose time has come.
     static func forgetExpiredClosedRows(at time: Timestamp, state: inout AppState) {
         guard let limit = state.forgetClosedAfterMilliseconds else { return }
-        let expired = state.connections.filter {
+        state.forgetConnections {
             !$0.state.isOpen && (time.nanoseconds - $0.lastActivity.nanoseconds) / 1_000_000 >= Int64(limit)
-        }.map(\.id)
-        for id in expired { state.removeConnection(id) }
+        }
     }
 
     /// A note in the app's own words (help, an answer, an outcome), for the log.

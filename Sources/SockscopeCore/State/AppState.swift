@@ -264,6 +264,25 @@ public struct AppState {
         if view.selectedConnection == id { view.selectedConnection = nil }
     }
 
+    /// Forgets every connection row `shouldForget` picks, in one pass (the index is rebuilt
+    /// once, not once per row), with what only those rows used: kernel samples, pins, the
+    /// selection. Returns how many went.
+    @discardableResult
+    mutating func forgetConnections(where shouldForget: (ConnectionRow) -> Bool) -> Int {
+        var gone: Set<SocketID> = []
+        connections.removeAll { row in
+            guard shouldForget(row) else { return false }
+            gone.insert(row.id)
+            return true
+        }
+        guard !gone.isEmpty else { return 0 }
+        connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
+        for id in gone { lab.kernel[id] = nil }
+        view.pinnedConnections.removeAll { gone.contains($0) }
+        if let selected = view.selectedConnection, gone.contains(selected) { view.selectedConnection = nil }
+        return gone.count
+    }
+
     /// Called when a connection row closes. Once more than `closedRowsKept` +
     /// `closedRowsPrunedAtOnce` rows are closed, drops the oldest beyond `closedRowsKept`,
     /// with their kernel samples.
