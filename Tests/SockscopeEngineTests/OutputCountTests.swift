@@ -27,6 +27,18 @@ import Testing
         #expect(ledger.takeSent(waiting: 0) == nil, "nothing new was sent")
     }
 
+    /// Memory per idle connection: once everything handed was reported, nothing of it stays allocated.
+    @Test func aFullyReportedLedgerKeepsNoPreviewStorage() throws {
+        var ledger = OutputCount()
+        Self.hand(&ledger, 0..<64)
+        _ = try #require(Self.sent(&ledger, waiting: 0))
+        #expect(ledger.preview.capacity == 0, "an idle connection keeps its last echo's storage")
+        // Part still waiting: what it kept is still there for the next report.
+        Self.hand(&ledger, 64..<128)
+        _ = try #require(Self.sent(&ledger, waiting: 10))
+        #expect(ledger.preview == Self.stream(118..<128))
+    }
+
     @Test func bytesStillWaitingAreReportedWhenTheyLeave() throws {
         var ledger = OutputCount()
         Self.hand(&ledger, 0..<100)
