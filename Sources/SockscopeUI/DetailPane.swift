@@ -91,7 +91,10 @@ enum DetailPane {
     /// The TLS inspector for a `tls://` connection: one labelled line per fact (worded in `TLSEventText`).
     static func tlsLines(_ row: ConnectionRow) -> [(String, String, StyleRole)] {
         guard let report = row.tls else { return [] }
-        let warning = if case .ignored = report.verification { true } else { false }
+        let warning = switch report.verification {
+        case .ignored, .unchecked: true
+        case .verified, .notRequested: false
+        }
         return TLSEventText.detailLines(report).enumerated().map { index, text in
             (index == 0 ? "tls" : "", text, index == 3 && warning ? .warning : .normal)
         }

@@ -148,6 +148,7 @@ import Testing
         "connect tls://example.com:443", "connect tls://[::1]:8443 --sni a.example --alpn h2,http/1.1 --ca \"/tmp/my ca.pem\"",
         "connect tls://localhost:1 --no-sni --insecure --cert c.pem --key k.pem --tls-min 1.2 --tls-max 1.3",
         "listen tls://127.0.0.1:8443 --save-cert /tmp/s.pem --alpn h2 --echo", "listen tls://:8443 --cert c.pem --key k.pem",
+        "listen tls://:8443 --require-client-cert", "listen tls://:8443 --require-client-cert --ca \"/tmp/clients ca.pem\"",
     ])
     func printedCommandsParseBack(_ line: String) throws {
         let command = try #require(try parse(line))

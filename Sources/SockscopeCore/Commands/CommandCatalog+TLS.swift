@@ -16,7 +16,8 @@ enum TLSCommandWords {
     ]
     static let serverOptions: [CommandSpec.Option] = [
         .init("--cert", value: "FILE"), .init("--key", value: "FILE"), .init("--alpn", value: "PROTOCOLS"),
-        .init("--save-cert", value: "FILE"), .init("--keylog", value: "FILE"),
+        .init("--save-cert", value: "FILE"), .init("--keylog", value: "FILE"), .init("--require-client-cert"),
+        .init("--ca", value: "FILE"),
     ]
 
     /// Reads one client option into `tls`; false when `option` is not a TLS option.
@@ -54,6 +55,8 @@ enum TLSCommandWords {
         case "--alpn": tls.alpn = try alpn(&args)
         case "--save-cert": tls.saveCertificateFile = try args.value(of: option)
         case "--keylog": tls.keyLogFile = try args.value(of: option)
+        case "--require-client-cert": tls.requireClientCertificate = true
+        case "--ca": tls.clientCAFile = try args.value(of: option)
         default: return false
         }
         return true
@@ -79,6 +82,9 @@ enum TLSCommandWords {
         if (tls.certificateFile == nil) != (tls.keyFile == nil) { throw args.problem("--cert and --key go together") }
         if tls.saveCertificateFile != nil, tls.certificateFile != nil {
             throw args.problem("--save-cert writes the self-signed certificate; with --cert you have it already")
+        }
+        if tls.clientCAFile != nil, !tls.requireClientCertificate {
+            throw args.problem("--ca names the roots a client's certificate must chain to: use it with --require-client-cert")
         }
     }
 
@@ -124,6 +130,8 @@ enum TLSCommandText {
         if !tls.alpn.isEmpty { words += ["--alpn", CommandText.argument(tls.alpn.joined(separator: ","))] }
         if let file = tls.saveCertificateFile { words += ["--save-cert", CommandText.argument(file)] }
         if let file = tls.keyLogFile { words += ["--keylog", CommandText.argument(file)] }
+        if tls.requireClientCertificate { words.append("--require-client-cert") }
+        if let file = tls.clientCAFile { words += ["--ca", CommandText.argument(file)] }
         return words
     }
 }

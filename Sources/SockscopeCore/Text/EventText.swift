@@ -476,7 +476,10 @@ public enum TLSEventText {
                          ("handshake_bytes_in", .int(report.handshakeBytesIn)),
                          ("handshake_bytes_out", .int(report.handshakeBytesOut)),
                          ("verification", .string(verificationWord(report.verification)))]
-            if case .ignored(let reason) = report.verification { w.fields.append(("verify_reason", .string(reason))) }
+            switch report.verification {
+            case .ignored(let reason), .unchecked(let reason): w.fields.append(("verify_reason", .string(reason)))
+            case .verified, .notRequested: break
+            }
             w.fields.append(("chain", .array(report.chain.map(certificateJSON))))
         }
     }
@@ -513,12 +516,13 @@ public enum TLSEventText {
                  ("sha256", .string(certificate.sha256Fingerprint))])
     }
 
-    /// `verified`, `ignored`, `not-requested`: the JSON word.
+    /// `verified`, `ignored`, `not-requested`, `unchecked`: the JSON word.
     static func verificationWord(_ verification: TLSVerification) -> String {
         switch verification {
         case .verified: "verified"
         case .ignored: "ignored"
         case .notRequested: "not-requested"
+        case .unchecked: "unchecked"
         }
     }
 
@@ -527,6 +531,7 @@ public enum TLSEventText {
         case .verified: "certificate verified"
         case .ignored(let reason): "certificate NOT verified (\(reason)), going on because of --insecure"
         case .notRequested: "no client certificate asked for"
+        case .unchecked(let reason): "client certificate shown, NOT checked (\(reason))"
         }
     }
 

@@ -59,6 +59,11 @@ public struct TLSServerOptions: Hashable, Sendable {
     public var saveCertificateFile: String?
     /// `--keylog FILE`: the session secrets, NSS key log format (the engine falls back to SSLKEYLOGFILE).
     public var keyLogFile: String?
+    /// `--require-client-cert`: a client without a certificate is refused in the handshake.
+    public var requireClientCertificate = false
+    /// `--ca FILE` with `--require-client-cert`: the roots a client's certificate must chain to;
+    /// without it the certificate is shown, not checked.
+    public var clientCAFile: String?
 
     public init() {}
 }
@@ -82,12 +87,16 @@ public enum TLSVerification: Hashable, Sendable {
     case ignored(reason: String)
     /// Not asked for: a listener does not ask clients for certificates.
     case notRequested
+    /// Required and shown, but there was nothing to check it against (a listener's
+    /// `--require-client-cert` without `--ca`).
+    case unchecked(reason: String)
 
     public var word: String {
         switch self {
         case .verified: "verified"
         case .ignored: "NOT verified (--insecure)"
         case .notRequested: "not requested"
+        case .unchecked: "NOT checked (no --ca)"
         }
     }
 }

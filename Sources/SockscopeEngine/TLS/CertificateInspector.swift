@@ -92,8 +92,10 @@ enum CertificateInspector {
     /// Trust is swift-certificates' `Verifier` with RFC 5280's rules (signatures, validity,
     /// constraints) from `roots`, and the name is its `ServerIdentityPolicy`. When the chain
     /// fails, each cause is looked for separately so the message can say which.
-    static func problem(with chain: [Certificate], host: String, roots: CertificateStore, now: Date) async -> String? {
-        guard let leaf = chain.first else { return "the server sent no certificate" }
+    /// `peer`: whose chain it is (`server`, `client`), for the words.
+    static func problem(with chain: [Certificate], host: String, roots: CertificateStore, now: Date,
+                        peer: String = "server") async -> String? {
+        guard let leaf = chain.first else { return "the \(peer) sent no certificate" }
         var reasons: [String] = []
         for (index, certificate) in chain.enumerated() {
             let which = index == 0 ? "certificate" : "intermediate certificate \(certificate.subject)"
@@ -132,7 +134,7 @@ enum CertificateInspector {
                     ? "self-signed certificate (\(leaf.subject)), not among the trusted roots"
                     : "the chain ends in a self-signed certificate (\(top.subject)) that is not among the trusted roots")
             } else {
-                reasons.append("unknown issuer: \(top.issuer) is not among the trusted roots (nor sent by the server)")
+                reasons.append("unknown issuer: \(top.issuer) is not among the trusted roots (nor sent by the \(peer))")
             }
         } else if reasons.isEmpty {
             reasons.append("the chain breaks RFC 5280's rules (constraints or key usage)")

@@ -139,8 +139,11 @@ final class TLSHandshakeReporter: ChannelInboundHandler {
     /// A swift-nio-ssl error in words; nil for errors that are not TLS's.
     static func failure(for error: any Error, session: TLSSession, target: String?) -> SocketFailure? {
         if let reason = session.verificationFailure, !session.handshakeDone {
-            return SocketFailure(call: "tls verify", code: "CERTIFICATE_VERIFY_FAILED",
-                                 explanation: reason + " (connect with --insecure to go on anyway)", target: target)
+            let advice = session.role == .client
+                ? " (connect with --insecure to go on anyway)"
+                : " (the client's certificate; --ca names the roots it must chain to)"
+            return SocketFailure(call: "tls verify", code: "CERTIFICATE_VERIFY_FAILED", explanation: reason + advice,
+                                 target: target)
         }
         switch error {
         case NIOSSLError.uncleanShutdown:
@@ -235,13 +238,27 @@ struct TLSClientSetup: Sendable {
     /// The handlers to put before the `ConnectionHandler` of connection `id`.
     func handlers(for id: SocketID, sink: EventSink, target: String) throws -> [any ChannelHandler] {
         let session = TLSSession(role: .client)
-        let host = host
-        let roots = roots
-        let insecure = options.insecure
-        let ssl = try NIOSSLClientHandler(context: context, serverHostname: options.serverName(for: host)) { certificates, promise in
+        let ssl = try NIOSSLClientHandler(context: context, serverHostname: options.serverName(for: host),
+                                          customVerificationCallback: TLSPeerVerification.callback(
+                                              session: session, host: host, roots: roots, insecure: options.insecure))
+        return [TLSWireObserver(session: session), ssl,
+                TLSHandshakeReporter(session: session, sink: sink, outgoingID: id, target: target)]
+    }
+}
+
+/// Checks a peer's chain in place of BoringSSL (so a failure says why, in words) and keeps
+/// it for the inspector: a server's chain for our connections, a client's for a listener's
+/// `--require-client-cert`.
+enum TLSPeerVerification {
+    /// `host`: the name the leaf must carry ("" for a client's certificate: no name is asked).
+    /// `roots`: nil when there is nothing to check against (then the chain is only shown).
+    static func callback(session: TLSSession, host: String, roots: CertificateStore?,
+                         insecure: Bool) -> NIOSSLCustomVerificationCallback {
+        { certificates, promise in
             // On the handshake's event loop; the verifier is async, so the answer comes back to it.
             let loop = promise.futureResult.eventLoop
             let boundSession = NIOLoopBound(session, eventLoop: loop)
+            let peer = session.role == .client ? "server" : "client"
             let parsed: [(Certificate, [UInt8])]
             do {
                 parsed = try certificates.map { certificate in
@@ -249,17 +266,24 @@ struct TLSClientSetup: Sendable {
                     return (try Certificate(derEncoded: der), der)
                 }
             } catch {
-                session.verificationFailure = "the server's certificate cannot be parsed: \(error)"
+                session.verificationFailure = "the \(peer)'s certificate cannot be parsed: \(error)"
                 return promise.succeed(insecure ? .certificateVerified : .failed)
             }
             let now = Date()
             session.chain = parsed.map { CertificateInspector.summary(of: $0.0, der: $0.1, now: now) }
+            guard let roots else {
+                session.verification = .unchecked(reason: "no --ca to check it against")
+                return promise.succeed(.certificateVerified)
+            }
             let chain = parsed.map(\.0)
             loop.makeFutureWithTask {
-                await CertificateInspector.problem(with: chain, host: host, roots: roots, now: now)
+                await CertificateInspector.problem(with: chain, host: host, roots: roots, now: now, peer: peer)
             }.whenSuccess { problem in
                 let session = boundSession.value
-                guard let problem else { return promise.succeed(.certificateVerified) }
+                guard let problem else {
+                    session.verification = .verified
+                    return promise.succeed(.certificateVerified)
+                }
                 if insecure {
                     session.verification = .ignored(reason: problem)
                     promise.succeed(.certificateVerified)
@@ -269,8 +293,6 @@ struct TLSClientSetup: Sendable {
                 }
             }
         }
-        return [TLSWireObserver(session: session), ssl,
-                TLSHandshakeReporter(session: session, sink: sink, outgoingID: id, target: target)]
     }
 }
 

@@ -13,6 +13,10 @@ struct TLSServerSetup: Sendable {
     /// The certificate clients see, as the `tls-certificate` event shows it.
     let certificate: CertificateSummary
     let isSelfSigned: Bool
+    /// `--require-client-cert`: every client must send a certificate, checked against
+    /// `clientRoots` (`--ca`) when there are any.
+    let requiresClientCertificate: Bool
+    let clientRoots: CertificateStore?
 
     /// `host`: the listen address as written; the self-signed certificate names it, localhost,
     /// 127.0.0.1 and ::1.
@@ -43,6 +47,16 @@ struct TLSServerSetup: Sendable {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.applicationProtocols = options.alpn
         configuration.keyLogCallback = try KeyLogFile.open(options.keyLogFile)?.callback
+        requiresClientCertificate = options.requireClientCertificate
+        if options.requireClientCertificate {
+            // Asks for a certificate and refuses a client without one (SSL_VERIFY_FAIL_IF_NO_PEER_CERT);
+            // the chain itself is judged by `TLSPeerVerification`, which can say why it fails.
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .certificates([])
+        }
+        clientRoots = try options.clientCAFile.map { file in
+            CertificateStore(try TLSFiles.run("--ca", file) { try CertificateInspector.certificates(pemFile: file) })
+        }
         context = try NIOSSLContext(configuration: configuration)
     }
 
@@ -80,7 +94,11 @@ struct TLSServerSetup: Sendable {
     /// The handlers to put before the `ConnectionHandler` of an accepted connection.
     func handlers(sink: EventSink) -> [any ChannelHandler] {
         let session = TLSSession(role: .server)
-        return [TLSWireObserver(session: session), NIOSSLServerHandler(context: context),
+        let ssl = requiresClientCertificate
+            ? NIOSSLServerHandler(context: context, customVerificationCallback: TLSPeerVerification.callback(
+                session: session, host: "", roots: clientRoots, insecure: false))
+            : NIOSSLServerHandler(context: context)
+        return [TLSWireObserver(session: session), ssl,
                 TLSHandshakeReporter(session: session, sink: sink, outgoingID: nil, target: nil)]
     }
 }
