@@ -171,6 +171,17 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("clear CLOSED", .clearClosed),
             ("clear closed --after 2.5", .forgetClosed(afterMilliseconds: 2500)),
             ("clear closed --after OFF", .forgetClosed(afterMilliseconds: nil)),
+            ("starttls", .startTLS(target: nil, dialogue: nil, tls: TLSClientOptions())),
+            ("starttls c2 SMTP --insecure", .startTLS(target: C2, dialogue: .smtp, tls: {
+                var tls = TLSClientOptions()
+                tls.insecure = true
+                return tls
+            }())),
+            ("starttls --ca /tmp/ca.pem", .startTLS(target: nil, dialogue: nil, tls: {
+                var tls = TLSClientOptions()
+                tls.caFile = "/tmp/ca.pem"
+                return tls
+            }())),
         ]
     }()
 
@@ -184,7 +195,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         #expect(Set(covered) == Set(CommandCatalog.specs.map(\.name)), "every command has its typed forms here")
     }
 
-    @Test(arguments: ["sendfile c1 /tmp/x", "sendhex C1 zz", "close nope", "accept 7", "sendto C1",
+    @Test(arguments: ["sendfile c1 /tmp/x", "sendhex C1 zz", "close nope", "accept 7", "sendto C1", "starttls C1 smtpx",
+                      "starttls --sni a --no-sni",
                       "connect 9000 --bind", "listen 1 --max-conns 0", "set C1 eol dos", "recv C1 0", "bind 9000"])
     func wrongFormsSayWhyInOneLine(_ line: String) {
         do {
@@ -208,6 +220,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .close: "close"
         case .shutdown: "shutdown"
         case .reset: "reset"
+        case .startTLS: "startTLS"
         case .sendTo: "sendTo"
         case .sendFile: "sendFile"
         case .setOption: "setOption"
@@ -238,7 +251,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed", "forgetClosed"]
+                              "clearClosed", "forgetClosed", "startTLS"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -293,6 +306,13 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 21: return .step(.connect(socket, port == 0 ? .unix(path: word) : loopback(port)))
         case 23: return .clearClosed
         case 24: return .forgetClosed(afterMilliseconds: number % 3 == 0 ? nil : 1 + number % 86_400_000)
+        case 25:
+            var tls = TLSClientOptions()
+            if number % 2 == 0 { tls.insecure = true }
+            if number % 3 == 0 { tls.caFile = word }
+            if number % 5 == 0 { tls.alpn = ["h2", "http/1.1"] }
+            let dialogues: [StartTLSProtocol?] = [nil] + StartTLSProtocol.allCases
+            return .startTLS(target: target, dialogue: dialogues[number % dialogues.count], tls: tls)
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

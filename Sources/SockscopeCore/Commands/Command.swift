@@ -7,6 +7,8 @@ public enum Command: Hashable, Sendable {
     case close(target: SocketID?)
     case shutdown(target: SocketID?, ShutdownDirection)
     case reset(target: SocketID?)
+    /// Upgrades an open plain connection to TLS, after `dialogue`'s STARTTLS exchange if any.
+    case startTLS(target: SocketID?, dialogue: StartTLSProtocol?, tls: TLSClientOptions)
     /// `destination`: `.inet` (UDP) or `.unixDatagram` (a UNIX datagram socket's path or `@name`).
     case sendTo(target: SocketID?, destination: Endpoint, bytes: [UInt8])
     case sendFile(target: SocketID?, path: String)
@@ -37,7 +39,7 @@ extension Command {
     /// The socket id written in the command, if any.
     var namedSocket: SocketID? {
         switch self {
-        case .send(let target, _), .close(let target), .shutdown(let target, _), .reset(let target),
+        case .send(let target, _), .close(let target), .shutdown(let target, _), .reset(let target), .startTLS(let target, _, _),
              .sendTo(let target, _, _), .sendFile(let target, _), .setOption(let target, _, _),
              .getOption(let target, _), .setLineEnding(let target, _), .accept(let target):
             target
@@ -55,6 +57,7 @@ extension Command {
         case .close: "close"
         case .shutdown: "shutdown"
         case .reset: "reset"
+        case .startTLS: "starttls"
         case .sendTo: "sendto"
         case .sendFile: "sendfile"
         case .setOption, .setLineEnding: "set"

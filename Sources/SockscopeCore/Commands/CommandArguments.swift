@@ -37,6 +37,9 @@ public struct CommandArguments {
     /// Takes the next word.
     mutating func next() -> String? { words.popFirst()?.text }
 
+    /// The next word, left in place.
+    func peek() -> String? { words.first?.text }
+
     /// Takes every word left, joined by single spaces; nil when none is left.
     mutating func rest() -> String? {
         guard !words.isEmpty else { return nil }

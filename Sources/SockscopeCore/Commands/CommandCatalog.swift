@@ -250,6 +250,39 @@ public enum CommandCatalog {
                 return .reset(target: target)
             }),
         CommandSpec(
+            "starttls", usage: "starttls [ID] [PROTOCOL] [TLS options]",
+            summary: "upgrade an open plain connection to TLS in place, after the protocol's own STARTTLS dialogue",
+            details: ["with a protocol sockscope speaks its upgrade dialogue itself (every line is in the log), then",
+                      "does the handshake; without one the handshake starts at once (you typed the dialogue yourself).",
+                      "The certificate must name the host the connection was made to; the options are connect tls://'s",
+                      "(--sni NAME or --no-sni, --alpn, --ca, --insecure, --cert, --key, --tls-min, --tls-max, --keylog). A refused dialogue",
+                      "leaves the connection plain and open; a failed handshake closes it. Bytes the server sends after",
+                      "its go-ahead, before the handshake, are refused (the STARTTLS injection flaw, CVE-2011-0411)"]
+                + StartTLSProtocol.allCases.map(\.dialogue),
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openConnections)),
+                        Argument(name: "PROTOCOL", kind: .choice(StartTLSProtocol.allCases.map(\.rawValue)))],
+            options: TLSCommandWords.clientOptions,
+            examples: ["starttls smtp", "starttls C2 imap --ca /tmp/ca.pem --sni mail.example.org", "starttls postgres --insecure --no-sni",
+                       "starttls C3 smtp --cert me.pem --key me.key --alpn smtp", "starttls --tls-min 1.2 --tls-max 1.3 --keylog /tmp/keys.log"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                var dialogue: StartTLSProtocol?
+                if let word = args.peek(), !word.hasPrefix("--") {
+                    guard let named = StartTLSProtocol(rawValue: word.lowercased()) else {
+                        throw args.problem("knows " + StartTLSProtocol.allCases.map(\.rawValue).joined(separator: ", ")
+                                           + "; without a protocol the handshake starts at once")
+                    }
+                    _ = args.next()
+                    dialogue = named
+                }
+                var tls = TLSClientOptions()
+                try args.options { (option, args) throws(CommandParser.ParseError) in
+                    _ = try TLSCommandWords.readClient(option, &args, into: &tls)
+                }
+                try TLSCommandWords.checkClient(tls, touched: true, args)
+                return .startTLS(target: target, dialogue: dialogue, tls: tls)
+            }),
+        CommandSpec(
             "get", usage: "get [ID] OPTION",
             summary: "show a socket option as the kernel holds it (nodelay keepalive reuseaddr reuseport rcvbuf sndbuf linger ttl)",
             details: SocketOptionName.allCases.map(\.explanation),

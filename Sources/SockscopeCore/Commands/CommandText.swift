@@ -33,6 +33,8 @@ public enum CommandText {
             return withTarget("shutdown", target, [direction.rawValue])
         case .reset(let target):
             return withTarget("reset", target, [])
+        case .startTLS(let target, let dialogue, let tls):
+            return withTarget("starttls", target, (dialogue.map { [$0.rawValue] } ?? []) + TLSCommandText.options(tls))
         case .sendTo(let target, let destination, let bytes):
             let address = switch destination {
             case .inet(_, let host, let port): argument(AddressText.hostPort(host, port))

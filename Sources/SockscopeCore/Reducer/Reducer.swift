@@ -182,6 +182,18 @@ public enum Reducer {
             return onOpenConnection(target, "shutdown", time: time, state: &state) { .shutdown($0, direction) }
         case .reset(let target):
             return onOpenConnection(target, "reset", time: time, state: &state) { .reset($0) }
+        case .startTLS(let target, let dialogue, let tls):
+            var host = ""
+            if let id = target ?? state.defaultConnection, let row = state.connection(id) {
+                if row.tls != nil { return fail("starttls: \(id) already speaks TLS", time: time, socket: id, state: &state) }
+                if row.transport != .tcp {
+                    return fail("starttls: \(id) is not a TCP connection", time: time, socket: id, state: &state)
+                }
+                host = Self.certificateHost(row)
+            }
+            return onOpenConnection(target, "starttls", time: time, state: &state) { id in
+                .startTLS(StartTLSRequest(socket: id, dialogue: dialogue, tls: tls, host: host))
+            }
         case .sendFile(let target, let path):
             let effects = onOpenConnection(target, "sendfile", time: time, state: &state) { .sendFile($0, path: path) }
             for case .perform(let request) in effects {
@@ -261,6 +273,17 @@ public enum Reducer {
             return fail("\(verb): \(problem)", time: time, socket: id, state: &state)
         }
         return [makeRequest(make(id), state: &state)]
+    }
+
+    /// The name a certificate must carry for a connection: the host as the user wrote it in
+    /// `connect`, else the address it reached.
+    static func certificateHost(_ row: ConnectionRow) -> String {
+        if let written = row.requestedRemote, let host = AddressText.host(ofHostPort: written) { return host }
+        switch row.remote {
+        case .ipv4(let address, _)?: return address.description
+        case .ipv6(let address, _)?: return address.description
+        default: return ""
+        }
     }
 
     static func sendProblem(_ id: SocketID, state: AppState) -> String? {

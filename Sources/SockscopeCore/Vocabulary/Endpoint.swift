@@ -54,6 +54,13 @@ public enum AddressText {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
+    /// The host of `host:port` or `[v6]:port` (the brackets removed); nil without a port.
+    public static func host(ofHostPort text: String) -> String? {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]") { return String(text[text.index(after: text.startIndex)..<close]) }
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        return String(text[..<colon])
+    }
+
     /// A host that asks for every interface: `0.0.0.0`, `::` or `*`.
     public static func isAllInterfaces(_ host: String) -> Bool {
         host == "0.0.0.0" || host == "::" || host == "*"

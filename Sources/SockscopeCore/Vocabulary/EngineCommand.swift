@@ -142,6 +142,8 @@ public enum EngineCommand: Hashable, Sendable {
     case shutdown(SocketID, ShutdownDirection)
     /// Abortive close: SO_LINGER 0, then close, so the peer gets RST.
     case reset(SocketID)
+    /// TLS on an open plain stream connection; answered once the handshake is done (or failed).
+    case startTLS(StartTLSRequest)
     /// A datagram from an unconnected UDP socket (or a UDP listener) to an address.
     /// One datagram to `.inet` (UDP socket) or `.unixDatagram` (UNIX datagram socket).
     case sendTo(SocketID, to: Endpoint, [UInt8])

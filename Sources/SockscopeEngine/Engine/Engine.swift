@@ -112,6 +112,8 @@ public final class Engine: Sendable {
             withStream(id, request: request.id, call: "shutdown") { $0.shutdown(direction, request: request.id) }
         case .reset(let id):
             withStream(id, request: request.id, call: "reset") { $0.reset(request: request.id) }
+        case .startTLS(let startTLS):
+            withStream(startTLS.socket, request: request.id, call: "starttls") { $0.startTLS(startTLS, request: request.id) }
         case .sendFile(let id, let path):
             withStream(id, request: request.id, call: "sendfile") { $0.sendFile(path: path, request: request.id) }
         case .sendTo(let id, let destination, let bytes):

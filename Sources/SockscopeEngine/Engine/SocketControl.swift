@@ -38,6 +38,9 @@ protocol StreamControl: SocketControl {
     func reset(request: RequestID)
     /// Sends a file's bytes, kernel to kernel where it can.
     func sendFile(path: String, request: RequestID)
+    /// Upgrades the connection to TLS (after a protocol's STARTTLS dialogue); answered when
+    /// the handshake is done, or with why the upgrade failed.
+    func startTLS(_ startTLS: StartTLSRequest, request: RequestID)
 }
 
 /// A datagram socket that sends to any address. Call on the socket's event loop.

@@ -240,6 +240,43 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     /// Abortive close: SO_LINGER {on, 0 s} makes close(2) drop unsent data and send RST,
     /// so the peer's next call fails with ECONNRESET. It also cuts short a graceful close
     /// still waiting for queued output: that output is dropped.
+    func startTLS(_ startTLS: StartTLSRequest, request: RequestID) {
+        guard isOpen, !isClosing, let context else {
+            return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "starttls"), socket: id)
+        }
+        guard !outputShutDown else {
+            return sinkAfterTraffic.complete(request, failure: shutDownForWriting(call: "starttls"), socket: id)
+        }
+        let operations = context.pipeline.syncOperations
+        // Every TLS pipeline (connect, listen, an earlier starttls) has the wire observer.
+        if (try? operations.handler(type: TLSWireObserver.self)) != nil || (try? operations.handler(type: StartTLSNegotiator.self)) != nil {
+            return sinkAfterTraffic.complete(request, failure: SocketFailure(
+                call: "starttls", explanation: "\(id) already speaks TLS (or is being upgraded)"), socket: id)
+        }
+        let target = startTLS.host
+        do {
+            let setup = try TLSClientSetup(options: startTLS.tls, host: startTLS.host)
+            let negotiator = StartTLSNegotiator(
+                dialogue: startTLS.dialogue.map { StartTLSDialogue($0, host: startTLS.host, greetingSeen: tap.receivedTotal > 0) },
+                setup: setup, id: id,
+                request: request, sink: sink, connection: self, target: target)
+            try operations.addHandler(negotiator, position: .before(self))
+        } catch {
+            sinkAfterTraffic.complete(request, failure: .from(error, call: "starttls", target: target), socket: id)
+        }
+    }
+
+    /// A request whose failure ends the connection (a STARTTLS handshake that failed): the
+    /// failure answers the request (the one report of it), and the connection closes.
+    func fail(request: RequestID, with error: any Error, call: String) {
+        noteCloseCause(error)
+        let failure = SocketFailure.from(error, call: call, namedByNIO: false)
+        sinkAfterTraffic.complete(request, failure: failureReported ? nil : failure, socket: id)
+        failureReported = true
+        beginClosing(reason: closeReason ?? "closed after an error")
+        context?.close(promise: nil)
+    }
+
     func reset(request: RequestID) {
         guard isOpen, !isResetting, let context else {
             return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "reset"), socket: id)

@@ -50,6 +50,8 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     private var backlogSeen = false
     /// An empty write waits behind the counted output to say when it has all left.
     private var drainWatched = false
+    /// Bytes read and reported so far.
+    private var receivedReported = 0
 
     init(sink: EventSink, credit: PayloadCredit?) {
         self.sink = sink
@@ -152,10 +154,14 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         if received.count > 0 || output.unreported > 0 { reportTraffic() }
     }
 
+    /// Every byte read so far, reported or not (counted per report, not per read).
+    var receivedTotal: Int { receivedReported + received.count }
+
     func reportTraffic() {
         reportQueued = false
         guard let id else { return }
         if received.count > 0 {
+            receivedReported += received.count
             sink.emit(.received(id, bytes: received.preview, count: received.count))
             credit?.charge(received.count)
             received = TrafficCount(keepsAll: received.keepsAll)

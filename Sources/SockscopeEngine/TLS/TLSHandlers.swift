@@ -100,6 +100,11 @@ final class TLSHandshakeReporter: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
+    /// Added to a connection already open (`starttls`): the handshake starts now.
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive, session.startedAt == nil { session.startedAt = .now() }
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted(let negotiated) = event {
             session.handshakeDone = true
