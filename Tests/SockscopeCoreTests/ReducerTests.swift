@@ -567,6 +567,25 @@ func requests(_ effects: [Effect]) -> [EngineRequest] {
         #expect(Explanation.lines(for: "99999").first?.hasPrefix("nothing known about '99999'") == true)
     }
 
+    /// What a TLS error names (a BoringSSL reason, an alert by name or number) is explained too.
+    @Test func tlsAlertsAndReasonsByNameNumberOrCode() {
+        let unknownCA = "TLS alert unknown_ca (48): the certificate chain does not lead to a CA the peer trusts"
+        for topic in ["unknown_ca", "UNKNOWN-CA", "alert:48", "alert48"] {
+            #expect(Explanation.lines(for: topic) == [unknownCA], "explain \(topic)")
+        }
+        #expect(Explanation.lines(for: "tlsv1_alert_unknown_ca")
+            == ["TLSV1_ALERT_UNKNOWN_CA (TLS): the peer does not trust our certificate's issuer (alert unknown_ca)"])
+        // A BoringSSL alert code without words of its own is named from the alert table.
+        #expect(Explanation.lines(for: "SSLV3_ALERT_CERTIFICATE_REVOKED")
+            == ["SSLV3_ALERT_CERTIFICATE_REVOKED (TLS): the peer sent alert certificate_revoked (44): a certificate was revoked by its issuer"])
+        #expect(Explanation.lines(for: "WRONG_VERSION_NUMBER").first?.contains("does not speak TLS here") == true)
+        // Every alert number is distinct and reachable by its number.
+        #expect(Set(TLSReasons.alerts.map(\.number)).count == TLSReasons.alerts.count)
+        for alert in TLSReasons.alerts { #expect(TLSReasons.alert(named: "alert:\(alert.number)") == alert) }
+        // An errno number still means the errno.
+        #expect(Explanation.lines(for: "111").first?.contains("(errno 111)") == true)
+    }
+
     /// A file that cannot be written is explained in words about files, not UNIX sockets or ports.
     @Test func fileFailuresTalkAboutFiles() {
         for errno: Int32 in [2, 13] {

@@ -309,11 +309,13 @@ public enum CommandCatalog {
                 return .resolve(host: host)
             }),
         CommandSpec(
-            "explain", usage: "explain ERRNO|STATE",
-            summary: "explain an errno (ECONNREFUSED) or a TCP state (TIME-WAIT) in plain words",
-            details: ["an errno by name in any case (econnrefused) or by number (111)"],
+            "explain", usage: "explain ERRNO|STATE|TLS-ALERT|TLS-REASON",
+            summary: "explain an errno (ECONNREFUSED), a TCP state (TIME-WAIT) or a TLS alert or reason in plain words",
+            details: ["an errno by name in any case (econnrefused) or by number (111); a TLS alert by name (unknown_ca)",
+                      "or number (alert:48); a reason a TLS error names (TLSV1_ALERT_UNKNOWN_CA, WRONG_VERSION_NUMBER)"],
             arguments: [Argument(name: "TOPIC", kind: .value)],
-            examples: ["explain ECONNREFUSED", "explain TIME-WAIT", "explain 111", "explain econnrefused"],
+            examples: ["explain ECONNREFUSED", "explain TIME-WAIT", "explain 111", "explain econnrefused", "explain unknown_ca",
+                       "explain alert:112", "explain WRONG_VERSION_NUMBER"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
                 guard let topic = args.next() else { throw args.problem("needs an errno name or a TCP state") }
                 try args.end()

@@ -11,7 +11,14 @@ public enum Explanation {
         if let text = resolutionErrors[topic.uppercased()] {
             return ["\(topic.uppercased()): \(text)"]
         }
-        return ["nothing known about '\(topic)'; try an errno such as ECONNREFUSED (or its number, 111) or a TCP state such as TIME-WAIT"]
+        if let text = TLSReasons.explanation(ofCode: topic.uppercased()) {
+            return ["\(topic.uppercased()) (TLS): \(text)"]
+        }
+        if let alert = TLSReasons.alert(named: topic) {
+            return ["TLS alert \(alert.name) (\(alert.number)): \(alert.meaning)"]
+        }
+        return ["nothing known about '\(topic)'; try an errno such as ECONNREFUSED (or its number, 111), a TCP state"
+                + " such as TIME-WAIT, or a TLS alert or reason such as unknown_ca, alert:48 or WRONG_VERSION_NUMBER"]
     }
 
     /// getaddrinfo's own error codes (not errno values).

@@ -153,19 +153,18 @@ final class TLSHandshakeReporter: ChannelInboundHandler {
         switch error {
         case NIOSSLError.uncleanShutdown:
             return SocketFailure(call: "tls read", code: "UNCLEAN_SHUTDOWN",
-                                 explanation: "the peer closed the TCP connection without a TLS close_notify"
-                                    + " (so a cut-off cannot be told from the end)", target: target)
+                                 explanation: TLSReasons.explanation(ofCode: "UNCLEAN_SHUTDOWN")!, target: target)
         case let sslError as NIOSSLError:
             let text = String(describing: sslError)
             let code = Self.reasonCode(in: text)
             let call = session.handshakeDone ? "tls" : "tls handshake"
-            return SocketFailure(call: call, code: code, explanation: code.flatMap { Self.explanations[$0] }
+            return SocketFailure(call: call, code: code, explanation: code.flatMap { TLSReasons.explanation(ofCode: $0) }
                                     ?? "the TLS library said: \(text)", target: target)
         case let boring as BoringSSLError:
             let text = String(describing: boring)
             let code = Self.reasonCode(in: text)
             return SocketFailure(call: session.handshakeDone ? "tls" : "tls handshake", code: code,
-                                 explanation: code.flatMap { Self.explanations[$0] } ?? "the TLS library said: \(text)",
+                                 explanation: code.flatMap { TLSReasons.explanation(ofCode: $0) } ?? "the TLS library said: \(text)",
                                  target: target)
         default:
             return nil
@@ -178,25 +177,6 @@ final class TLSHandshakeReporter: ChannelInboundHandler {
         let code = text[range.upperBound...].prefix { $0.isUppercase || $0.isNumber || $0 == "_" }
         return code.isEmpty ? nil : String(code)
     }
-
-    /// The reasons people meet, in plain words (alerts are the peer's: it refused something of ours).
-    static let explanations: [String: String] = [
-        "WRONG_VERSION_NUMBER": "the peer does not speak TLS here (its first bytes are not a TLS record: plain TCP?)",
-        "UNSUPPORTED_PROTOCOL": "no TLS version in common (see --tls-min/--tls-max)",
-        "TLSV1_ALERT_PROTOCOL_VERSION": "the peer refused our TLS versions (alert protocol_version; see --tls-min/--tls-max)",
-        "NO_SHARED_CIPHER": "no cipher suite in common",
-        "SSLV3_ALERT_HANDSHAKE_FAILURE": "the peer refused the handshake (alert handshake_failure: nothing in common)",
-        "TLSV1_ALERT_NO_APPLICATION_PROTOCOL": "no ALPN protocol in common (alert no_application_protocol; see --alpn)",
-        "TLSV1_ALERT_UNKNOWN_CA": "the peer does not trust our certificate's issuer (alert unknown_ca)",
-        "SSLV3_ALERT_BAD_CERTIFICATE": "the peer rejected our certificate (alert bad_certificate)",
-        "SSLV3_ALERT_CERTIFICATE_EXPIRED": "the peer says our certificate expired (alert certificate_expired)",
-        "TLSV1_CERTIFICATE_REQUIRED": "the server requires a client certificate (--cert FILE --key FILE)",
-        "PEER_DID_NOT_RETURN_A_CERTIFICATE": "the client sent no certificate although one is required",
-        "TLSV1_ALERT_DECODE_ERROR": "the peer could not decode our message (alert decode_error)",
-        "TLSV1_ALERT_INTERNAL_ERROR": "the peer failed internally (alert internal_error)",
-        "TLSV1_UNRECOGNIZED_NAME": "the server has no certificate for that name (alert unrecognized_name; see --sni)",
-        "HTTP_REQUEST": "the peer sent an HTTP request to a TLS port: it is speaking plain HTTP",
-    ]
 }
 
 /// What every connection of one `connect tls://` request shares: the context, the roots to
