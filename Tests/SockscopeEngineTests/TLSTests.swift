@@ -131,6 +131,40 @@ struct TLSTests {
         #expect(report.chain.first?.daysLeft == -1 || report.chain.first?.daysLeft == -2)
     }
 
+    /// A `connect tls://` is answered once its handshake is done: with the `tls` report in
+    /// the answer, or with the failure, so a script's next line never races the handshake.
+    @Test(.requires("openssl"))
+    func connectIsAnsweredAfterTheHandshakeWithItsReportOrItsFailure() async throws {
+        let fixture = try OpenSSLFixture()
+        try await fixture.selfSigned("own", subject: "/CN=localhost", san: "DNS:localhost")
+        let (good, goodPort) = try await fixture.server(["-cert", fixture.path("own.pem"), "-key", fixture.path("own.key")])
+        defer { good.kill() }
+        let (bad, badPort) = try await fixture.server(["-cert", fixture.path("own.pem"), "-key", fixture.path("own.key")])
+        defer { bad.kill() }
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        var trusted = ConnectRequest(endpoint: .inet(.tcp, host: "localhost", port: goodPort))
+        trusted.tls = TLSClientOptions()
+        trusted.tls?.caFile = fixture.path("own.pem")
+        let answer = try await harness.perform(.connect(trusted))
+        #expect(answer.last == .requestCompleted)
+        let id = try #require(answer.first?.socket, "\(answer)")
+        // Already reported when the answer came: the handshake finished before it.
+        #expect(harness.events(about: id).contains { if case .tls(_, let report) = $0 { report.verification == .verified } else { false } },
+                "\(harness.events(about: id))")
+
+        var untrusted = ConnectRequest(endpoint: .inet(.tcp, host: "localhost", port: badPort))
+        untrusted.tls = TLSClientOptions()
+        let refused = try await harness.perform(.connect(untrusted))
+        #expect(refused.last == .requestCompleted)
+        let failure = try #require(refused.lazy.compactMap { kind -> SocketFailure? in
+            if case .error(_, let failure) = kind { return failure }
+            return nil
+        }.first, "\(refused)")
+        #expect(failure.call == "tls verify")
+        #expect(failure.explanation.hasPrefix("self-signed certificate (CN=localhost)"), "\(failure.explanation)")
+    }
+
     @Test(.requires("openssl"))
     func aNameMismatchSaysWhatWasAskedAndWhatTheCertificateNames() async throws {
         let fixture = try OpenSSLFixture()

@@ -50,6 +50,10 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     /// Set by our own `shutdown`: NIO then reports `inputClosed` as if the peer had sent FIN.
     private var inputShutDownByUs = false
     private var outputShutDown = false
+    /// A `connect tls://` is answered when its handshake is done (or failed), not when TCP
+    /// is up: a script's next `send` is then encrypted, and a failed handshake fails it.
+    private var completesAfterHandshake = false
+    private var awaitingHandshake: RequestID?
 
     init(origin: Origin, mode: ListenMode, sink: EventSink, registry: SocketRegistry) {
         self.origin = origin
@@ -92,6 +96,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
             try options.setOption(.writeBufferWaterMark, value: StreamResponder.echoWaterMark)
         }
         let pipeline = channel.pipeline.syncOperations
+        completesAfterHandshake = leading.contains { $0 is TLSWireObserver }
         for handler in leading { try pipeline.addHandler(handler) }
         try pipeline.addHandler(tap)
         if let responder { try pipeline.addHandler(responder) }
@@ -126,7 +131,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
             if case .unixDomainSocket? = context.channel.localAddress { reportPeerCredentials(context.channel) }
         case .outgoing(_, let request):
             sinkAfterTraffic.emit(.connected(id, local: local, remote: remote), request: request)
-            sinkAfterTraffic.complete(request)
+            if completesAfterHandshake { awaitingHandshake = request } else { sinkAfterTraffic.complete(request) }
         }
         context.fireChannelActive()
     }
@@ -136,6 +141,11 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         isOpen = false
         registry.remove(id)
         let reason = closeReason ?? (registry.isStopping ? "engine stopped" : inputClosed ? "connection lost" : "peer closed")
+        if let request = awaitingHandshake {
+            awaitingHandshake = nil
+            sinkAfterTraffic.complete(request, failure: SocketFailure(
+                call: "tls handshake", explanation: "the connection closed before the handshake was done (\(reason))"), socket: id)
+        }
         sinkAfterTraffic.reportClosed(id, reason: reason, closeRequests: closeRequests)
         closeRequests.removeAll()
         context.fireChannelInactive()
@@ -152,6 +162,10 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let request = awaitingHandshake, TLSHandshakeReporter.isHandshakeCompletion(event) {
+            awaitingHandshake = nil
+            sinkAfterTraffic.complete(request)
+        }
         guard case ChannelEvent.inputClosed = event, !inputShutDownByUs else {
             return context.fireUserInboundEventTriggered(event)
         }
@@ -170,6 +184,10 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let request = awaitingHandshake {
+            awaitingHandshake = nil
+            return fail(request: request, with: error, call: Self.failedOperation(error))
+        }
         noteFailure(error, call: Self.failedOperation(error))
         beginClosing(reason: closeReason ?? "closed after an error")
         context.close(promise: nil)

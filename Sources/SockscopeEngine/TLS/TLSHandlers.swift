@@ -105,6 +105,12 @@ final class TLSHandshakeReporter: ChannelInboundHandler {
         if context.channel.isActive, session.startedAt == nil { session.startedAt = .now() }
     }
 
+    /// Whether `event` is swift-nio-ssl's "handshake done" (for handlers behind this one,
+    /// which need not know NIOTLS).
+    static func isHandshakeCompletion(_ event: Any) -> Bool {
+        if case TLSUserEvent.handshakeCompleted = event { true } else { false }
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted(let negotiated) = event {
             session.handshakeDone = true
