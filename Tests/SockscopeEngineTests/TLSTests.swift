@@ -165,6 +165,21 @@ struct TLSTests {
         #expect(failure.explanation.hasPrefix("self-signed certificate (CN=localhost)"), "\(failure.explanation)")
     }
 
+    /// `close` sends close_notify and closes: it does not sit for swift-nio-ssl's 5 s waiting
+    /// for a close_notify that openssl s_server never sends (it answers with a bare FIN).
+    @Test(.requires("openssl"))
+    func closeDoesNotWaitSecondsForThePeersCloseNotify() async throws {
+        let fixture = try OpenSSLFixture()
+        try await fixture.selfSigned("own", subject: "/CN=localhost", san: "DNS:localhost")
+        let (server, port) = try await fixture.server(["-cert", fixture.path("own.pem"), "-key", fixture.path("own.key")])
+        defer { server.kill() }
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let id = try await Self.connectTLS(harness, port: port) { $0.caFile = fixture.path("own.pem") }
+        let closed = try await harness.perform(.close(id), timeout: .seconds(3))
+        #expect(closed.contains(.closed(id, reason: "closed by us")), "\(closed)")
+    }
+
     @Test(.requires("openssl"))
     func aNameMismatchSaysWhatWasAskedAndWhatTheCertificateNames() async throws {
         let fixture = try OpenSSLFixture()

@@ -46,6 +46,7 @@ struct TLSServerSetup: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.applicationProtocols = options.alpn
+        configuration.shutdownTimeout = TLSFiles.closeNotifyWait
         configuration.keyLogCallback = try KeyLogFile.open(options.keyLogFile)?.callback
         requiresClientCertificate = options.requireClientCertificate
         if options.requireClientCertificate {
