@@ -29,6 +29,13 @@ import Testing
         #expect(try unit(.regex("^GET (\\S+) HTTP"), "GET /index.html HTTP/1.1")?[1] == Array("/index.html".utf8))
         #expect(try unit(.regex("b+"), "abbbc")?[0] == Array("bbb".utf8), "a regex matches anywhere in the line")
         #expect(try unit(.regex("^b+$"), "abbbc") == nil)
+        // Without captures (a reply with no \1) a regex says only whether it matches, the same way.
+        for (source, text) in [("b+", "abbbc"), ("^b+$", "abbbc"), ("^GET ", "GET /"), ("x", "")] {
+            let matcher = try ByteMatcher(.regex(source))
+            let full = Array(text.utf8).withUnsafeBytes { matcher.matchUnit($0) } != nil
+            let bare = Array(text.utf8).withUnsafeBytes { matcher.matchUnit($0, capturing: false) } != nil
+            #expect(full == bare, "\(source) on \(text)")
+        }
         // Not UTF-8: each byte is one scalar, so a regex still sees every byte.
         let binary: [UInt8] = [0xFF, 0x41, 0x42, 0xFE]
         let captures = try binary.withUnsafeBytes { try ByteMatcher(.regex("A(B)")).matchUnit($0) }?.captures

@@ -75,7 +75,9 @@ public struct ByteMatcher: @unchecked Sendable {
     /// Whether a rule's unit (a line without its ending, or a whole read) matches: `exact`
     /// and `hex` are the whole unit, `contains` anywhere, `prefix` its start, a regex
     /// anywhere in it (anchor with `^...$` for the whole). Captures only for a regex.
-    public func matchUnit(_ bytes: UnsafeRawBufferPointer) -> UnitMatch? {
+    /// `capturing` false: only whether it matches (a reply without `\1` needs no captures, and
+    /// a regex then skips building them).
+    public func matchUnit(_ bytes: UnsafeRawBufferPointer, capturing: Bool = true) -> UnitMatch? {
         switch pattern {
         case .exact, .hex:
             return bytes.count == needle.count && bytes.elementsEqual(needle) ? UnitMatch(captures: [Array(bytes)]) : nil
@@ -87,6 +89,7 @@ public struct ByteMatcher: @unchecked Sendable {
         case .regex:
             guard let regex else { return nil }
             let text = MatchText(bytes)
+            guard capturing else { return text.string.contains(regex) ? UnitMatch(captures: []) : nil }
             guard let match = text.string.firstMatch(of: regex) else { return nil }
             return UnitMatch(captures: match.output.map { $0.substring.map(text.bytes(of:)) })
         }

@@ -12,6 +12,8 @@ final class LiveRule: Sendable {
     let matcher: ByteMatcher
     /// What a firing must look up for the reply (the clock, the count...), nothing more.
     let usesTime: Bool, usesCount: Bool, usesPeer: Bool, usesRandom: Bool
+    /// The reply takes a regex's captures (`\1`...): only then are they built per match.
+    let usesCaptures: Bool
     private let firings = NIOLockedValueBox(0)
 
     init(number: Int, owner: RuleOwner, rule: Rule) throws(ByteMatcher.PatternError) {
@@ -20,6 +22,7 @@ final class LiveRule: Sendable {
         self.rule = rule
         matcher = try ByteMatcher(rule.pattern)
         (usesTime, usesCount, usesPeer, usesRandom) = rule.reply.uses
+        usesCaptures = rule.reply.highestCapture > 0
     }
 
     /// This firing's number, counting every connection's.
@@ -162,7 +165,7 @@ final class RuleResponder: ChannelInboundHandler {
     private func answer(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
         if hasRawRules {
             for rule in rules where rule.rule.framing == .reads && mayFire(rule) {
-                if let match = rule.matcher.matchUnit(bytes) {
+                if let match = rule.matcher.matchUnit(bytes, capturing: rule.usesCaptures) {
                     // A read a --raw rule answered is not also looked at line by line.
                     return fire(rule, match, ending: [], context: context)
                 }
@@ -207,7 +210,9 @@ final class RuleResponder: ChannelInboundHandler {
             ending = [0x0D, 0x0A]
         }
         for rule in rules where rule.rule.framing == .lines && mayFire(rule) {
-            if let match = rule.matcher.matchUnit(content) { return fire(rule, match, ending: ending, context: context) }
+            if let match = rule.matcher.matchUnit(content, capturing: rule.usesCaptures) {
+                return fire(rule, match, ending: ending, context: context)
+            }
         }
     }
 
