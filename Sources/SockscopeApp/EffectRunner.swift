@@ -34,6 +34,17 @@ struct EffectRunner {
                 case .failure(let failure): .outcome(.error, "save \(path) failed: \(failure.code ?? "") (\(failure.explanation))", time: Timestamp.now())
                 }
                 queue += Reducer.reduce(&state, event)
+            case .loadRules(let path, let owner, let listenRequest):
+                let event: AppEvent
+                if let text = LogFile.read(LogFile.expandingHome(path)) {
+                    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    event = .ruleFile(owner: owner, path: path, lines: lines, listenRequest: listenRequest, time: Timestamp.now())
+                } else {
+                    let failure = SocketFailure.file(call: "open", errno: errno, path: path)
+                    event = .outcome(.error, "listen --rules \(path): cannot read it: \(failure.code ?? "") (\(failure.explanation))",
+                                     time: Timestamp.now())
+                }
+                queue += Reducer.reduce(&state, event)
             }
         }
     }

@@ -24,11 +24,15 @@ public enum HeadlessSession {
         public var keepGoing: Bool
         /// `--payload base64`: JSON data events carry their whole payload (see `PayloadCredit`).
         public var payload: PayloadEncoding
+        /// `--script FILE` (`-f`): its lines run after the `-c` commands, stdin is not read, and
+        /// the session ends once its last line has run (status 1 if any line failed).
+        public var scriptPath: String?
 
         public init(commands: [String], json: Bool, engineThreads: Int = 1, allowPublic: Bool = false,
                     coalesceMilliseconds: Int = HeadlessSession.defaultCoalesceMilliseconds, keepGoing: Bool = false,
-                    payload: PayloadEncoding = .none) {
+                    payload: PayloadEncoding = .none, scriptPath: String? = nil) {
             self.payload = payload
+            self.scriptPath = scriptPath
             self.keepGoing = keepGoing
             self.commands = commands
             self.json = json
@@ -48,17 +52,32 @@ public enum HeadlessSession {
 
     /// Returns the process exit status.
     public static func run(_ options: Options) -> Int32 {
+        var scriptLines: [String] = []
+        if let path = options.scriptPath {
+            guard let lines = scriptFileLines(path) else {
+                writeAll(STDERR_FILENO, Array("sockscope: cannot read the script \(path): \(ErrnoCatalog.entry(for: errno).map { "\($0.name) (\($0.explanation))" } ?? "errno \(errno)")\n".utf8))
+                return 1
+            }
+            scriptLines = lines
+        }
         let signals = SignalRoute.install()
+        // An expectation sees every byte a socket received: data events then carry whole
+        // payloads, not 1 KiB previews. Lines from stdin come too late to ask for that.
+        let expects = (options.commands + scriptLines).contains { Self.isExpectLine($0) }
         // Whole payloads reach the output only as fast as it is written (see `PayloadCredit`).
-        let credit = options.payload == .base64 ? PayloadCredit() : nil
+        let credit = options.payload == .base64 || expects ? PayloadCredit() : nil
         let mailbox = Mailbox(keepsWholePayloads: credit != nil)
         let engine = Engine(threads: options.engineThreads, payloadCredit: credit, emit: { mailbox.post($0) })
         var unpaid = 0
         var state = AppState(interactive: false)
         state.allowsPublicListeners = options.allowPublic
         state.script.stopsAtFailure = !options.keepGoing
+        state.script.sources = [ScriptSource(name: "-c", lines: options.commands.count)]
+            + (options.scriptPath.map { [ScriptSource(name: $0, lines: scriptLines.count)] } ?? [])
+            + [ScriptSource(name: "stdin", lines: nil)]
         var output: [UInt8] = []
-        var stdinOpen = true
+        // A script file replaces stdin: the session is the script.
+        var stdinOpen = options.scriptPath == nil
         var lines = LineReader()
         /// A data event's whole payload (`--payload base64`), printed with the entry it makes.
         var wholePayload: (socket: SocketID, bytes: [UInt8])?
@@ -102,7 +121,7 @@ public enum HeadlessSession {
         /// log: printed as they come.
         /// After the engine has stopped, what the reducer asks for is not done (nothing could do it).
         func apply(_ event: EngineEvent, runningEffects: Bool = true) {
-            if credit != nil { wholePayload = event.kind.wholePayload }
+            if options.payload == .base64 { wholePayload = event.kind.wholePayload }
             if case .received(_, _, let count) = event.kind { unpaid += count }
             if case .receivedFrom(_, _, _, let count, _) = event.kind { unpaid += count }
             defer { wholePayload = nil }
@@ -124,7 +143,7 @@ public enum HeadlessSession {
         // empty while the flood goes on, and must not count as its end (the pause would never grow).
         var pacing = DataPacing(longestMilliseconds: options.coalesceMilliseconds,
                                 quietMilliseconds: Engine.trafficReportIntervalMilliseconds + 20)
-        for command in options.commands { script(command) }
+        for command in options.commands + scriptLines { script(command) }
         while !effects.quitting {
             writeAll(STDOUT_FILENO, output)
             output.removeAll(keepingCapacity: true)
@@ -133,6 +152,12 @@ public enum HeadlessSession {
             if state.script.failure != nil, !options.keepGoing {
                 handle(Reducer.reduce(&state, .outcome(.info, "a scripted command failed: leaving with status 1 (--keep-going runs on)",
                                                         time: Timestamp.now())))
+                writeAll(STDOUT_FILENO, output)
+                output.removeAll(keepingCapacity: true)
+                break
+            }
+            if options.scriptPath != nil, state.script.pending.isEmpty, state.script.waitingFor == nil {
+                handle(Reducer.reduce(&state, .outcome(.info, "the script ran to its end: leaving", time: Timestamp.now())))
                 writeAll(STDOUT_FILENO, output)
                 output.removeAll(keepingCapacity: true)
                 break
@@ -188,6 +213,22 @@ public enum HeadlessSession {
         writeAll(STDOUT_FILENO, output)
         // Like nc: a script whose command failed (refused, unknown, unsaved) says so in its status.
         return state.script.failure != nil && !options.keepGoing ? 1 : 0
+    }
+}
+
+extension HeadlessSession {
+    /// A script file's lines, blank and comment lines included (so messages name the file's line numbers).
+    static func scriptFileLines(_ path: String) -> [String]? {
+        guard let text = LogFile.read(path) else { return nil }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        }
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
+    static func isExpectLine(_ line: String) -> Bool {
+        line.drop { $0 == " " || $0 == "\t" }.lowercased().hasPrefix("expect")
     }
 }
 

@@ -68,7 +68,7 @@ enum DetailPane {
                     ? ("datagrams", "\(row.datagramsIn) in (\(ByteCount.text(row.bytesIn))), \(row.datagramsOut) out (\(ByteCount.text(row.bytesOut)))", .normal)
                     : ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all, \(row.refusedTotal) refused", .normal),
                 ("state", row.isOpen ? "listening" : "closed", row.isOpen ? .normal : .dim),
-            ]
+            ] + ruleLines(state, row.id)
             return LabDetail.merge(lines, for: row.id, state, width: width)
         }
         if let id, let row = state.connection(id) {
@@ -83,7 +83,7 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ] + tlsLines(row), for: row.id, state, width: width)
+            ] + tlsLines(row) + ruleLines(state, row.id) + repeaterLines(state, row.id), for: row.id, state, width: width)
         }
         return [("", "Select a listener or a connection to see its details.", .dim)]
     }
@@ -97,6 +97,22 @@ enum DetailPane {
         }
         return TLSEventText.detailLines(report).enumerated().map { index, text in
             (index == 0 ? "tls" : "", text, index == 3 && warning ? .warning : .normal)
+        }
+    }
+
+    /// Every rule that answers on the socket, in the order they are tried, with its firings
+    /// (on all the connections it applies to) and whose it is when not the socket's own.
+    static func ruleLines(_ state: AppState, _ id: SocketID) -> [(String, String, StyleRole)] {
+        state.rulesApplying(to: id).enumerated().map { index, rule in
+            let owner = rule.owner == .socket(id) ? "" : " [\(rule.owner)'s]"
+            return (index == 0 ? "rules" : "", DisplayText.escape(string: rule.row.text, backslashes: false) + owner, .normal)
+        }
+    }
+
+    /// The sends repeating on the connection (`every`), with how far each has got.
+    static func repeaterLines(_ state: AppState, _ id: SocketID) -> [(String, String, StyleRole)] {
+        state.repeaters.filter { $0.target == id }.enumerated().map { index, repeater in
+            (index == 0 ? "repeating" : "", repeater.text + " (stop \(repeater.number))", .normal)
         }
     }
 

@@ -43,6 +43,11 @@ struct SockscopeCommand: ParsableCommand {
             help: "Run a command at start-up (repeatable), e.g. -c 'listen 9000 --echo'.")
     var commands: [String] = []
 
+    @Option(name: [.customShort("f"), .customLong("script")],
+            help: ArgumentHelp("Run a file of commands without a UI (implies --headless), one per line, # comments allowed; stdin is not read. The session ends after the last line; exit status 0 when every line (every expect) held, 1 with the failing line's number and why.",
+                               valueName: "file"))
+    var script: String?
+
     @Flag(help: "Run without a UI: print one line per event; read more commands from stdin. Ends at quit or a signal, or once stdin has ended and no listener or connection can bring more.")
     var headless = false
 
@@ -79,7 +84,9 @@ struct SockscopeCommand: ParsableCommand {
     func validate() throws {
         guard PayloadMode(rawValue: payload) != nil else { throw ValidationError("--payload must be none or base64") }
         if isNetcat {
-            if headless || !commands.isEmpty { throw ValidationError("HOST PORT (netcat mode) goes without --headless and -c") }
+            if headless || !commands.isEmpty || script != nil {
+                throw ValidationError("HOST PORT (netcat mode) goes without --headless, -c and --script")
+            }
             if udp && unix { throw ValidationError("-u and -U: choose UDP or a UNIX socket") }
             if unix {
                 guard target.count == 1 else { throw ValidationError("-U takes one PATH") }
@@ -94,6 +101,7 @@ struct SockscopeCommand: ParsableCommand {
         } else if events != nil {
             throw ValidationError("--events goes with netcat mode (HOST PORT); --headless --json prints the stream on stdout")
         }
+        let headless = headless || script != nil
         if payload != PayloadMode.none.rawValue, !isNetcat, !(headless && json) {
             throw ValidationError("--payload goes with --headless --json or netcat mode")
         }
@@ -118,10 +126,10 @@ struct SockscopeCommand: ParsableCommand {
             let eventsTarget: PipeSession.EventsTarget? = events.map { $0 == "-" ? .standardError : .file($0) }
             status = PipeSession.run(.init(opening: opening, events: eventsTarget, payload: payloadEncoding,
                                            engineThreads: threads))
-        } else if headless {
+        } else if headless || script != nil {
             status = HeadlessSession.run(.init(commands: commands, json: json, engineThreads: threads, allowPublic: `public`,
                                                coalesceMilliseconds: coalesceMilliseconds, keepGoing: keepGoing,
-                                               payload: payloadEncoding))
+                                               payload: payloadEncoding, scriptPath: script))
         } else {
             status = TUISession.run(.init(commands: commands, theme: Theme.Name(rawValue: theme)!, engineThreads: threads,
                                           keepsHistory: !noHistory))

@@ -182,6 +182,23 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                 tls.caFile = "/tmp/ca.pem"
                 return tls
             }())),
+            (#"expect "+PONG""#, .expect(target: nil, .data(.exact(Array("+PONG".utf8))), timeoutMilliseconds: 10_000)),
+            ("expect c1 +OK --timeout 0.25", .expect(target: C1, .data(.exact(Array("+OK".utf8))), timeoutMilliseconds: 250)),
+            ("expect /C1/", .expect(target: nil, .data(.regex("C1")), timeoutMilliseconds: 10_000)),
+            (#"expect "closed""#, .expect(target: nil, .data(.exact(Array("closed".utf8))), timeoutMilliseconds: 10_000)),
+            ("expect L1 CONNECTED", .expect(target: L1, .connected, timeoutMilliseconds: 10_000)),
+            ("expect hex dead", .expect(target: nil, .data(.hex([0xDE, 0xAD])), timeoutMilliseconds: 10_000)),
+            ("sleep 0", .sleep(milliseconds: 0)),
+            ("rule all list", .rule(.all, .list)),
+            ("rule C1 remove r3", .rule(.socket(C1), .remove(3))),
+            (#"rule when /a b/ reply "x \1" --raw"#, .rule(nil, .add({
+                var rule = Rule(pattern: .regex("a b"), reply: ReplyTemplate(parts: [.bytes(Array("x ".utf8)), .capture(1)]))
+                rule.framing = .reads
+                return rule
+            }()))),
+            ("every 5 --count 2 send C1 a b", .every(milliseconds: 5, count: 2, target: C1, bytes: Array("a b".utf8))),
+            ("stop E2", .stop(2)),
+            ("stop", .stop(nil)),
         ]
     }()
 
@@ -235,6 +252,11 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .system: "system"
         case .clearClosed: "clearClosed"
         case .forgetClosed: "forgetClosed"
+        case .expect: "expect"
+        case .sleep: "sleep"
+        case .rule: "rule"
+        case .every: "every"
+        case .stop: "stop"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -251,7 +273,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed", "forgetClosed", "startTLS"]
+                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -274,6 +296,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         if number % 11 == 0 { listen.policy.deny = [AddressRange("192.168.0.0/16")!] }
         if number % 13 == 0 { listen.policy.maxConnections = 1 + number % 1000 }
         if number % 2 == 1 { listen.policy.idleTimeoutMilliseconds = 1 + number % 86_400_000 }
+        if number % 17 == 0 { listen.rulesFile = word }
         let connect = ConnectRequest(endpoint: port == 0 ? .unix(path: word) : endpoint,
                                      bind: number % 2 == 0 ? LocalAddress(host: "127.0.0.1", port: port) : nil,
                                      timeoutMilliseconds: number % 3 == 0 ? 1 + number % 3_600_000 : nil)
@@ -295,7 +318,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 10: return .resolve(host: "h" + word.filter { $0 != " " && $0 != "'" })
         case 11: return .explain(["ECONNREFUSED", "TIME-WAIT", "EAGAIN"][number % 3])
         case 12: return .setLineEnding(target: target, LineEnding.allCases[number % 4])
-        case 13: return .save(path: word, format: number % 2 == 0 ? .json : .text)
+        case 13: return .save(path: word, format: [.json, .text, .script][number % 3])
         case 14: return .help(topic: id % 2 == 0 ? nil : CommandCatalog.specs[number % CommandCatalog.specs.count].name)
         case 15: return .quit
         case 16: return .accept(target: target)
@@ -313,6 +336,24 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             if number % 5 == 0 { tls.alpn = ["h2", "http/1.1"] }
             let dialogues: [StartTLSProtocol?] = [nil] + StartTLSProtocol.allCases
             return .startTLS(target: target, dialogue: dialogues[number % dialogues.count], tls: tls)
+        case 26:
+            // A regex as the parser gives it: a slash in it is escaped (an unescaped one ends it).
+            let patterns: [BytePattern] = [.exact(bytes), .contains(bytes), .prefix(bytes), .hex(bytes), .regex("a(b)+ \\/" + word.replacingOccurrences(of: "/", with: "\\/"))]
+            let conditions: [ExpectCondition] = [.connected, .eof, .closed] + patterns.map(ExpectCondition.data)
+            return .expect(target: target, conditions[number % conditions.count], timeoutMilliseconds: 1 + number % 3_600_000)
+        case 27: return .sleep(milliseconds: number % 3_600_001)
+        case 28:
+            var rule = Rule(pattern: [.exact(bytes), .regex("^x(y)\\d")][number % 2],
+                            reply: ReplyTemplate(parts: [.bytes(bytes), number % 2 == 1 ? .capture(1) : .count, .peer, .date]))
+            rule.framing = number % 3 == 0 ? .reads : .lines
+            rule.delayMilliseconds = number % 5 == 0 ? 1 + number % 1000 : 0
+            rule.once = number % 7 == 0
+            rule.closes = number % 11 == 0
+            let owner: RuleOwner? = [nil, .all, target.map(RuleOwner.socket)][number % 3]
+            return .rule(owner, [.add(rule), .list, .remove(1 + number % 100)][id % 3])
+        case 29: return .every(milliseconds: 1 + number % 86_400_000, count: number % 2 == 0 ? nil : 1 + number % 1000,
+                               target: target?.kind == .listener ? nil : target, bytes: bytes)
+        case 30: return .stop(number % 2 == 0 ? nil : 1 + number % 50)
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }
@@ -328,7 +369,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             kind, id, port, bytes, word, number in
             let command = Self.command(kind: kind, id: max(1, id), port: port, bytes: bytes, word: word, number: number)
             let line = CommandText.line(for: command)
-            #expect((try? CommandParser.parse(line)) == command, "\(line)")
+            #expect((try? CommandParser.parse(line)) == command, "\(line) \(command)")
         }
     }
 

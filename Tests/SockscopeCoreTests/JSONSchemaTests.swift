@@ -12,6 +12,7 @@ import Testing
         case moreDatagrams
         case attempt, optionValue, resolved, peerCredentials, tls, tlsCertificate, refused, closed, error, requestCompleted
         case labCall, labKernel, labSystem, labPortRange
+        case ruleFired
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -39,6 +40,7 @@ import Testing
         case .closed: .closed
         case .error: .error
         case .requestCompleted: .requestCompleted
+        case .ruleFired: .ruleFired
         case .lab(let event):
             switch event {
             case .call: .labCall
@@ -101,6 +103,7 @@ import Testing
             .lab(.system([SystemSocket(proto: "tcp", state: "LISTEN", receiveQueue: 0, sendQueue: 128, local: at("127.0.0.1:9000"),
                                        remote: nil, process: "sockscope (1)", inode: 7, isOurs: true)]))
         case .labPortRange: .lab(.portRange(low: 32768, high: 60999))
+        case .ruleFired: .ruleFired(c1, rule: 3, times: 1)
         }
     }
 

@@ -22,7 +22,8 @@ import Testing
     /// back (`CommandText`) to a line parsing to the same command.
     @Test func noiseGetsAOneLineErrorOrACommandThatPrintsBack() async {
         let verbs = ["", "listen ", "connect ", "send ", "sendhex ", "sendto ", "sendfile ", "close ", "shutdown ", "reset ",
-                     "set ", "get ", "resolve ", "explain ", "save ", "help ", "socket ", "bind ", "accept ", "recv ", "sys "]
+                     "set ", "get ", "resolve ", "explain ", "save ", "help ", "socket ", "bind ", "accept ", "recv ", "sys ",
+                     "expect ", "expect C1 /", "rule L1 when ", "rule when /", "rule all when contains ", "sleep "]
         await propertyCheck(count: 1000, input: Self.trickyText) { line in
             for verb in verbs {
                 do {

@@ -33,6 +33,16 @@ public enum Command: Hashable, Sendable {
     /// `clear closed --after SECONDS|off`: from now on, forget a closed row that long after
     /// it closed (milliseconds; nil: keep them).
     case forgetClosed(afterMilliseconds: Int?)
+    /// `expect [ID] MATCH|closed|eof|connected [--timeout S]`: a script waits until it holds.
+    case expect(target: SocketID?, ExpectCondition, timeoutMilliseconds: Int)
+    /// `sleep MS`: a script waits.
+    case sleep(milliseconds: Int)
+    /// `rule [ID|all] when ... | list | remove N`; nil owner: the selected or recent socket.
+    case rule(RuleOwner?, RuleCommand)
+    /// `every MS [--count N] send [ID] TEXT`: a send repeated at an interval (`Repeater`).
+    case every(milliseconds: Int, count: Int?, target: SocketID?, bytes: [UInt8])
+    /// `stop [N]`: stops repeater `E<N>`, or every one.
+    case stop(Int?)
 }
 
 extension Command {
@@ -44,7 +54,19 @@ extension Command {
              .getOption(let target, _), .setLineEnding(let target, _), .accept(let target):
             target
         case .step(let call): call.socket
+        case .expect(let target, _, _): target
+        case .rule(.socket(let id)?, _): id
+        case .every(_, _, let target, _): target
+        case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed: nil
+        }
+    }
+
+    /// Reads what a socket did, so it may name one that has closed since (`expect C1 closed`).
+    var readsHistory: Bool {
+        switch self {
+        case .expect, .rule(_, .list): true
+        default: false
         }
     }
 
@@ -71,6 +93,11 @@ extension Command {
         case .accept: "accept"
         case .system: "sys"
         case .clearClosed, .forgetClosed: "clear"
+        case .expect: "expect"
+        case .sleep: "sleep"
+        case .rule: "rule"
+        case .every: "every"
+        case .stop: "stop"
         }
     }
 }

@@ -3,6 +3,9 @@
 struct CommandWord: Hashable, Sendable {
     var text: String
     var quoted: Bool
+    /// Written `/like this/` where a command takes patterns (`rule`, `expect`): the text
+    /// between the slashes, a regex.
+    var isRegex = false
 }
 
 /// Where a command takes a socket id, which decides when a word is read as one.
@@ -40,6 +43,12 @@ public struct CommandArguments {
     /// The next word, left in place.
     func peek() -> String? { words.first?.text }
 
+    /// Takes the next word with how it was written (quoted, a `/regex/`).
+    mutating func nextWord() -> CommandWord? { words.popFirst() }
+
+    /// The next word with how it was written, left in place.
+    func peekWord() -> CommandWord? { words.first }
+
     /// Takes every word left, joined by single spaces; nil when none is left.
     mutating func rest() -> String? {
         guard !words.isEmpty else { return nil }
@@ -66,7 +75,7 @@ public struct CommandArguments {
         let id = SocketID(parsing: first.text)
         switch position {
         case .leading:
-            guard id != nil else { return nil }
+            guard id != nil, !first.isRegex else { return nil }
         case .beforeData:
             guard let id, words.count > 1, !first.quoted, first.text == id.description else { return nil }
         case .sole:

@@ -45,10 +45,12 @@ public struct CommandSpec: Sendable {
     public let options: [Option]
     /// Lines that must parse (a test checks each); they also show the command's forms.
     public let examples: [String]
+    /// Its words may be `/regexes/` (`rule`, `expect`): see `CommandParser.words`.
+    public let takesPatterns: Bool
     let parse: @Sendable (inout CommandArguments) throws(CommandParser.ParseError) -> Command
 
     init(_ name: String, aliases: [String] = [], usage: String, summary: String, details: [String] = [],
-         arguments: [Argument] = [], options: [Option] = [], examples: [String],
+         arguments: [Argument] = [], options: [Option] = [], examples: [String], takesPatterns: Bool = false,
          parse: @escaping @Sendable (inout CommandArguments) throws(CommandParser.ParseError) -> Command) {
         self.name = name
         self.aliases = aliases
@@ -58,6 +60,7 @@ public struct CommandSpec: Sendable {
         self.arguments = arguments
         self.options = options
         self.examples = examples
+        self.takesPatterns = takesPatterns
         self.parse = parse
     }
 
@@ -107,6 +110,8 @@ public enum CommandCatalog {
                 "--keylog FILE (or SSLKEYLOGFILE) appends the session secrets (NSS key log format) for Wireshark;",
                 "--require-client-cert refuses clients without a certificate and shows theirs; with --ca FILE it",
                 "must chain to those roots (a failure is logged with the reason), without --ca it is shown, not checked",
+                "--rules FILE: answer by the rules in FILE, one per line as after rule ID (when MATCH reply TEXT ...),",
+                "# comments allowed; a bad line is an error naming FILE:LINE (see help rule)",
                 "step mode: listen S1 [N] calls listen(2) on a step socket (backlog N, default 128)",
             ],
             arguments: [Argument(name: "S1", kind: .socket(.stepSocket, offering: .stepSockets)),
@@ -115,7 +120,8 @@ public enum CommandCatalog {
                       Option("--discard", aliases: ["discard"]), Option("--backlog", value: "N"), Option("--replace"),
                       Option("--manual-accept"), Option("--public"), Option("--allow", value: "CIDR"),
                       Option("--deny", value: "CIDR"), Option("--max-conns", value: "N"),
-                      Option("--idle-timeout", value: "SECONDS"), Option("--reuseaddr"), Option("--reuseport")]
+                      Option("--idle-timeout", value: "SECONDS"), Option("--reuseaddr"), Option("--reuseport"),
+                      Option("--rules", value: "FILE")]
                 + TLSCommandWords.serverOptions,
             examples: ["listen 9000", "l tcp://:0 --echo", "listen udp://127.0.0.1:5300 --reuseaddr --reuseport", #"listen 9000 --reply "hi\r\n" --backlog 5"#,
                        "listen udp://127.0.0.1:0 --discard", "listen unix:/tmp/demo.sock --replace",
@@ -123,7 +129,8 @@ public enum CommandCatalog {
                        "listen 0.0.0.0:9000 --public", "listen 9000 --backlog 2 --manual-accept", "listen S1 5",
                        "listen S1", "listen tls://127.0.0.1:8443 --save-cert /tmp/sockscope.pem --keylog /tmp/keys.log",
                        "listen tls://:8443 --cert server.pem --key server.key --alpn h2,http/1.1",
-                       "listen tls://127.0.0.1:8443 --require-client-cert --ca clients-ca.pem"],
+                       "listen tls://127.0.0.1:8443 --require-client-cert --ca clients-ca.pem",
+                       "listen 6379 --rules /tmp/fake-redis.rules"],
             parse: parseListen),
         CommandSpec(
             "connect", aliases: ["c"],
@@ -349,17 +356,20 @@ public enum CommandCatalog {
                 return .setOption(target: target, name, value)
             }),
         CommandSpec(
-            "save", usage: "save PATH [--text | --json]",
-            summary: "write the whole log to a file (JSON Lines for .jsonl/.json or --json)",
-            details: ["every entry with its exact byte count; totals per connection at the end"],
+            "save", usage: "save PATH [--text | --json | --script]",
+            summary: "write the whole log to a file (JSON Lines for .jsonl/.json or --json), or the session as a script",
+            details: ["every entry with its exact byte count; totals per connection at the end",
+                      "--script: the commands typed, each followed by an expect for the first line (at most 64 bytes) of",
+                      "what each connection received after it; sockscope --script PATH runs it again as a check"],
             arguments: [Argument(name: "PATH", kind: .value)],
-            options: [Option("--text"), Option("--json")],
-            examples: ["save /tmp/session.log", "save /tmp/session.jsonl", "save /tmp/log --json", "save /tmp/x.json --text"],
+            options: [Option("--text"), Option("--json"), Option("--script")],
+            examples: ["save /tmp/session.log", "save /tmp/session.jsonl", "save /tmp/log --json", "save /tmp/x.json --text",
+                       "save /tmp/redis.check --script"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
                 guard let path = args.next() else { throw args.problem("needs a file path") }
                 var format: LogFormat = path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .json : .text
                 try args.options { (option, _) throws(CommandParser.ParseError) in
-                    format = option == "--json" ? .json : .text
+                    format = option == "--json" ? .json : option == "--script" ? .script : .text
                 }
                 return .save(path: path, format: format)
             }),
@@ -456,6 +466,120 @@ public enum CommandCatalog {
                 if let after { return .forgetClosed(afterMilliseconds: after) }
                 return .clearClosed
             }),
+        // Automation (issue 20): scripts that expect.
+        CommandSpec(
+            "expect", usage: "expect [ID] MATCH|connected|eof|closed [--timeout SECONDS]",
+            summary: "a script waits until the socket received MATCH (or connected, got EOF, closed); fails after 10 s",
+            details: ["MATCH: /REGEX/, \"exact text\" (a bare word too), contains \"x\", prefix \"x\", hex \"de ad\"",
+                      "it looks at what the socket received after the previous expect on it matched (from the start for",
+                      "the first), so a reply that came before the line ran counts, and each reply is matched once;",
+                      "prefix: those bytes come first; the others: anywhere; a regex sees UTF-8 text (else one char per byte)",
+                      "connected: a connection is up; on a listener, a client arrived (each expect takes one)",
+                      "eof: the peer finished sending (FIN) or the connection closed; closed: it is closed",
+                      "on failure the script stops (status 1) with the line, what was expected and the last bytes received;",
+                      "it fails at once when the socket closes (or the peer sends EOF) before MATCH arrives",
+                      "without ID: the recent connection, as for send; every byte counts in -c and --script lines, while",
+                      "for lines from stdin only the first 1 KiB of each read is seen"],
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openSockets)),
+                        Argument(name: "MATCH", kind: .choice(["connected", "eof", "closed", "contains", "prefix", "hex"]))],
+            options: [Option("--timeout", value: "SECONDS")],
+            examples: [#"expect "+PONG""#, "expect C1 /HTTP\\/1\\.[01] 200/ --timeout 2", #"expect contains "220 ""#,
+                       #"expect prefix "HTTP/1.0""#, #"expect hex "de ad""#, "expect closed", "expect L1 connected",
+                       "expect C2 eof --timeout 0.5", "expect OK"],
+            takesPatterns: true,
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                let condition: ExpectCondition
+                if let word = args.peekWord(), !word.quoted, !word.isRegex,
+                   let state = ["connected": ExpectCondition.connected, "eof": .eof, "closed": .closed][word.text.lowercased()] {
+                    _ = args.next()
+                    condition = state
+                } else {
+                    condition = .data(try parsePattern(&args))
+                }
+                var timeout = ExpectCondition.defaultTimeoutMilliseconds
+                try args.options { (option, args) throws(CommandParser.ParseError) in
+                    guard let text = args.next(), let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+                        throw args.problem("--timeout needs seconds from 0.001 to 3600")
+                    }
+                    timeout = milliseconds(seconds)
+                }
+                return .expect(target: target, condition, timeoutMilliseconds: timeout)
+            }),
+        CommandSpec(
+            "rule", usage: "rule [ID|all] when MATCH reply TEXT [--raw] [--delay MS] [--once] [--close] | list | remove N",
+            summary: "answer what arrives: the first rule whose MATCH fits a line (or, --raw, a read) sends its reply",
+            details: ["on a listener a rule answers on every connection it accepted or will accept; on a connection, on",
+                      "that one; all: on every stream connection; tried in order (the connection's own, its listener's,",
+                      "then all's), first match wins; rules answer alongside the listener's mode (--echo still echoes)",
+                      "MATCH: /REGEX/ (anywhere in the line; ^...$ for all of it), \"exact line\", contains \"x\",",
+                      "prefix \"x\", hex \"de ad\"; a line ends at \\n and the \\r of \\r\\n is not part of it",
+                      "TEXT: escapes as for send; \\1..\\9 a regex's captures; {{date}} {{time}} (UTC) {{unixtime}}",
+                      "{{random}} {{count}} (this rule's firings) {{peer}} (the client's address); in line mode the reply",
+                      "gets the request line's ending unless it ends with \\n itself",
+                      "--delay MS: reply that much later; --once: at most once per connection; --close: close after replying",
+                      "rules are numbered R1, R2... for the session (rule L1 list shows them with their firings);",
+                      "at most \(Rule.limitPerOwner) per socket; each firing is logged (rule-fired), counted in Detail",
+                      "rules answer TCP and UNIX stream connections; datagram sockets take none (yet)"],
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openSockets)),
+                        Argument(name: "WORD", kind: .choice(["when", "list", "remove", "all"])),
+                        Argument(name: "MATCH", kind: .choice(["contains", "prefix", "hex", "reply"]))],
+            options: [Option("--raw"), Option("--delay", value: "MS"), Option("--once"), Option("--close")],
+            examples: [#"rule L1 when "PING" reply "+PONG""#, #"rule when /^GET (\S+)/ reply "HTTP/1.0 200 OK\r\n\r\nyou asked for \1\n" --close"#,
+                       #"rule all when contains "time" reply "{{date}} {{time}} UTC, answer {{count}} to {{peer}}""#,
+                       #"rule C2 when hex "de ad" reply "\xbe\xef" --raw --delay 100 --once"#,
+                       #"rule L1 when prefix "QUIT" reply "221 bye" --close"#, "rule L1 list", "rule L1 remove 2", "rule all list"],
+            takesPatterns: true,
+            parse: parseRule),
+        CommandSpec(
+            "every", usage: "every MS [--count N] send [ID] TEXT",
+            summary: "repeat a send every MS milliseconds (N times, or until stop); shown in Detail, numbered E1, E2...",
+            details: ["the first send leaves at once; a script goes on at once (the sends run in the background)",
+                      "it stops by itself when the connection closes or a send fails"],
+            arguments: [Argument(name: "MS", kind: .value), Argument(name: "send", kind: .choice(["send", "--count"])),
+                        Argument(name: "ID", kind: .socket(.beforeData, offering: .openConnections)),
+                        Argument(name: "TEXT", kind: .value)],
+            options: [Option("--count", value: "N")],
+            examples: [#"every 1000 send "ping\n""#, "every 250 --count 4 send C1 tick", "every 10 send C2 hello world"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let text = args.next(), let interval = Int(text), interval >= 1, interval <= 86_400_000 else {
+                    throw args.problem("needs an interval in milliseconds, from 1 to 86400000")
+                }
+                var count: Int?
+                while let word = args.next()?.lowercased(), word != "send" {
+                    guard word == "--count", let value = args.next().flatMap({ Int($0) }), value >= 1, value <= 1_000_000_000 else {
+                        throw args.problem("after MS come [--count N] and send [ID] TEXT")
+                    }
+                    count = value
+                    if args.peekWord() == nil { throw args.problem("needs send [ID] TEXT") }
+                }
+                let target = try args.socketID(.beforeData)
+                guard let text = args.rest() else { throw args.problem("needs text to send") }
+                return .every(milliseconds: interval, count: count, target: target, bytes: try decodeText(text, "every"))
+            }),
+        CommandSpec(
+            "stop", usage: "stop [N]", summary: "stop repeated sends: E<N>, or all of them",
+            arguments: [Argument(name: "N", kind: .value)],
+            examples: ["stop", "stop 2", "stop E2"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let text = args.next() else { return .stop(nil) }
+                guard let number = Int(text.uppercased().hasPrefix("E") ? String(text.dropFirst()) : text), number > 0 else {
+                    throw args.problem("takes a repeater's number, as in stop 2 (Detail shows them)")
+                }
+                try args.end()
+                return .stop(number)
+            }),
+        CommandSpec(
+            "sleep", usage: "sleep MS", summary: "a script waits MS milliseconds before its next line",
+            arguments: [Argument(name: "MS", kind: .value)],
+            examples: ["sleep 250"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let text = args.next(), let value = Int(text), value >= 0, value <= 3_600_000 else {
+                    throw args.problem("needs milliseconds from 0 to 3600000")
+                }
+                try args.end()
+                return .sleep(milliseconds: value)
+            }),
         CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
             examples: ["quit", "q", "exit"],
@@ -524,6 +648,7 @@ public enum CommandCatalog {
                     request.mode = .reply(try decodeText(try args.value(of: option), "listen --reply"))
                 }
             case "--replace": request.replaceStale = true
+            case "--rules": request.rulesFile = try args.value(of: option)
             case "--manual-accept": request.manualAccept = true
             case "--public": request.isPublic = true
             case "--reuseaddr": request.reuseAddress = true
@@ -591,6 +716,81 @@ public enum CommandCatalog {
         if isTLS { request.tls = tls }
         try TLSCommandWords.checkClient(request.tls, touched: tlsTouched, args)
         return .connect(request)
+    }
+
+    private static func parseRule(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        var owner: RuleOwner?
+        if args.peekWord()?.text.lowercased() == "all", args.peekWord()?.quoted == false {
+            _ = args.next()
+            owner = .all
+        } else if let id = try args.socketID(.leading) {
+            owner = .socket(id)
+        }
+        guard let word = args.next()?.lowercased() else { throw args.problem("say when, list or remove") }
+        switch word {
+        case "list":
+            try args.end()
+            return .rule(owner, .list)
+        case "remove":
+            guard let text = args.next(), let number = Int(text.uppercased().hasPrefix("R") ? String(text.dropFirst()) : text),
+                  number > 0 else {
+                throw args.problem("remove takes a rule's number, as in remove 2 (rule ID list shows them)")
+            }
+            try args.end()
+            return .rule(owner, .remove(number))
+        case "when":
+            let pattern = try parsePattern(&args)
+            guard args.next()?.lowercased() == "reply" else { throw args.problem("MATCH is followed by reply TEXT") }
+            guard let text = args.next() else { throw args.problem("reply needs TEXT (quote it to keep spaces)") }
+            let reply: ReplyTemplate
+            do { reply = try ReplyTemplate(parsing: text) } catch { throw args.problem(error.message) }
+            if reply.highestCapture > 0, case .regex = pattern {} else if reply.highestCapture > 0 {
+                throw args.problem("\\\(reply.highestCapture) is a regex's capture; only a /REGEX/ MATCH has captures")
+            }
+            var rule = Rule(pattern: pattern, reply: reply)
+            try args.options { (option, args) throws(CommandParser.ParseError) in
+                switch option {
+                case "--raw": rule.framing = .reads
+                case "--once": rule.once = true
+                case "--close": rule.closes = true
+                default:  // --delay
+                    guard let text = args.next(), let value = Int(text), value > 0, value <= 3_600_000 else {
+                        throw args.problem("--delay needs milliseconds from 1 to 3600000")
+                    }
+                    rule.delayMilliseconds = value
+                }
+            }
+            return .rule(owner, .add(rule))
+        default:
+            throw args.problem("unknown word '\(word)'; rule [ID|all] when MATCH reply TEXT, list, or remove N")
+        }
+    }
+
+    /// MATCH, for `expect` and `rule`: `/REGEX/`, `"exact"` (or a bare word), `contains "x"`,
+    /// `prefix "x"`, `hex "de ad"`. A regex is compiled here, so a bad one is an error now.
+    static func parsePattern(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> BytePattern {
+        guard let word = args.nextWord() else { throw args.problem("needs what to match: /REGEX/, \"text\", contains \"x\"...") }
+        let pattern: BytePattern
+        if word.isRegex {
+            pattern = .regex(word.text)
+        } else if !word.quoted, ["contains", "prefix", "hex"].contains(word.text.lowercased()) {
+            let kind = word.text.lowercased()
+            guard let value = args.next() else { throw args.problem("\(kind) needs the bytes, as in \(kind) \"x\"") }
+            switch kind {
+            case "contains": pattern = .contains(try decodeText(value, args.spec.name))
+            case "prefix": pattern = .prefix(try decodeText(value, args.spec.name))
+            default: pattern = .hex(try HexText.decode(value))
+            }
+        } else {
+            pattern = .exact(try decodeText(word.text, args.spec.name))
+        }
+        switch pattern {
+        case .exact(let bytes), .contains(let bytes), .prefix(let bytes), .hex(let bytes):
+            if bytes.isEmpty { throw args.problem("an empty MATCH matches anything; say what to look for") }
+        case .regex: break
+        }
+        do { _ = try ByteMatcher(pattern) } catch { throw args.problem(error.message) }
+        return pattern
     }
 
     private static func parseSystemView(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {

@@ -10,7 +10,11 @@ public enum CommandParser {
     }
 
     public static func parse(_ line: String) throws(ParseError) -> Command? {
-        let words = try words(line)
+        // A command that takes /regexes/ is split with them in mind from the start: a quote
+        // inside a regex is the regex's.
+        let name = line.drop { $0.isWhitespace }.prefix { !$0.isWhitespace }
+        let readingRegexes = CommandCatalog.spec(named: String(name))?.takesPatterns ?? false
+        let words = try words(line, readingRegexes: readingRegexes)
         guard let first = words.first else { return nil }
         guard let spec = CommandCatalog.spec(named: first.text) else {
             let known = CommandCatalog.specs.map(\.name).joined(separator: ", ")
@@ -89,7 +93,10 @@ public enum CommandParser {
     }
 
     /// The words of a line, each marked when any part of it was quoted.
-    static func words(_ line: String) throws(ParseError) -> [CommandWord] {
+    /// `readingRegexes`: a word that starts with an unquoted `/` runs to the next `/` not
+    /// escaped by a backslash, spaces and quotes included, and is a regex (`/GET (.*) HTTP/`);
+    /// only for commands that take patterns, so paths elsewhere stay words.
+    static func words(_ line: String, readingRegexes: Bool = false) throws(ParseError) -> [CommandWord] {
         // Scalars, not Characters: a combining mark after a quote must not hide the quote.
         var tokens: [CommandWord] = []
         var quoted = false
@@ -107,6 +114,26 @@ public enum CommandParser {
                 } else {
                     current.append(scalar)
                 }
+            } else if readingRegexes, !inToken, scalar == "/" {
+                var pattern = String.UnicodeScalarView()
+                var closed = false
+                while let next = iterator.next() {
+                    if next == "/" {
+                        closed = true
+                        break
+                    }
+                    pattern.append(next)
+                    if next == "\\", let escaped = iterator.next() { pattern.append(escaped) }
+                }
+                guard closed else { throw ParseError("unclosed regex: end it with /, as in /GET (.*)/") }
+                guard let after = iterator.next() else {
+                    tokens.append(CommandWord(text: String(pattern), quoted: false, isRegex: true))
+                    break
+                }
+                guard after.properties.isWhitespace else {
+                    throw ParseError("a /regex/ ends at its closing / followed by a space (write \\/ for a slash in it)")
+                }
+                tokens.append(CommandWord(text: String(pattern), quoted: false, isRegex: true))
             } else if scalar == "\"" || scalar == "'" {
                 quote = scalar
                 quoted = true

@@ -22,6 +22,7 @@ public enum CommandText {
             for range in request.policy.deny { words += ["--deny", range.description] }
             if let max = request.policy.maxConnections { words += ["--max-conns", String(max)] }
             if let idle = request.policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
+            if let rules = request.rulesFile { words += ["--rules", argument(rules)] }
             return words.joined(separator: " ")
         case .connect(let request):
             var words = ["connect", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
@@ -76,6 +77,25 @@ public enum CommandText {
             return "clear closed"
         case .forgetClosed(let milliseconds):
             return "clear closed --after " + (milliseconds.map { "\(Double($0) / 1000)" } ?? "off")
+        case .expect(let target, let condition, let timeout):
+            var words = ["expect"] + (target.map { [$0.description] } ?? []) + [condition.text]
+            if timeout != ExpectCondition.defaultTimeoutMilliseconds { words += ["--timeout", "\(Double(timeout) / 1000)"] }
+            return words.joined(separator: " ")
+        case .sleep(let milliseconds):
+            return "sleep \(milliseconds)"
+        case .every(let milliseconds, let count, let target, let bytes):
+            var words = ["every", String(milliseconds)]
+            if let count { words += ["--count", String(count)] }
+            return (words + ["send"] + (target.map { [$0.description] } ?? []) + [quoted(bytes)]).joined(separator: " ")
+        case .stop(let number):
+            return number.map { "stop \($0)" } ?? "stop"
+        case .rule(let owner, let command):
+            let words = ["rule"] + (owner.map { [$0.description] } ?? [])
+            switch command {
+            case .add(let rule): return (words + [rule.text]).joined(separator: " ")
+            case .list: return (words + ["list"]).joined(separator: " ")
+            case .remove(let number): return (words + ["remove", String(number)]).joined(separator: " ")
+            }
         }
     }
 

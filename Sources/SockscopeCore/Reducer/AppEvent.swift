@@ -23,11 +23,15 @@ public enum AppEvent: Hashable, Sendable {
     case tick(Timestamp)
     /// The outcome of something the app did for an effect (a saved file), for the log.
     case outcome(LogKind, String, time: Timestamp)
+    /// The lines of a listener's `--rules FILE`, read by the app (`Effect.loadRules`).
+    case ruleFile(owner: SocketID, path: String, lines: [String], listenRequest: RequestID?, time: Timestamp)
 }
 
 /// The formats `save` writes.
 public enum LogFormat: String, Hashable, Sendable {
     case text, json
+    /// The session as a script to run again (`save PATH --script`, `ScriptExport`).
+    case script
 }
 
 /// What the reducer asks the runtime to do; the reducer itself performs no I/O.
@@ -37,5 +41,7 @@ public enum Effect: Hashable, Sendable {
     case notice(LogKind, String)
     /// Write the whole log to a file (the app does the I/O and reports back with `.commandLine`-free notices).
     case saveLog(path: String, format: LogFormat)
+    /// Read a listener's `--rules FILE` and answer with `.ruleFile` (or an error `.outcome`).
+    case loadRules(path: String, owner: SocketID, listenRequest: RequestID?)
     case quit
 }

@@ -24,6 +24,10 @@ public enum Reducer {
             return execute(command, time: time, state: &state)
         case .commandLine(let line, .script, let time):
             state.script.pending.append(line)
+            // From the first expect on, what sockets receive is kept for it (`ReceivedWindow`):
+            // lines are queued before the engine's first events are applied, so a script's
+            // expectations see everything.
+            if line.trimmingWhitespace.lowercased().hasPrefix("expect") { state.script.watchesReceived = true }
             return pumpScript(time: time, state: &state)
         case .tick(let time):
             if state.view.flash != nil {
@@ -48,6 +52,8 @@ public enum Reducer {
             state.view.flash = text
             state.needsRedraw = true
             return [.notice(kind, text)]
+        case .ruleFile(let owner, let path, let lines, let listenRequest, let time):
+            return loadRuleFile(owner: owner, path: path, lines: lines, listenRequest: listenRequest, time: time, state: &state)
         case .select(let pane, let index):
             select(pane, index: index, state: &state)
             state.needsRedraw = true
@@ -68,10 +74,13 @@ public enum Reducer {
         while state.script.waitingFor == nil, !state.script.pending.isEmpty,
               !(state.script.stopsAtFailure && state.script.failure != nil) {
             let line = state.script.pending.removeFirst()
+            state.script.linesTaken += 1
+            state.script.runningLocation = state.script.location(ofLine: state.script.linesTaken)
             let produced = run(line, time: time, state: &state)
+            state.script.runningLocation = "the prompt"
             // Each command waits for the previous one to finish, a file transfer included
             // (`sendfile F` then `close` closes after the file, as `nc < F` does).
-            for case .perform(let request) in produced {
+            for case .perform(let request) in produced where !state.backgroundRequests.contains(request.id) {
                 state.script.requests.insert(request.id)
                 state.script.waitingFor = request.id
             }
@@ -101,7 +110,7 @@ public enum Reducer {
         state.log.append(LogEntry(time: time, socket: nil, kind: .command, record: .command(trimmed)))
         if let id = command.namedSocket {
             // A closed socket's descriptor may be another socket's by now: no call may reach it.
-            if state.isClosed(id) {
+            if state.isClosed(id), !command.readsHistory {
                 return fail("\(command.verb): \(id) is closed", time: time, socket: id, state: &state)
             }
             if state.connection(id) != nil || state.listener(id) != nil || state.lab.steps[id] != nil {
@@ -145,6 +154,7 @@ public enum Reducer {
             guard case .perform(let made) = effect else { return [effect] }
             // Until it listens (or fails), the request is how its events are known to be TCP, UDP...
             state.pendingTransports[made.id] = request.endpoint.transport
+            if let path = request.rulesFile { state.pendingRuleFiles[made.id] = path }
             if !request.policy.isUnrestricted || request.policy.idleTimeoutMilliseconds != nil {
                 state.pendingPolicies[made.id] = request.policy
             }
@@ -255,6 +265,16 @@ public enum Reducer {
             note(.info, text, nil, time, &state)
             forgetExpiredClosedRows(at: time, state: &state)
             return [.notice(.info, text)]
+        case .expect(let target, let condition, let timeout):
+            return executeExpect(target, condition, timeoutMilliseconds: timeout, time: time, state: &state)
+        case .sleep(let milliseconds):
+            return [makeRequest(.wait(milliseconds: milliseconds), state: &state)]
+        case .rule(let owner, let command):
+            return executeRule(owner, command, time: time, state: &state)
+        case .every(let milliseconds, let count, let target, let bytes):
+            return startRepeater(every: milliseconds, count: count, target: target, bytes: bytes, time: time, state: &state)
+        case .stop(let number):
+            return stopRepeaters(number, time: time, state: &state)
         case .clearClosed:
             let forgotten = state.forgetConnections { !$0.state.isOpen }
             let text = "forgot \(forgotten) closed connection(s); their log entries stay"
@@ -332,6 +352,9 @@ public enum Reducer {
                 row.policy = policy
             }
             state.upsertListener(row)
+            if let request = event.request, let path = state.pendingRuleFiles.removeValue(forKey: request) {
+                effects.append(.loadRules(path: path, owner: id, listenRequest: request))
+            }
             let asked = event.request.map { state.requestsOpeningSockets.remove($0) != nil } ?? false
             if asked { state.recentSocket = id }
             if state.interactive, asked || state.view.selectedListener == nil { state.view.selectedListener = id }
@@ -368,14 +391,16 @@ public enum Reducer {
                 $0.state = .established
                 $0.lastActivity = time
             }
-        case .received(let id, _, let count):
+        case .received(let id, let bytes, let count):
             countTraffic(id, received: count, time: time, state: &state)
+            if state.script.watchesReceived { state.script.windows[id, default: ReceivedWindow()].append(bytes, count: count) }
         case .sent(let id, _, let count):
             countTraffic(id, sent: count, time: time, state: &state)
             if let request = event.request { state.fileTransfers[request]?.bytes += count }
-        case .receivedFrom(let id, _, _, let count, _):
+        case .receivedFrom(let id, _, let bytes, let count, _):
             // One datagram, even an empty one.
             countTraffic(id, received: count, time: time, receivedMessages: 1, state: &state)
+            if state.script.watchesReceived { state.script.windows[id, default: ReceivedWindow()].append(bytes, count: count) }
         case .sentTo(let id, _, _, let count):
             countTraffic(id, sent: count, time: time, sentMessages: 1, state: &state)
         case .moreDatagrams(let id, let totals):
@@ -383,6 +408,8 @@ public enum Reducer {
                          receivedMessages: totals.received, sentMessages: totals.sent, state: &state)
         case .shutDown, .attempt, .optionValue, .resolved:
             break
+        case .ruleFired(_, let rule, let times):
+            countFirings(rule: rule, times: times, state: &state)
         case .tls(let id, let report):
             state.updateConnection(id) { $0.tls = report }
         case .tlsCertificate:
@@ -398,6 +425,17 @@ public enum Reducer {
             }
         case .closed(let id, let reason):
             state.activeRates.remove(id)
+            // A connection's own rules end with it; a listener's stay in force for the
+            // connections it accepted (they go on answering by them).
+            if id.kind == .connection { state.rules[.socket(id)] = nil }
+            if state.script.windows.count > ScriptQueue.windowsKept {
+                let rows = state
+                state.script.forgetClosedWindows { rows.connection($0)?.state.isOpen ?? false }
+            }
+            if state.repeaters.contains(where: { $0.target == id }) {
+                state.repeaters.removeAll { $0.target == id }
+                note(.info, "repeated sends on \(id) stopped: it closed", id, time, &state)
+            }
             if let row = state.connection(id), case .failed = row.state {
                 // A connect that failed made no connection: the log says why, no row stays.
                 state.forgetConnections { $0.id == id }
@@ -415,6 +453,7 @@ public enum Reducer {
             state.updateListener(id) { $0.isOpen = false }
         case .error(let id, let failure):
             if let request = event.request { state.fileTransfers[request]?.failed = true }
+            if let request = event.request, state.pendingRuleChanges[request] != nil { state.pendingRuleChanges[request] = .refused }
             if let request = event.request, state.script.requests.contains(request), state.script.failure == nil {
                 let line = failure.call + (failure.target.map { " \($0)" } ?? "") + " failed"
                     + (failure.code.map { ": \($0)" } ?? "") + " (\(failure.explanation))"
@@ -431,6 +470,13 @@ public enum Reducer {
                !transfer.failed || transfer.bytes > 0 {
                 note(.info, transfer.summary(at: time), transfer.socket, time, &state)
             }
+            if let request = event.request { finishRuleChange(request, time: time, state: &state) }
+            if let request = event.request, state.backgroundRequests.remove(request) != nil {
+                effects += repeaterRequestCompleted(request, time: time, state: &state)
+            }
+            if let request = event.request, state.script.expectation?.timer == request {
+                expectationTimedOut(time: time, state: &state)
+            }
             if let request = event.request {
                 state.requestsInFlight.remove(request)
                 state.requestsOpeningSockets.remove(request)
@@ -440,10 +486,14 @@ public enum Reducer {
             }
             if let request = event.request, state.script.waitingFor == request {
                 state.script.waitingFor = nil
-                effects = pumpScript(time: time, state: &state)
+                effects += pumpScript(time: time, state: &state)
             }
         }
         log(event, transport: knownTransport, state: &state)
+        // After the event is logged: the log shows what arrived, then that the expectation held.
+        if let expectation = state.script.expectation, event.concerns(expectation.socket) {
+            effects += settleExpectation(time: time, state: &state)
+        }
         return effects
     }
 

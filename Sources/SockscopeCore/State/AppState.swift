@@ -130,6 +130,56 @@ public struct ScriptQueue: Hashable, Sendable {
     public internal(set) var failure: String?
     /// No further line runs once a command has failed (headless without `--keep-going`).
     public var stopsAtFailure = false
+    /// Script lines taken so far, comments and blank lines included: the number of the line running.
+    public internal(set) var linesTaken = 0
+    /// Where the script's lines come from, in order (`-c`, a file, stdin): names lines in messages.
+    public var sources: [ScriptSource] = []
+    /// Where the command running now was written (`line 4 of check.txt`; `the prompt` when typed).
+    var runningLocation = "the prompt"
+    /// The `expect` waiting for its condition, if any.
+    var expectation: PendingExpectation?
+    /// Received bytes are kept for expectations (`windows`) once a script has an `expect`.
+    public internal(set) var watchesReceived = false
+    /// What each socket received that no expectation consumed (see `ReceivedWindow`).
+    public internal(set) var windows: [SocketID: ReceivedWindow] = [:]
+    /// Per listener, the accepted clients an `expect L1 connected` has taken.
+    var acceptsTaken: [SocketID: Int] = [:]
+
+    /// At most this many sockets keep a `ReceivedWindow`: past it, closed connections' windows go.
+    public static let windowsKept = 256
+
+    /// Keeps the windows within `windowsKept`, dropping closed sockets' first (oldest ids
+    /// first), never the one an expectation looks at.
+    mutating func forgetClosedWindows(isOpen: (SocketID) -> Bool) {
+        guard windows.count > Self.windowsKept else { return }
+        let closed = windows.keys.filter { !isOpen($0) && $0 != expectation?.socket }.sorted()
+        for id in closed.prefix(windows.count - Self.windowsKept) { windows[id] = nil }
+    }
+
+    /// `line 4 of check.txt`, for the script's `number`th line.
+    func location(ofLine number: Int) -> String {
+        var first = 1
+        for source in sources {
+            if let count = source.lines, number >= first + count {
+                first += count
+                continue
+            }
+            return "line \(number - first + 1) of \(source.name)"
+        }
+        return "line \(number)"
+    }
+}
+
+/// A run of script lines from one place: `-c` options, a `--script` file, stdin.
+public struct ScriptSource: Hashable, Sendable {
+    public var name: String
+    /// How many lines it gave; nil for the last source, still giving (stdin).
+    public var lines: Int?
+
+    public init(name: String, lines: Int?) {
+        self.name = name
+        self.lines = lines
+    }
 }
 
 /// The whole application state. Changed only by `Reducer.reduce`.
@@ -179,6 +229,22 @@ public struct AppState {
 
     /// Connections whose rate may still change: the app ticks once a second while any exist.
     public internal(set) var activeRates: Set<SocketID> = []
+    /// Sends repeated at an interval (`every`), in the order they were started.
+    public internal(set) var repeaters: [Repeater] = []
+    var nextRepeaterNumber = 1
+    /// Requests the commands made that nothing waits for (a repeater's timers and sends):
+    /// a script goes on without them.
+    var backgroundRequests: Set<RequestID> = []
+    /// The background requests that are a repeater's sends (the others are its waits).
+    var repeaterSends: Set<RequestID> = []
+    /// The rules that answer, per owner, in order, with their firings (`rule`).
+    public internal(set) var rules: [RuleOwner: [RuleRow]] = [:]
+    /// Rules are numbered R1, R2... for the session; numbers are never reused.
+    var nextRuleNumber = 1
+    /// Rule changes asked of the engine, applied here once it has made them.
+    var pendingRuleChanges: [RequestID: RuleChange] = [:]
+    /// Listens with `--rules FILE`, by request: the file is read once the listener exists.
+    var pendingRuleFiles: [RequestID: String] = [:]
     /// Headless `--public`: listeners may bind every interface without asking.
     public var allowsPublicListeners = false
     /// Set by every change the screen must show; the runtime clears it after drawing.

@@ -39,6 +39,7 @@ public enum EventText {
         case .error: "error"
         case .lab(let event): LabEventText.name(of: event)
         case .requestCompleted: "completed"
+        case .ruleFired: "rule-fired"
         }
     }
 
@@ -122,7 +123,11 @@ public enum EventText {
         case .command(let line), .note(let line):
             switch w.form {
             case .sentence: w.sentence = line
-            case .line: w.add(name(of: entry)); w.add(" "); w.addSafe(line)
+            case .line:
+                // As the Log pane shows it: outside text in our words was escaped as they were worded
+                // (a reply's `\r\n` stays `\r\n`, not `\\r\\n`); controls are still escaped.
+                w.add(name(of: entry)); w.add(" ")
+                DisplayText.appendEscaped(Array(line.utf8), backslashes: false, to: &w.out)
             case .json:
                 let isCommand = if case .command = entry.record { true } else { false }
                 w.fields.append((isCommand ? "line" : "message", .string(line)))
@@ -212,6 +217,13 @@ public enum EventText {
             case .json:
                 w.fields += [("received", .int(totals.received)), ("received_bytes", .int(totals.receivedBytes)),
                              ("sent", .int(totals.sent)), ("sent_bytes", .int(totals.sentBytes))]
+            }
+        case .ruleFired(_, let rule, let times):
+            let text = "rule R\(rule) answered" + (times == 1 ? "" : " \(times) times")
+            switch w.form {
+            case .sentence: w.sentence = text
+            case .line: w.add("rule-fired R"); w.add(rule); if times != 1 { w.add(" times="); w.add(times) }
+            case .json: w.fields += [("rule", .int(rule)), ("times", .int(times))]
             }
         case .peerClosed:
             switch w.form {
@@ -346,7 +358,7 @@ public enum EventText {
         case .tls(let id, let report):
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
-             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted:
+             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired:
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []
         }

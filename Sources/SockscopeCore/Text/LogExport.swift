@@ -4,6 +4,7 @@
 /// holds, per entry, the very line `--headless --json` prints for it.
 public enum LogExport {
     public static func render(_ state: AppState, format: LogFormat) -> String {
+        if format == .script { return ScriptExport.render(state) }
         var out = ""
         let log = state.log
         for index in 0..<log.count {
@@ -13,6 +14,8 @@ public enum LogExport {
                 out += "\(TimeText.iso8601(entry.time)) \(entry.socket?.description ?? "-") \(LogText.marker(entry.kind)) \(LogText.body(entry))\n"
             case .json:
                 if let line = EventText.json(entry) { out += line + "\n" }
+            case .script:
+                break
             }
         }
         for row in state.connections {
@@ -25,6 +28,8 @@ public enum LogExport {
                                          ("bytes_received", .int(row.bytesIn)), ("bytes_sent", .int(row.bytesOut)),
                                          ("reads", .int(row.messagesIn)), ("writes", .int(row.messagesOut)),
                                          ("proto", .string(row.transport.label))]).encoded + "\n"
+            case .script:
+                break
             }
         }
         switch format {
@@ -32,6 +37,8 @@ public enum LogExport {
         case .json:
             out += JSONValue.object([("event", .string("summary")), ("entries", .int(log.count)),
                                      ("dropped", .int(log.droppedEntries))]).encoded + "\n"
+        case .script:
+            break
         }
         return out
     }

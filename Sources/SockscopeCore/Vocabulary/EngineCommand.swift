@@ -39,6 +39,9 @@ public struct ListenRequest: Hashable, Sendable {
     public var reusePort = false
     /// `tls://`: every accepted connection is a TLS server (nil: plain).
     public var tls: TLSServerOptions?
+    /// `--rules FILE`: rules (one per line, the words after `rule ID`) read once it listens.
+    /// The app reads the file; the engine never looks at it.
+    public var rulesFile: String?
 
     /// Large enough that a burst of connections is not dropped by the kernel;
     /// the kernel caps it at net.core.somaxconn.
@@ -155,6 +158,12 @@ public enum EngineCommand: Hashable, Sendable {
     case resolve(host: String)
     /// The lifecycle lab: step-mode calls, manual accept, the system view.
     case lab(LabCommand)
+    /// Completes after this long: a script's `sleep`, and the deadline of its `expect`.
+    case wait(milliseconds: Int)
+    /// Adds rule `R<number>` at the end of the owner's rules (see `Rule`).
+    case addRule(RuleOwner, number: Int, Rule)
+    /// Removes rule `R<number>` from the owner's rules.
+    case removeRule(RuleOwner, number: Int)
 }
 
 public struct EngineRequest: Hashable, Sendable {

@@ -98,6 +98,9 @@ public enum EngineEventKind: Hashable, Sendable {
     case lab(LabEvent)
     /// The last event for a request: the next scripted command may run.
     case requestCompleted
+    /// Rule `R<rule>` answered on the connection `times` times since the last report (its
+    /// replies are in the connection's `sent` events).
+    case ruleFired(SocketID, rule: Int, times: Int)
 
     /// The socket this event is about, if any.
     public var socket: SocketID? {
@@ -106,7 +109,7 @@ public enum EngineEventKind: Hashable, Sendable {
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
              .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _, _),
              .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _),
-             .tls(let id, _), .tlsCertificate(let id, _, _, _):
+             .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _):
             id
         case .resolved:
             nil
@@ -125,7 +128,7 @@ public enum EngineEventKind: Hashable, Sendable {
     /// and the headless printer's pauses both end early for news.
     public var isNews: Bool {
         switch self {
-        case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .lab(.kernel): false
+        case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .lab(.kernel), .ruleFired: false
         default: true
         }
     }

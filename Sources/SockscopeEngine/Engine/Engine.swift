@@ -131,6 +131,14 @@ public final class Engine: Sendable {
             resolve(host, request: request.id)
         case .lab(let command):
             lab.perform(command, request: request.id, engine: self)
+        case .wait(let milliseconds):
+            // A timer, not a sleeping thread: engine shutdown cancels it with the loop.
+            let sink = sink
+            group.next().scheduleTask(in: .milliseconds(Int64(milliseconds))) { sink.complete(request.id) }
+        case .addRule(let owner, let number, let rule):
+            addRule(rule, number: number, to: owner, request: request.id)
+        case .removeRule(let owner, let number):
+            removeRule(number, from: owner, request: request.id)
         }
     }
 

@@ -41,6 +41,13 @@ protocol StreamControl: SocketControl {
     /// Upgrades the connection to TLS (after a protocol's STARTTLS dialogue); answered when
     /// the handshake is done, or with why the upgrade failed.
     func startTLS(_ startTLS: StartTLSRequest, request: RequestID)
+    /// Reads its rules again from the engine's `RuleBook` (they changed).
+    func refreshRules()
+}
+
+extension StreamControl {
+    /// A stream socket that answers by no rules.
+    func refreshRules() {}
 }
 
 /// A datagram socket that sends to any address. Call on the socket's event loop.

@@ -38,6 +38,8 @@ final class SocketRegistry: Sendable {
     private let state = NIOLockedValueBox(State())
     /// Set when data events must carry whole payloads (see `PayloadCredit`).
     let payloadCredit: PayloadCredit?
+    /// Every rule that answers (`rule`), by owner.
+    let rules = RuleBook()
 
     init(payloadCredit: PayloadCredit? = nil) { self.payloadCredit = payloadCredit }
 
@@ -73,6 +75,11 @@ final class SocketRegistry: Sendable {
 
     func remove(_ id: SocketID) {
         _ = state.withLockedValue { $0.open.removeValue(forKey: id) }
+    }
+
+    /// Every open socket (to tell connections their rules changed).
+    func openEntries() -> [Entry] {
+        state.withLockedValue { Array($0.open.values) }
     }
 
     func entry(for id: SocketID) -> Entry? {

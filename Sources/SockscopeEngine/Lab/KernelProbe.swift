@@ -243,7 +243,8 @@ final class KernelProbe: Sendable {
             guard let index = state.tracked.index(forKey: id) else { return false }
             state.tracked.values[index].isOpen = false
             touch(id, in: &state, now: now)
-        case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved:
+        case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved, .ruleFired:
+            // A rule's firing comes with the reads that caused it, which are sampled already.
             return false
         default:
             guard let id = kind.socket else { return false }

@@ -28,6 +28,8 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     let tap: StreamTap
     /// Carries out a listener's `--echo`, `--reply` or `--discard`; nil when the user answers.
     private let responder: StreamResponder?
+    /// Answers by the connection's rules; added behind the tap once it has any (`refreshRules`).
+    private var rules: RuleResponder?
 
     private var id: SocketID
     private var context: ChannelHandlerContext?
@@ -123,6 +125,8 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         tap.id = id
         isOpen = true
         registry.register(id, channel: context.channel, control: self)
+        // After registering: a rule added from now on reaches this connection by `refreshRules`.
+        refreshRules()
         let local = SocketEndpoint(context.channel.localAddress)
         let remote = SocketEndpoint(context.channel.remoteAddress)
         switch origin {
@@ -140,6 +144,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         guard isOpen else { return context.fireChannelInactive() }
         isOpen = false
         registry.remove(id)
+        registry.rules.forget(.socket(id))
         let reason = closeReason ?? (registry.isStopping ? "engine stopped" : inputClosed ? "connection lost" : "peer closed")
         if let request = awaitingHandshake {
             awaitingHandshake = nil
@@ -221,6 +226,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         if direction != .read {
             outputShutDown = true
             responder?.stopAnswering()
+            rules?.stopAnswering()
         }
         if direction != .write { inputShutDownByUs = true }
         if readingDone && writingDone {
@@ -357,6 +363,34 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         afterOutputDrains(context: context) { self.context?.close(promise: nil) }
     }
 
+    /// A rule's `--close`: closes once its reply (and everything before it) has left.
+    func closeAfterOutput(reason: String) {
+        guard isOpen, !isClosing, let context else { return }
+        beginClosing(reason: reason)
+        afterOutputDrains(context: context) { self.context?.close(promise: nil) }
+    }
+
+    /// The rules the connection answers by, read again from the engine's book: the first
+    /// time it has any, a `RuleResponder` joins the pipeline right behind the tap.
+    func refreshRules() {
+        guard isOpen, let context else { return }
+        let listener: SocketID? = if case .accepted(let listener) = origin { listener } else { nil }
+        let live = registry.rules.rules(for: id, listener: listener)
+        if rules == nil {
+            guard !live.isEmpty else { return }
+            let added = RuleResponder(connection: self)
+            do {
+                try context.pipeline.syncOperations.addHandler(added, position: .after(tap))
+            } catch {
+                return noteFailure(error, call: "rule")
+            }
+            rules = added
+            tap.rules = added
+            if isClosing || outputShutDown { added.stopAnswering() }
+        }
+        rules?.update(live)
+    }
+
     /// Runs `body` once everything queued to go out has left: the files being sent, then
     /// whatever waits in NIO's queue. If the connection dies first, `body` runs then.
     private func afterOutputDrains(context: ChannelHandlerContext, _ body: @escaping () -> Void) {
@@ -442,6 +476,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         tap.reportNow()
         isClosing = true
         responder?.stopAnswering()
+        rules?.stopAnswering()
         if closeReason == nil { closeReason = reason }
     }
 

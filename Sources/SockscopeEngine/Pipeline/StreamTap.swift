@@ -28,6 +28,9 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     private let credit: PayloadCredit?
     /// Set by `ConnectionHandler` as the connection becomes active; nothing is reported before.
     var id: SocketID?
+    /// The connection's rules, when it has any: their firings are reported between the reads
+    /// that caused them and the replies (weak: the pipeline owns it).
+    weak var rules: RuleResponder?
 
     // The state touched per read carries `@exclusivity(unchecked)`: it lives on the
     // channel's loop and is never passed inout across a call that could reach it again,
@@ -166,6 +169,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
             credit?.charge(received.count)
             received = TrafficCount(keepsAll: received.keepsAll)
         }
+        rules?.reportFirings(id, sink: sink)
         reportOutput(id)
     }
 

@@ -1,0 +1,139 @@
+import PropertyBased
+import Testing
+@testable import SockscopeCore
+
+/// Matching and reply templates, the pure half of `rule` and `expect`.
+@Suite struct RuleMatchingTests {
+    func unit(_ pattern: BytePattern, _ text: String) throws -> [[UInt8]?]? {
+        let matcher = try ByteMatcher(pattern)
+        return Array(text.utf8).withUnsafeBytes { matcher.matchUnit($0) }?.captures
+    }
+
+    func rule(_ line: String) throws -> Rule {
+        guard case .rule(_, .add(let rule))? = try CommandParser.parse(line) else {
+            Issue.record("not a rule: \(line)")
+            throw CommandParser.ParseError("not a rule")
+        }
+        return rule
+    }
+
+    @Test func eachKindOfMatchOnALine() throws {
+        #expect(try unit(.exact(Array("PING".utf8)), "PING") != nil)
+        #expect(try unit(.exact(Array("PING".utf8)), "PINGS") == nil, "exact is the whole line")
+        #expect(try unit(.hex([0xDE, 0xAD]), "\u{DE}") == nil)
+        #expect(try ([0xDE, 0xAD] as [UInt8]).withUnsafeBytes { try ByteMatcher(.hex([0xDE, 0xAD])).matchUnit($0) } != nil)
+        #expect(try unit(.prefix(Array("GET ".utf8)), "GET /x") != nil)
+        #expect(try unit(.prefix(Array("GET ".utf8)), "xGET /x") == nil)
+        #expect(try unit(.contains(Array("ell".utf8)), "hello") != nil)
+        #expect(try unit(.contains(Array("elk".utf8)), "hello") == nil)
+        #expect(try unit(.regex("^GET (\\S+) HTTP"), "GET /index.html HTTP/1.1")?[1] == Array("/index.html".utf8))
+        #expect(try unit(.regex("b+"), "abbbc")?[0] == Array("bbb".utf8), "a regex matches anywhere in the line")
+        #expect(try unit(.regex("^b+$"), "abbbc") == nil)
+        // Without captures (a reply with no \1) a regex says only whether it matches, the same way.
+        for (source, text) in [("b+", "abbbc"), ("^b+$", "abbbc"), ("^GET ", "GET /"), ("x", "")] {
+            let matcher = try ByteMatcher(.regex(source))
+            let full = Array(text.utf8).withUnsafeBytes { matcher.matchUnit($0) } != nil
+            let bare = Array(text.utf8).withUnsafeBytes { matcher.matchUnit($0, capturing: false) } != nil
+            #expect(full == bare, "\(source) on \(text)")
+        }
+        // Not UTF-8: each byte is one scalar, so a regex still sees every byte.
+        let binary: [UInt8] = [0xFF, 0x41, 0x42, 0xFE]
+        let captures = try binary.withUnsafeBytes { try ByteMatcher(.regex("A(B)")).matchUnit($0) }?.captures
+        #expect(captures?[1] == [0x42])
+        #expect(try binary.withUnsafeBytes { try ByteMatcher(.regex("\\xFF")).matchUnit($0) } != nil)
+    }
+
+    @Test func aSearchFindsTheFirstOccurrenceAsByteOffsets() throws {
+        let window = Array("é +PONG\r\n+PONG\r\n".utf8)
+        #expect(try ByteMatcher(.exact(Array("+PONG".utf8))).search(window) == 3..<8)
+        #expect(try ByteMatcher(.regex("\\+P(O)NG")).search(window) == 3..<8, "offsets are bytes, é is two")
+        #expect(try ByteMatcher(.prefix(Array("é".utf8))).search(window) == 0..<2)
+        #expect(try ByteMatcher(.prefix(Array("+".utf8))).search(window) == nil, "prefix: only at the start")
+        #expect(try ByteMatcher(.regex("\\r\\n")).search(window) == 8..<10, "\\r\\n is two scalars")
+    }
+
+    @Test func badPatternsAreClearErrors() {
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("rule L1 when /(/ reply x") }
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse(#"rule L1 when "x" reply "\1""#) }
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse(#"rule L1 when "x" reply "{{nope}}""#) }
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("rule L1 when /a b reply x") }
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse(#"expect """#) }
+        do {
+            _ = try CommandParser.parse("rule L1 when /(/ reply x")
+        } catch {
+            #expect(error.message.hasPrefix("rule: bad regex /(/: "), "\(error.message)")
+        }
+    }
+
+    @Test func repliesRenderCapturesAndPlaceholders() throws {
+        let rule = try rule(#"rule L1 when /^(\w+) (\w+)$/ reply "\2 \1 #{{count}} at {{date}} {{time}} ({{unixtime}}) for {{peer}} {{random}}\\1""#)
+        var out: [UInt8] = []
+        let context = ReplyTemplate.Context(time: t0, count: 7, peer: "127.0.0.1:5000", random: 42)
+        rule.reply.render(captures: [Array("hello world".utf8), Array("hello".utf8), Array("world".utf8)], context: context,
+                          into: &out)
+        #expect(String(decoding: out, as: UTF8.self)
+            == #"world hello #7 at 2026-11-21 17:50:03 (1795283403) for 127.0.0.1:5000 42\1"#)
+    }
+
+    @Test func rulesPrintAndParseBack() throws {
+        for line in [#"rule L1 when "PING" reply "+PONG""#, #"rule all when /a\/b (c)/ reply "\1{{count}}\x7b{" --raw --delay 5 --once --close"#,
+                     #"rule C2 when hex "de ad" reply "\xbe""#, "rule L1 remove 3", "rule list", #"expect C1 prefix "220 " --timeout 2.5"#,
+                     "expect L1 connected", "expect eof", #"expect /x\/y/"#] {
+            let command = try #require(try CommandParser.parse(line))
+            #expect(try CommandParser.parse(CommandText.line(for: command)) == command, "\(line) → \(CommandText.line(for: command))")
+        }
+    }
+
+    // MARK: Properties
+
+    static let bytes = Gen.uint8().array(of: 0...40)
+
+    /// exact, contains and prefix mean what they say on any bytes, and a regex of a literal
+    /// finds what `contains` finds.
+    @Test func literalMatchesAgreeWithTheBytes() async {
+        await propertyCheck(count: 400, input: Self.bytes, Self.bytes.filter { !$0.isEmpty }) { haystack, needle in
+            let exact = try? ByteMatcher(.exact(needle))
+            let contains = try? ByteMatcher(.contains(needle))
+            let prefix = try? ByteMatcher(.prefix(needle))
+            haystack.withUnsafeBytes { buffer in
+                #expect((exact?.matchUnit(buffer) != nil) == (haystack == needle))
+                #expect((prefix?.matchUnit(buffer) != nil) == haystack.starts(with: needle))
+                let naive = haystack.count >= needle.count
+                    && (0...(haystack.count - needle.count)).contains { Array(haystack[$0..<($0 + needle.count)]) == needle }
+                #expect((contains?.matchUnit(buffer) != nil) == naive)
+                // The search's range holds the needle, and nothing earlier does.
+                if let range = contains?.search(haystack) {
+                    #expect(Array(haystack[range]) == needle)
+                    #expect(!(0..<range.lowerBound).contains { Array(haystack[$0...].prefix(needle.count)) == needle })
+                } else {
+                    #expect(!naive)
+                }
+            }
+        }
+    }
+
+    /// A regex of escaped literal bytes (each byte as `\xHH`, one scalar in the Latin-1 view,
+    /// or itself in UTF-8) finds the same place as `contains` for ASCII.
+    @Test func aLiteralRegexFindsWhatContainsFinds() async {
+        let ascii = Gen<Character?>.element(of: Array("ab c\r\n.*+?()[]{}|^$\\/")).map { $0 ?? "a" }.string(of: 0...30)
+        await propertyCheck(count: 300, input: ascii, ascii.filter { !$0.isEmpty }) { haystack, needle in
+            let source = needle.unicodeScalars.map { "\\x{\(String($0.value, radix: 16))}" }.joined()
+            let regex = try? ByteMatcher(.regex(source))
+            let contains = try? ByteMatcher(.contains(Array(needle.utf8)))
+            #expect(regex?.search(Array(haystack.utf8)) == contains?.search(Array(haystack.utf8)), "\(source) in \(haystack.debugDescription)")
+        }
+    }
+
+    /// Any reply's bytes print and parse back to the same template.
+    @Test func replyTemplatesRoundTrip() async {
+        await propertyCheck(count: 400, input: Self.bytes, Gen.int(in: 0...9)) { bytes, capture in
+            var parts: [ReplyTemplate.Part] = [.bytes(bytes)]
+            if capture > 0 { parts += [.capture(capture), .bytes(Array("{{".utf8)), .count] }
+            let template = ReplyTemplate(parts: parts)
+            let text = template.text
+            let inner = String(text.dropFirst().dropLast())
+            let parsed = try? ReplyTemplate(parsing: CommandParser.tokenize(text)[0])
+            #expect(parsed == template, "\(bytes) as \(text) / \(inner)")
+        }
+    }
+}
