@@ -43,6 +43,10 @@ public enum Command: Hashable, Sendable {
     case every(milliseconds: Int, count: Int?, target: SocketID?, bytes: [UInt8])
     /// `stop [N]`: stops repeater `E<N>`, or every one.
     case stop(Int?)
+    /// `scan HOST PORTS ...`: a connect scan of a host's TCP ports.
+    case scan(ScanRequest)
+    /// `scan stop`: ends the running scan.
+    case scanStop
 }
 
 extension Command {
@@ -58,7 +62,8 @@ extension Command {
         case .rule(.socket(let id)?, _): id
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
-        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed: nil
+        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
+             .scanStop: nil
         }
     }
 
@@ -98,6 +103,7 @@ extension Command {
         case .rule: "rule"
         case .every: "every"
         case .stop: "stop"
+        case .scan, .scanStop: "scan"
         }
     }
 }

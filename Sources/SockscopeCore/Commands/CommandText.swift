@@ -96,6 +96,18 @@ public enum CommandText {
             case .list: return (words + ["list"]).joined(separator: " ")
             case .remove(let number): return (words + ["remove", String(number)]).joined(separator: " ")
             }
+        case .scan(let request):
+            var words = ["scan", argument(request.host), request.ports.description]
+            if request.timeoutMilliseconds != ScanRequest.defaultTimeoutMilliseconds {
+                words += ["--timeout", String(request.timeoutMilliseconds)]
+            }
+            if let concurrency = request.concurrency { words += ["--concurrency", String(concurrency)] }
+            if let wait = request.bannerWaitMilliseconds {
+                words += wait == ScanRequest.defaultBannerWaitMilliseconds ? ["--banner"] : ["--banner-wait", String(wait)]
+            }
+            return words.joined(separator: " ")
+        case .scanStop:
+            return "scan stop"
         }
     }
 
