@@ -208,6 +208,14 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                 return scan
             }())),
             ("scan STOP", .scanStop),
+            ("ping ::1 --count 2 --interval 10 --timeout 20", .ping({
+                var ping = PingRequest(host: "::1")
+                ping.count = 2
+                ping.intervalMilliseconds = 10
+                ping.timeoutMilliseconds = 20
+                return ping
+            }())),
+            ("PING stop", .pingStop),
         ]
     }()
 
@@ -268,6 +276,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .stop: "stop"
         case .scan: "scan"
         case .scanStop: "scanStop"
+        case .ping: "ping"
+        case .pingStop: "pingStop"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -284,7 +294,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop"]
+                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -372,6 +382,13 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             if number % 5 == 0 { scan.bannerWaitMilliseconds = [ScanRequest.defaultBannerWaitMilliseconds, 1 + number % 60_000][id % 2] }
             return .scan(scan)
         case 32: return .scanStop
+        case 33:
+            var ping = PingRequest(host: "h" + word)
+            if number % 2 == 0 { ping.count = 1 + number % 100_000 }
+            if number % 3 == 0 { ping.intervalMilliseconds = 10 + number % 3_600_000 }
+            if number % 5 == 0 { ping.timeoutMilliseconds = 1 + number % 600_000 }
+            return .ping(ping)
+        case 34: return .pingStop
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

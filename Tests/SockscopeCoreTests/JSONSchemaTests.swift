@@ -14,6 +14,7 @@ import Testing
         case labCall, labKernel, labSystem, labPortRange
         case ruleFired
         case scanStart, scanOpen, scanPorts, scanBanner, scanDone
+        case pingStart, pingReply, pingLost, pingDone
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -56,6 +57,13 @@ import Testing
             case .notOpen: .scanPorts
             case .banner: .scanBanner
             case .finished: .scanDone
+            }
+        case .ping(let event):
+            switch event {
+            case .started: .pingStart
+            case .reply: .pingReply
+            case .lost: .pingLost
+            case .finished: .pingDone
             }
         }
     }
@@ -122,6 +130,15 @@ import Testing
         case .scanDone:
             .scan(.finished(ScanSummary(address: at("127.0.0.1:0"), portCount: 1024, scanned: 1024, open: [22], closed: 1023,
                                         filtered: 0, elapsedMicroseconds: 41230, maxInFlight: 3, stopped: false)))
+        case .pingStart:
+            .ping(.started(PingStart(host: "localhost", address: at("127.0.0.1:0"), method: .raw, count: 4, intervalMilliseconds: 1000,
+                                     timeoutMilliseconds: 1000, payloadBytes: 56)))
+        case .pingReply: .ping(.reply(PingReply(sequence: 1, from: at("127.0.0.1:0"), bytes: 64, ttl: 64, rttMicroseconds: 45)))
+        case .pingLost: .ping(.lost(sequence: 2, waitedMilliseconds: 1000))
+        case .pingDone:
+            .ping(.finished(PingSummary(address: at("127.0.0.1:0"), sent: 4, received: 4, minimumMicroseconds: 31,
+                                        averageMicroseconds: 45, maximumMicroseconds: 60, elapsedMicroseconds: 3_001_200,
+                                        stopped: false)))
         }
     }
 

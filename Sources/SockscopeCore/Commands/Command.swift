@@ -47,6 +47,10 @@ public enum Command: Hashable, Sendable {
     case scan(ScanRequest)
     /// `scan stop`: ends the running scan.
     case scanStop
+    /// `ping HOST ...`: ICMP echo requests and their replies' times.
+    case ping(PingRequest)
+    /// `ping stop`: ends the running ping.
+    case pingStop
 }
 
 extension Command {
@@ -63,7 +67,7 @@ extension Command {
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
-             .scanStop: nil
+             .scanStop, .ping, .pingStop: nil
         }
     }
 
@@ -104,6 +108,7 @@ extension Command {
         case .every: "every"
         case .stop: "stop"
         case .scan, .scanStop: "scan"
+        case .ping, .pingStop: "ping"
         }
     }
 }

@@ -462,6 +462,19 @@ public enum CommandCatalog {
                        "scan 192.168.1.10 8000-8100 --banner-wait 300", "scan stop"],
             parse: parseScan),
         CommandSpec(
+            "ping", usage: "ping HOST [--count N] [--interval MS] [--timeout MS] | ping stop",
+            summary: "ICMP echo: does the host answer, and how fast (IPv4 and IPv6; --count N requests, default 4)",
+            details: [
+                "with a raw ICMP socket when the process may (CAP_NET_RAW: root), else with an ICMP datagram socket where",
+                "net.ipv4.ping_group_range admits its group, else an error naming both ways to be allowed",
+                "--interval MS between requests (default 1000), --timeout MS for each reply (default 1000)",
+                "ping stop ends a running ping; its summary counts what was sent and answered",
+            ],
+            arguments: [Argument(name: "HOST", kind: .value)],
+            options: [Option("--count", value: "N"), Option("--interval", value: "MS"), Option("--timeout", value: "MS")],
+            examples: ["ping 127.0.0.1", "ping ::1 --count 2", "ping localhost --count 10 --interval 200 --timeout 500", "ping stop"],
+            parse: parsePing),
+        CommandSpec(
             "help", aliases: ["?", "h"], usage: "help [COMMAND]", summary: "list commands, or explain one",
             arguments: [Argument(name: "COMMAND", kind: .command)],
             examples: ["help", "help send", "? listen", "h"],
@@ -848,6 +861,35 @@ public enum CommandCatalog {
             }
         }
         return .scan(request)
+    }
+
+    private static func parsePing(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        guard let host = args.next(), !host.hasPrefix("--") else { throw args.problem("needs a host, as in ping 127.0.0.1") }
+        if host.lowercased() == "stop" {
+            try args.end()
+            return .pingStop
+        }
+        var request = PingRequest(host: host)
+        try args.options { (option, args) throws(CommandParser.ParseError) in
+            switch option {
+            case "--count":
+                guard let value = Int(try args.value(of: option)), (1...100_000).contains(value) else {
+                    throw args.problem("--count needs a number from 1 to 100000")
+                }
+                request.count = value
+            case "--interval":
+                guard let value = Int(try args.value(of: option)), (10...3_600_000).contains(value) else {
+                    throw args.problem("--interval needs milliseconds from 10 to 3600000")
+                }
+                request.intervalMilliseconds = value
+            default:  // --timeout
+                guard let value = Int(try args.value(of: option)), (1...600_000).contains(value) else {
+                    throw args.problem("--timeout needs milliseconds from 1 to 600000")
+                }
+                request.timeoutMilliseconds = value
+            }
+        }
+        return .ping(request)
     }
 
     private static func parseSystemView(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {

@@ -108,6 +108,18 @@ public enum CommandText {
             return words.joined(separator: " ")
         case .scanStop:
             return "scan stop"
+        case .ping(let request):
+            var words = ["ping", argument(request.host)]
+            if request.count != PingRequest.defaultCount { words += ["--count", String(request.count)] }
+            if request.intervalMilliseconds != PingRequest.defaultIntervalMilliseconds {
+                words += ["--interval", String(request.intervalMilliseconds)]
+            }
+            if request.timeoutMilliseconds != PingRequest.defaultTimeoutMilliseconds {
+                words += ["--timeout", String(request.timeoutMilliseconds)]
+            }
+            return words.joined(separator: " ")
+        case .pingStop:
+            return "ping stop"
         }
     }
 

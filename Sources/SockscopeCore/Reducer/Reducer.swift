@@ -285,6 +285,10 @@ public enum Reducer {
         case .scanStop:
             guard state.scan.isRunning else { return fail("scan stop: no scan is running", time: time, socket: nil, state: &state) }
             return [makeRequest(.stopScan, state: &state)]
+        case .ping(let request):
+            return [makeRequest(.ping(request), state: &state)]
+        case .pingStop:
+            return [makeRequest(.stopPing, state: &state)]
         }
     }
 
@@ -471,6 +475,8 @@ public enum Reducer {
             effects = applyLab(labEvent, request: event.request, time: time, state: &state)
         case .scan(let scanEvent):
             applyScan(scanEvent, state: &state)
+        case .ping:
+            break
         case .requestCompleted:
             // The error says why a transfer failed; this says how far it got (nothing more when nothing left).
             if let request = event.request, let transfer = state.fileTransfers.removeValue(forKey: request),

@@ -168,6 +168,10 @@ public enum EngineCommand: Hashable, Sendable {
     case scan(ScanRequest)
     /// Ends the running scan early (its summary says so); answered once it has ended.
     case stopScan
+    /// ICMP echo requests to a host; its events end with the ping's `.requestCompleted`.
+    case ping(PingRequest)
+    /// Ends the running ping early; answered once it has ended.
+    case stopPing
 }
 
 public struct EngineRequest: Hashable, Sendable {

@@ -37,10 +37,6 @@ extension Engine {
         }
     }
 
-    func stopScan(request: RequestID) {
-        stop(scans, request: request)
-    }
-
     /// Stops a running job (a scan, a ping), or answers that none runs.
     func stop(_ job: BackgroundJob, request: RequestID) {
         guard !job.stop(request) else { return }

@@ -23,6 +23,8 @@ public final class Engine: Sendable {
     let resolver = HostResolver()
     /// `scan`: a thread of its own per scan, one at a time.
     let scans: BackgroundJob
+    /// `ping`: a thread of its own per ping, one at a time.
+    let pings: BackgroundJob
     /// How long one connect attempt may take before it fails with ETIMEDOUT.
     let connectTimeout: TimeAmount
     /// Guards submission against a concurrent `shutdown`, so no task lands on a stopped loop.
@@ -47,6 +49,7 @@ public final class Engine: Sendable {
         batcher.setObserver { lab.observe($0) }
         sink = EventSink(batcher)
         scans = BackgroundJob(name: "scan", deliver: { batcher.emit(batch: $0) })
+        pings = BackgroundJob(name: "ping", deliver: { batcher.emit(batch: $0) })
         self.connectTimeout = TimeAmount(connectTimeout)
         lab.attach(registry: registry)
     }
@@ -76,6 +79,7 @@ public final class Engine: Sendable {
         }
         guard wasRunning else { return }
         scans.shutdown()
+        pings.shutdown()
         let closings = registry.beginStopping().map { entry in
             entry.eventLoop.flatSubmit {
                 entry.control.value.close(reason: "engine stopped", request: nil)
@@ -146,7 +150,11 @@ public final class Engine: Sendable {
         case .scan(let scan):
             self.scan(scan, request: request.id)
         case .stopScan:
-            stopScan(request: request.id)
+            stop(scans, request: request.id)
+        case .ping(let ping):
+            self.ping(ping, request: request.id)
+        case .stopPing:
+            stop(pings, request: request.id)
         }
     }
 
