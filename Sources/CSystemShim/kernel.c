@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include "SockscopeKernel.h"
@@ -66,4 +68,39 @@ int sockscope_watch_wait(int watch_fd, uint64_t *tokens, int capacity) {
         for (int i = 0; i < count; i++) tokens[i] = events[i].data.u64;
         return count;
     }
+}
+
+int sockscope_ready_watch(int set_fd, int fd, int readable, int modify, uint64_t token) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = readable ? (EPOLLIN | EPOLLRDHUP) : EPOLLOUT;
+    event.data.u64 = token;
+    return epoll_ctl(set_fd, modify ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &event);
+}
+
+int sockscope_ready_wait(int set_fd, uint64_t *tokens, int capacity, int timeout_ms) {
+    struct epoll_event events[256];
+    if (capacity > 256) capacity = 256;
+    int count = epoll_wait(set_fd, events, capacity, timeout_ms);
+    if (count < 0) return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < count; i++) tokens[i] = events[i].data.u64;
+    return count;
+}
+
+long sockscope_descriptor_limit(void) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    return limit.rlim_cur == RLIM_INFINITY ? 1L << 30 : (long)limit.rlim_cur;
+}
+
+int sockscope_descriptors_in_use(void) {
+    DIR *directory = opendir("/proc/self/fd");
+    if (directory == NULL) return -1;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(directory)) != NULL) {
+        if (entry->d_name[0] != '.') count++;
+    }
+    closedir(directory);
+    return count - 1;  // the directory's own descriptor
 }

@@ -24,6 +24,7 @@ public enum Screen {
             }
         }
         if state.lab.system.visible { SystemPane.draw(state, in: &grid, layout) }
+        if state.scan.visible { ScanPane.draw(state, in: &grid, layout) }
         let cursor = Footer.draw(state, in: &grid, layout.footer)
         if state.view.showHelp { HelpOverlay.draw(state, in: &grid, layout) }
         return Frame(grid: grid, cursorX: cursor?.x, cursorY: cursor?.y)

@@ -199,6 +199,23 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("every 5 --count 2 send C1 a b", .every(milliseconds: 5, count: 2, target: C1, bytes: Array("a b".utf8))),
             ("stop E2", .stop(2)),
             ("stop", .stop(nil)),
+            ("scan 127.0.0.1 1-1024,8080", .scan(ScanRequest(host: "127.0.0.1", ports: PortList([1...1024, 8080...8080])))),
+            ("SCAN ::1 22 --TIMEOUT 10 --concurrency 2 --banner-wait 250", .scan({
+                var scan = ScanRequest(host: "::1", ports: PortList([22...22]))
+                scan.timeoutMilliseconds = 10
+                scan.concurrency = 2
+                scan.bannerWaitMilliseconds = 250
+                return scan
+            }())),
+            ("scan STOP", .scanStop),
+            ("ping ::1 --count 2 --interval 10 --timeout 20", .ping({
+                var ping = PingRequest(host: "::1")
+                ping.count = 2
+                ping.intervalMilliseconds = 10
+                ping.timeoutMilliseconds = 20
+                return ping
+            }())),
+            ("PING stop", .pingStop),
         ]
     }()
 
@@ -257,6 +274,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .rule: "rule"
         case .every: "every"
         case .stop: "stop"
+        case .scan: "scan"
+        case .scanStop: "scanStop"
+        case .ping: "ping"
+        case .pingStop: "pingStop"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -273,7 +294,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop"]
+                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -354,6 +375,20 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 29: return .every(milliseconds: 1 + number % 86_400_000, count: number % 2 == 0 ? nil : 1 + number % 1000,
                                target: target?.kind == .listener ? nil : target, bytes: bytes)
         case 30: return .stop(number % 2 == 0 ? nil : 1 + number % 50)
+        case 31:
+            var scan = ScanRequest(host: "h" + word, ports: PortList([max(1, port)...max(1, port), (1 + number % 65535)...65535]))
+            if number % 2 == 0 { scan.timeoutMilliseconds = 1 + number % 600_000 }
+            if number % 3 == 0 { scan.concurrency = 1 + number % 65535 }
+            if number % 5 == 0 { scan.bannerWaitMilliseconds = [ScanRequest.defaultBannerWaitMilliseconds, 1 + number % 60_000][id % 2] }
+            return .scan(scan)
+        case 32: return .scanStop
+        case 33:
+            var ping = PingRequest(host: "h" + word)
+            if number % 2 == 0 { ping.count = 1 + number % 100_000 }
+            if number % 3 == 0 { ping.intervalMilliseconds = 10 + number % 3_600_000 }
+            if number % 5 == 0 { ping.timeoutMilliseconds = 1 + number % 600_000 }
+            return .ping(ping)
+        case 34: return .pingStop
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

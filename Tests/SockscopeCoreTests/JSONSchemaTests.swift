@@ -13,6 +13,8 @@ import Testing
         case attempt, optionValue, resolved, peerCredentials, tls, tlsCertificate, refused, closed, error, requestCompleted
         case labCall, labKernel, labSystem, labPortRange
         case ruleFired
+        case scanStart, scanOpen, scanPorts, scanBanner, scanDone
+        case pingStart, pingReply, pingLost, pingDone
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -47,6 +49,21 @@ import Testing
             case .kernel: .labKernel
             case .system: .labSystem
             case .portRange: .labPortRange
+            }
+        case .scan(let event):
+            switch event {
+            case .started: .scanStart
+            case .open: .scanOpen
+            case .notOpen: .scanPorts
+            case .banner: .scanBanner
+            case .finished: .scanDone
+            }
+        case .ping(let event):
+            switch event {
+            case .started: .pingStart
+            case .reply: .pingReply
+            case .lost: .pingLost
+            case .finished: .pingDone
             }
         }
     }
@@ -104,6 +121,24 @@ import Testing
                                        remote: nil, process: "sockscope (1)", inode: 7, isOurs: true)]))
         case .labPortRange: .lab(.portRange(low: 32768, high: 60999))
         case .ruleFired: .ruleFired(c1, rule: 3, times: 1)
+        case .scanStart:
+            .scan(.started(ScanStart(host: "localhost", address: at("127.0.0.1:0"), ports: PortList([1...1024]), concurrency: 1024,
+                                     concurrencyReason: "the default", timeoutMilliseconds: 1000, bannerWaitMilliseconds: 1000)))
+        case .scanOpen: .scan(.open(port: 22, connectMicroseconds: 85))
+        case .scanPorts: .scan(.notOpen(PortOutcome(state: .closed, errno: 111), ranges: [1...21, 23...79]))
+        case .scanBanner: .scan(.banner(port: 22, .said(bytes: Array("SSH-2.0-x\r\n".utf8), count: 11)))
+        case .scanDone:
+            .scan(.finished(ScanSummary(address: at("127.0.0.1:0"), portCount: 1024, scanned: 1024, open: [22], closed: 1023,
+                                        filtered: 0, elapsedMicroseconds: 41230, maxInFlight: 3, stopped: false)))
+        case .pingStart:
+            .ping(.started(PingStart(host: "localhost", address: at("127.0.0.1:0"), method: .raw, count: 4, intervalMilliseconds: 1000,
+                                     timeoutMilliseconds: 1000, payloadBytes: 56)))
+        case .pingReply: .ping(.reply(PingReply(sequence: 1, from: at("127.0.0.1:0"), bytes: 64, ttl: 64, rttMicroseconds: 45)))
+        case .pingLost: .ping(.lost(sequence: 2, waitedMilliseconds: 1000))
+        case .pingDone:
+            .ping(.finished(PingSummary(address: at("127.0.0.1:0"), sent: 4, received: 4, minimumMicroseconds: 31,
+                                        averageMicroseconds: 45, maximumMicroseconds: 60, elapsedMicroseconds: 3_001_200,
+                                        stopped: false)))
         }
     }
 

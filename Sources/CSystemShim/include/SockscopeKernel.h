@@ -45,6 +45,19 @@ int sockscope_watch_add(int watch_fd, int fd, uint64_t token);
 /// Blocks until something is ready (retrying EINTR); fills up to `capacity` tokens and returns how many, or -1.
 int sockscope_watch_wait(int watch_fd, uint64_t *tokens, int capacity);
 
+/// A level-triggered epoll set for the port scanner: each socket is watched for writability
+/// (a non-blocking connect's outcome) or, with `readable`, for readability (a banner).
+/// `modify`: the fd is in the set already (EPOLL_CTL_MOD). Returns 0, or -1 with errno set.
+int sockscope_ready_watch(int set_fd, int fd, int readable, int modify, uint64_t token);
+/// Waits up to `timeout_ms` (-1: no limit, 0: just look) and fills up to `capacity` tokens.
+/// Returns how many (0 on timeout or EINTR), or -1 with errno set.
+int sockscope_ready_wait(int set_fd, uint64_t *tokens, int capacity, int timeout_ms);
+
+/// RLIMIT_NOFILE's soft limit: the descriptors this process may have open (-1 if unknown).
+long sockscope_descriptor_limit(void);
+/// The descriptors this process has open now (the entries of /proc/self/fd), or -1.
+int sockscope_descriptors_in_use(void);
+
 /// One TCP socket as the kernel's socket table holds it, looked up by its
 /// addresses through netlink sock_diag (what `ss` shows, for one socket).
 struct sockscope_tcp_diag {

@@ -43,6 +43,14 @@ public enum Command: Hashable, Sendable {
     case every(milliseconds: Int, count: Int?, target: SocketID?, bytes: [UInt8])
     /// `stop [N]`: stops repeater `E<N>`, or every one.
     case stop(Int?)
+    /// `scan HOST PORTS ...`: a connect scan of a host's TCP ports.
+    case scan(ScanRequest)
+    /// `scan stop`: ends the running scan.
+    case scanStop
+    /// `ping HOST ...`: ICMP echo requests and their replies' times.
+    case ping(PingRequest)
+    /// `ping stop`: ends the running ping.
+    case pingStop
 }
 
 extension Command {
@@ -58,7 +66,8 @@ extension Command {
         case .rule(.socket(let id)?, _): id
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
-        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed: nil
+        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
+             .scanStop, .ping, .pingStop: nil
         }
     }
 
@@ -98,6 +107,8 @@ extension Command {
         case .rule: "rule"
         case .every: "every"
         case .stop: "stop"
+        case .scan, .scanStop: "scan"
+        case .ping, .pingStop: "ping"
         }
     }
 }

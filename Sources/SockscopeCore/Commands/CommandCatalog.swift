@@ -441,6 +441,40 @@ public enum CommandCatalog {
             examples: ["sys", "sys on", "system off", "sys filter python 3", "sys filter", "sys sort queue"],
             parse: parseSystemView),
         CommandSpec(
+            "scan", usage: "scan HOST PORTS [--timeout MS] [--concurrency N] [--banner | --banner-wait MS] | scan stop",
+            summary: "connect scan: which TCP ports of a host are open, closed or filtered (PORTS: 1-1024,8080,9000-9100)",
+            details: [
+                "a whole handshake per port, as nmap -sT and nc -z do, so no privilege is needed; results come as they answer:",
+                "open (the handshake completed), closed (RST: ECONNREFUSED), filtered (no answer within --timeout MS,",
+                "default 1000, or an ICMP error on the way); closed and filtered ports are reported in runs (1-21,23-79)",
+                "--concurrency N: connects in flight at once; by default what the free descriptors allow (RLIMIT_NOFILE less",
+                "those in use, at most 1024), and never more than that whatever N says (the start line says why)",
+                "--banner: hold each open port a moment (--banner-wait MS, default 1000) for what the service says first,",
+                "shown escaped; a service where the client speaks first (HTTP, redis) says nothing, and the result says so",
+                "the TUI shows the results in their own view (P shows or hides it): j/k move, / filters, Enter or c connects",
+                "to the selected open port; scan stop ends a running scan (its summary says how far it got)",
+                "scan your own machines, or networks you are allowed to test: to anyone else a scan looks like an attack",
+            ],
+            arguments: [Argument(name: "HOST", kind: .value), Argument(name: "PORTS", kind: .value)],
+            options: [Option("--timeout", value: "MS"), Option("--concurrency", value: "N"), Option("--banner"),
+                      Option("--banner-wait", value: "MS")],
+            examples: ["scan 127.0.0.1 1-1024", "scan localhost 22,80,443,6379 --banner", "scan ::1 1-65535 --timeout 200 --concurrency 256",
+                       "scan 192.168.1.10 8000-8100 --banner-wait 300", "scan stop"],
+            parse: parseScan),
+        CommandSpec(
+            "ping", usage: "ping HOST [--count N] [--interval MS] [--timeout MS] | ping stop",
+            summary: "ICMP echo: does the host answer, and how fast (IPv4 and IPv6; --count N requests, default 4)",
+            details: [
+                "with a raw ICMP socket when the process may (CAP_NET_RAW: root), else with an ICMP datagram socket where",
+                "net.ipv4.ping_group_range admits its group, else an error naming both ways to be allowed",
+                "--interval MS between requests (default 1000), --timeout MS for each reply (default 1000)",
+                "ping stop ends a running ping; its summary counts what was sent and answered",
+            ],
+            arguments: [Argument(name: "HOST", kind: .value)],
+            options: [Option("--count", value: "N"), Option("--interval", value: "MS"), Option("--timeout", value: "MS")],
+            examples: ["ping 127.0.0.1", "ping ::1 --count 2", "ping localhost --count 10 --interval 200 --timeout 500", "ping stop"],
+            parse: parsePing),
+        CommandSpec(
             "help", aliases: ["?", "h"], usage: "help [COMMAND]", summary: "list commands, or explain one",
             arguments: [Argument(name: "COMMAND", kind: .command)],
             examples: ["help", "help send", "? listen", "h"],
@@ -791,6 +825,71 @@ public enum CommandCatalog {
         }
         do { _ = try ByteMatcher(pattern) } catch { throw args.problem(error.message) }
         return pattern
+    }
+
+    private static func parseScan(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        guard let host = args.next() else { throw args.problem("needs a host and ports, as in scan 127.0.0.1 1-1024") }
+        if host.lowercased() == "stop" {
+            try args.end()
+            return .scanStop
+        }
+        guard let text = args.next(), !text.hasPrefix("--") else {
+            throw args.problem("needs ports after the host, as in scan \(host) 1-1024,8080")
+        }
+        let ports: PortList
+        do { ports = try PortList.parse(text) } catch { throw args.problem(error.message) }
+        var request = ScanRequest(host: host, ports: ports)
+        try args.options { (option, args) throws(CommandParser.ParseError) in
+            switch option {
+            case "--banner":
+                request.bannerWaitMilliseconds = request.bannerWaitMilliseconds ?? ScanRequest.defaultBannerWaitMilliseconds
+            case "--concurrency":
+                guard let value = Int(try args.value(of: option)), (1...65535).contains(value) else {
+                    throw args.problem("--concurrency needs a number from 1 to 65535")
+                }
+                request.concurrency = value
+            case "--banner-wait":
+                guard let value = Int(try args.value(of: option)), (1...60_000).contains(value) else {
+                    throw args.problem("--banner-wait needs milliseconds from 1 to 60000")
+                }
+                request.bannerWaitMilliseconds = value
+            default:  // --timeout
+                guard let value = Int(try args.value(of: option)), (1...600_000).contains(value) else {
+                    throw args.problem("--timeout needs milliseconds from 1 to 600000")
+                }
+                request.timeoutMilliseconds = value
+            }
+        }
+        return .scan(request)
+    }
+
+    private static func parsePing(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        guard let host = args.next(), !host.hasPrefix("--") else { throw args.problem("needs a host, as in ping 127.0.0.1") }
+        if host.lowercased() == "stop" {
+            try args.end()
+            return .pingStop
+        }
+        var request = PingRequest(host: host)
+        try args.options { (option, args) throws(CommandParser.ParseError) in
+            switch option {
+            case "--count":
+                guard let value = Int(try args.value(of: option)), (1...100_000).contains(value) else {
+                    throw args.problem("--count needs a number from 1 to 100000")
+                }
+                request.count = value
+            case "--interval":
+                guard let value = Int(try args.value(of: option)), (10...3_600_000).contains(value) else {
+                    throw args.problem("--interval needs milliseconds from 10 to 3600000")
+                }
+                request.intervalMilliseconds = value
+            default:  // --timeout
+                guard let value = Int(try args.value(of: option)), (1...600_000).contains(value) else {
+                    throw args.problem("--timeout needs milliseconds from 1 to 600000")
+                }
+                request.timeoutMilliseconds = value
+            }
+        }
+        return .ping(request)
     }
 
     private static func parseSystemView(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {

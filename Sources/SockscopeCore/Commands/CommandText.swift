@@ -96,6 +96,30 @@ public enum CommandText {
             case .list: return (words + ["list"]).joined(separator: " ")
             case .remove(let number): return (words + ["remove", String(number)]).joined(separator: " ")
             }
+        case .scan(let request):
+            var words = ["scan", argument(request.host), request.ports.description]
+            if request.timeoutMilliseconds != ScanRequest.defaultTimeoutMilliseconds {
+                words += ["--timeout", String(request.timeoutMilliseconds)]
+            }
+            if let concurrency = request.concurrency { words += ["--concurrency", String(concurrency)] }
+            if let wait = request.bannerWaitMilliseconds {
+                words += wait == ScanRequest.defaultBannerWaitMilliseconds ? ["--banner"] : ["--banner-wait", String(wait)]
+            }
+            return words.joined(separator: " ")
+        case .scanStop:
+            return "scan stop"
+        case .ping(let request):
+            var words = ["ping", argument(request.host)]
+            if request.count != PingRequest.defaultCount { words += ["--count", String(request.count)] }
+            if request.intervalMilliseconds != PingRequest.defaultIntervalMilliseconds {
+                words += ["--interval", String(request.intervalMilliseconds)]
+            }
+            if request.timeoutMilliseconds != PingRequest.defaultTimeoutMilliseconds {
+                words += ["--timeout", String(request.timeoutMilliseconds)]
+            }
+            return words.joined(separator: " ")
+        case .pingStop:
+            return "ping stop"
         }
     }
 

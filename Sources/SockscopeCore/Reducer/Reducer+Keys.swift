@@ -21,6 +21,7 @@ extension Reducer {
             return []
         }
         if state.lab.system.visible, let effects = systemViewKey(key, time: time, state: &state) { return effects }
+        if state.scan.visible, let effects = scanViewKey(key, time: time, state: &state) { return effects }
         guard let action = KeyBindings.action(for: key) else { return [] }
         return perform(action, time: time, state: &state)
     }
@@ -121,6 +122,8 @@ extension Reducer {
             return run(.accept(target: manual), time: time, state: &state)
         case .toggleSystemView:
             return executeSystemView(.toggle, time: time, state: &state)
+        case .toggleScanView:
+            return toggleScanView(time: time, state: &state)
         case .connectToSystemListener:
             guard state.lab.system.visible else {
                 state.view.flash = "c connects to the listener selected in the system view (S shows it)"

@@ -46,6 +46,8 @@ extension Reducer {
             system.selected = 0
         }
         state.lab.system = system
+        // One view over the panes at a time: the system view takes the scan view's place.
+        if system.visible { state.scan.visible = false }
         state.needsRedraw = true
         guard system.visible != wasVisible else { return [] }
         if !system.visible { state.lab.system.sockets = [] }

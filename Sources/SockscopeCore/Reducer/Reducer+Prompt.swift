@@ -85,6 +85,8 @@ extension Reducer {
         case .systemFilter:
             state.lab.system.filter = prompt.text.isEmpty ? nil : prompt.text
             state.lab.system.selected = 0
+        case .scanFilter:
+            applyScanFilter(prompt.text, state: &state)
         case .command, .send:
             break
         }
@@ -112,6 +114,9 @@ extension Reducer {
             return []
         case .systemFilter:
             state.lab.system.filter = prompt.text.isEmpty ? nil : prompt.text
+            return []
+        case .scanFilter:
+            applyScanFilter(prompt.text, state: &state)
             return []
         case .connectionFilter:
             if let problem = applyConnectionFilter(prompt.text, state: &state) {

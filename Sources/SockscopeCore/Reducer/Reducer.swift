@@ -280,6 +280,15 @@ public enum Reducer {
             let text = "forgot \(forgotten) closed connection(s); their log entries stay"
             note(.info, text, nil, time, &state)
             return [.notice(.info, text)]
+        case .scan(let request):
+            return executeScan(request, time: time, state: &state)
+        case .scanStop:
+            guard state.scan.isRunning else { return fail("scan stop: no scan is running", time: time, socket: nil, state: &state) }
+            return [makeRequest(.stopScan, state: &state)]
+        case .ping(let request):
+            return [makeRequest(.ping(request), state: &state)]
+        case .pingStop:
+            return [makeRequest(.stopPing, state: &state)]
         }
     }
 
@@ -464,6 +473,10 @@ public enum Reducer {
             }
         case .lab(let labEvent):
             effects = applyLab(labEvent, request: event.request, time: time, state: &state)
+        case .scan(let scanEvent):
+            applyScan(scanEvent, state: &state)
+        case .ping:
+            break
         case .requestCompleted:
             // The error says why a transfer failed; this says how far it got (nothing more when nothing left).
             if let request = event.request, let transfer = state.fileTransfers.removeValue(forKey: request),
@@ -477,6 +490,7 @@ public enum Reducer {
             if let request = event.request, state.script.expectation?.timer == request {
                 expectationTimedOut(time: time, state: &state)
             }
+            if let request = event.request, state.scan.running == request { state.scan.end() }
             if let request = event.request {
                 state.requestsInFlight.remove(request)
                 state.requestsOpeningSockets.remove(request)

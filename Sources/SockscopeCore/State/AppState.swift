@@ -206,6 +206,8 @@ public struct AppState {
     var requestsOpeningSockets: Set<RequestID> = []
     /// The lifecycle lab: step sockets, ledgers, kernel samples, the system view.
     public var lab = LabState()
+    /// The latest port scan and its view.
+    public var scan = ScanState()
     public var nextRequest: UInt64 = 1
     /// The transport of connects not yet answered, to label their rows.
     var pendingTransports: [RequestID: TransportProtocol] = [:]

@@ -38,6 +38,7 @@ public enum UserAction: String, Hashable, Sendable, CaseIterable {
     case focusNext, focusPrevious, selectNext, selectPrevious, pageDown, pageUp, jumpFirst, jumpLast
     case toggleHelp, quit, quitAsking, backOut, clearClosed, toggleLogExpanded
     case acceptOne, toggleSystemView, connectToSystemListener, cycleSort
+    case toggleScanView
 }
 
 /// One row of the key table: it drives dispatch, the footer hints, the `?`
@@ -67,7 +68,9 @@ public enum KeyBindings {
         KeyBinding(keys: [.character("S")], action: .toggleSystemView, hint: "system",
                    description: "show or hide the system view: every socket on the machine, live (ours show their id)"),
         KeyBinding(keys: [.character("c")], action: .connectToSystemListener, hint: nil,
-                   description: "in the system view: connect to the selected listener"),
+                   description: "in the system view: connect to the selected listener (in the scan view: to the selected open port)"),
+        KeyBinding(keys: [.character("P")], action: .toggleScanView, hint: nil,
+                   description: "show or hide the scan view (:scan HOST PORTS); there Enter or c connects to the open port selected"),
         KeyBinding(keys: [.character("o")], action: .cycleSort, hint: nil,
                    description: "sort Connections: rate, bytes, age, state, remote, listener (in its title); system view: next column"),
         KeyBinding(keys: [.character("m")], action: .togglePin, hint: nil,

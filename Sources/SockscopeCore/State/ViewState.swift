@@ -32,6 +32,8 @@ public struct Prompt: Hashable, Sendable {
         case systemFilter
         /// `/` in Connections — a filter for its rows (`ConnectionFilter`).
         case connectionFilter
+        /// `/` while the scan view is shown — a filter for its rows.
+        case scanFilter
     }
 
     public var purpose: Purpose
@@ -56,7 +58,7 @@ public struct Prompt: Hashable, Sendable {
         switch purpose {
         case .command: ":"
         case .send(let id): "send \(id)> "
-        case .filter, .systemFilter: "/"
+        case .filter, .systemFilter, .scanFilter: "/"
         case .connectionFilter: "rows/"
         }
     }

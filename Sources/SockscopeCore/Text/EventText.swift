@@ -40,6 +40,8 @@ public enum EventText {
         case .lab(let event): LabEventText.name(of: event)
         case .requestCompleted: "completed"
         case .ruleFired: "rule-fired"
+        case .scan(let event): ScanEventText.name(of: event)
+        case .ping(let event): PingEventText.name(of: event)
         }
     }
 
@@ -317,6 +319,10 @@ public enum EventText {
             }
         case .requestCompleted:
             break
+        case .scan(let event):
+            ScanEventText.describe(event, &w)
+        case .ping(let event):
+            PingEventText.describe(event, &w)
         }
     }
 
@@ -358,7 +364,7 @@ public enum EventText {
         case .tls(let id, let report):
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
-             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired:
+             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping:
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []
         }

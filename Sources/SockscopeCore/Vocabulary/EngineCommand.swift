@@ -164,6 +164,14 @@ public enum EngineCommand: Hashable, Sendable {
     case addRule(RuleOwner, number: Int, Rule)
     /// Removes rule `R<number>` from the owner's rules.
     case removeRule(RuleOwner, number: Int)
+    /// A connect scan of one host's ports; its events end with the scan's `.requestCompleted`.
+    case scan(ScanRequest)
+    /// Ends the running scan early (its summary says so); answered once it has ended.
+    case stopScan
+    /// ICMP echo requests to a host; its events end with the ping's `.requestCompleted`.
+    case ping(PingRequest)
+    /// Ends the running ping early; answered once it has ended.
+    case stopPing
 }
 
 public struct EngineRequest: Hashable, Sendable {

@@ -96,6 +96,10 @@ public enum EngineEventKind: Hashable, Sendable {
     case error(SocketID?, SocketFailure)
     /// Step-mode calls, kernel samples, the system's sockets.
     case lab(LabEvent)
+    /// The port scanner's results (`scan`): about a host's ports, not one of our sockets.
+    case scan(ScanEvent)
+    /// `ping`'s echo replies and losses: about a host, not one of our sockets.
+    case ping(PingEvent)
     /// The last event for a request: the next scripted command may run.
     case requestCompleted
     /// Rule `R<rule>` answered on the connection `times` times since the last report (its
@@ -111,7 +115,7 @@ public enum EngineEventKind: Hashable, Sendable {
              .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _),
              .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _):
             id
-        case .resolved:
+        case .resolved, .scan, .ping:
             nil
         case .error(let id, _):
             id

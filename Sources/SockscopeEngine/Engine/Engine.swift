@@ -21,6 +21,10 @@ public final class Engine: Sendable {
     let lab: LabEngine
     let registry: SocketRegistry
     let resolver = HostResolver()
+    /// `scan`: a thread of its own per scan, one at a time.
+    let scans: BackgroundJob
+    /// `ping`: a thread of its own per ping, one at a time.
+    let pings: BackgroundJob
     /// How long one connect attempt may take before it fails with ETIMEDOUT.
     let connectTimeout: TimeAmount
     /// Guards submission against a concurrent `shutdown`, so no task lands on a stopped loop.
@@ -44,6 +48,8 @@ public final class Engine: Sendable {
         // Every batch passes the lab on its way out: it completes `accept`s and starts kernel sampling.
         batcher.setObserver { lab.observe($0) }
         sink = EventSink(batcher)
+        scans = BackgroundJob(name: "scan", deliver: { batcher.emit(batch: $0) })
+        pings = BackgroundJob(name: "ping", deliver: { batcher.emit(batch: $0) })
         self.connectTimeout = TimeAmount(connectTimeout)
         lab.attach(registry: registry)
     }
@@ -72,6 +78,8 @@ public final class Engine: Sendable {
             return running
         }
         guard wasRunning else { return }
+        scans.shutdown()
+        pings.shutdown()
         let closings = registry.beginStopping().map { entry in
             entry.eventLoop.flatSubmit {
                 entry.control.value.close(reason: "engine stopped", request: nil)
@@ -139,6 +147,14 @@ public final class Engine: Sendable {
             addRule(rule, number: number, to: owner, request: request.id)
         case .removeRule(let owner, let number):
             removeRule(number, from: owner, request: request.id)
+        case .scan(let scan):
+            self.scan(scan, request: request.id)
+        case .stopScan:
+            stop(scans, request: request.id)
+        case .ping(let ping):
+            self.ping(ping, request: request.id)
+        case .stopPing:
+            stop(pings, request: request.id)
         }
     }
 

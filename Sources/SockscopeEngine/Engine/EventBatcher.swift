@@ -101,6 +101,14 @@ final class EventBatcher: Sendable {
         }
     }
 
+    /// Events from a thread of the engine's own that is not an event loop (the port scanner's):
+    /// handed on together, at once, in order: one wake-up for a batch of results.
+    func emit(batch events: [EngineEvent]) {
+        guard !events.isEmpty else { return }
+        guard currentLoop() == nil else { return events.forEach { emit($0) } }
+        handOn(events)
+    }
+
     /// `source` has counted traffic: it reports it when the loop's batch leaves.
     /// Call on the source's loop, once per batch (the source remembers that it is queued).
     func noteTally(_ source: any TrafficTally) {
