@@ -199,6 +199,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("every 5 --count 2 send C1 a b", .every(milliseconds: 5, count: 2, target: C1, bytes: Array("a b".utf8))),
             ("stop E2", .stop(2)),
             ("stop", .stop(nil)),
+            ("relay 8080 [::1]:80", .relay(RelayRequest(listen: ListenRequest(endpoint: loopback(8080)),
+                                                        target: .inet(.tcp, host: "::1", port: 80)))),
+            ("relay unix:/tmp/s.sock tcp://127.0.0.1:6379 --replace", .relay(RelayRequest(listen: unixListener,
+                                                                                          target: loopback(6379)))),
         ]
     }()
 
@@ -257,6 +261,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .rule: "rule"
         case .every: "every"
         case .stop: "stop"
+        case .relay: "relay"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -273,7 +278,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop"]
+                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "relay"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -354,6 +359,17 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 29: return .every(milliseconds: 1 + number % 86_400_000, count: number % 2 == 0 ? nil : 1 + number % 1000,
                                target: target?.kind == .listener ? nil : target, bytes: bytes)
         case 30: return .stop(number % 2 == 0 ? nil : 1 + number % 50)
+        case 31:
+            // A relay listens for and connects to streams; its listener takes no mode.
+            let streams: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: port), .inet(.tcp, host: "::1", port: port),
+                                       .unix(path: "/tmp/" + word)]
+            var relayListen = listen
+            relayListen.endpoint = streams[number % streams.count]
+            relayListen.mode = .interactive
+            relayListen.manualAccept = false
+            let targets: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: max(1, port)),
+                                       .inet(.tcp, host: "::1", port: max(1, port)), .unix(path: "/tmp/" + word)]
+            return .relay(RelayRequest(listen: relayListen, target: targets[id % targets.count]))
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

@@ -13,6 +13,7 @@ import Testing
         case attempt, optionValue, resolved, peerCredentials, tls, tlsCertificate, refused, closed, error, requestCompleted
         case labCall, labKernel, labSystem, labPortRange
         case ruleFired
+        case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -48,11 +49,21 @@ import Testing
             case .system: .labSystem
             case .portRange: .labPortRange
             }
+        case .relay(let event):
+            switch event {
+            case .listening: .relayListening
+            case .upstream: .relayUpstream
+            case .passedOn: .relayPassedOn
+            case .paused: .relayPaused
+            case .resumed: .relayResumed
+            }
         }
     }
 
     static let c1 = SocketID(.connection, 1)
     static let l1 = SocketID(.listener, 1)
+    static let c2 = SocketID(.connection, 2)
+    static let r1 = SocketID(.relay, 1)
     static func at(_ text: String) -> SocketEndpoint { SocketEndpoint(parsing: text)! }
     static let certificate = CertificateSummary(
         subject: "CN=localhost", issuer: "CN=Test CA", subjectAlternativeNames: ["DNS:localhost", "IP Address:127.0.0.1"],
@@ -104,6 +115,11 @@ import Testing
                                        remote: nil, process: "sockscope (1)", inode: 7, isOurs: true)]))
         case .labPortRange: .lab(.portRange(low: 32768, high: 60999))
         case .ruleFired: .ruleFired(c1, rule: 3, times: 1)
+        case .relayListening: .relay(.listening(r1, .tcp, local: at("127.0.0.1:8080"), target: "tcp://127.0.0.1:80"))
+        case .relayUpstream: .relay(.upstream(c2, relay: r1, client: c1, .tcp, target: "tcp://127.0.0.1:80"))
+        case .relayPassedOn: .relay(.passedOn(c2, .upstream, relay: r1, from: c1, .fin))
+        case .relayPaused: .relay(.paused(c1, .client, relay: r1, waitingOn: c2, held: 65_536))
+        case .relayResumed: .relay(.resumed(c1, .client, relay: r1, milliseconds: 1200))
         }
     }
 

@@ -43,6 +43,8 @@ public enum Command: Hashable, Sendable {
     case every(milliseconds: Int, count: Int?, target: SocketID?, bytes: [UInt8])
     /// `stop [N]`: stops repeater `E<N>`, or every one.
     case stop(Int?)
+    /// `relay LISTEN TARGET`: a relay (`R1`) forwarding each client to TARGET.
+    case relay(RelayRequest)
 }
 
 extension Command {
@@ -58,7 +60,7 @@ extension Command {
         case .rule(.socket(let id)?, _): id
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
-        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed: nil
+        case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .relay: nil
         }
     }
 
@@ -98,6 +100,7 @@ extension Command {
         case .rule: "rule"
         case .every: "every"
         case .stop: "stop"
+        case .relay: "relay"
         }
     }
 }

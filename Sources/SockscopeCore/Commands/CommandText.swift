@@ -18,11 +18,15 @@ public enum CommandText {
             if request.reuseAddress { words.append("--reuseaddr") }
             if request.reusePort { words.append("--reuseport") }
             if let tls = request.tls { words += TLSCommandText.options(tls) }
-            for range in request.policy.allow { words += ["--allow", range.description] }
-            for range in request.policy.deny { words += ["--deny", range.description] }
-            if let max = request.policy.maxConnections { words += ["--max-conns", String(max)] }
-            if let idle = request.policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
+            words += policyWords(request.policy)
             if let rules = request.rulesFile { words += ["--rules", argument(rules)] }
+            return words.joined(separator: " ")
+        case .relay(let request):
+            var words = ["relay", argument(request.listen.endpoint.description), argument(request.target.description)]
+            if request.listen.backlog != ListenRequest.defaultBacklog { words += ["--backlog", String(request.listen.backlog)] }
+            if request.listen.replaceStale { words.append("--replace") }
+            if request.listen.isPublic { words.append("--public") }
+            words += policyWords(request.listen.policy)
             return words.joined(separator: " ")
         case .connect(let request):
             var words = ["connect", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
@@ -97,6 +101,16 @@ public enum CommandText {
             case .remove(let number): return (words + ["remove", String(number)]).joined(separator: " ")
             }
         }
+    }
+
+    /// A listener's access control as options (listen and relay).
+    private static func policyWords(_ policy: ListenerPolicy) -> [String] {
+        var words: [String] = []
+        for range in policy.allow { words += ["--allow", range.description] }
+        for range in policy.deny { words += ["--deny", range.description] }
+        if let max = policy.maxConnections { words += ["--max-conns", String(max)] }
+        if let idle = policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
+        return words
     }
 
     private static func withTarget(_ verb: String, _ target: SocketID?, _ rest: [String]) -> String {

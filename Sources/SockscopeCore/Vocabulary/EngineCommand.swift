@@ -164,6 +164,8 @@ public enum EngineCommand: Hashable, Sendable {
     case addRule(RuleOwner, number: Int, Rule)
     /// Removes rule `R<number>` from the owner's rules.
     case removeRule(RuleOwner, number: Int)
+    /// A relay: listen, and forward each client to a target (`R1`).
+    case relay(RelayRequest)
 }
 
 public struct EngineRequest: Hashable, Sendable {

@@ -96,6 +96,8 @@ public enum EngineEventKind: Hashable, Sendable {
     case error(SocketID?, SocketFailure)
     /// Step-mode calls, kernel samples, the system's sockets.
     case lab(LabEvent)
+    /// A relay and its pairs of legs (`RelayEvent`).
+    case relay(RelayEvent)
     /// The last event for a request: the next scripted command may run.
     case requestCompleted
     /// Rule `R<rule>` answered on the connection `times` times since the last report (its
@@ -116,6 +118,8 @@ public enum EngineEventKind: Hashable, Sendable {
         case .error(let id, _):
             id
         case .lab(let event):
+            event.socket
+        case .relay(let event):
             event.socket
         case .requestCompleted:
             nil

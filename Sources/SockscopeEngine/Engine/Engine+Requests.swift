@@ -123,7 +123,11 @@ extension Engine {
     }
 
     private static func streamOnly(_ id: SocketID, call: String) -> SocketFailure {
-        let what = id.kind == .listener ? "\(id) is a listener" : "\(id) is a datagram socket"
+        let what = switch id.kind {
+        case .listener: "\(id) is a listener"
+        case .relay: "\(id) is a relay (its legs are stream connections)"
+        case .connection, .socket: "\(id) is a datagram socket"
+        }
         return SocketFailure(call: call, explanation: "\(call) applies to stream connections (TCP, UNIX); \(what)")
     }
 }

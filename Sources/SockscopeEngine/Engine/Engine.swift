@@ -106,7 +106,12 @@ public final class Engine: Sendable {
             withOpenSocket(id, request: request.id, call: "send") { $0.send(bytes, request: request.id) }
         case .close(let id):
             withOpenSocket(id, request: request.id, call: "close") {
-                $0.close(reason: id.kind == .listener ? "stopped listening" : "closed by us", request: request.id)
+                let reason = switch id.kind {
+                case .listener: "stopped listening"
+                case .relay: "stopped relaying (its pairs go on)"
+                case .connection, .socket: "closed by us"
+                }
+                $0.close(reason: reason, request: request.id)
             }
         case .shutdown(let id, let direction):
             withStream(id, request: request.id, call: "shutdown") { $0.shutdown(direction, request: request.id) }
@@ -139,6 +144,9 @@ public final class Engine: Sendable {
             addRule(rule, number: number, to: owner, request: request.id)
         case .removeRule(let owner, let number):
             removeRule(number, from: owner, request: request.id)
+        case .relay(let relay):
+            let loop = group.next()
+            loop.execute { self.relay(relay, request: request.id, on: loop) }
         }
     }
 
@@ -155,7 +163,11 @@ public final class Engine: Sendable {
             entry.eventLoop.execute { body(entry) }
         } else {
             let sink = sink
-            let noun = id.kind == .listener ? "listener" : "connection"
+            let noun = switch id.kind {
+            case .listener: "listener"
+            case .relay: "relay"
+            case .connection, .socket: "connection"
+            }
             group.next().execute {
                 sink.complete(request, failure: SocketFailure(call: call, explanation: "no open \(noun) \(id)"), socket: id)
             }
