@@ -63,6 +63,10 @@ enum DetailPane {
             if let access = AccessText.describe(row.policy) { lines.append(("access", access, .normal)) }
             if let target = row.relayTarget {
                 lines.append(("relays to", DisplayText.escape(string: target) + " (each client gets an upstream leg)", .normal))
+                for (index, toxic) in row.toxics.enumerated() {
+                    lines.append((index == 0 ? "toxics" : "", DisplayText.escape(string: toxic.summary)
+                                  + ", fired \(row.toxicFirings[toxic.name] ?? 0) times", .warning))
+                }
             } else {
                 lines += [
                     ("mode", row.mode.description, .normal),

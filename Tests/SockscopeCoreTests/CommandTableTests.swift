@@ -4,6 +4,7 @@ import Testing
 
 // C1, C2 and L1 come from ReducerTests.swift.
 private let S1 = SocketID(.socket, 1)
+private let R1 = SocketID(.relay, 1)
 private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> Endpoint {
     .inet(transport, host: "127.0.0.1", port: port)
 }
@@ -199,6 +200,13 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("every 5 --count 2 send C1 a b", .every(milliseconds: 5, count: 2, target: C1, bytes: Array("a b".utf8))),
             ("stop E2", .stop(2)),
             ("stop", .stop(nil)),
+            ("toxic R1 add latency 200", .toxic(target: R1, .add(Toxic(effect: .latency(milliseconds: 200, jitter: 0),
+                                                                         direction: .down)))),
+            ("toxic add slicer 10 2 500 --dir UP --name chop",
+             .toxic(target: nil, .add(Toxic(name: "chop", effect: .slicer(averageSize: 10, sizeVariation: 2, delayMicroseconds: 500),
+                                            direction: .up)))),
+            ("toxic r1 remove latency_down", .toxic(target: R1, .remove(name: "latency_down"))),
+            ("toxic list", .toxic(target: nil, .list)),
             ("relay 8080 [::1]:80", .relay(RelayRequest(listen: ListenRequest(endpoint: loopback(8080)),
                                                         target: .inet(.tcp, host: "::1", port: 80)))),
             ("relay unix:/tmp/s.sock tcp://127.0.0.1:6379 --replace", .relay(RelayRequest(listen: unixListener,
@@ -262,6 +270,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .every: "every"
         case .stop: "stop"
         case .relay: "relay"
+        case .toxic: "toxic"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -278,7 +287,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "relay"]
+                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "relay", "toxic"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -370,6 +379,16 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             let targets: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: max(1, port)),
                                        .inet(.tcp, host: "::1", port: max(1, port)), .unix(path: "/tmp/" + word)]
             return .relay(RelayRequest(listen: relayListen, target: targets[id % targets.count]))
+        case 32:
+            let relay: SocketID? = id % 2 == 0 ? nil : SocketID(.relay, id)
+            let effects: [ToxicEffect] = [.latency(milliseconds: number % 5000, jitter: number % 7), .bandwidth(kilobytesPerSecond: 1 + number % 100_000),
+                                          .slicer(averageSize: 2 + number % 1000, sizeVariation: 1, delayMicroseconds: number % 99_999),
+                                          .limitData(bytes: number), .timeout(milliseconds: number % 60_000),
+                                          .resetPeer(milliseconds: number % 60_000), .slowClose(milliseconds: number % 60_000)]
+            let toxic = Toxic(name: number % 3 == 0 ? nil : "t" + word.filter { $0 != " " && $0 != "'" },
+                              effect: effects[number % effects.count],
+                              direction: ToxicDirection.allCases[id % 3])
+            return .toxic(target: relay, [.add(toxic), .remove(name: toxic.name), .list][number % 3])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

@@ -14,6 +14,7 @@ import Testing
         case labCall, labKernel, labSystem, labPortRange
         case ruleFired
         case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
+        case toxicAdded, toxicRemoved, toxicFired
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -56,6 +57,9 @@ import Testing
             case .passedOn: .relayPassedOn
             case .paused: .relayPaused
             case .resumed: .relayResumed
+            case .toxicAdded: .toxicAdded
+            case .toxicRemoved: .toxicRemoved
+            case .toxicFired: .toxicFired
             }
         }
     }
@@ -120,6 +124,9 @@ import Testing
         case .relayPassedOn: .relay(.passedOn(c2, .upstream, relay: r1, from: c1, .fin))
         case .relayPaused: .relay(.paused(c1, .client, relay: r1, waitingOn: c2, held: 65_536))
         case .relayResumed: .relay(.resumed(c1, .client, relay: r1, milliseconds: 1200))
+        case .toxicAdded: .relay(.toxicAdded(r1, Toxic(effect: .latency(milliseconds: 200, jitter: 0), direction: .down)))
+        case .toxicRemoved: .relay(.toxicRemoved(r1, name: "latency_down"))
+        case .toxicFired: .relay(.toxicFired(c2, .upstream, relay: r1, name: "latency_down", count: 3))
         }
     }
 

@@ -167,6 +167,8 @@ struct RelayLegHandlerTests {
         let upstream = EmbeddedChannel(loop: loop)
         let reads = ReadCounter()
         try client.pipeline.syncOperations.addHandler(reads)
+        // A shutdown(SHUT_WR) leaves a real channel open; an EmbeddedChannel would close.
+        try upstream.pipeline.syncOperations.addHandler(CloseRecorder())
         let clientLeg = RelayLegHandler(role: .client, relay: Self.relay, sink: recorder.sink)
         let upstreamLeg = RelayLegHandler(role: .upstream, relay: Self.relay, sink: recorder.sink)
         try ConnectionHandler(origin: .accepted(listener: Self.relay), mode: .interactive, sink: recorder.sink,

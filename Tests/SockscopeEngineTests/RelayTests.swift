@@ -47,8 +47,9 @@ import TestSupport
     }
 
     /// Waits for `process` to end with status 0 and returns its output.
-    static func finished(_ process: SpawnedProcess, sourceLocation: SourceLocation = #_sourceLocation) async -> String {
-        let status = await process.wait(timeout: .seconds(20))
+    static func finished(_ process: SpawnedProcess, timeout: Duration = .seconds(20),
+                         sourceLocation: SourceLocation = #_sourceLocation) async -> String {
+        let status = await process.wait(timeout: timeout)
         if status == nil { process.kill(SIGKILL) }
         #expect(status == 0, "\(process.executable) \(process.arguments): \(process.output)", sourceLocation: sourceLocation)
         return process.output

@@ -45,6 +45,8 @@ public enum Command: Hashable, Sendable {
     case stop(Int?)
     /// `relay LISTEN TARGET`: a relay (`R1`) forwarding each client to TARGET.
     case relay(RelayRequest)
+    /// `toxic R1 add|remove|list`: a relay's faults (toxiproxy's toxics).
+    case toxic(target: SocketID?, ToxicCommand)
 }
 
 extension Command {
@@ -53,7 +55,7 @@ extension Command {
         switch self {
         case .send(let target, _), .close(let target), .shutdown(let target, _), .reset(let target), .startTLS(let target, _, _),
              .sendTo(let target, _, _), .sendFile(let target, _), .setOption(let target, _, _),
-             .getOption(let target, _), .setLineEnding(let target, _), .accept(let target):
+             .getOption(let target, _), .setLineEnding(let target, _), .accept(let target), .toxic(let target, _):
             target
         case .step(let call): call.socket
         case .expect(let target, _, _): target
@@ -101,6 +103,7 @@ extension Command {
         case .every: "every"
         case .stop: "stop"
         case .relay: "relay"
+        case .toxic: "toxic"
         }
     }
 }

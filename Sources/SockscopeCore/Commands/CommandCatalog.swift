@@ -605,6 +605,27 @@ public enum CommandCatalog {
                        "relay 8080 127.0.0.1:80 --backlog 16 --idle-timeout 30"],
             parse: parseRelay),
         CommandSpec(
+            "toxic", usage: "toxic [R1] add KIND [N...] [--dir up|down|both] [--name NAME] | remove NAME | list",
+            summary: "faults on a relay, as toxiproxy's toxics: they act on every pair at once, live",
+            details: [
+                "latency MS [JITTER_MS]: each chunk waits MS ± JITTER ms; bandwidth KB_PER_S: at most that many",
+                "KB (1000 B) a second; slicer AVERAGE_SIZE [SIZE_VARIATION [DELAY_US]]: chunks cut into pieces,",
+                "DELAY_US apart; limit_data BYTES: the pair closes after BYTES; timeout MS: nothing goes through",
+                "and the pair closes after MS (0: never); reset_peer [MS]: the pair is reset (RST) after MS;",
+                "slow_close MS: a FIN or close is passed on MS late",
+                "--dir: up is client to server, down (the default, as in toxiproxy) server to client",
+                "--name: defaults to KIND_DIR (latency_down); each firing is counted (Detail of R1, toxic-fired in the log)",
+            ],
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .listeners)),
+                        Argument(name: "ACTION", kind: .choice(["add", "remove", "list"])),
+                        Argument(name: "KIND", kind: .choice(ToxicEffect.kinds))],
+            options: [Option("--dir", value: "up|down|both"), Option("--name", value: "NAME")],
+            examples: ["toxic R1 add latency 200", "toxic R1 add latency 100 20 --dir both", "toxic add bandwidth 1000",
+                       "toxic R1 add slicer 100 20 5000 --dir up --name chop", "toxic R1 add limit_data 4096",
+                       "toxic R1 add timeout 0", "toxic R1 add reset_peer 500", "toxic R1 add slow_close 300",
+                       "toxic R1 list", "toxic R1 remove latency_down"],
+            parse: parseToxic),
+        CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
             examples: ["quit", "q", "exit"],
             parse: { (_: inout CommandArguments) throws(CommandParser.ParseError) in .quit }),
@@ -733,6 +754,47 @@ public enum CommandCatalog {
             try readListenerOption(option, &args, into: &listen)
         }
         return .relay(RelayRequest(listen: listen, target: target))
+    }
+
+    private static func parseToxic(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        let target = try args.socketID(.leading)
+        guard let action = args.next()?.lowercased() else { throw args.problem("needs add, remove or list") }
+        switch action {
+        case "list":
+            try args.end()
+            return .toxic(target: target, .list)
+        case "remove":
+            guard let name = args.next() else { throw args.problem("remove needs the toxic's name (toxic list shows them)") }
+            try args.end()
+            return .toxic(target: target, .remove(name: name))
+        case "add":
+            guard let kind = args.next() else { throw args.problem("add needs a kind: " + ToxicEffect.kinds.joined(separator: ", ")) }
+            var numbers: [Int] = []
+            while let word = args.peek(), !word.hasPrefix("--") {
+                _ = args.next()
+                guard let number = Int(word) else { throw args.problem("'\(word)' is not a whole number") }
+                numbers.append(number)
+            }
+            var direction = ToxicDirection.down
+            var name: String?
+            try args.options { (option, args) throws(CommandParser.ParseError) in
+                let value = try args.value(of: option)
+                if option == "--name" {
+                    name = value
+                } else {
+                    guard let chosen = ToxicDirection(rawValue: value.lowercased()) else {
+                        throw args.problem("--dir takes up, down or both")
+                    }
+                    direction = chosen
+                }
+            }
+            switch ToxicEffect.parse(kind: kind, numbers) {
+            case .success(let effect): return .toxic(target: target, .add(Toxic(name: name, effect: effect, direction: direction)))
+            case .failure(let error): throw args.problem(error.message)
+            }
+        default:
+            throw args.problem("unknown action '\(action)'; use add, remove or list")
+        }
     }
 
     private static func parseConnect(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {

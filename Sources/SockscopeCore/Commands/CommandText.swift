@@ -28,6 +28,16 @@ public enum CommandText {
             if request.listen.isPublic { words.append("--public") }
             words += policyWords(request.listen.policy)
             return words.joined(separator: " ")
+        case .toxic(let target, let command):
+            switch command {
+            case .list: return withTarget("toxic", target, ["list"])
+            case .remove(let name): return withTarget("toxic", target, ["remove", argument(name)])
+            case .add(let toxic):
+                var words = ["add", toxic.effect.kind] + toxic.effect.parameters.map(String.init)
+                if toxic.direction != .down { words += ["--dir", toxic.direction.rawValue] }
+                if toxic.name != Toxic(effect: toxic.effect, direction: toxic.direction).name { words += ["--name", argument(toxic.name)] }
+                return withTarget("toxic", target, words)
+            }
         case .connect(let request):
             var words = ["connect", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
             if let bind = request.bind { words += ["--bind", bind.description] }

@@ -25,6 +25,33 @@ extension Reducer {
         return [effect]
     }
 
+    /// `toxic [R1] ...`: add and remove go to the engine; list is read from the relay's row.
+    static func executeToxic(_ target: SocketID?, _ command: ToxicCommand, time: Timestamp, state: inout AppState) -> [Effect] {
+        let chosen = target ?? state.view.selectedListener.flatMap { $0.kind == .relay ? $0 : nil }
+            ?? state.recentSocket.flatMap { $0.kind == .relay ? $0 : nil }
+        guard let id = chosen, let row = state.listener(id), row.relayTarget != nil else {
+            return fail("toxic: \((target ?? chosen).map { "\($0) is not a relay" } ?? "no relay yet; relay LISTEN TARGET makes R1")",
+                        time: time, socket: target, state: &state)
+        }
+        switch command {
+        case .list:
+            let lines = row.toxics.isEmpty ? ["\(id) has no toxics (toxic \(id) add latency 200)"]
+                : row.toxics.map { "\(id) toxic \($0.summary), fired \(row.toxicFirings[$0.name] ?? 0) times" }
+            for line in lines { note(.info, line, id, time, &state) }
+            return lines.map { .notice(.info, $0) }
+        case .add(let toxic):
+            if row.toxics.contains(where: { $0.name == toxic.name }) {
+                return fail("toxic: \(id) already has a toxic named \(toxic.name) (--name gives another)", time: time, socket: id,
+                            state: &state)
+            }
+        case .remove(let name):
+            if !row.toxics.contains(where: { $0.name == name }) {
+                return fail("toxic: \(id) has no toxic named \(name) (toxic \(id) list)", time: time, socket: id, state: &state)
+            }
+        }
+        return [makeRequest(.toxic(id, command), state: &state)]
+    }
+
     static func applyRelay(_ event: RelayEvent, request: RequestID?, time: Timestamp, state: inout AppState) {
         switch event {
         case .listening(let id, let transport, let local, let target):
@@ -47,6 +74,12 @@ extension Reducer {
             state.updateConnection(id) { $0.relay?.held = nil }
         case .passedOn:
             break
+        case .toxicAdded(let id, let toxic):
+            state.updateListener(id) { $0.toxics.append(toxic) }
+        case .toxicRemoved(let id, let name):
+            state.updateListener(id) { $0.toxics.removeAll { $0.name == name } }
+        case .toxicFired(_, _, let relay, let name, let count):
+            state.updateListener(relay) { $0.toxicFirings[name, default: 0] += count }
         }
     }
 }

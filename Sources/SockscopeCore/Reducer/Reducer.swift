@@ -277,6 +277,8 @@ public enum Reducer {
             return stopRepeaters(number, time: time, state: &state)
         case .relay(let request):
             return executeRelay(request, time: time, state: &state)
+        case .toxic(let target, let command):
+            return executeToxic(target, command, time: time, state: &state)
         case .clearClosed:
             let forgotten = state.forgetConnections { !$0.state.isOpen }
             let text = "forgot \(forgotten) closed connection(s); their log entries stay"

@@ -19,6 +19,9 @@ public struct ListenerRow: Hashable, Sendable {
     public var datagramsOut = 0
     /// A relay (`R1`): where each client's upstream leg connects, as written; nil for a listener.
     public var relayTarget: String?
+    /// A relay's toxics, in the order they were added, and how often each fired.
+    public var toxics: [Toxic] = []
+    public var toxicFirings: [String: Int] = [:]
 
     /// Bound to every interface, so reachable from the network.
     public var isAllInterfaces: Bool { local.isWildcard }

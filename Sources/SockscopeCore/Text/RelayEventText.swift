@@ -8,6 +8,9 @@ public enum RelayEventText {
         case .passedOn: "relay-passed-on"
         case .paused: "relay-paused"
         case .resumed: "relay-resumed"
+        case .toxicAdded: "toxic-added"
+        case .toxicRemoved: "toxic-removed"
+        case .toxicFired: "toxic-fired"
         }
     }
 
@@ -68,6 +71,42 @@ public enum RelayEventText {
                 w.fields += [("relay", .string(relay.description)), ("leg", .string(role.rawValue)),
                              ("paused_ms", .int(milliseconds))]
             }
+        case .toxicAdded, .toxicRemoved, .toxicFired:
+            describeToxic(event, &w)
+        }
+    }
+
+    static func describeToxic(_ event: RelayEvent, _ w: inout EventText.Writer) {
+        switch event {
+        case .toxicAdded(_, let toxic):
+            switch w.form {
+            case .sentence: w.sentence = "toxic added: \(toxic.summary)"
+            case .line:
+                w.add("toxic-added name="); w.addSafe(toxic.name); w.add(" kind="); w.add(toxic.effect.kind)
+                w.add(" dir="); w.add(toxic.direction.rawValue); w.add(" ("); w.add(toxic.effect.text); w.add(")")
+            case .json:
+                w.fields += [("name", .string(toxic.name)), ("kind", .string(toxic.effect.kind)),
+                             ("dir", .string(toxic.direction.rawValue)),
+                             ("parameters", .array(toxic.effect.parameters.map { .int($0) }))]
+            }
+        case .toxicRemoved(_, let name):
+            switch w.form {
+            case .sentence: w.sentence = "toxic removed: \(name)"
+            case .line: w.add("toxic-removed name="); w.addSafe(name)
+            case .json: w.fields.append(("name", .string(name)))
+            }
+        case .toxicFired(_, let role, let relay, let name, let count):
+            switch w.form {
+            case .sentence: w.sentence = "toxic \(name) of \(relay) acted \(count) times on what the \(role.rawValue) leg read"
+            case .line:
+                w.add("toxic-fired relay="); w.add(relay); w.add(" leg="); w.add(role.rawValue)
+                w.add(" name="); w.addSafe(name); w.add(" count="); w.add(count)
+            case .json:
+                w.fields += [("relay", .string(relay.description)), ("leg", .string(role.rawValue)),
+                             ("name", .string(name)), ("count", .int(count))]
+            }
+        default:
+            break
         }
     }
 

@@ -166,6 +166,8 @@ public enum EngineCommand: Hashable, Sendable {
     case removeRule(RuleOwner, number: Int)
     /// A relay: listen, and forward each client to a target (`R1`).
     case relay(RelayRequest)
+    /// Adds or removes a relay's toxic (`list` is answered from the state).
+    case toxic(SocketID, ToxicCommand)
 }
 
 public struct EngineRequest: Hashable, Sendable {

@@ -46,12 +46,20 @@ public enum RelayEvent: Hashable, Sendable {
     case paused(SocketID, RelayLegRole, relay: SocketID, waitingOn: SocketID, held: Int)
     /// The leg reads again after a reported pause of `milliseconds`.
     case resumed(SocketID, RelayLegRole, relay: SocketID, milliseconds: Int)
+    /// A toxic was added to the relay (`R1`): it acts on every pair at once.
+    case toxicAdded(SocketID, Toxic)
+    /// A toxic was removed from the relay.
+    case toxicRemoved(SocketID, name: String)
+    /// The toxic `name` acted `count` times on what the leg read (delayed, cut, dropped,
+    /// closed...) since the last such event.
+    case toxicFired(SocketID, RelayLegRole, relay: SocketID, name: String, count: Int)
 
     /// The socket the event is about.
     public var socket: SocketID {
         switch self {
         case .listening(let id, _, _, _), .upstream(let id, _, _, _, _), .passedOn(let id, _, _, _, _),
-             .paused(let id, _, _, _, _), .resumed(let id, _, _, _):
+             .paused(let id, _, _, _, _), .resumed(let id, _, _, _), .toxicAdded(let id, _), .toxicRemoved(let id, _),
+             .toxicFired(let id, _, _, _, _):
             id
         }
     }

@@ -63,7 +63,7 @@ extension Engine {
                     // No NIO `AcceptBackoffHandler`: it cannot stop NIO's retries (see `ListenerHandler.pauseAccepting`).
                     try channel.pipeline.syncOperations.addHandler(
                         ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: listen.policy,
-                                        pausesWhenExhausted: true))
+                                        pausesWhenExhausted: true, relay: relay))
                 }
             }
             .childChannelInitializer { child in

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SockscopeCore
@@ -71,6 +72,14 @@ final class RelayUpstream: Sendable {
     private let sink: EventSink
     private let registry: SocketRegistry
 
+    /// The relay's toxics, and the pairs they act on (by their client legs).
+    private struct Toxics {
+        var list: [Toxic] = []
+        var pairs: [ObjectIdentifier: NIOLoopBound<RelayLegHandler>] = [:]
+    }
+    /// Taken per pair (start, end) and per toxic change, never per read.
+    private let toxics = NIOLockedValueBox(Toxics())
+
     init(addresses: [SocketAddress], target: String, transport: TransportProtocol, timeout: TimeAmount, sink: EventSink,
          registry: SocketRegistry) {
         self.addresses = addresses
@@ -88,6 +97,49 @@ final class RelayUpstream: Sendable {
         let id = registry.nextConnectionID()
         sink.emit(.relay(.upstream(id, relay: clientLeg.relay, client: client, transport, target: target)))
         attempt(addresses[...], id: id, clientLeg: NIOLoopBound(clientLeg, eventLoop: loop), lastError: nil, on: loop)
+    }
+
+    /// A pair is forwarding: the toxics in place now, and every change from now on.
+    func register(_ clientLeg: RelayLegHandler, on loop: any EventLoop) -> [Toxic] {
+        toxics.withLockedValue { state in
+            state.pairs[ObjectIdentifier(clientLeg)] = NIOLoopBound(clientLeg, eventLoop: loop)
+            return state.list
+        }
+    }
+
+    func unregister(_ clientLeg: RelayLegHandler) {
+        _ = toxics.withLockedValue { $0.pairs.removeValue(forKey: ObjectIdentifier(clientLeg)) }
+    }
+
+    /// `toxic R1 add|remove`: changes the list, then hands it to every pair on its own loop,
+    /// where it applies from the next read on.
+    func change(_ command: ToxicCommand, of relay: SocketID, request: RequestID) {
+        let outcome: Result<(RelayEvent, [Toxic], [NIOLoopBound<RelayLegHandler>]), SocketFailure> = toxics.withLockedValue { state in
+            switch command {
+            case .add(let toxic):
+                guard !state.list.contains(where: { $0.name == toxic.name }) else {
+                    return .failure(SocketFailure(call: "toxic", explanation: "\(relay) already has a toxic named \(toxic.name)"))
+                }
+                state.list.append(toxic)
+                return .success((.toxicAdded(relay, toxic), state.list, Array(state.pairs.values)))
+            case .remove(let name):
+                guard state.list.contains(where: { $0.name == name }) else {
+                    return .failure(SocketFailure(call: "toxic", explanation: "\(relay) has no toxic named \(name)"))
+                }
+                state.list.removeAll { $0.name == name }
+                return .success((.toxicRemoved(relay, name: name), state.list, Array(state.pairs.values)))
+            case .list:
+                return .failure(SocketFailure(call: "toxic", explanation: "the list is read from \(relay)'s row"))
+            }
+        }
+        switch outcome {
+        case .success(let (event, list, pairs)):
+            sink.emit(.relay(event), request: request)
+            for pair in pairs { pair.eventLoop.execute { pair.value.toxicsChanged(list) } }
+            sink.complete(request)
+        case .failure(let failure):
+            sink.complete(request, failure: failure, socket: relay)
+        }
     }
 
     private func attempt(_ addresses: ArraySlice<SocketAddress>, id: SocketID, clientLeg: NIOLoopBound<RelayLegHandler>,

@@ -16,7 +16,7 @@ extension Engine {
             switch control.capability {
             case .stream(let stream):
                 body(stream)
-            case .addressedDatagrams, .namedDatagrams, .listener:
+            case .addressedDatagrams, .namedDatagrams, .listener, .relay:
                 sink.complete(request, failure: Self.streamOnly(id, call: call), socket: id)
             }
         }
@@ -29,7 +29,7 @@ extension Engine {
             switch control.capability {
             case .namedDatagrams(let socket):
                 socket.send(bytes, to: name, request: request)
-            case .stream, .addressedDatagrams, .listener:
+            case .stream, .addressedDatagrams, .listener, .relay:
                 sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto unix:PATH needs a UNIX datagram socket (unixgram:); \(id) is not one"),
                     socket: id)
@@ -54,7 +54,7 @@ extension Engine {
                 return sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto HOST:PORT needs a UDP socket; \(id) is a UNIX datagram socket "
                         + "(sendto unix:PATH)"), socket: id)
-            case .listener:
+            case .listener, .relay:
                 return sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto needs a UDP socket; \(id) is not one"), socket: id)
             }

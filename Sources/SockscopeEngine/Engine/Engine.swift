@@ -147,6 +147,15 @@ public final class Engine: Sendable {
         case .relay(let relay):
             let loop = group.next()
             loop.execute { self.relay(relay, request: request.id, on: loop) }
+        case .toxic(let id, let command):
+            let sink = sink
+            withOpenSocket(id, request: request.id, call: "toxic") { control in
+                guard case .relay(let relay) = control.capability else {
+                    return sink.complete(request.id, failure: SocketFailure(call: "toxic", explanation: "\(id) is not a relay"),
+                                         socket: id)
+                }
+                relay.change(command, of: id, request: request.id)
+            }
         }
     }
 

@@ -370,7 +370,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     }
 
     /// The other leg was reset: RST here (SO_LINGER 0, close), dropping what is still queued.
-    func abort(reason: String, announcing event: EngineEventKind) {
+    func abort(reason: String, announcing event: EngineEventKind?) {
         guard isOpen, !isResetting, let context else { return }
         abort(reason: reason, request: nil, announcing: event, context: context)
     }

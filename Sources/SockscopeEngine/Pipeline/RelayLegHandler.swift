@@ -44,6 +44,8 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     private var isActive = false
     /// This leg's channel has closed.
     private(set) var hasClosed = false
+    /// A toxic is ending the pair: each leg closes for its reason, none passes its end on.
+    private var endedByToxic = false
     /// Follows this channel's writability: whether the other leg may read for it.
     @exclusivity(unchecked) private var isWritable = true
     /// Forwarded writes not yet flushed.
@@ -69,6 +71,8 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// A client leg's way to its upstream leg, connected once the client leg is active.
     private let upstream: RelayUpstream?
+    /// The toxics acting on what this leg reads; nil (the usual case): reads go straight through.
+    private var toxics: ToxicStream?
 
     init(role: RelayLegRole, relay: SocketID, sink: EventSink, upstream: RelayUpstream? = nil) {
         self.role = role
@@ -127,13 +131,28 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         hasClosed = true
         outputEnded = true
         context.fireChannelInactive()
+        if role == .client { upstream?.unregister(self) }
         guard let partner else { return }
+        let ending: RelayEnding = connection?.endedByReset == true ? .reset : .close
+        // What this leg read and its toxics still hold goes out first (and slow_close waits).
+        if ending == .close, let toxics, !toxics.isIdle {
+            return toxics.whenDrained(slowClose: true) { self.unpair(from: partner, ending: ending) }
+        }
+        unpair(from: partner, ending: ending)
+    }
+
+    /// This leg is gone: the other leg takes nothing more from it and passes its end on.
+    private func unpair(from partner: RelayLegHandler, ending: RelayEnding) {
+        toxics?.cancel()
+        toxics = nil
+        partner.toxics?.cancel()
+        partner.toxics = nil
         self.partner = nil
         partner.partner = nil
         partner.partnerGone = true
         // A partner still connecting closes itself once connected (`channelActive`).
-        guard partner.isActive, let id else { return }
-        partner.passOn(connection?.endedByReset == true ? .reset : .close, from: id)
+        guard partner.isActive, !endedByToxic, let id else { return }
+        partner.passOn(ending, from: id)
     }
 
     // MARK: Inbound
@@ -144,10 +163,12 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
             if !partnerGone { waiting.append(data) }
             return
         }
+        if let toxics { return toxics.accept(Self.unwrapInboundIn(data)) }
         partner.forward(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        toxics?.endOfBurst()
         partner?.flushForwarded()
         context.fireChannelReadComplete()
     }
@@ -161,7 +182,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
             return
         }
         partner.flushForwarded()
-        partner.passOn(.fin, from: id)
+        guard let toxics else { return partner.passOn(.fin, from: id) }
+        // After what the toxics still hold, and slow_close's delay.
+        toxics.whenDrained(slowClose: true) { partner.passOn(.fin, from: id) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -174,9 +197,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// NIO asks to read (autoRead): only while the other leg is up and takes more.
     func read(context: ChannelHandlerContext) {
-        guard let partner, partner.isActive, partner.isWritable else {
+        guard let partner, partner.isActive, partner.isWritable, toxics?.isFull != true else {
             readHeld = true
-            if partner?.isActive == true, pausedSince == nil {
+            if partner?.isActive == true, partner?.isWritable == false, pausedSince == nil {
                 pausedSince = .now()
                 queueTally()
             }
@@ -205,7 +228,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// This leg's channel can take more again: the other leg may read.
     private func resumeReading() {
-        guard readHeld, let context else { return }
+        guard readHeld, let context, let partner, partner.isActive, partner.isWritable, toxics?.isFull != true else { return }
         readHeld = false
         if let since = pausedSince {
             pausedSince = nil
@@ -219,7 +242,8 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// The other leg (the upstream one) is connected: forward what waited and start reading.
     private func partnerBecameActive() {
-        guard let partner, let id else { return }
+        guard let partner, let id, let context else { return }
+        if let upstream { toxicsChanged(upstream.register(self, on: context.eventLoop)) }
         if !waiting.isEmpty {
             for data in waiting { partner.forward(data) }
             waiting = []
@@ -250,6 +274,54 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         }
     }
 
+    // MARK: Toxics
+
+    /// The client leg of a pair: the relay's toxics changed (or the pair just started). Each
+    /// leg keeps those acting on what it reads.
+    func toxicsChanged(_ list: [Toxic]) {
+        guard role == .client, let partner else { return }
+        setToxics(list.filter { $0.direction.acts(onReadsOf: .client) })
+        partner.setToxics(list.filter { $0.direction.acts(onReadsOf: .upstream) })
+    }
+
+    private func setToxics(_ list: [Toxic]) {
+        guard let context, toxics != nil || !list.isEmpty else { return }
+        let stream = toxics ?? ToxicStream(leg: self, loop: context.eventLoop)
+        toxics = stream
+        stream.update(list)
+    }
+
+    /// A piece the toxics let go: written and flushed on the other leg at once.
+    func release(_ piece: ByteBuffer) {
+        guard let partner else { return }
+        partner.forward(NIOAny(piece))
+        partner.flushForwarded()
+    }
+
+    /// The toxics' queue has room again (or they were removed): reading may go on.
+    func toxicsMayTakeMore() {
+        if toxics?.isIdle == true { toxics = nil }
+        resumeReading()
+    }
+
+    func noteToxicFired() {
+        queueTally()
+    }
+
+    /// A toxic ends the pair (limit_data, timeout: close; reset_peer: RST), both legs at once,
+    /// each for the toxic's reason (not for the other leg's close).
+    func endPair(_ ending: RelayEnding, reason: String) {
+        let legs = [self, partner].compactMap { $0 }
+        for leg in legs { leg.endedByToxic = true }
+        for leg in legs {
+            if ending == .reset {
+                leg.connection?.abort(reason: reason, announcing: nil)
+            } else {
+                leg.connection?.closeWhenDrained(reason: reason, announcing: nil)
+            }
+        }
+    }
+
     /// The upstream leg could not connect: the client leg closes, saying why.
     func upstreamFailed(_ upstream: SocketID, failure: SocketFailure) {
         partner = nil
@@ -276,6 +348,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         guard !isReporting, let id, let connection else { return }
         isReporting = true
         defer { isReporting = false }
+        for (name, count) in toxics?.takeFirings() ?? [] {
+            connection.sinkAfterTraffic.emit(.relay(.toxicFired(id, role, relay: relay, name: name, count: count)))
+        }
         if let lasted = endedPause {
             endedPause = nil
             pauseReported = false
