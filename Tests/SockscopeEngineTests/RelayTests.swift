@@ -61,8 +61,8 @@ import TestSupport
         async throws {
         let directory = TemporaryPath.make(prefix: "www")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        var generator = SystemRandomNumberGenerator()
-        let body = Data((0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        // From the kernel in one read: a byte-by-byte loop in a debug build held a test thread for seconds.
+        let body = try #require(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: 3_000_000))
         try body.write(to: URL(fileURLWithPath: directory + "/body.bin"))
         let server = try SpawnedProcess("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory])
         defer { server.kill(SIGKILL) }
@@ -213,22 +213,26 @@ import TestSupport
     /// A client that does not read: the upstream leg stops reading once the client leg holds
     /// its high water mark, says so, and no more than that (plus one read) waits in the engine.
     @Test(.requires("python3")) func aSlowReaderPausesTheOtherLegAndNothingPilesUp() async throws {
-        let server = try Self.python(Self.serverScript, ["flood", "16000000"])
+        // The server stays open after sending: a FIN would make NIO read to EOF whatever the
+        // kernel holds, which only the kernel's buffers bound (see ARCHITECTURE.md, Bounds).
+        let server = try Self.python(Self.serverScript, ["flood-then-wait", "16000000"])
         defer { server.kill(SIGKILL) }
         let serverPort = try await Self.port(of: server)
         let harness = EngineHarness()
         defer { harness.shutdown() }
         let (relay, port) = try await Self.relay(harness, to: .inet(.tcp, host: "127.0.0.1", port: serverPort))
         let go = TemporaryPath.make(prefix: "go")
-        let client = try Self.python(Self.clientScript, ["stall-then-read", "127.0.0.1", "\(port)", go])
+        let client = try Self.python(Self.clientScript, ["stall-then-read", "127.0.0.1", "\(port)", go, "16000000"])
         let paused = try await harness.first("the upstream leg pausing") { kind -> (SocketID, Int)? in
             if case .relay(.paused(let leg, .upstream, relay, _, let held)) = kind { return (leg, held) }
             return nil
         }
         let pair = try #require(Self.pairs(harness).first)
         #expect(paused.0 == pair.upstream)
-        // NIO's default high water mark is 64 KiB; a read adds at most 1 MiB (the largest read buffer) four times.
-        #expect(paused.1 >= 64 * 1024 && paused.1 <= 64 * 1024 + (4 << 20), "held \(paused.1)")
+        // NIO's default water marks: unwritable above 64 KiB, writable again below 32 KiB, so a
+        // pause still on holds more than 32 KiB; a read adds at most 1 MiB (the largest read
+        // buffer) four times to the 64 KiB.
+        #expect(paused.1 >= 32 * 1024 && paused.1 <= 64 * 1024 + (4 << 20), "held \(paused.1)")
         // The client reads only now: the pause was the relay's answer to it not reading.
         _ = FileManager.default.createFile(atPath: go, contents: nil)
         #expect(await Self.finished(client).contains("client: read 16000000"))
@@ -261,7 +265,8 @@ import TestSupport
 
     /// One-connection servers, by mode: `answer-after-eof` reads to EOF and answers how much
     /// it got; `reset` resets after the first read; `expect-reset` says whether its client
-    /// reset or closed; `flood N` sends N bytes and closes.
+    /// reset or closed; `flood N` sends N bytes and closes; `flood-then-wait N` sends N bytes
+    /// and closes after its client.
     static let serverScript = #"""
     import socket, struct, sys
     mode = sys.argv[1]
@@ -295,12 +300,17 @@ import TestSupport
     elif mode == "flood":
         conn.sendall(bytes(int(sys.argv[2])))
         conn.close()
+    elif mode == "flood-then-wait":
+        conn.sendall(bytes(int(sys.argv[2])))
+        while conn.recv(100):
+            pass
+        conn.close()
     """#
 
     /// Clients, by mode, given HOST PORT: `half-close N` sends N bytes, shuts down writing and
     /// reads the answer; `expect-reset` / `expect-eof` say how the connection ended; `reset`
     /// waits for the server to be there, then resets; `echo N` checks N bytes come back;
-    /// `stall-then-read GOFILE` reads nothing until GOFILE exists, then everything.
+    /// `stall-then-read GOFILE N` reads nothing until GOFILE exists, then N bytes, and closes.
     static let clientScript = #"""
     import os, socket, struct, sys, time
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -351,12 +361,13 @@ import TestSupport
         deadline = time.monotonic() + 15
         while not os.path.exists(sys.argv[4]) and time.monotonic() < deadline:
             time.sleep(0.01)
-        total = 0
-        while True:
+        total, expected = 0, int(sys.argv[5])
+        while total < expected:
             chunk = conn.recv(65536)
             if not chunk:
                 break
             total += len(chunk)
+        conn.close()
         print("client: read", total)
     """#
 }
