@@ -376,6 +376,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             relayListen.endpoint = streams[number % streams.count]
             relayListen.mode = .interactive
             relayListen.manualAccept = false
+            relayListen.rulesFile = nil
             let targets: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: max(1, port)),
                                        .inet(.tcp, host: "::1", port: max(1, port)), .unix(path: "/tmp/" + word)]
             return .relay(RelayRequest(listen: relayListen, target: targets[id % targets.count]))
