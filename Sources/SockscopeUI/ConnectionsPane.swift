@@ -32,18 +32,26 @@ enum ConnectionsPane {
             let group = row.listener
             let isFirstOfGroup = !isTree || previousGroup == .none || previousGroup! != group
             previousGroup = .some(group)
-            let via = isFirstOfGroup ? (group.map { "\($0) ▸" } ?? "out ▸") : "  └"
+            // A relay's upstream leg sits under its client leg: the pair reads as one client.
+            let via = row.relay?.role == .upstream && isTree ? "   ↳" : isFirstOfGroup ? (group.map { "\($0) ▸" } ?? "out ▸") : "  └"
             let role: StyleRole = row.state.isOpen ? .normal : .dim
             let id = pinned.contains(row.id) ? pinMark + row.id.description : row.id.description
             return TableView.Row(cells: [via, id, row.transport.label,
                                          row.localText, row.remoteText,
-                                         LabDetail.stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
+                                         stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
                                          Sparkline.cell(row.rate.history, glyphs: state.view.glyphs),
                                          rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)
         }
         TableView(columns: columns, rows: tableRows,
                   selected: selected.map { $0 - first }, focused: focused).draw(in: &grid, area)
+    }
+
+    /// The state, and for a relay leg that stopped reading, the bytes its other leg holds.
+    static func stateLabel(_ row: ConnectionRow, _ state: AppState) -> String {
+        let label = LabDetail.stateLabel(row, state)
+        guard let held = row.relay?.held else { return label }
+        return label + " held " + ByteCount.text(held)
     }
 
     /// Before a pinned connection's id (`m`).

@@ -61,9 +61,19 @@ enum DetailPane {
             ]
             if row.isAllInterfaces { lines.append(("exposure", "ALL interfaces: reachable from the network", .warning)) }
             if let access = AccessText.describe(row.policy) { lines.append(("access", access, .normal)) }
+            if let target = row.relayTarget {
+                lines.append(("relays to", DisplayText.escape(string: target) + " (each client gets an upstream leg)", .normal))
+                for (index, toxic) in row.toxics.enumerated() {
+                    lines.append((index == 0 ? "toxics" : "", DisplayText.escape(string: toxic.summary)
+                                  + ", fired \(row.toxicFirings[toxic.name] ?? 0) times", .warning))
+                }
+            } else {
+                lines += [
+                    ("mode", row.mode.description, .normal),
+                    ("backlog", "\(row.backlog) (accept queue length asked of the kernel)", .normal),
+                ]
+            }
             lines += [
-                ("mode", row.mode.description, .normal),
-                ("backlog", "\(row.backlog) (accept queue length asked of the kernel)", .normal),
                 row.transport.isDatagram
                     ? ("datagrams", "\(row.datagramsIn) in (\(ByteCount.text(row.bytesIn))), \(row.datagramsOut) out (\(ByteCount.text(row.bytesOut)))", .normal)
                     : ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all, \(row.refusedTotal) refused", .normal),
@@ -72,9 +82,10 @@ enum DetailPane {
             return LabDetail.merge(lines, for: row.id, state, width: width)
         }
         if let id, let row = state.connection(id) {
+            let origin = row.relay.map { "\($0.role.rawValue) leg of \($0.relay)" }
+                ?? row.listener.map { "accepted by \($0)" } ?? "opened by us"
             return LabDetail.merge([
-                ("socket", "\(row.id) \(row.transport.label) " + (row.listener.map { "accepted by \($0)" } ?? "opened by us"),
-                 .header),
+                ("socket", "\(row.id) \(row.transport.label) " + origin, .header),
                 ("local", row.localText, .normal),
                 ("remote", row.remoteText, .normal),
                 ("state", stateText(row.state), row.state.isOpen ? .normal : .dim),
@@ -83,9 +94,29 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ] + tlsLines(row) + ruleLines(state, row.id) + repeaterLines(state, row.id), for: row.id, state, width: width)
+            ] + relayLines(row) + tlsLines(row) + ruleLines(state, row.id) + repeaterLines(state, row.id), for: row.id, state,
+               width: width, beforeHistory: otherLegLines(row, state, width: width))
         }
         return [("", "Select a listener or a connection to see its details.", .dim)]
+    }
+
+    /// A relay leg: its pair, and why it is not reading when its other leg holds it back.
+    static func relayLines(_ row: ConnectionRow) -> [(String, String, StyleRole)] {
+        guard let leg = row.relay else { return [] }
+        return [("relay", RelayEventText.detailLine(leg), leg.held == nil ? .normal : .warning)]
+    }
+
+    /// Below a relay leg's own lines, its other leg's, kernel view included: the pair in one place.
+    static func otherLegLines(_ row: ConnectionRow, _ state: AppState, width: Int) -> [(String, String, StyleRole)] {
+        guard let partner = row.relay?.partner, let other = state.connection(partner), let leg = other.relay else { return [] }
+        return LabDetail.merge([
+            ("other leg", "\(other.id) \(other.transport.label) \(leg.role.rawValue) leg", .header),
+            ("local", other.localText, .normal),
+            ("remote", other.remoteText, .normal),
+            ("state", stateText(other.state), other.state.isOpen ? .normal : .dim),
+            ("received", "\(ByteCount.text(other.bytesIn)) in \(other.messagesIn) reads", .incoming),
+            ("sent", "\(ByteCount.text(other.bytesOut)) in \(other.messagesOut) writes", .outgoing),
+        ] + relayLines(other), for: other.id, state, width: width, withHistory: false)
     }
 
     /// The TLS inspector for a `tls://` connection: one labelled line per fact (worded in `TLSEventText`).

@@ -10,13 +10,16 @@ enum LabDetail {
 
     /// The pane's own lines with the lab's woven in: the kernel's view right after the
     /// address lines (the pane is often short), the history at the end.
-    static func merge(_ base: [Line], for id: SocketID, _ state: AppState, width: Int) -> [Line] {
+    /// `beforeHistory` goes between the socket's lines and its history (a relay leg's other
+    /// leg); `withHistory` false leaves the history out.
+    static func merge(_ base: [Line], for id: SocketID, _ state: AppState, width: Int, beforeHistory: [Line] = [],
+                      withHistory: Bool = true) -> [Line] {
         let (top, history) = lines(for: id, state, width: width)
         let anchor = state.listener(id) != nil ? ["local", "exposure"] : ["state"]
         let index = (base.lastIndex { anchor.contains($0.0) } ?? base.count - 1) + 1
         var merged = base
         merged.insert(contentsOf: top, at: min(index, merged.count))
-        return merged + history
+        return merged + beforeHistory + (withHistory ? history : [])
     }
 
     static func lines(for id: SocketID, _ state: AppState, width: Int) -> (top: [Line], history: [Line]) {

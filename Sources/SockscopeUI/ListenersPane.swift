@@ -17,8 +17,9 @@ enum ListenersPane {
         let rows = state.listeners.map { row -> TableView.Row in
             let local = row.local.description + (row.isAllInterfaces ? " (ALL interfaces)" : "")
             let role: StyleRole = !row.isOpen ? .dim : row.isAllInterfaces ? .warning : .normal
-            return TableView.Row(cells: [row.id.description, row.transport.label, local, row.mode.description,
-                                         Self.clients(row), row.transport.isDatagram ? "-" : "\(row.backlog)",
+            let mode = row.relayTarget.map { "relay to " + DisplayText.escape(string: $0) } ?? row.mode.description
+            return TableView.Row(cells: [row.id.description, row.transport.label, local, mode,
+                                         Self.clients(row), row.transport.isDatagram || row.relayTarget != nil ? "-" : "\(row.backlog)",
                                          LabDetail.listenerStateLabel(row, state)],
                                  role: role)
         }

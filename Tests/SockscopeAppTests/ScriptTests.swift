@@ -152,11 +152,11 @@ import TestSupport
             """)
         let server = try SpawnedProcess(Binary.path, ["--headless", "-c", "listen 0 --rules \(rules)"])
         defer { server.kill(SIGKILL) }
-        #expect(await server.waitForOutput(containing: "R2 on L1: when /^ECHO$/ reply"), "\(server.output)")
+        #expect(await server.waitForOutput(containing: "rule #2 on L1: when /^ECHO$/ reply"), "\(server.output)")
         let port = try #require(listeningPort(in: server.output))
         let (status, output) = try await run("redis-cli", ["-p", "\(port)", "PING"])
         #expect(status == 0 && output == "PONG\n", "\(output)")
-        #expect(await server.waitForOutput(containing: "rule-fired R1"), "\(server.output)")
+        #expect(await server.waitForOutput(containing: "rule-fired #1"), "\(server.output)")
     }
 
     @Test(.requires("python3")) func everyRepeatsASendUntilItsCount() async throws {

@@ -4,6 +4,7 @@ import Testing
 
 // C1, C2 and L1 come from ReducerTests.swift.
 private let S1 = SocketID(.socket, 1)
+private let R1 = SocketID(.relay, 1)
 private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> Endpoint {
     .inet(transport, host: "127.0.0.1", port: port)
 }
@@ -190,7 +191,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("expect hex dead", .expect(target: nil, .data(.hex([0xDE, 0xAD])), timeoutMilliseconds: 10_000)),
             ("sleep 0", .sleep(milliseconds: 0)),
             ("rule all list", .rule(.all, .list)),
-            ("rule C1 remove r3", .rule(.socket(C1), .remove(3))),
+            ("rule C1 remove #3", .rule(.socket(C1), .remove(3))),
             (#"rule when /a b/ reply "x \1" --raw"#, .rule(nil, .add({
                 var rule = Rule(pattern: .regex("a b"), reply: ReplyTemplate(parts: [.bytes(Array("x ".utf8)), .capture(1)]))
                 rule.framing = .reads
@@ -216,6 +217,17 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                 return ping
             }())),
             ("PING stop", .pingStop),
+            ("toxic R1 add latency 200", .toxic(target: R1, .add(Toxic(effect: .latency(milliseconds: 200, jitter: 0),
+                                                                         direction: .down)))),
+            ("toxic add slicer 10 2 500 --dir UP --name chop",
+             .toxic(target: nil, .add(Toxic(name: "chop", effect: .slicer(averageSize: 10, sizeVariation: 2, delayMicroseconds: 500),
+                                            direction: .up)))),
+            ("toxic r1 remove latency_down", .toxic(target: R1, .remove(name: "latency_down"))),
+            ("toxic list", .toxic(target: nil, .list)),
+            ("relay 8080 [::1]:80", .relay(RelayRequest(listen: ListenRequest(endpoint: loopback(8080)),
+                                                        target: .inet(.tcp, host: "::1", port: 80)))),
+            ("relay unix:/tmp/s.sock tcp://127.0.0.1:6379 --replace", .relay(RelayRequest(listen: unixListener,
+                                                                                          target: loopback(6379)))),
         ]
     }()
 
@@ -278,6 +290,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .scanStop: "scanStop"
         case .ping: "ping"
         case .pingStop: "pingStop"
+        case .relay: "relay"
+        case .toxic: "toxic"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -294,7 +308,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
     static let parsedKinds = ["listen", "connect", "send", "close", "shutdown", "reset", "sendTo", "sendFile",
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
-                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop"]
+                              "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
+                              "relay", "toxic"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -389,6 +404,28 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             if number % 5 == 0 { ping.timeoutMilliseconds = 1 + number % 600_000 }
             return .ping(ping)
         case 34: return .pingStop
+        case 35:
+            // A relay listens for and connects to streams; its listener takes no mode.
+            let streams: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: port), .inet(.tcp, host: "::1", port: port),
+                                       .unix(path: "/tmp/" + word)]
+            var relayListen = listen
+            relayListen.endpoint = streams[number % streams.count]
+            relayListen.mode = .interactive
+            relayListen.manualAccept = false
+            relayListen.rulesFile = nil
+            let targets: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: max(1, port)),
+                                       .inet(.tcp, host: "::1", port: max(1, port)), .unix(path: "/tmp/" + word)]
+            return .relay(RelayRequest(listen: relayListen, target: targets[id % targets.count]))
+        case 36:
+            let relay: SocketID? = id % 2 == 0 ? nil : SocketID(.relay, id)
+            let effects: [ToxicEffect] = [.latency(milliseconds: number % 5000, jitter: number % 7), .bandwidth(kilobytesPerSecond: 1 + number % 100_000),
+                                          .slicer(averageSize: 2 + number % 1000, sizeVariation: 1, delayMicroseconds: number % 99_999),
+                                          .limitData(bytes: number), .timeout(milliseconds: number % 60_000),
+                                          .resetPeer(milliseconds: number % 60_000), .slowClose(milliseconds: number % 60_000)]
+            let toxic = Toxic(name: number % 3 == 0 ? nil : "t" + word.filter { $0 != " " && $0 != "'" },
+                              effect: effects[number % effects.count],
+                              direction: ToxicDirection.allCases[id % 3])
+            return .toxic(target: relay, [.add(toxic), .remove(name: toxic.name), .list][number % 3])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

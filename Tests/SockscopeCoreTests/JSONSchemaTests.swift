@@ -15,6 +15,8 @@ import Testing
         case ruleFired
         case scanStart, scanOpen, scanPorts, scanBanner, scanDone
         case pingStart, pingReply, pingLost, pingDone
+        case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
+        case toxicAdded, toxicRemoved, toxicFired
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -65,11 +67,24 @@ import Testing
             case .lost: .pingLost
             case .finished: .pingDone
             }
+        case .relay(let event):
+            switch event {
+            case .listening: .relayListening
+            case .upstream: .relayUpstream
+            case .passedOn: .relayPassedOn
+            case .paused: .relayPaused
+            case .resumed: .relayResumed
+            case .toxicAdded: .toxicAdded
+            case .toxicRemoved: .toxicRemoved
+            case .toxicFired: .toxicFired
+            }
         }
     }
 
     static let c1 = SocketID(.connection, 1)
     static let l1 = SocketID(.listener, 1)
+    static let c2 = SocketID(.connection, 2)
+    static let r1 = SocketID(.relay, 1)
     static func at(_ text: String) -> SocketEndpoint { SocketEndpoint(parsing: text)! }
     static let certificate = CertificateSummary(
         subject: "CN=localhost", issuer: "CN=Test CA", subjectAlternativeNames: ["DNS:localhost", "IP Address:127.0.0.1"],
@@ -139,6 +154,14 @@ import Testing
             .ping(.finished(PingSummary(address: at("127.0.0.1:0"), sent: 4, received: 4, minimumMicroseconds: 31,
                                         averageMicroseconds: 45, maximumMicroseconds: 60, elapsedMicroseconds: 3_001_200,
                                         stopped: false)))
+        case .relayListening: .relay(.listening(r1, .tcp, local: at("127.0.0.1:8080"), target: "tcp://127.0.0.1:80"))
+        case .relayUpstream: .relay(.upstream(c2, relay: r1, client: c1, .tcp, target: "tcp://127.0.0.1:80"))
+        case .relayPassedOn: .relay(.passedOn(c2, .upstream, relay: r1, from: c1, .fin))
+        case .relayPaused: .relay(.paused(c1, .client, relay: r1, waitingOn: c2, held: 65_536))
+        case .relayResumed: .relay(.resumed(c1, .client, relay: r1, milliseconds: 1200))
+        case .toxicAdded: .relay(.toxicAdded(r1, Toxic(effect: .latency(milliseconds: 200, jitter: 0), direction: .down)))
+        case .toxicRemoved: .relay(.toxicRemoved(r1, name: "latency_down"))
+        case .toxicFired: .relay(.toxicFired(c2, .upstream, relay: r1, name: "latency_down", count: 3))
         }
     }
 

@@ -142,8 +142,8 @@ import Testing
             #expect((x == y) == (a.0 == b.0 && a.1 == b.1))
             #expect(Set([x, y]).count == (x == y ? 1 : 2))
             if x == y { #expect(x.hashValue == y.hashValue) }
-            // Connections, then listeners, then step-mode sockets (C < L < S), each by number.
-            let order: [SocketID.Kind] = [.connection, .listener, .socket]
+            // Connections, then listeners, then relays, then step-mode sockets (C < L < R < S), each by number.
+            let order: [SocketID.Kind] = [.connection, .listener, .relay, .socket]
             let expectedLess = a.0 != b.0 ? order.firstIndex(of: a.0)! < order.firstIndex(of: b.0)! : a.1 < b.1
             #expect((x < y) == expectedLess)
         }

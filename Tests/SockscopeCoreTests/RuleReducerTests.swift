@@ -32,7 +32,7 @@ import TestSupport
         _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:40000")))
         _ = Reducer.reduce(&state, event(.ruleFired(C1, rule: 1, times: 3)))
         _ = Reducer.reduce(&state, .commandLine("rule L1 list", origin: .prompt, time: t0))
-        #expect(notes(state).suffix(2) == ["L1 rules, tried in order:", #"  R1 when "PING" reply "+PONG" (fired 3 times)"#])
+        #expect(notes(state).suffix(2) == ["L1 rules, tried in order:", #"  #1 when "PING" reply "+PONG" (fired 3 times)"#])
         #expect(state.rulesApplying(to: C1).map(\.row.number) == [1], "a listener's rule applies to its connections")
         // A refused change changes nothing; a removal does, once made.
         let refused = try #require(requests(Reducer.reduce(&state, .commandLine(#"rule L1 when "x" reply "y""#, origin: .prompt,
@@ -40,12 +40,12 @@ import TestSupport
         _ = Reducer.reduce(&state, event(.error(L1, SocketFailure(call: "rule", explanation: "no")), refused.id))
         _ = Reducer.reduce(&state, event(.requestCompleted, refused.id))
         #expect(state.rules[.socket(L1)]?.count == 1)
-        let remove = try #require(requests(Reducer.reduce(&state, .commandLine("rule L1 remove R1", origin: .prompt, time: t0))).first)
+        let remove = try #require(requests(Reducer.reduce(&state, .commandLine("rule L1 remove #1", origin: .prompt, time: t0))).first)
         #expect(remove.command == .removeRule(.socket(L1), number: 1))
         _ = Reducer.reduce(&state, event(.requestCompleted, remove.id))
         #expect(state.rules.isEmpty)
         let missing = Reducer.reduce(&state, .commandLine("rule L1 remove 9", origin: .prompt, time: t0))
-        #expect(missing == [.notice(.error, "rule: L1 has no rule R9; it has none")])
+        #expect(missing == [.notice(.error, "rule: L1 has no rule #9; it has none")])
     }
 
     @Test func rulesNeedAStreamSocketThatIsOpen() {

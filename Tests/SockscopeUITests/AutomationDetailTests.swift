@@ -33,8 +33,8 @@ private let start = Timestamp(nanoseconds: 1_795_283_403_000_000_000)
         state.view.focus = .detail
         state.view.zoomed = true
         let text = Screen.render(state).grid.textLines.joined(separator: "\n")
-        for expected in [#"R2 when /^(\w+)$/ reply "\1!" (fired 0 times)"#, #"R1 when "PING" reply "+PONG" (fired 4 times) [L1's]"#,
-                         #"R3 when contains "\x1b[2J" reply "no" (fired 0 times) [all's]"#,
+        for expected in [#"#2 when /^(\w+)$/ reply "\1!" (fired 0 times)"#, #"#1 when "PING" reply "+PONG" (fired 4 times) [L1's]"#,
+                         #"#3 when contains "\x1b[2J" reply "no" (fired 0 times) [all's]"#,
                          #"E1 every 500 ms send "tick" (1 sent, until stop) (stop 1)"#] {
             #expect(text.contains(expected), "\(expected)\n\(text)")
         }

@@ -261,3 +261,25 @@ func sampleState(width: Int, height: Int) -> AppState {
         #expect((3...5).allSatisfy { grid[$0, 0].isContinuation } && grid[6, 0].character == "x")
     }
 }
+
+/// A relay with one pair, the upstream leg paused: the pair stands together in Connections,
+/// and the client leg's Detail shows both legs.
+@Suite struct RelayScreenTests {
+    @Test func aRelayedPairAt160x40() {
+        let r1 = SocketID(.relay, 1)
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .resize(width: 160, height: 40))
+        apply(.relay(.listening(r1, .tcp, local: "127.0.0.1:8080", target: "tcp://127.0.0.1:80")), &state, ms: 0)
+        apply(.accepted(C1, listener: r1, local: "127.0.0.1:8080", remote: "127.0.0.1:50001"), &state, ms: 10)
+        apply(.relay(.upstream(C2, relay: r1, client: C1, .tcp, target: "tcp://127.0.0.1:80")), &state, ms: 11)
+        apply(.connected(C2, local: "127.0.0.1:40001", remote: "127.0.0.1:80"), &state, ms: 12)
+        apply(.received(C1, bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8), count: 18), &state, ms: 20)
+        apply(.sent(C2, bytes: Array("GET / HTTP/1.1\r\n\r\n".utf8), count: 18), &state, ms: 21)
+        apply(.received(C2, bytes: [], count: 300_000), &state, ms: 30)
+        apply(.relay(.paused(C2, .upstream, relay: r1, waitingOn: C1, held: 65_536)), &state, ms: 90)
+        state.view.selectedConnection = C1
+        state.view.focus = .connections
+        state.needsRedraw = false
+        assertSnapshot(Screen.render(state), named: "relay-160x40")
+    }
+}

@@ -223,7 +223,7 @@ public struct RuleRow: Hashable, Sendable {
 
     /// `R2 when "PING" reply "+PONG" (fired 3 times)`.
     public var text: String {
-        "R\(number) \(rule.text) (fired \(firings == 1 ? "once" : "\(firings) times"))"
+        "#\(number) \(rule.text) (fired \(firings == 1 ? "once" : "\(firings) times"))"
     }
 }
 

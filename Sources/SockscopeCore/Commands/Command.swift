@@ -51,6 +51,10 @@ public enum Command: Hashable, Sendable {
     case ping(PingRequest)
     /// `ping stop`: ends the running ping.
     case pingStop
+    /// `relay LISTEN TARGET`: a relay (`R1`) forwarding each client to TARGET.
+    case relay(RelayRequest)
+    /// `toxic R1 add|remove|list`: a relay's faults (toxiproxy's toxics).
+    case toxic(target: SocketID?, ToxicCommand)
 }
 
 extension Command {
@@ -59,7 +63,7 @@ extension Command {
         switch self {
         case .send(let target, _), .close(let target), .shutdown(let target, _), .reset(let target), .startTLS(let target, _, _),
              .sendTo(let target, _, _), .sendFile(let target, _), .setOption(let target, _, _),
-             .getOption(let target, _), .setLineEnding(let target, _), .accept(let target):
+             .getOption(let target, _), .setLineEnding(let target, _), .accept(let target), .toxic(let target, _):
             target
         case .step(let call): call.socket
         case .expect(let target, _, _): target
@@ -67,7 +71,7 @@ extension Command {
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
-             .scanStop, .ping, .pingStop: nil
+             .scanStop, .ping, .pingStop, .relay: nil
         }
     }
 
@@ -109,6 +113,8 @@ extension Command {
         case .stop: "stop"
         case .scan, .scanStop: "scan"
         case .ping, .pingStop: "ping"
+        case .relay: "relay"
+        case .toxic: "toxic"
         }
     }
 }

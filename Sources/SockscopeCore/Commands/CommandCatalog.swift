@@ -615,6 +615,51 @@ public enum CommandCatalog {
                 return .sleep(milliseconds: value)
             }),
         CommandSpec(
+            "relay", usage: "relay LISTEN TARGET [--backlog N] [--public] [--replace] [ACCESS OPTIONS]",
+            summary: "stand between clients and a server: listen (R1) and forward each client to TARGET, both ways",
+            details: [
+                "LISTEN as for listen (a bare PORT binds 127.0.0.1); TARGET: HOST:PORT, tcp://[::1]:PORT or unix:PATH;",
+                "TCP over IPv4 and IPv6 and UNIX stream sockets, in any mix",
+                "each client is a pair of connections: its client leg and the upstream leg the relay opens to TARGET,",
+                "side by side under R1 in Connections, each with its bytes and rates; Detail shows both legs",
+                "a FIN from one side half-closes the other leg (shutdown write), an RST is passed on as an RST, and a",
+                "failed upstream connect closes the client leg with the reason (ECONNREFUSED 127.0.0.1:9)",
+                "a leg whose other leg does not take what it forwards stops reading (the sender slows down); the pair",
+                "shows the bytes held; nothing is buffered without bound",
+                "--allow, --deny, --max-conns, --idle-timeout, --backlog, --replace, --public: as for listen",
+                "close R1 stops accepting; pairs already relayed go on",
+            ],
+            arguments: [Argument(name: "LISTEN", kind: .endpoint), Argument(name: "TARGET", kind: .endpoint)],
+            options: [Option("--backlog", value: "N"), Option("--replace"), Option("--public"),
+                      Option("--allow", value: "CIDR"), Option("--deny", value: "CIDR"), Option("--max-conns", value: "N"),
+                      Option("--idle-timeout", value: "SECONDS")],
+            examples: ["relay 8080 127.0.0.1:80", "relay tcp://[::1]:8080 unix:/run/app.sock",
+                       "relay unix:/tmp/front.sock tcp://127.0.0.1:6379 --replace",
+                       "relay 0.0.0.0:8080 localhost:80 --public --allow 10.0.0.0/8 --deny 10.1.0.0/16 --max-conns 100",
+                       "relay 8080 127.0.0.1:80 --backlog 16 --idle-timeout 30"],
+            parse: parseRelay),
+        CommandSpec(
+            "toxic", usage: "toxic [R1] add KIND [N...] [--dir up|down|both] [--name NAME] | remove NAME | list",
+            summary: "faults on a relay, as toxiproxy's toxics: they act on every pair at once, live",
+            details: [
+                "latency MS [JITTER_MS]: each chunk waits MS ± JITTER ms; bandwidth KB_PER_S: at most that many",
+                "KB (1000 B) a second; slicer AVERAGE_SIZE [SIZE_VARIATION [DELAY_US]]: chunks cut into pieces,",
+                "DELAY_US apart; limit_data BYTES: the pair closes after BYTES; timeout MS: nothing goes through",
+                "and the pair closes after MS (0: never); reset_peer [MS]: the pair is reset (RST) after MS;",
+                "slow_close MS: a FIN or close is passed on MS late",
+                "--dir: up is client to server, down (the default, as in toxiproxy) server to client",
+                "--name: defaults to KIND_DIR (latency_down); each firing is counted (Detail of R1, toxic-fired in the log)",
+            ],
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .listeners)),
+                        Argument(name: "ACTION", kind: .choice(["add", "remove", "list"])),
+                        Argument(name: "KIND", kind: .choice(ToxicEffect.kinds))],
+            options: [Option("--dir", value: "up|down|both"), Option("--name", value: "NAME")],
+            examples: ["toxic R1 add latency 200", "toxic R1 add latency 100 20 --dir both", "toxic add bandwidth 1000",
+                       "toxic R1 add slicer 100 20 5000 --dir up --name chop", "toxic R1 add limit_data 4096",
+                       "toxic R1 add timeout 0", "toxic R1 add reset_peer 500", "toxic R1 add slow_close 300",
+                       "toxic R1 list", "toxic R1 remove latency_down"],
+            parse: parseToxic),
+        CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
             examples: ["quit", "q", "exit"],
             parse: { (_: inout CommandArguments) throws(CommandParser.ParseError) in .quit }),
@@ -681,32 +726,11 @@ public enum CommandCatalog {
                 if option == "--reply" {
                     request.mode = .reply(try decodeText(try args.value(of: option), "listen --reply"))
                 }
-            case "--replace": request.replaceStale = true
             case "--rules": request.rulesFile = try args.value(of: option)
             case "--manual-accept": request.manualAccept = true
-            case "--public": request.isPublic = true
             case "--reuseaddr": request.reuseAddress = true
             case "--reuseport": request.reusePort = true
-            case "--allow", "--deny":
-                guard let text = args.next(), let range = AddressRange(text) else {
-                    throw args.problem("\(option) needs an address or CIDR range, as in 10.0.0.0/8 or ::1")
-                }
-                if option == "--allow" { request.policy.allow.append(range) } else { request.policy.deny.append(range) }
-            case "--max-conns":
-                guard let text = args.next(), let value = Int(text), value > 0, value <= 1_000_000 else {
-                    throw args.problem("--max-conns needs a number from 1 to 1000000")
-                }
-                request.policy.maxConnections = value
-            case "--idle-timeout":
-                guard let text = args.next(), let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
-                    throw args.problem("--idle-timeout needs seconds from 0.001 to 86400")
-                }
-                request.policy.idleTimeoutMilliseconds = milliseconds(seconds)
-            default:  // --backlog
-                guard let text = args.next(), let value = Int(text), value >= 0, value <= 65535 else {
-                    throw args.problem("--backlog needs a number from 0 to 65535")
-                }
-                request.backlog = value
+            default: try readListenerOption(option, &args, into: &request)
             }
         }
         if request.reuseAddress || request.reusePort {
@@ -717,6 +741,94 @@ public enum CommandCatalog {
         if isTLS { request.tls = tls }
         try TLSCommandWords.checkServer(request.tls, touched: tlsTouched, args)
         return .listen(request)
+    }
+
+    /// The options a relay shares with listen: where and whom it accepts.
+    private static func readListenerOption(_ option: String, _ args: inout CommandArguments,
+                                           into request: inout ListenRequest) throws(CommandParser.ParseError) {
+        switch option {
+        case "--replace": request.replaceStale = true
+        case "--public": request.isPublic = true
+        case "--allow", "--deny":
+            guard let text = args.next(), let range = AddressRange(text) else {
+                throw args.problem("\(option) needs an address or CIDR range, as in 10.0.0.0/8 or ::1")
+            }
+            if option == "--allow" { request.policy.allow.append(range) } else { request.policy.deny.append(range) }
+        case "--max-conns":
+            guard let text = args.next(), let value = Int(text), value > 0, value <= 1_000_000 else {
+                throw args.problem("--max-conns needs a number from 1 to 1000000")
+            }
+            request.policy.maxConnections = value
+        case "--idle-timeout":
+            guard let text = args.next(), let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
+                throw args.problem("--idle-timeout needs seconds from 0.001 to 86400")
+            }
+            request.policy.idleTimeoutMilliseconds = milliseconds(seconds)
+        default:  // --backlog
+            guard let text = args.next(), let value = Int(text), value >= 0, value <= 65535 else {
+                throw args.problem("--backlog needs a number from 0 to 65535")
+            }
+            request.backlog = value
+        }
+    }
+
+    private static func parseRelay(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        guard let listenText = args.next() else { throw args.problem("needs where to listen, e.g. relay 8080 127.0.0.1:80") }
+        guard let targetText = args.next() else { throw args.problem("needs a target to forward to, e.g. 127.0.0.1:80") }
+        var listen = ListenRequest(endpoint: try CommandParser.parseEndpoint(listenText, listening: true))
+        let target = try CommandParser.parseEndpoint(targetText, listening: false)
+        for (endpoint, role) in [(listen.endpoint, "LISTEN"), (target, "TARGET")] {
+            switch endpoint {
+            case .inet(.tcp, _, _), .unix: continue
+            case .inet, .unixDatagram:
+                throw args.problem("\(role) \(endpoint) is not a stream: relays forward TCP and UNIX stream sockets")
+            }
+        }
+        try args.options { (option, args) throws(CommandParser.ParseError) in
+            try readListenerOption(option, &args, into: &listen)
+        }
+        return .relay(RelayRequest(listen: listen, target: target))
+    }
+
+    private static func parseToxic(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        let target = try args.socketID(.leading)
+        guard let action = args.next()?.lowercased() else { throw args.problem("needs add, remove or list") }
+        switch action {
+        case "list":
+            try args.end()
+            return .toxic(target: target, .list)
+        case "remove":
+            guard let name = args.next() else { throw args.problem("remove needs the toxic's name (toxic list shows them)") }
+            try args.end()
+            return .toxic(target: target, .remove(name: name))
+        case "add":
+            guard let kind = args.next() else { throw args.problem("add needs a kind: " + ToxicEffect.kinds.joined(separator: ", ")) }
+            var numbers: [Int] = []
+            while let word = args.peek(), !word.hasPrefix("--") {
+                _ = args.next()
+                guard let number = Int(word) else { throw args.problem("'\(word)' is not a whole number") }
+                numbers.append(number)
+            }
+            var direction = ToxicDirection.down
+            var name: String?
+            try args.options { (option, args) throws(CommandParser.ParseError) in
+                let value = try args.value(of: option)
+                if option == "--name" {
+                    name = value
+                } else {
+                    guard let chosen = ToxicDirection(rawValue: value.lowercased()) else {
+                        throw args.problem("--dir takes up, down or both")
+                    }
+                    direction = chosen
+                }
+            }
+            switch ToxicEffect.parse(kind: kind, numbers) {
+            case .success(let effect): return .toxic(target: target, .add(Toxic(name: name, effect: effect, direction: direction)))
+            case .failure(let error): throw args.problem(error.message)
+            }
+        default:
+            throw args.problem("unknown action '\(action)'; use add, remove or list")
+        }
     }
 
     private static func parseConnect(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
@@ -766,7 +878,8 @@ public enum CommandCatalog {
             try args.end()
             return .rule(owner, .list)
         case "remove":
-            guard let text = args.next(), let number = Int(text.uppercased().hasPrefix("R") ? String(text.dropFirst()) : text),
+            // `#2` as the list shows it, or `2` (R2 would be a relay's id).
+            guard let text = args.next(), let number = Int(text.hasPrefix("#") ? String(text.dropFirst()) : text),
                   number > 0 else {
                 throw args.problem("remove takes a rule's number, as in remove 2 (rule ID list shows them)")
             }

@@ -18,12 +18,26 @@ public enum CommandText {
             if request.reuseAddress { words.append("--reuseaddr") }
             if request.reusePort { words.append("--reuseport") }
             if let tls = request.tls { words += TLSCommandText.options(tls) }
-            for range in request.policy.allow { words += ["--allow", range.description] }
-            for range in request.policy.deny { words += ["--deny", range.description] }
-            if let max = request.policy.maxConnections { words += ["--max-conns", String(max)] }
-            if let idle = request.policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
+            words += policyWords(request.policy)
             if let rules = request.rulesFile { words += ["--rules", argument(rules)] }
             return words.joined(separator: " ")
+        case .relay(let request):
+            var words = ["relay", argument(request.listen.endpoint.description), argument(request.target.description)]
+            if request.listen.backlog != ListenRequest.defaultBacklog { words += ["--backlog", String(request.listen.backlog)] }
+            if request.listen.replaceStale { words.append("--replace") }
+            if request.listen.isPublic { words.append("--public") }
+            words += policyWords(request.listen.policy)
+            return words.joined(separator: " ")
+        case .toxic(let target, let command):
+            switch command {
+            case .list: return withTarget("toxic", target, ["list"])
+            case .remove(let name): return withTarget("toxic", target, ["remove", argument(name)])
+            case .add(let toxic):
+                var words = ["add", toxic.effect.kind] + toxic.effect.parameters.map(String.init)
+                if toxic.direction != .down { words += ["--dir", toxic.direction.rawValue] }
+                if toxic.name != Toxic(effect: toxic.effect, direction: toxic.direction).name { words += ["--name", argument(toxic.name)] }
+                return withTarget("toxic", target, words)
+            }
         case .connect(let request):
             var words = ["connect", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
             if let bind = request.bind { words += ["--bind", bind.description] }
@@ -121,6 +135,16 @@ public enum CommandText {
         case .pingStop:
             return "ping stop"
         }
+    }
+
+    /// A listener's access control as options (listen and relay).
+    private static func policyWords(_ policy: ListenerPolicy) -> [String] {
+        var words: [String] = []
+        for range in policy.allow { words += ["--allow", range.description] }
+        for range in policy.deny { words += ["--deny", range.description] }
+        if let max = policy.maxConnections { words += ["--max-conns", String(max)] }
+        if let idle = policy.idleTimeoutMilliseconds { words += ["--idle-timeout", "\(Double(idle) / 1000)"] }
+        return words
     }
 
     private static func withTarget(_ verb: String, _ target: SocketID?, _ rest: [String]) -> String {

@@ -36,8 +36,8 @@ extension Reducer {
             return [effect]
         case .remove(let number):
             guard rows.contains(where: { $0.number == number }) else {
-                let known = rows.isEmpty ? "it has none" : "its rules: " + rows.map { "R\($0.number)" }.joined(separator: " ")
-                return fail("rule: \(owner) has no rule R\(number); \(known)", time: time, socket: socket, state: &state)
+                let known = rows.isEmpty ? "it has none" : "its rules: " + rows.map { "#\($0.number)" }.joined(separator: " ")
+                return fail("rule: \(owner) has no rule #\(number); \(known)", time: time, socket: socket, state: &state)
             }
             let effect = makeRequest(.removeRule(owner, number: number), state: &state)
             if case .perform(let request) = effect { state.pendingRuleChanges[request.id] = .remove(owner, number: number) }
@@ -62,11 +62,11 @@ extension Reducer {
         switch change {
         case .add(let owner, let row):
             state.rules[owner, default: []].append(row)
-            note(.info, "R\(row.number) on \(owner): \(row.rule.text)", owner.socketID, time, &state)
+            note(.info, "rule #\(row.number) on \(owner): \(row.rule.text)", owner.socketID, time, &state)
         case .remove(let owner, let number):
             state.rules[owner]?.removeAll { $0.number == number }
             if state.rules[owner]?.isEmpty == true { state.rules[owner] = nil }
-            note(.info, "R\(number) removed from \(owner)", owner.socketID, time, &state)
+            note(.info, "rule #\(number) removed from \(owner)", owner.socketID, time, &state)
         case .refused:
             break
         }

@@ -275,6 +275,10 @@ public enum Reducer {
             return startRepeater(every: milliseconds, count: count, target: target, bytes: bytes, time: time, state: &state)
         case .stop(let number):
             return stopRepeaters(number, time: time, state: &state)
+        case .relay(let request):
+            return executeRelay(request, time: time, state: &state)
+        case .toxic(let target, let command):
+            return executeToxic(target, command, time: time, state: &state)
         case .clearClosed:
             let forgotten = state.forgetConnections { !$0.state.isOpen }
             let text = "forgot \(forgotten) closed connection(s); their log entries stay"
@@ -368,10 +372,10 @@ public enum Reducer {
             if asked { state.recentSocket = id }
             if state.interactive, asked || state.view.selectedListener == nil { state.view.selectedListener = id }
         case .accepted(let id, let listener, let local, let remote):
-            state.upsertConnection(ConnectionRow(id: id, listener: listener,
-                                                 transport: state.listener(listener)?.transport ?? .tcp,
-                                                 local: local, remote: remote,
-                                                 state: .established, opened: time, lastActivity: time))
+            var row = ConnectionRow(id: id, listener: listener, transport: state.listener(listener)?.transport ?? .tcp,
+                                    local: local, remote: remote, state: .established, opened: time, lastActivity: time)
+            if listener.kind == .relay { row.relay = RelayLeg(relay: listener, role: .client) }
+            state.upsertConnection(row)
             state.updateListener(listener) {
                 $0.activeConnections += 1
                 $0.acceptedTotal += 1
@@ -453,10 +457,14 @@ public enum Reducer {
                 state.updateConnection(id) {
                     $0.state = .closed(reason)
                     $0.lastActivity = time
+                    $0.relay?.held = nil
                     // Nothing moves any more: the rate reads "-", not its last value; the sparkline keeps its seconds.
                     $0.rate.stop(at: time)
                 }
-                if let listener = row.listener { state.updateListener(listener) { $0.activeConnections -= 1 } }
+                // A relay counts its clients; their upstream legs are not clients.
+                if let listener = row.listener, row.relay?.role != .upstream {
+                    state.updateListener(listener) { $0.activeConnections -= 1 }
+                }
                 state.pruneClosedConnections()
             }
             state.updateListener(id) { $0.isOpen = false }
@@ -477,6 +485,8 @@ public enum Reducer {
             applyScan(scanEvent, state: &state)
         case .ping:
             break
+        case .relay(let relayEvent):
+            applyRelay(relayEvent, request: event.request, time: time, state: &state)
         case .requestCompleted:
             // The error says why a transfer failed; this says how far it got (nothing more when nothing left).
             if let request = event.request, let transfer = state.fileTransfers.removeValue(forKey: request),

@@ -17,6 +17,11 @@ public struct ListenerRow: Hashable, Sendable {
     public var bytesOut = 0
     public var datagramsIn = 0
     public var datagramsOut = 0
+    /// A relay (`R1`): where each client's upstream leg connects, as written; nil for a listener.
+    public var relayTarget: String?
+    /// A relay's toxics, in the order they were added, and how often each fired.
+    public var toxics: [Toxic] = []
+    public var toxicFirings: [String: Int] = [:]
 
     /// Bound to every interface, so reachable from the network.
     public var isAllInterfaces: Bool { local.isWildcard }
@@ -78,6 +83,8 @@ public struct ConnectionRow: Hashable, Sendable {
     /// The finished TLS handshake of a `tls://` connection (the inspector's fields).
     public var tls: TLSReport?
     public var rate = TrafficRate()
+    /// A relay's leg: which relay, which side, and its other leg.
+    public var relay: RelayLeg?
 
     public init(id: SocketID, listener: SocketID?, transport: TransportProtocol = .tcp, local: SocketEndpoint?,
                 remote: SocketEndpoint?, requestedRemote: String? = nil, state: ConnectionState, opened: Timestamp,
@@ -403,11 +410,19 @@ public struct AppState {
     /// The tree order (`ConnectionSort.tree`, before filter and pins) as indexes into
     /// `connections`: one pass, no row copies, so the pane and the selection keys stay
     /// cheap with 10,000 rows.
+    /// A relay's pairs stand together: each upstream leg right after its client leg.
     public var connectionTreeOrder: [Int] {
         var groups = [[Int]](repeating: [], count: listeners.count)
         var unknownListeners: [SocketID: [Int]] = [:]
         var outgoing: [Int] = []
+        /// A client leg's index: its upstream leg's index.
+        var upstreamAfter: [Int: Int] = [:]
         for (index, row) in connections.enumerated() {
+            if let leg = row.relay, leg.role == .upstream, let partner = leg.partner,
+               let client = connectionIndex[partner] {
+                upstreamAfter[client] = index
+                continue
+            }
             guard let listener = row.listener else {
                 outgoing.append(index)
                 continue
@@ -419,7 +434,15 @@ public struct AppState {
         var ordered = groups.flatMap { $0 }
         ordered.reserveCapacity(connections.count)
         for (_, indexes) in unknownListeners.sorted(by: { $0.key < $1.key }) { ordered += indexes }
-        return ordered + outgoing
+        ordered += outgoing
+        guard !upstreamAfter.isEmpty else { return ordered }
+        var paired: [Int] = []
+        paired.reserveCapacity(connections.count)
+        for index in ordered {
+            paired.append(index)
+            if let upstream = upstreamAfter[index] { paired.append(upstream) }
+        }
+        return paired
     }
 
     /// Where the selected connection is in `connectionDisplayOrder`, if anywhere.

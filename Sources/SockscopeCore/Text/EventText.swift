@@ -38,6 +38,7 @@ public enum EventText {
         case .closed: "closed"
         case .error: "error"
         case .lab(let event): LabEventText.name(of: event)
+        case .relay(let event): RelayEventText.name(of: event)
         case .requestCompleted: "completed"
         case .ruleFired: "rule-fired"
         case .scan(let event): ScanEventText.name(of: event)
@@ -221,10 +222,10 @@ public enum EventText {
                              ("sent", .int(totals.sent)), ("sent_bytes", .int(totals.sentBytes))]
             }
         case .ruleFired(_, let rule, let times):
-            let text = "rule R\(rule) answered" + (times == 1 ? "" : " \(times) times")
+            let text = "rule #\(rule) answered" + (times == 1 ? "" : " \(times) times")
             switch w.form {
             case .sentence: w.sentence = text
-            case .line: w.add("rule-fired R"); w.add(rule); if times != 1 { w.add(" times="); w.add(times) }
+            case .line: w.add("rule-fired #"); w.add(rule); if times != 1 { w.add(" times="); w.add(times) }
             case .json: w.fields += [("rule", .int(rule)), ("times", .int(times))]
             }
         case .peerClosed:
@@ -317,6 +318,8 @@ public enum EventText {
             case .line: w.add(LabEventText.text(event))
             case .json: w.fields += LabEventText.jsonFields(event)
             }
+        case .relay(let event):
+            RelayEventText.describe(event, &w)
         case .requestCompleted:
             break
         case .scan(let event):
@@ -357,6 +360,16 @@ public enum EventText {
             return [(id, .call, "close() — \(safe(reason))")]
         case .error(let id?, let failure):
             return [(id, .error, "\(failure.call) failed" + (failure.code.map { " \($0)" } ?? ""))]
+        case .relay(.listening(let id, _, let local, let target)):
+            return [(id, .call, "socket(), bind(\(local)), listen() = 0; each accept() then connect(\(safe(target)))"),
+                    (id, .state, "LISTEN on \(local), relaying")]
+        case .relay(.upstream(let id, let relay, let client, _, let target)):
+            return [(id, .call, "socket(), connect(\(safe(target))) = -1 EINPROGRESS (\(relay) for \(client))"),
+                    (id, .state, "SYN-SENT (handshake in progress)")]
+        case .relay(.passedOn(let id, _, _, let from, .fin)):
+            return [(id, .call, "shutdown(SHUT_WR) = 0 (passing on \(from)'s FIN)")]
+        case .relay(.passedOn(let id, _, _, let from, .reset)):
+            return [(id, .call, "setsockopt(SO_LINGER, {1, 0}), close() (passing on \(from)'s RST)")]
         case .lab(.call(let id, let record)):
             let succeeded = record.errno == nil || record.errno == 115  // EINPROGRESS: under way
             return [(id, record.errno == nil ? .call : .error, safe(record.text))]
@@ -364,7 +377,9 @@ public enum EventText {
         case .tls(let id, let report):
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
-             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping:
+             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping,
+             .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
+             .relay(.toxicRemoved), .relay(.toxicFired):
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []
         }

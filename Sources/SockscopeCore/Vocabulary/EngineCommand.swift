@@ -172,6 +172,10 @@ public enum EngineCommand: Hashable, Sendable {
     case ping(PingRequest)
     /// Ends the running ping early; answered once it has ended.
     case stopPing
+    /// A relay: listen, and forward each client to a target (`R1`).
+    case relay(RelayRequest)
+    /// Adds or removes a relay's toxic (`list` is answered from the state).
+    case toxic(SocketID, ToxicCommand)
 }
 
 public struct EngineRequest: Hashable, Sendable {

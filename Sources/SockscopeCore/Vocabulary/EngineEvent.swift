@@ -100,6 +100,8 @@ public enum EngineEventKind: Hashable, Sendable {
     case scan(ScanEvent)
     /// `ping`'s echo replies and losses: about a host, not one of our sockets.
     case ping(PingEvent)
+    /// A relay and its pairs of legs (`RelayEvent`).
+    case relay(RelayEvent)
     /// The last event for a request: the next scripted command may run.
     case requestCompleted
     /// Rule `R<rule>` answered on the connection `times` times since the last report (its
@@ -120,6 +122,8 @@ public enum EngineEventKind: Hashable, Sendable {
         case .error(let id, _):
             id
         case .lab(let event):
+            event.socket
+        case .relay(let event):
             event.socket
         case .requestCompleted:
             nil

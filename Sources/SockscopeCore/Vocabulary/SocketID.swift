@@ -1,5 +1,5 @@
 /// A short, stable name for a socket, shown everywhere: `L1` is the first
-/// listener, `C3` the third connection, `S1` the first step-mode socket.
+/// listener, `C3` the third connection, `S1` the first step-mode socket, `R1` the first relay.
 public struct SocketID: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The raw value is the id's letter as an ASCII byte. As a `Character` it made every
     /// dictionary lookup by id hash a grapheme cluster (~300 instructions): 3% of the
@@ -8,6 +8,7 @@ public struct SocketID: Hashable, Sendable, Comparable, CustomStringConvertible 
         case listener = 76    // L
         case connection = 67  // C
         case socket = 83      // S
+        case relay = 82       // R
     }
 
     public let kind: Kind

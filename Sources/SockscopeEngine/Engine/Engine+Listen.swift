@@ -48,8 +48,9 @@ extension Engine {
 
     /// The listener accepts nothing until it has its id and has reported `.listening`:
     /// `autoRead` stays off until then, so early clients wait in the kernel's accept queue.
+    /// With `relay`, it is a relay (`R1`): each client's connection is a relay's client leg.
     func bindStream(_ listen: ListenRequest, to place: StreamBindPlace, socketPath: String?, tls: TLSServerSetup? = nil,
-                    request: RequestID, on loop: any EventLoop) {
+                    relay: RelayUpstream? = nil, request: RequestID, on loop: any EventLoop) {
         let sink = sink
         let registry = registry
         let listenerID = NIOLockedValueBox(SocketID(.listener, 0))
@@ -62,19 +63,22 @@ extension Engine {
                     // No NIO `AcceptBackoffHandler`: it cannot stop NIO's retries (see `ListenerHandler.pauseAccepting`).
                     try channel.pipeline.syncOperations.addHandler(
                         ListenerHandler(sink: sink, registry: registry, socketPath: socketPath, policy: listen.policy,
-                                        pausesWhenExhausted: true))
+                                        pausesWhenExhausted: true, relay: relay))
                 }
             }
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
-                    let handler = ConnectionHandler(origin: .accepted(listener: listenerID.withLockedValue { $0 }),
+                    let listener = listenerID.withLockedValue { $0 }
+                    let handler = ConnectionHandler(origin: .accepted(listener: listener),
                                                     mode: listen.mode, sink: sink, registry: registry)
                     let idleWatch: [any ChannelHandler] = listen.policy.idleTimeoutMilliseconds.map { idle in
                         [IdleStateHandler(allTimeout: .milliseconds(Int64(idle))),
                          IdleCloser(connection: handler, timeoutMilliseconds: idle)]
                     } ?? []
                     // TCP_NODELAY is inherited from the listener (set below): a system call per accept saved.
-                    try handler.install(on: child, leading: (tls?.handlers(sink: sink) ?? []) + idleWatch, noDelay: false)
+                    let relayLeg = relay.map { RelayLegHandler(role: .client, relay: listener, sink: sink, upstream: $0) }
+                    try handler.install(on: child, leading: (tls?.handlers(sink: sink) ?? []) + idleWatch, noDelay: false,
+                                        relayLeg: relayLeg)
                 }
             }
         if isTCP {
@@ -102,11 +106,16 @@ extension Engine {
                     return sink.complete(request, failure: SocketFailure(
                         call: "listen", explanation: "the listener's pipeline is incomplete", target: target))
                 }
-                let id = registry.nextListenerID()
+                let id = relay == nil ? registry.nextListenerID() : registry.nextRelayID()
                 listenerID.withLockedValue { $0 = id }
                 handler.activate(as: id, channel: channel)
-                sink.emit(.listening(id, isTCP ? .tcp : .unix, local: SocketEndpoint(channel.localAddress),
-                                     mode: listen.mode, backlog: listen.backlog), request: request)
+                let local = SocketEndpoint(channel.localAddress)
+                if let relay {
+                    sink.emit(.relay(.listening(id, isTCP ? .tcp : .unix, local: local, target: relay.target)), request: request)
+                } else {
+                    sink.emit(.listening(id, isTCP ? .tcp : .unix, local: local, mode: listen.mode, backlog: listen.backlog),
+                              request: request)
+                }
                 if let tls {
                     sink.emit(.tlsCertificate(id, tls.certificate, selfSigned: tls.isSelfSigned,
                                               savedTo: listen.tls?.saveCertificateFile), request: request)

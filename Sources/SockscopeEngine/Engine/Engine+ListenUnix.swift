@@ -5,7 +5,8 @@ import SockscopeCore
 extension Engine {
     /// A UNIX stream listener at a path (after checking what is already there) or an
     /// abstract name. Runs on `loop`.
-    func listenUnixStream(_ listen: ListenRequest, name: UnixSocketName, request: RequestID, on loop: any EventLoop) {
+    func listenUnixStream(_ listen: ListenRequest, name: UnixSocketName, relay: RelayUpstream? = nil, request: RequestID,
+                          on loop: any EventLoop) {
         let target = listen.endpoint.description
         if let failure = clearPath(for: name, socketType: Int32(SOCK_STREAM.rawValue), replaceStale: listen.replaceStale,
                                    target: target) {
@@ -14,7 +15,7 @@ extension Engine {
         guard name.isAbstract else {
             do {
                 let address = try SocketAddress(unixDomainSocketPath: name.text)
-                return bindStream(listen, to: .address(address), socketPath: name.text, request: request, on: loop)
+                return bindStream(listen, to: .address(address), socketPath: name.text, relay: relay, request: request, on: loop)
             } catch {
                 return sink.complete(request, failure: .from(error, call: "bind", target: target))
             }
@@ -28,7 +29,7 @@ extension Engine {
                 throw error
             }
             // No file to remove when it closes: the name goes with the socket.
-            bindStream(listen, to: .boundSocket(descriptor), socketPath: nil, request: request, on: loop)
+            bindStream(listen, to: .boundSocket(descriptor), socketPath: nil, relay: relay, request: request, on: loop)
         } catch {
             sink.complete(request, failure: .from(error, call: "bind", target: target, namedByNIO: false))
         }

@@ -16,7 +16,7 @@ extension Engine {
             switch control.capability {
             case .stream(let stream):
                 body(stream)
-            case .addressedDatagrams, .namedDatagrams, .listener:
+            case .addressedDatagrams, .namedDatagrams, .listener, .relay:
                 sink.complete(request, failure: Self.streamOnly(id, call: call), socket: id)
             }
         }
@@ -29,7 +29,7 @@ extension Engine {
             switch control.capability {
             case .namedDatagrams(let socket):
                 socket.send(bytes, to: name, request: request)
-            case .stream, .addressedDatagrams, .listener:
+            case .stream, .addressedDatagrams, .listener, .relay:
                 sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto unix:PATH needs a UNIX datagram socket (unixgram:); \(id) is not one"),
                     socket: id)
@@ -54,7 +54,7 @@ extension Engine {
                 return sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto HOST:PORT needs a UDP socket; \(id) is a UNIX datagram socket "
                         + "(sendto unix:PATH)"), socket: id)
-            case .listener:
+            case .listener, .relay:
                 return sink.complete(request, failure: SocketFailure(
                     call: "sendto", explanation: "sendto needs a UDP socket; \(id) is not one"), socket: id)
             }
@@ -123,7 +123,11 @@ extension Engine {
     }
 
     private static func streamOnly(_ id: SocketID, call: String) -> SocketFailure {
-        let what = id.kind == .listener ? "\(id) is a listener" : "\(id) is a datagram socket"
+        let what = switch id.kind {
+        case .listener: "\(id) is a listener"
+        case .relay: "\(id) is a relay (its legs are stream connections)"
+        case .connection, .socket: "\(id) is a datagram socket"
+        }
         return SocketFailure(call: call, explanation: "\(call) applies to stream connections (TCP, UNIX); \(what)")
     }
 }

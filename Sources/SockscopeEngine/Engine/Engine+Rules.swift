@@ -50,6 +50,10 @@ extension Engine {
                 sink.complete(request, failure: SocketFailure(
                     call: "rule", explanation: "rules answer stream connections (TCP, UNIX); \(id) is a datagram socket"),
                     socket: id)
+            case .relay:
+                sink.complete(request, failure: SocketFailure(
+                    call: "rule", explanation: "\(id) is a relay: it forwards what its clients and its target say, rules do not answer for it"),
+                    socket: id)
             }
         }
     }

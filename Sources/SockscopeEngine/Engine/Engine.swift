@@ -114,7 +114,12 @@ public final class Engine: Sendable {
             withOpenSocket(id, request: request.id, call: "send") { $0.send(bytes, request: request.id) }
         case .close(let id):
             withOpenSocket(id, request: request.id, call: "close") {
-                $0.close(reason: id.kind == .listener ? "stopped listening" : "closed by us", request: request.id)
+                let reason = switch id.kind {
+                case .listener: "stopped listening"
+                case .relay: "stopped relaying (its pairs go on)"
+                case .connection, .socket: "closed by us"
+                }
+                $0.close(reason: reason, request: request.id)
             }
         case .shutdown(let id, let direction):
             withStream(id, request: request.id, call: "shutdown") { $0.shutdown(direction, request: request.id) }
@@ -155,6 +160,18 @@ public final class Engine: Sendable {
             self.ping(ping, request: request.id)
         case .stopPing:
             stop(pings, request: request.id)
+        case .relay(let relay):
+            let loop = group.next()
+            loop.execute { self.relay(relay, request: request.id, on: loop) }
+        case .toxic(let id, let command):
+            let sink = sink
+            withOpenSocket(id, request: request.id, call: "toxic") { control in
+                guard case .relay(let relay) = control.capability else {
+                    return sink.complete(request.id, failure: SocketFailure(call: "toxic", explanation: "\(id) is not a relay"),
+                                         socket: id)
+                }
+                relay.change(command, of: id, request: request.id)
+            }
         }
     }
 
@@ -171,7 +188,11 @@ public final class Engine: Sendable {
             entry.eventLoop.execute { body(entry) }
         } else {
             let sink = sink
-            let noun = id.kind == .listener ? "listener" : "connection"
+            let noun = switch id.kind {
+            case .listener: "listener"
+            case .relay: "relay"
+            case .connection, .socket: "connection"
+            }
             group.next().execute {
                 sink.complete(request, failure: SocketFailure(call: call, explanation: "no open \(noun) \(id)"), socket: id)
             }

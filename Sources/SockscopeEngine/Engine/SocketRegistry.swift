@@ -31,6 +31,7 @@ final class SocketRegistry: Sendable {
     private struct State {
         var lastListener = 0
         var lastConnection = 0
+        var lastRelay = 0
         var open: [SocketID: Entry] = [:]
         var isStopping = false
     }
@@ -48,6 +49,14 @@ final class SocketRegistry: Sendable {
         state.withLockedValue { state in
             state.lastListener += 1
             return SocketID(.listener, state.lastListener)
+        }
+    }
+
+    /// The next relay id, `R1`, `R2`...
+    func nextRelayID() -> SocketID {
+        state.withLockedValue { state in
+            state.lastRelay += 1
+            return SocketID(.relay, state.lastRelay)
         }
     }
 

@@ -213,6 +213,10 @@ final class KernelProbe: Sendable {
         case .listening(let id, let transport, let local, _, _):
             guard transport == .tcp else { return false }
             state.tracked[id] = Tracked(local: InetEndpoint(local), lastActivity: now, isListener: true)
+        case .relay(.listening(let id, let transport, let local, _)):
+            // A relay's client legs are sampled like a listener's connections.
+            guard transport == .tcp else { return false }
+            state.tracked[id] = Tracked(local: InetEndpoint(local), lastActivity: now, isListener: true)
         case .accepted(let id, let listener, let local, let remote):
             guard state.tracked[listener] != nil else { return false }
             state.tracked[id] = Tracked(local: InetEndpoint(local), remote: InetEndpoint(remote),

@@ -18,6 +18,8 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         case accepted(listener: SocketID)
         /// Made by a `.connect` request, which is completed once the connection is up.
         case outgoing(SocketID, request: RequestID)
+        /// A relay's upstream leg, opened for one of its clients (no request of its own).
+        case relayUpstream(SocketID)
     }
 
     private let origin: Origin
@@ -56,6 +58,8 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     /// is up: a script's next `send` is then encrypted, and a failed handshake fails it.
     private var completesAfterHandshake = false
     private var awaitingHandshake: RequestID?
+    /// The connection ended with an RST, the peer's or ours: a relay passes that on as an RST.
+    private(set) var endedByReset = false
 
     init(origin: Origin, mode: ListenMode, sink: EventSink, registry: SocketRegistry) {
         self.origin = origin
@@ -66,7 +70,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         responder = Responder(mode: mode, framing: .stream).map { StreamResponder($0, tap: tap) }
         switch origin {
         case .accepted: id = SocketID(.connection, 0)
-        case .outgoing(let id, _): self.id = id
+        case .outgoing(let id, _), .relayUpstream(let id): self.id = id
         }
     }
 
@@ -88,7 +92,10 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     /// a bootstrap applies each one through a chain of futures, ~10 000 instructions per
     /// option on every accept, which was a tenth of the engine's time opening 10 000
     /// connections.
-    func install(on channel: any Channel, leading: [any ChannelHandler] = [], noDelay: Bool) throws {
+    ///
+    /// A relay's leg (`relayLeg`) stands where a responder would: it reads for its other leg.
+    func install(on channel: any Channel, leading: [any ChannelHandler] = [], noDelay: Bool,
+                 relayLeg: RelayLegHandler? = nil) throws {
         guard let options = channel.syncOptions else { throw ChannelError.operationUnsupported }
         // Half-close is a state to show and a command to give, not a reason to close.
         try options.setOption(.allowRemoteHalfClosure, value: true)
@@ -102,12 +109,20 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         for handler in leading { try pipeline.addHandler(handler) }
         try pipeline.addHandler(tap)
         if let responder { try pipeline.addHandler(responder) }
+        if let relayLeg {
+            // Its reads wait for the other leg's output, not for this one's (`RelayLegHandler.read`).
+            tap.holdsReadsForOwnOutput = false
+            relayLeg.attach(to: self)
+            try pipeline.addHandler(relayLeg)
+        }
         try pipeline.addHandler(self)
     }
 
     var capability: SocketCapability { .stream(self) }
     /// The connection's id (an accepted one has it once active): for the handlers in front of this one.
     var socketID: SocketID { id }
+    /// Whether a handler in front (a relay leg) may still write: open, not closing, not shut down for writing.
+    var takesOutput: Bool { isOpen && !isClosing && !outputShutDown }
     var optionAccess: (any SocketOptionAccess)? { context.map { ChannelOptionAccess(channel: $0.channel) } }
 
     // MARK: Lifecycle
@@ -136,6 +151,8 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         case .outgoing(_, let request):
             sinkAfterTraffic.emit(.connected(id, local: local, remote: remote), request: request)
             if completesAfterHandshake { awaitingHandshake = request } else { sinkAfterTraffic.complete(request) }
+        case .relayUpstream:
+            sinkAfterTraffic.emit(.connected(id, local: local, remote: remote))
         }
         context.fireChannelActive()
     }
@@ -305,22 +322,69 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         guard isOpen, !isResetting, let context else {
             return sinkAfterTraffic.complete(request, failure: noOpenConnection(call: "reset"), socket: id)
         }
+        abort(reason: "reset by us (RST sent)", request: request, announcing: nil, context: context)
+    }
+
+    /// SO_LINGER {on, 0 s}, then close: RST. `announcing` is emitted just before the close.
+    private func abort(reason: String, request: RequestID?, announcing event: EngineEventKind?,
+                       context: ChannelHandlerContext) {
         ChannelOptionAccess(channel: context.channel)
             .set(level: SOL_SOCKET, name: SO_LINGER, value: linger(l_onoff: 1, l_linger: 0))
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
                 case .success:
-                    self.closeRequests.append(request)
+                    if let request { self.closeRequests.append(request) }
                     self.isResetting = true
-                    self.beginClosing(reason: "reset by us (RST sent)")
-                    self.closeReason = "reset by us (RST sent)"
+                    self.endedByReset = true
+                    self.beginClosing(reason: reason)
+                    self.closeReason = reason
+                    if let event { self.sinkAfterTraffic.emit(event) }
                     self.context?.close(promise: nil)
                 case .failure(let error):
-                    self.sinkAfterTraffic.complete(request, failure: .from(error, call: "setsockopt", target: "SO_LINGER",
-                                                               namedByNIO: false), socket: self.id)
+                    let failure = SocketFailure.from(error, call: "setsockopt", target: "SO_LINGER", namedByNIO: false)
+                    guard let request else {
+                        self.sinkAfterTraffic.emit(.error(self.id, failure))
+                        return self.close(reason: reason, request: nil)
+                    }
+                    self.sinkAfterTraffic.complete(request, failure: failure, socket: self.id)
                 }
             }
+    }
+
+    // MARK: A relay leg passing its other leg's ending on
+
+    /// The other leg's peer sent FIN: FIN here too (shutdown write), once what is queued to go
+    /// out has left; `event` says so just before. With the input already at EOF the socket
+    /// then closes (both directions are done).
+    func shutDownOutputWhenDrained(announcing event: EngineEventKind) {
+        guard isOpen, !isClosing, !outputShutDown, let context else { return }
+        outputShutDown = true
+        let bothDone = inputClosed || inputShutDownByUs
+        if bothDone { beginClosing(reason: "FIN both ways") }
+        afterOutputDrains(context: context) {
+            guard !self.isResetting, let context = self.context, context.channel.isActive else { return }
+            self.sinkAfterTraffic.emit(event)
+            context.close(mode: bothDone ? .all : .output, promise: nil)
+        }
+    }
+
+    /// The other leg was reset: RST here (SO_LINGER 0, close), dropping what is still queued.
+    func abort(reason: String, announcing event: EngineEventKind?) {
+        guard isOpen, !isResetting, let context else { return }
+        abort(reason: reason, request: nil, announcing: event, context: context)
+    }
+
+    /// Closes once what is queued to go out has left (the other leg closed, or never
+    /// connected); `event`, if any, is emitted just before the close.
+    func closeWhenDrained(reason: String, announcing event: EngineEventKind?) {
+        guard isOpen, !isClosing, let context else { return }
+        beginClosing(reason: reason)
+        afterOutputDrains(context: context) {
+            guard !self.isResetting, let context = self.context, context.channel.isActive else { return }
+            if let event { self.sinkAfterTraffic.emit(event) }
+            context.close(promise: nil)
+        }
     }
 
     /// Streams a file with sendfile(2); see `FileSender`.
@@ -448,6 +512,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     private func noteCloseCause(_ error: any Error) {
         guard closeReason == nil, let code = SocketFailure.errnoCode(of: error) else { return }
         closeReason = Self.closeReason(errno: code)
+        if code == ECONNRESET || code == EPIPE { endedByReset = true }
     }
 
     /// After the peer's FIN, NIO learns of a reset only from `SO_ERROR` and never passes the

@@ -32,8 +32,12 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
     private var closeReason: String?
     private var closeRequests: [RequestID] = []
 
+    /// A relay's way to its target and its toxics; nil for a listener.
+    private let relay: RelayUpstream?
+
     init(sink: EventSink, registry: SocketRegistry, socketPath: String?, policy: ListenerPolicy = ListenerPolicy(),
-         pausesWhenExhausted: Bool = false) {
+         pausesWhenExhausted: Bool = false, relay: RelayUpstream? = nil) {
+        self.relay = relay
         self.sink = sink
         self.registry = registry
         self.socketPath = socketPath
@@ -69,7 +73,7 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
         registry.register(id, channel: channel, control: self)
     }
 
-    var capability: SocketCapability { .listener }
+    var capability: SocketCapability { relay.map { .relay($0) } ?? .listener }
     var optionAccess: (any SocketOptionAccess)? { context.map { ChannelOptionAccess(channel: $0.channel) } }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -47,6 +47,9 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     @exclusivity(unchecked) private var readHeldBack = false
     /// Follows `channelWritabilityChanged`, so that each read request need not ask the channel.
     @exclusivity(unchecked) private var isWritable = true
+    /// Whether reads wait while this connection's own output cannot drain (an echo is caused
+    /// by reads). A relay leg's reads go out on its other leg, which holds them back itself.
+    var holdsReadsForOwnOutput = true
     /// NIO's queue may hold counted output from before the last flush: a report found some
     /// waiting, or writability dropped. Decides what counts as sent if the channel dies
     /// before NIO can be asked (a write failing inside a flush).
@@ -114,7 +117,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     }
 
     func read(context: ChannelHandlerContext) {
-        guard isWritable else {
+        guard isWritable || !holdsReadsForOwnOutput else {
             readHeldBack = true
             return
         }

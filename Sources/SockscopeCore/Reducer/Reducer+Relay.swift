@@ -1,0 +1,85 @@
+/// Relays (`relay LISTEN TARGET`): the command, and what their events change. A relay is a
+/// listener row (`R1`) whose clients each come with an upstream leg; both legs are
+/// connection rows that know their pair (`RelayLeg`).
+extension Reducer {
+    static func executeRelay(_ request: RelayRequest, time: Timestamp, state: inout AppState) -> [Effect] {
+        if request.listen.endpoint.isAllInterfaces, !request.listen.isPublic, !state.allowsPublicListeners {
+            if state.interactive {
+                var confirmed = request
+                confirmed.listen.isPublic = true
+                state.view.confirmation = Confirmation(
+                    question: "Relay from ALL interfaces, reachable from the network? y/n", command: .relay(confirmed))
+                return []
+            }
+            return fail("relay: \(request.listen.endpoint) binds every interface (reachable from the network); "
+                        + "add --public to the command or start with --public if you mean it",
+                        time: time, socket: nil, state: &state)
+        }
+        let effect = makeRequest(.relay(request), state: &state)
+        guard case .perform(let made) = effect else { return [effect] }
+        state.pendingTransports[made.id] = request.listen.endpoint.transport
+        if !request.listen.policy.isUnrestricted || request.listen.policy.idleTimeoutMilliseconds != nil {
+            state.pendingPolicies[made.id] = request.listen.policy
+        }
+        state.requestsOpeningSockets.insert(made.id)
+        return [effect]
+    }
+
+    /// `toxic [R1] ...`: add and remove go to the engine; list is read from the relay's row.
+    static func executeToxic(_ target: SocketID?, _ command: ToxicCommand, time: Timestamp, state: inout AppState) -> [Effect] {
+        let chosen = target ?? state.view.selectedListener.flatMap { $0.kind == .relay ? $0 : nil }
+            ?? state.recentSocket.flatMap { $0.kind == .relay ? $0 : nil }
+        guard let id = chosen, let row = state.listener(id), row.relayTarget != nil else {
+            return fail("toxic: \((target ?? chosen).map { "\($0) is not a relay" } ?? "no relay yet; relay LISTEN TARGET makes R1")",
+                        time: time, socket: target, state: &state)
+        }
+        switch command {
+        case .list:
+            let lines = row.toxics.isEmpty ? ["\(id) has no toxics (toxic \(id) add latency 200)"]
+                : row.toxics.map { "\(id) toxic \($0.summary), fired \(row.toxicFirings[$0.name] ?? 0) times" }
+            for line in lines { note(.info, line, id, time, &state) }
+            return lines.map { .notice(.info, $0) }
+        case .add(let toxic):
+            if row.toxics.contains(where: { $0.name == toxic.name }) {
+                return fail("toxic: \(id) already has a toxic named \(toxic.name) (--name gives another)", time: time, socket: id,
+                            state: &state)
+            }
+        case .remove(let name):
+            if !row.toxics.contains(where: { $0.name == name }) {
+                return fail("toxic: \(id) has no toxic named \(name) (toxic \(id) list)", time: time, socket: id, state: &state)
+            }
+        }
+        return [makeRequest(.toxic(id, command), state: &state)]
+    }
+
+    static func applyRelay(_ event: RelayEvent, request: RequestID?, time: Timestamp, state: inout AppState) {
+        switch event {
+        case .listening(let id, let transport, let local, let target):
+            var row = ListenerRow(id: id, transport: transport, local: local, mode: .interactive, backlog: 0)
+            row.relayTarget = target
+            if let request, let policy = state.pendingPolicies.removeValue(forKey: request) { row.policy = policy }
+            state.upsertListener(row)
+            let asked = request.map { state.requestsOpeningSockets.remove($0) != nil } ?? false
+            if asked { state.recentSocket = id }
+            if state.interactive, asked || state.view.selectedListener == nil { state.view.selectedListener = id }
+        case .upstream(let id, let relay, let client, let transport, let target):
+            var row = ConnectionRow(id: id, listener: relay, transport: transport, local: nil, remote: nil,
+                                    requestedRemote: target, state: .connecting, opened: time, lastActivity: time)
+            row.relay = RelayLeg(relay: relay, role: .upstream, partner: client)
+            state.upsertConnection(row)
+            state.updateConnection(client) { $0.relay?.partner = id }
+        case .paused(let id, _, _, _, let held):
+            state.updateConnection(id) { $0.relay?.held = held }
+        case .resumed(let id, _, _, _):
+            state.updateConnection(id) { $0.relay?.held = nil }
+        case .passedOn:
+            break
+        case .toxicAdded(let id, let toxic):
+            state.updateListener(id) { $0.toxics.append(toxic) }
+        case .toxicRemoved(let id, let name):
+            state.updateListener(id) { $0.toxics.removeAll { $0.name == name } }
+        case .toxicFired(_, _, let relay, let name, let count):
+            state.updateListener(relay) { $0.toxicFirings[name, default: 0] += count }
+        }
+    }
+}

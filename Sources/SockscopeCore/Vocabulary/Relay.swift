@@ -1,0 +1,82 @@
+/// `relay LISTEN TARGET`: listen at `listen.endpoint` and, for each client, connect to
+/// `target` and forward both ways. Stream transports only (TCP over IPv4/IPv6, UNIX
+/// stream), in any mix.
+public struct RelayRequest: Hashable, Sendable {
+    /// Where clients connect, with the listener's policy and backlog (its mode is unused).
+    public var listen: ListenRequest
+    /// Where each client's upstream leg connects, as the user wrote it.
+    public var target: Endpoint
+
+    public init(listen: ListenRequest, target: Endpoint) {
+        self.listen = listen
+        self.target = target
+    }
+}
+
+/// Which side of a relayed pair a connection is.
+public enum RelayLegRole: String, Hashable, Sendable {
+    /// Accepted by the relay from a client.
+    case client
+    /// Opened by the relay to its target for one client.
+    case upstream
+}
+
+/// How a leg's end was passed on to the other leg.
+public enum RelayEnding: String, Hashable, Sendable {
+    /// The peer sent FIN: the other leg sends FIN too (shutdown write), once what it still
+    /// has to send has left.
+    case fin
+    /// The peer reset the connection (or it was reset here): the other leg is reset (RST).
+    case reset
+    /// The leg closed (both directions): the other leg closes once its output has left.
+    case close
+}
+
+/// What happens to a relay and its pairs, beyond what every connection reports.
+public enum RelayEvent: Hashable, Sendable {
+    /// A relay (`R1`) listens at `local` and forwards each client to `target`.
+    case listening(SocketID, TransportProtocol, local: SocketEndpoint, target: String)
+    /// The relay is connecting `upstream` (a new connection, of `transport`) to `target` for
+    /// its client leg `client`.
+    case upstream(SocketID, relay: SocketID, client: SocketID, TransportProtocol, target: String)
+    /// The leg (its side `role`) passed on what happened to its other leg `from` (FIN, RST, a close).
+    case passedOn(SocketID, RelayLegRole, relay: SocketID, from: SocketID, RelayEnding)
+    /// The leg stopped reading: its other leg `waitingOn` is not taking what it forwards, and
+    /// `held` bytes wait to go out there. Reported once the pause has lasted a while.
+    case paused(SocketID, RelayLegRole, relay: SocketID, waitingOn: SocketID, held: Int)
+    /// The leg reads again after a reported pause of `milliseconds`.
+    case resumed(SocketID, RelayLegRole, relay: SocketID, milliseconds: Int)
+    /// A toxic was added to the relay (`R1`): it acts on every pair at once.
+    case toxicAdded(SocketID, Toxic)
+    /// A toxic was removed from the relay.
+    case toxicRemoved(SocketID, name: String)
+    /// The toxic `name` acted `count` times on what the leg read (delayed, cut, dropped,
+    /// closed...) since the last such event.
+    case toxicFired(SocketID, RelayLegRole, relay: SocketID, name: String, count: Int)
+
+    /// The socket the event is about.
+    public var socket: SocketID {
+        switch self {
+        case .listening(let id, _, _, _), .upstream(let id, _, _, _, _), .passedOn(let id, _, _, _, _),
+             .paused(let id, _, _, _, _), .resumed(let id, _, _, _), .toxicAdded(let id, _), .toxicRemoved(let id, _),
+             .toxicFired(let id, _, _, _, _):
+            id
+        }
+    }
+}
+
+/// A connection's place in a relayed pair, on its row.
+public struct RelayLeg: Hashable, Sendable {
+    public var relay: SocketID
+    public var role: RelayLegRole
+    /// The other leg, once it exists (a client's upstream leg is made after the accept).
+    public var partner: SocketID?
+    /// While reading is paused for backpressure: the bytes waiting on the other leg.
+    public var held: Int?
+
+    public init(relay: SocketID, role: RelayLegRole, partner: SocketID? = nil) {
+        self.relay = relay
+        self.role = role
+        self.partner = partner
+    }
+}

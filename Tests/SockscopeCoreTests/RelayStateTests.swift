@@ -1,0 +1,92 @@
+import Testing
+@testable import SockscopeCore
+
+/// What relay events do to the state: the relay's row, the pairs (each upstream leg right
+/// after its client leg, however the accepts interleave), the bytes held while paused,
+/// and the `relay` command.
+@Suite struct RelayStateTests {
+    static let r1 = SocketID(.relay, 1)
+    static let c3 = SocketID(.connection, 3), c4 = SocketID(.connection, 4)
+
+    static func relayed() -> AppState {
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, event(.relay(.listening(r1, .tcp, local: "127.0.0.1:8080", target: "tcp://127.0.0.1:80"))))
+        // Two clients arrive before either upstream leg is made.
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: r1, local: "127.0.0.1:8080", remote: "127.0.0.1:50001")))
+        _ = Reducer.reduce(&state, event(.accepted(C2, listener: r1, local: "127.0.0.1:8080", remote: "127.0.0.1:50002")))
+        _ = Reducer.reduce(&state, event(.relay(.upstream(c3, relay: r1, client: C1, .tcp, target: "tcp://127.0.0.1:80"))))
+        _ = Reducer.reduce(&state, event(.relay(.upstream(c4, relay: r1, client: C2, .tcp, target: "tcp://127.0.0.1:80"))))
+        _ = Reducer.reduce(&state, event(.connected(c3, local: "127.0.0.1:40001", remote: "127.0.0.1:80")))
+        return state
+    }
+
+    @Test func aRelayIsAListenerRowAndEachClientAPairOfLegs() {
+        let state = Self.relayed()
+        #expect(state.listener(Self.r1)?.relayTarget == "tcp://127.0.0.1:80")
+        #expect(state.listener(Self.r1)?.activeConnections == 2, "clients, not legs")
+        #expect(state.connection(C1)?.relay == RelayLeg(relay: Self.r1, role: .client, partner: Self.c3))
+        #expect(state.connection(Self.c3)?.relay == RelayLeg(relay: Self.r1, role: .upstream, partner: C1))
+        #expect(state.connection(Self.c3)?.state == .established)
+        #expect(state.connection(Self.c4)?.state == .connecting)
+        #expect(state.connection(Self.c4)?.remoteText == "tcp://127.0.0.1:80")
+        let order = state.connectionTreeOrder.map { state.connections[$0].id }
+        #expect(order == [C1, Self.c3, C2, Self.c4], "each upstream leg right after its client leg")
+    }
+
+    @Test func aPauseShowsTheBytesHeldUntilItEndsOrTheLegCloses() {
+        var state = Self.relayed()
+        _ = Reducer.reduce(&state, event(.relay(.paused(Self.c3, .upstream, relay: Self.r1, waitingOn: C1, held: 70_000))))
+        #expect(state.connection(Self.c3)?.relay?.held == 70_000)
+        _ = Reducer.reduce(&state, event(.relay(.resumed(Self.c3, .upstream, relay: Self.r1, milliseconds: 80))))
+        #expect(state.connection(Self.c3)?.relay?.held == nil)
+        _ = Reducer.reduce(&state, event(.relay(.paused(Self.c3, .upstream, relay: Self.r1, waitingOn: C1, held: 1))))
+        _ = Reducer.reduce(&state, event(.closed(Self.c3, reason: "peer closed")))
+        #expect(state.connection(Self.c3)?.relay?.held == nil)
+        #expect(state.listener(Self.r1)?.activeConnections == 2, "an upstream leg closing is not a client leaving")
+        _ = Reducer.reduce(&state, event(.closed(C1, reason: "peer closed")))
+        #expect(state.listener(Self.r1)?.activeConnections == 1)
+    }
+
+    @Test func aFailedUpstreamLegLeavesNoRowAndTheReasonInTheLog() {
+        var state = Self.relayed()
+        let failure = SocketFailure.system(call: "connect", errno: 111, target: "tcp://127.0.0.1:80")
+        _ = Reducer.reduce(&state, event(.error(Self.c4, failure)))
+        _ = Reducer.reduce(&state, event(.closed(Self.c4, reason: "connect failed")))
+        #expect(state.connection(Self.c4) == nil)
+        let lines = (0..<state.log.entries.count).compactMap { EventText.line(state.log.entries[$0]) }
+        #expect(lines.contains { $0.contains("C4 error connect tcp://127.0.0.1:80 ECONNREFUSED") }, "\(lines)")
+    }
+
+    @Test func theRelayCommandAsksTheEngineAndRefusesEveryInterfaceHeadless() {
+        var state = AppState(interactive: false)
+        let effects = Reducer.reduce(&state, .commandLine("relay 8080 [::1]:80", origin: .prompt, time: t0))
+        #expect(requests(effects).map(\.command) == [.relay(RelayRequest(
+            listen: ListenRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 8080)),
+            target: .inet(.tcp, host: "::1", port: 80)))])
+        let refused = Reducer.reduce(&state, .commandLine("relay 0.0.0.0:8080 127.0.0.1:80", origin: .prompt, time: t0))
+        #expect(requests(refused).isEmpty)
+        #expect(state.log.last?.kind == .error)
+    }
+
+    @Test func relaysTakeStreamsOnly() {
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("relay udp://127.0.0.1:53 127.0.0.1:53") }
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("relay 8080 unixgram:/tmp/x") }
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("relay 8080") }
+    }
+
+    @Test func everyRelayEventNamesItsRelayAndLegInTextAndJSON() {
+        let events: [RelayEvent] = [
+            .upstream(Self.c3, relay: Self.r1, client: C1, .tcp, target: "tcp://127.0.0.1:80"),
+            .passedOn(Self.c3, .upstream, relay: Self.r1, from: C1, .fin),
+            .paused(C1, .client, relay: Self.r1, waitingOn: Self.c3, held: 65_536),
+            .resumed(C1, .client, relay: Self.r1, milliseconds: 12),
+        ]
+        for relayEvent in events {
+            let entry = EventText.entry(EngineEvent(time: t0, kind: .relay(relayEvent)))
+            let line = EventText.line(entry) ?? ""
+            #expect(line.contains("relay=R1") && line.contains("leg="), "\(line)")
+            let json = EventText.json(entry) ?? ""
+            #expect(json.contains(#""relay":"R1""#) && json.contains(#""leg":""#), "\(json)")
+        }
+    }
+}
