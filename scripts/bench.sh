@@ -45,8 +45,8 @@ cat > "$tools" <<INI
 kind = sut
 needs = $bin
 echo = $bin --headless $extra -c "listen {HOSTB}:{PORT} --echo"
-relay = -
-note = sockscope --headless, one echo listener (one event-loop thread, events printed as text lines)
+relay = $bin --headless $extra -c "relay tcp://{HOSTB}:{PORT} tcp://{HOSTB}:{DPORT}"
+note = sockscope --headless, one echo listener / one relay (one event-loop thread, events printed as text lines)
 
 [nio-plain]
 kind = ref
@@ -60,11 +60,11 @@ note = the plain SwiftNIO echo server (Benchmarks/NIOEchoReference): what the fr
 kind = sut
 needs = $bin
 echo = -
-relay = -
+relay = $bin -c "relay tcp://{HOSTB}:{PORT} tcp://{HOSTB}:{DPORT}"
 conns = -
 idle = $bin -c "listen {HOSTB}:{PORT} --echo"
 pty = 120x40
-note = the full-screen TUI on a 120x40 pty, idle-cpu only
+note = the full-screen TUI on a 120x40 pty (the relay's pair and its rates on screen): relay and idle-cpu
 INI
 
 if [ -n "${BASELINE_BIN:-}" ]; then

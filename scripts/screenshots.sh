@@ -77,6 +77,23 @@ shot light light
 tmuxc send-keys -t shot q
 tmuxc kill-session -t shot 2>/dev/null || true
 
+# The relay: a client (C1) through R1 to an echo listener; the pair of legs side by side.
+# Then a scan of the low ports and ours, with banners, in its own view.
+eport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+rport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
+    "env TERM=tmux-256color $bin -c 'listen $eport --reply \"220 sockscope ready\\r\\n\"' -c 'relay $rport 127.0.0.1:$eport' -c 'connect $rport' -c 'send \"HELO through the relay\\r\\n\"'"
+wait_for "HELO through the relay"
+wait_for "220 sockscope ready"
+shot relay
+tmuxc send-keys -t shot ':'
+tmuxc send-keys -t shot -l "scan 127.0.0.1 1-1024,$eport,$rport --banner"
+tmuxc send-keys -t shot Enter
+wait_for "done in"
+shot scan
+tmuxc send-keys -t shot Escape q
+tmuxc kill-session -t shot 2>/dev/null || true
+
 # The lifecycle lab: a step-mode server and client, one call at a time, and the kernel's view.
 lport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
