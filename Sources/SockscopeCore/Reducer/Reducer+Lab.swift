@@ -77,16 +77,12 @@ extension Reducer {
     /// Keys while the system view is shown: moving through its rows and leaving it.
     /// Nil lets every other key do what it always does.
     static func systemViewKey(_ key: KeyPress, time: Timestamp, state: inout AppState) -> [Effect]? {
-        let count = state.lab.system.rows.count
-        let page = max(1, state.view.height - 6)
-        var selected = state.lab.system.selected
+        if let moved = listSelection(after: key, from: state.lab.system.selected, count: state.lab.system.rows.count,
+                                     state: state) {
+            state.lab.system.selected = moved
+            return []
+        }
         switch key {
-        case .down, .character("j"): selected += 1
-        case .up, .character("k"): selected -= 1
-        case .pageDown, .control("f"): selected += page
-        case .pageUp, .control("b"): selected -= page
-        case .home, .character("g"): selected = 0
-        case .end, .character("G"): selected = count - 1
         case .escape: return executeSystemView(.hide, time: time, state: &state)
         case .character("/"):
             // Filters the system's rows as you type (the log's filter waits until the view is hidden).
@@ -94,8 +90,24 @@ extension Reducer {
             return []
         default: return nil
         }
-        state.lab.system.selected = max(0, min(selected, count - 1))
-        return []
+    }
+
+    /// Where a full-screen list's selection goes for a moving key (j/k, PgDn/PgUp, g/G and
+    /// their arrows), kept within its rows; nil for any other key. Shared by the views that
+    /// replace the panes (the system view, the scan view).
+    static func listSelection(after key: KeyPress, from selected: Int, count: Int, state: AppState) -> Int? {
+        let page = max(1, state.view.height - 6)
+        let moved: Int
+        switch key {
+        case .down, .character("j"): moved = selected + 1
+        case .up, .character("k"): moved = selected - 1
+        case .pageDown, .control("f"): moved = selected + page
+        case .pageUp, .control("b"): moved = selected - page
+        case .home, .character("g"): moved = 0
+        case .end, .character("G"): moved = count - 1
+        default: return nil
+        }
+        return max(0, min(moved, count - 1))
     }
 
     // MARK: - Events

@@ -49,16 +49,11 @@ extension Reducer {
     /// Keys while the scan view is shown: moving through its rows, filtering, connecting, leaving.
     /// Nil lets every other key do what it always does.
     static func scanViewKey(_ key: KeyPress, time: Timestamp, state: inout AppState) -> [Effect]? {
-        let count = state.scan.shownRows.count
-        let page = max(1, state.view.height - 6)
-        var selected = state.scan.selected
+        if let moved = listSelection(after: key, from: state.scan.selected, count: state.scan.shownRows.count, state: state) {
+            state.scan.selected = moved
+            return []
+        }
         switch key {
-        case .down, .character("j"): selected += 1
-        case .up, .character("k"): selected -= 1
-        case .pageDown, .control("f"): selected += page
-        case .pageUp, .control("b"): selected -= page
-        case .home, .character("g"): selected = 0
-        case .end, .character("G"): selected = count - 1
         case .escape:
             state.scan.visible = false
             return []
@@ -68,8 +63,6 @@ extension Reducer {
             return []
         default: return nil
         }
-        state.scan.selected = max(0, min(selected, count - 1))
-        return []
     }
 
     /// The scan view's filter, as typed (`/`).
