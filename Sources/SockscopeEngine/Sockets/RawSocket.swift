@@ -142,6 +142,15 @@ enum RawSocket {
         return sockscope_tcp_info_read(fd, &info) == 0 ? info : nil
     }
 
+    /// Whether a connected TCP socket is connected to itself: its local address and port are
+    /// the ones it connected to. On loopback the kernel may pick the very port being
+    /// connected to as the ephemeral port, and then the two ends of a "simultaneous open"
+    /// are one socket: the connect succeeds with nothing listening there.
+    static func isConnectedToItself(_ fd: CInt) -> Bool {
+        guard let local = localAddress(fd), let remote = remoteAddress(fd) else { return false }
+        return local == remote
+    }
+
     static func localAddress(_ fd: CInt) -> SocketEndpoint? {
         name(of: fd, getName: getsockname)
     }

@@ -128,6 +128,8 @@ struct ScanLoop {
     private var inFlight = 0
     private var maxInFlight = 0
     private var open: [Int] = []
+    /// Connects that reached their own socket (see `opened`): retried, never reported open.
+    private(set) var selfConnections = 0
     private var closed = 0
     private var filtered = 0
     private var notOpen: [PortOutcome: [Int]] = [:]
@@ -296,6 +298,14 @@ struct ScanLoop {
     /// `watched`: the socket is in the epoll set already (its connect was waited for).
     private mutating func opened(_ index: Int, watched: Bool) {
         let port = slots[index].port
+        // A socket the kernel gave the scanned port as its own ephemeral port connects to
+        // itself: nothing listens there. Tried again from another port, it gets the real
+        // answer (scanning the ephemeral range of loopback found 1-3 such "open" ports a run).
+        if RawSocket.isConnectedToItself(slots[index].fd) {
+            selfConnections += 1
+            retry.append(port)
+            return release(index)
+        }
         open.append(port)
         events.append(event(.open(port: port, connectMicroseconds: Int((Self.monotonic() - slots[index].started) / 1000))))
         guard let bannerWait else { return release(index) }
