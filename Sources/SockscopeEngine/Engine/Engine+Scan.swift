@@ -5,22 +5,32 @@ import SockscopeCore
 /// blocking pool), then `ScanLoop` runs the scan as the engine's `scans` job, on its own thread.
 extension Engine {
     func scan(_ scan: ScanRequest, request: RequestID) {
-        let sink = sink
         let scans = scans
+        startJob(scans, host: scan.host, kind: .stream, request: request) { address in
+            Self.startScan(scan, address: address, request: request, job: scans)
+        }
+    }
+
+    /// Starts a background job (a scan, a ping) for `host`: refused while one runs, the host
+    /// resolved on an event loop, then `start` with the first address getaddrinfo gives (the
+    /// one a connect would try first), or the resolution's failure as the job's end.
+    func startJob(_ job: BackgroundJob, host: String, kind: HostResolver.SocketKind, request: RequestID,
+                  start: @escaping @Sendable (SocketAddress) -> Void) {
+        let sink = sink
         let loop = group.next()
-        guard scans.reserve(request) else {
+        guard job.reserve(request) else {
             return loop.execute {
-                sink.complete(request, failure: SocketFailure(call: "scan", explanation: "a scan is running already; scan stop ends it"))
+                sink.complete(request, failure: SocketFailure(
+                    call: job.name, explanation: "a \(job.name) is running already; \(job.name) stop ends it"))
             }
         }
-        resolver.resolve(host: scan.host, port: 0, kind: .stream, on: loop).whenComplete { result in
+        resolver.resolve(host: host, port: 0, kind: kind, on: loop).whenComplete { result in
             switch result {
             case .success(let addresses):
-                // getaddrinfo's preference order: the first address is the one a connect would try first.
-                Self.startScan(scan, address: addresses[0], request: request, job: scans)
+                start(addresses[0])
             case .failure(let error):
-                scans.finish(request, events: [EngineEvent(
-                    time: .now(), request: request, kind: .error(nil, .from(error, call: "getaddrinfo", target: scan.host)))])
+                job.finish(request, events: [EngineEvent(
+                    time: .now(), request: request, kind: .error(nil, .from(error, call: "getaddrinfo", target: host)))])
             }
         }
     }
