@@ -39,7 +39,7 @@ enum ConnectionsPane {
             return TableView.Row(cells: [via, id, row.transport.label,
                                          row.localText, row.remoteText,
                                          stateLabel(row, state), ByteCount.text(row.bytesIn), ByteCount.text(row.bytesOut),
-                                         Sparkline.cell(row.rate.history, glyphs: state.view.glyphs),
+                                         activityCell(row, state),
                                          rateText(row.rate), row.lineEnding.rawValue],
                                  role: role)
         }
@@ -47,11 +47,21 @@ enum ConnectionsPane {
                   selected: selected.map { $0 - first }, focused: focused).draw(in: &grid, area)
     }
 
-    /// The state, and for a relay leg that stopped reading, the bytes its other leg holds.
+    /// The state, and for a relay leg that stopped reading, the bytes its other leg holds;
+    /// while a `sendfile` runs, how far it is (the sparkline column, gone at 80 columns, has its bar).
     static func stateLabel(_ row: ConnectionRow, _ state: AppState) -> String {
-        let label = LabDetail.stateLabel(row, state)
-        guard let held = row.relay?.held else { return label }
-        return label + " held " + ByteCount.text(held)
+        var label = LabDetail.stateLabel(row, state)
+        if let held = row.relay?.held { label += " held " + ByteCount.text(held) }
+        if let progress = state.transferProgress(of: row.id) { label += " sendfile \(Int(progress.fraction * 100))%" }
+        return label
+    }
+
+    /// The sparklines, or while a `sendfile` runs, its progress bar in their place.
+    static func activityCell(_ row: ConnectionRow, _ state: AppState) -> String {
+        guard let progress = state.transferProgress(of: row.id) else {
+            return Sparkline.cell(row.rate.history, glyphs: state.view.glyphs)
+        }
+        return ProgressBar.text(progress.fraction, width: 2 * RateHistory.capacity + 1, glyphs: state.view.glyphs)
     }
 
     /// Before a pinned connection's id (`m`).

@@ -5,7 +5,16 @@ enum DetailPane {
     static func draw(_ state: AppState, in grid: inout CellGrid, _ rect: Rect, focused: Bool) {
         let area = PaneFrame.draw(in: &grid, rect, title: "Detail", focused: focused)
         guard area.height > 0, area.width > 0 else { return }
-        var rows = screenLines(self.lines(state, width: area.width), width: area.width)
+        let body = self.lines(state, width: area.width)
+        // The graphs, then the ledger: the history is the longest part and goes last. Both text
+        // parts keep one label column, so values line up above and below the graphs.
+        let history = state.view.detailSocket.map { LabDetail.historyLines(for: $0, state) } ?? []
+        let labelWidth = labelColumnWidth(body + history)
+        var rows = screenLines(body, width: area.width, labelWidth: labelWidth)
+        if let id = state.view.detailSocket {
+            rows += DetailGraphs.rows(state, id, width: area.width, paneHeight: area.height)
+        }
+        rows += screenLines(history, width: area.width, labelWidth: labelWidth)
         if rows.count > area.height {
             // Cut below, never silently: the last row says how much more there is.
             let hidden = rows.count - area.height + 1
@@ -24,8 +33,9 @@ enum DetailPane {
 
     /// Label and value lines as screen rows of `width` columns: each value wrapped at
     /// word boundaries under itself, so nothing is cut.
-    static func screenLines(_ lines: [(String, String, StyleRole)], width: Int) -> [(String, String, StyleRole)] {
-        let labelWidth = (lines.map { TextWidth.columns(of: $0.0) }.max() ?? 0) + 1
+    static func screenLines(_ lines: [(String, String, StyleRole)], width: Int,
+                            labelWidth: Int? = nil) -> [(String, String, StyleRole)] {
+        let labelWidth = labelWidth ?? labelColumnWidth(lines)
         var rows: [(String, String, StyleRole)] = []
         if width - labelWidth >= minimumValueWidth {
             let blank = String(repeating: " ", count: labelWidth)
@@ -48,6 +58,11 @@ enum DetailPane {
             }
         }
         return rows
+    }
+
+    /// The widest label and a space.
+    static func labelColumnWidth(_ lines: [(String, String, StyleRole)]) -> Int {
+        (lines.map { TextWidth.columns(of: $0.0) }.max() ?? 0) + 1
     }
 
     /// (label, value, role) rows for the selected socket.
@@ -79,7 +94,7 @@ enum DetailPane {
                     : ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all, \(row.refusedTotal) refused", .normal),
                 ("state", row.isOpen ? "listening" : "closed", row.isOpen ? .normal : .dim),
             ] + ruleLines(state, row.id)
-            return LabDetail.merge(lines, for: row.id, state, width: width)
+            return LabDetail.merge(lines, for: row.id, state, width: width, withHistory: false)
         }
         if let id, let row = state.connection(id) {
             let origin = row.relay.map { "\($0.role.rawValue) leg of \($0.relay)" }
@@ -94,11 +109,21 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ] + relayLines(row) + tlsLines(row) + ruleLines(state, row.id) + repeaterLines(state, row.id), for: row.id, state,
-               width: width, beforeHistory: otherLegLines(row, state, width: width))
+            ] + transferLines(row, state) + relayLines(row) + tlsLines(row) + ruleLines(state, row.id)
+                + repeaterLines(state, row.id), for: row.id, state,
+               width: width, beforeHistory: otherLegLines(row, state, width: width), withHistory: false)
         }
         return [("", "Select a listener or a connection to see its details.", .dim)]
     }
+
+    /// A `sendfile` under way: a bar, bytes of the whole, rate and time left.
+    static func transferLines(_ row: ConnectionRow, _ state: AppState) -> [(String, String, StyleRole)] {
+        guard let progress = state.transferProgress(of: row.id) else { return [] }
+        return [("sendfile", ProgressBar.text(progress.fraction, width: progressBarWidth, glyphs: state.view.glyphs), .outgoing),
+                ("", progress.text, .outgoing)]
+    }
+
+    static let progressBarWidth = 20
 
     /// A relay leg: its pair, and why it is not reading when its other leg holds it back.
     static func relayLines(_ row: ConnectionRow) -> [(String, String, StyleRole)] {

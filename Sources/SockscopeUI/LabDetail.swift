@@ -14,15 +14,16 @@ enum LabDetail {
     /// leg); `withHistory` false leaves the history out.
     static func merge(_ base: [Line], for id: SocketID, _ state: AppState, width: Int, beforeHistory: [Line] = [],
                       withHistory: Bool = true) -> [Line] {
-        let (top, history) = lines(for: id, state, width: width)
+        let top = lines(for: id, state, width: width)
         let anchor = state.listener(id) != nil ? ["local", "exposure"] : ["state"]
         let index = (base.lastIndex { anchor.contains($0.0) } ?? base.count - 1) + 1
         var merged = base
         merged.insert(contentsOf: top, at: min(index, merged.count))
-        return merged + beforeHistory + (withHistory ? history : [])
+        return merged + beforeHistory + (withHistory ? historyLines(for: id, state) : [])
     }
 
-    static func lines(for id: SocketID, _ state: AppState, width: Int) -> (top: [Line], history: [Line]) {
+    /// The lab's lines about the socket: its step-mode fd and next calls, the kernel's view.
+    static func lines(for id: SocketID, _ state: AppState, width: Int) -> [Line] {
         var lines: [Line] = []
         if let step = state.lab.steps[id] {
             lines.append(("fd", "\(step.fd) (\(step.kind.callArguments.joined(separator: ", "))), step mode", .normal))
@@ -34,21 +35,24 @@ enum LabDetail {
         } else if let row = state.connection(id) {
             lines += connectionLines(row, state, width: width)
         }
+        return lines
+    }
+
+    /// The socket's ledger, newest first: its calls, states, data and errors.
+    static func historyLines(for id: SocketID, _ state: AppState) -> [Line] {
         let history = state.lab.ledger.history(of: id)
-        var historyLines: [Line] = []
-        if !history.isEmpty {
-            historyLines.append(("history", "\(history.count) entries, newest first", .header))
-            for entry in history.reversed().prefix(historyShown) {
-                let role: StyleRole = switch entry.kind {
-                case .call: .normal
-                case .state: .info
-                case .data: .dim
-                case .error: .error
-                }
-                historyLines.append((TimeText.clock(entry.time), entry.text, role))
+        guard !history.isEmpty else { return [] }
+        var historyLines: [Line] = [("history", "\(history.count) entries, newest first", .header)]
+        for entry in history.reversed().prefix(historyShown) {
+            let role: StyleRole = switch entry.kind {
+            case .call: .normal
+            case .state: .info
+            case .data: .dim
+            case .error: .error
             }
+            historyLines.append((TimeText.clock(entry.time), entry.text, role))
         }
-        return (lines, historyLines)
+        return historyLines
     }
 
     private static func listenerLines(_ listener: ListenerRow, _ state: AppState) -> [Line] {

@@ -48,6 +48,7 @@ struct SendFileTests {
 
         let answer = try await harness.perform(.sendFile(id, path: path))
         #expect(answer.last == .requestCompleted)
+        #expect(answer.first == .fileSending(id, path: path, size: size), "the size comes first: the progress bar's whole")
         let sent = answer.compactMap { if case .sent(id, let bytes, let count) = $0 { (bytes, count) } else { nil } }
         #expect(sent.map(\.1).reduce(0, +) == size, "exact total")
         #expect(sent.count == 6, "one event per MiB and the rest: \(sent.map(\.1))")
@@ -85,7 +86,7 @@ struct SendFileTests {
         _ = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: listener.port))))
         let id = SocketID(.connection, 1)
         let answer = try await harness.perform(.sendFile(id, path: path))
-        #expect(answer == [.sent(id, bytes: [], count: 0), .requestCompleted])
+        #expect(answer == [.fileSending(id, path: path, size: 0), .sent(id, bytes: [], count: 0), .requestCompleted])
     }
 
     @Test func unreadableFilesAreErrorsNamingThePath() async throws {

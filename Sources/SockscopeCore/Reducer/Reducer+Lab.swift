@@ -121,6 +121,7 @@ extension Reducer {
             // one whose row was pruned meanwhile would otherwise stay in `lab.kernel` for good.
             guard state.showsKernelSample(of: id) else { return [] }
             state.lab.kernel[id] = sample
+            state.graphSample(id, sample, at: time)
         case .system(let sockets):
             state.lab.system.sockets = sockets
             state.lab.system.selected = min(state.lab.system.selected, max(0, state.lab.system.rows.count - 1))

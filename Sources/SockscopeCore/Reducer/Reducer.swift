@@ -38,7 +38,9 @@ public enum Reducer {
                 }
             }
             for id in state.activeRates {
-                state.updateConnection(id) { $0.rate.roll(to: time) }
+                var closed: TrafficRate.ClosedBucket?
+                state.updateConnection(id) { closed = $0.rate.roll(to: time) }
+                state.graphRates(id, closed, at: time)
                 if state.connection(id)?.rate.isActive != true { state.activeRates.remove(id) }
             }
             followBusiest(state: &state)
@@ -381,6 +383,7 @@ public enum Reducer {
                 $0.acceptedTotal += 1
                 $0.latestClient = id
             }
+            state.graphPoint(listener, at: time) { $0.accepts += 1 }
             // A client arriving is not something the commands made: it is selected only when
             // nothing else is, and never becomes the recent socket.
             if state.interactive, state.view.selectedConnection == nil { state.view.selectedConnection = id }
@@ -410,6 +413,8 @@ public enum Reducer {
         case .sent(let id, _, let count):
             countTraffic(id, sent: count, time: time, state: &state)
             if let request = event.request { state.fileTransfers[request]?.bytes += count }
+        case .fileSending(_, _, let size):
+            if let request = event.request { state.fileTransfers[request]?.size = size }
         case .receivedFrom(let id, _, let bytes, let count, _):
             // One datagram, even an empty one.
             countTraffic(id, received: count, time: time, receivedMessages: 1, state: &state)
@@ -431,6 +436,7 @@ public enum Reducer {
             state.updateConnection(id) { $0.peerCredentials = PeerCredentialsText.text(pid: pid, uid: uid, gid: gid) }
         case .refused(let id, _, _):
             state.updateListener(id) { $0.refusedTotal += 1 }
+            state.graphPoint(id, at: time) { $0.refusals += 1 }
         case .peerClosed(let id):
             state.updateConnection(id) {
                 $0.state = .peerClosed
@@ -454,13 +460,15 @@ public enum Reducer {
                 state.forgetConnections { $0.id == id }
             }
             if let row = state.connection(id), row.state.isOpen {
+                var closed: TrafficRate.ClosedBucket?
                 state.updateConnection(id) {
                     $0.state = .closed(reason)
                     $0.lastActivity = time
                     $0.relay?.held = nil
                     // Nothing moves any more: the rate reads "-", not its last value; the sparkline keeps its seconds.
-                    $0.rate.stop(at: time)
+                    closed = $0.rate.stop(at: time)
                 }
+                state.graphRates(id, closed, at: time)
                 // A relay counts its clients; their upstream legs are not clients.
                 if let listener = row.listener, row.relay?.role != .upstream {
                     state.updateListener(listener) { $0.activeConnections -= 1 }
@@ -554,14 +562,16 @@ public enum Reducer {
         let messagesIn = receivedMessages ?? (received > 0 ? 1 : 0)
         let messagesOut = sentMessages ?? (sent > 0 ? 1 : 0)
         if state.connection(id) != nil {
+            var closed: TrafficRate.ClosedBucket?
             state.updateConnection(id) {
                 $0.bytesIn += received
                 $0.bytesOut += sent
                 $0.messagesIn += messagesIn
                 $0.messagesOut += messagesOut
                 $0.lastActivity = time
-                $0.rate.add(received: received, sent: sent, at: time)
+                closed = $0.rate.add(received: received, sent: sent, at: time)
             }
+            state.graphRates(id, closed, at: time)
             if state.connection(id)?.rate.isActive == true { state.activeRates.insert(id) }
         } else {
             state.updateListener(id) {

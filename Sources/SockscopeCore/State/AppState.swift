@@ -213,6 +213,8 @@ public struct AppState {
     var requestsOpeningSockets: Set<RequestID> = []
     /// The lifecycle lab: step sockets, ledgers, kernel samples, the system view.
     public var lab = LabState()
+    /// What Detail's graphs draw: the last minutes of the recently active sockets (TUI only).
+    public internal(set) var graphs = GraphStore()
     /// The latest port scan and its view.
     public var scan = ScanState()
     public var nextRequest: UInt64 = 1
@@ -337,6 +339,32 @@ public struct AppState {
         connections.removeAll { $0.id == id }
         connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
         if view.selectedConnection == id { view.selectedConnection = nil }
+        graphs.forget(id)
+    }
+
+    /// How far the `sendfile` on `id` has come, at its latest event; nil when none runs
+    /// (or its file is not open yet).
+    public func transferProgress(of id: SocketID) -> TransferProgress? {
+        guard !fileTransfers.isEmpty, let row = connection(id) else { return nil }
+        return fileTransfers.values.first { $0.socket == id && $0.size != nil }?.progress(at: row.lastActivity)
+    }
+
+    // Graph history is kept in the TUI only (headless draws no graphs); the socket Detail
+    // shows keeps its history when others make room.
+
+    mutating func graphPoint(_ id: SocketID, at time: Timestamp, _ change: (inout GraphPoint) -> Void) {
+        guard interactive else { return }
+        graphs.update(id, at: time, keep: view.detailSocket, change)
+    }
+
+    mutating func graphRates(_ id: SocketID, _ bucket: TrafficRate.ClosedBucket?, at time: Timestamp) {
+        guard interactive, let bucket else { return }
+        graphs.recordRates(id, bucket, keep: view.detailSocket)
+    }
+
+    mutating func graphSample(_ id: SocketID, _ sample: KernelSample, at time: Timestamp) {
+        guard interactive else { return }
+        graphs.recordSample(id, sample, at: time, keep: view.detailSocket)
     }
 
     /// Forgets every connection row `shouldForget` picks, in one pass (the index is rebuilt
@@ -352,7 +380,10 @@ public struct AppState {
         }
         guard !gone.isEmpty else { return 0 }
         connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
-        for id in gone { lab.kernel[id] = nil }
+        for id in gone {
+            lab.kernel[id] = nil
+            graphs.forget(id)
+        }
         view.pinnedConnections.removeAll { gone.contains($0) }
         if let selected = view.selectedConnection, gone.contains(selected) { view.selectedConnection = nil }
         return gone.count
@@ -380,7 +411,10 @@ public struct AppState {
         connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
         // Nothing shows a pruned row's kernel view again; kept, the samples of every connection
         // ever sampled (~250 bytes each) would pile up while connections come and go.
-        for id in pruned { lab.kernel[id] = nil }
+        for id in pruned {
+            lab.kernel[id] = nil
+            graphs.forget(id)
+        }
         if !view.pinnedConnections.isEmpty {
             let gone = Set(pruned)
             view.pinnedConnections.removeAll { gone.contains($0) }
@@ -480,13 +514,44 @@ public struct AppState {
     }
 }
 
+/// How far a transfer has come (a `sendfile`, for its progress bar).
+public struct TransferProgress: Hashable, Sendable {
+    public var done: Int
+    public var whole: Int
+    public var bytesPerSecond: Int
+    /// At the rate so far; nil before anything moved.
+    public var secondsLeft: Double?
+
+    /// 0...1; a file of no bytes is done at once.
+    public var fraction: Double { whole > 0 ? min(1, Double(done) / Double(whole)) : 1 }
+
+    /// `620 MiB of 1.0 GiB (61%), 80.0 MiB/s, 5 s left`
+    public var text: String {
+        var text = "\(ByteCount.text(done)) of \(ByteCount.text(whole)) (\(Int(fraction * 100))%)"
+        if bytesPerSecond > 0 { text += ", " + ByteCount.rate(bytesPerSecond) }
+        if let secondsLeft { text += ", " + TimeText.duration(secondsLeft) + " left" }
+        return text
+    }
+}
+
 /// A `sendfile` under way: its bytes are the sent events of its request.
 struct FileTransfer: Hashable, Sendable {
     var socket: SocketID
     var path: String
     var started: Timestamp
     var bytes = 0
+    /// The file's size, once the engine has opened it.
+    var size: Int?
     var failed = false
+
+    /// How far it is: bytes sent of the whole, the rate so far, and the seconds left at that rate.
+    func progress(at time: Timestamp) -> TransferProgress? {
+        guard let size else { return nil }
+        let seconds = Double(max(0, time.nanoseconds - started.nanoseconds)) / 1e9
+        let rate = seconds > 0 ? Int(Double(bytes) / seconds) : 0
+        let left = rate > 0 ? Double(size - bytes) / Double(rate) : nil
+        return TransferProgress(done: bytes, whole: size, bytesPerSecond: rate, secondsLeft: left)
+    }
 
     /// `sendfile /tmp/big: 10.0 MiB in 1.24 s (8.1 MiB/s)`, or how far it got.
     func summary(at time: Timestamp) -> String {

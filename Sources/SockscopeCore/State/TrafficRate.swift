@@ -19,36 +19,53 @@ public struct TrafficRate: Hashable, Sendable {
     /// exchange that never spans a whole bucket shows no rate and needs no tick.
     public var isActive: Bool { inPerSecond > 0 || outPerSecond > 0 }
 
-    public mutating func add(received: Int = 0, sent: Int = 0, at time: Timestamp) {
-        roll(to: time)
+    /// A bucket that closed: the span it measured and its rates.
+    public struct ClosedBucket: Hashable, Sendable {
+        public var inPerSecond: Int
+        public var outPerSecond: Int
+        public var start: Timestamp
+        public var end: Timestamp
+    }
+
+    /// Counts bytes; returns the bucket this closed first, if a second had passed.
+    @discardableResult
+    public mutating func add(received: Int = 0, sent: Int = 0, at time: Timestamp) -> ClosedBucket? {
+        let closed = roll(to: time)
         bucketIn += received
         bucketOut += sent
+        return closed
     }
 
     /// The connection closed: its last whole second counts, and then nothing moves (the
     /// rate shows `-`, the sparkline keeps what it had).
-    public mutating func stop(at time: Timestamp) {
-        roll(to: time)
+    @discardableResult
+    public mutating func stop(at time: Timestamp) -> ClosedBucket? {
+        let closed = roll(to: time)
         inPerSecond = 0
         outPerSecond = 0
         bucketIn = 0
         bucketOut = 0
+        return closed
     }
 
-    /// Closes the current bucket if a second has passed.
-    public mutating func roll(to time: Timestamp) {
+    /// Closes the current bucket if a second has passed, and returns it.
+    @discardableResult
+    public mutating func roll(to time: Timestamp) -> ClosedBucket? {
         let now = time.nanoseconds
         if bucketStart == 0 { bucketStart = now }
         let elapsed = now - bucketStart
-        guard elapsed >= Self.bucketNanoseconds else { return }
+        guard elapsed >= Self.bucketNanoseconds else { return nil }
         inPerSecond = Int(Int64(bucketIn) * Self.bucketNanoseconds / elapsed)
         outPerSecond = Int(Int64(bucketOut) * Self.bucketNanoseconds / elapsed)
         // A bucket that lasted several seconds (no tick ran: nothing was moving) is that
         // many seconds of its average rate, as the RATE column says.
-        history.append(received: inPerSecond, sent: outPerSecond, seconds: Int(elapsed / Self.bucketNanoseconds))
+        let seconds = Int(elapsed / Self.bucketNanoseconds)
+        history.append(received: inPerSecond, sent: outPerSecond, seconds: seconds)
         bucketStart = now
         bucketIn = 0
         bucketOut = 0
+        return ClosedBucket(inPerSecond: inPerSecond, outPerSecond: outPerSecond, start: Timestamp(nanoseconds: now - elapsed),
+                            end: time)
     }
 }
 

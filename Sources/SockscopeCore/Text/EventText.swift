@@ -41,6 +41,7 @@ public enum EventText {
         case .relay(let event): RelayEventText.name(of: event)
         case .requestCompleted: "completed"
         case .ruleFired: "rule-fired"
+        case .fileSending: "file-sending"
         case .scan(let event): ScanEventText.name(of: event)
         case .ping(let event): PingEventText.name(of: event)
         }
@@ -228,6 +229,13 @@ public enum EventText {
             case .line: w.add("rule-fired #"); w.add(rule); if times != 1 { w.add(" times="); w.add(times) }
             case .json: w.fields += [("rule", .int(rule)), ("times", .int(times))]
             }
+        case .fileSending(_, let path, let size):
+            let shownPath = DisplayText.escape(string: path)
+            switch w.form {
+            case .sentence: w.sentence = "sendfile \(shownPath): sending \(ByteCount.text(size))"
+            case .line: w.add("file-sending "); w.add(shownPath); w.add(" size="); w.add(size)
+            case .json: w.fields += [("path", .string(path)), ("size", .int(size))]
+            }
         case .peerClosed:
             switch w.form {
             case .sentence: w.sentence = "peer closed its side (\(peerClosedMeaning))"
@@ -378,7 +386,7 @@ public enum EventText {
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
              .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping,
-             .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
+             .fileSending, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
              .relay(.toxicRemoved), .relay(.toxicFired):
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []

@@ -76,7 +76,12 @@ public enum ByteCount {
             value /= 1024
             unit += 1
         }
-        let tenths = Int((value * 10).rounded())
+        var tenths = Int((value * 10).rounded())
+        // 1023.96 KiB rounds to 1024.0 KiB: that is 1.0 MiB.
+        if tenths >= 10_240, unit < units.count - 1 {
+            unit += 1
+            tenths = Int((value / 1024 * 10).rounded())
+        }
         return "\(tenths / 10).\(tenths % 10) \(units[unit])"
     }
 }

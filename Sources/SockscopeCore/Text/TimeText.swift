@@ -68,6 +68,14 @@ public enum TimeText {
         return "+\(milliseconds / 1000).\(pad(Int(milliseconds % 1000), 3))s"
     }
 
+    /// A span a person reads at a glance: `45 s`, `3 min 20 s`, `2 h 5 min`.
+    public static func duration(_ seconds: Double) -> String {
+        let whole = Int(max(0, seconds).rounded(.up))
+        if whole < 60 { return "\(whole) s" }
+        if whole < 3600 { return "\(whole / 60) min" + (whole % 60 == 0 ? "" : " \(whole % 60) s") }
+        return "\(whole / 3600) h" + (whole % 3600 / 60 == 0 ? "" : " \(whole % 3600 / 60) min")
+    }
+
     private static func pad(_ value: Int, _ width: Int) -> String {
         let text = String(value)
         return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text

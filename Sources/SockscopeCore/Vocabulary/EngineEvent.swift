@@ -107,6 +107,8 @@ public enum EngineEventKind: Hashable, Sendable {
     /// Rule `R<rule>` answered on the connection `times` times since the last report (its
     /// replies are in the connection's `sent` events).
     case ruleFired(SocketID, rule: Int, times: Int)
+    /// `sendfile` opened `path` and is about to send its `size` bytes (the progress bar's whole).
+    case fileSending(SocketID, path: String, size: Int)
 
     /// The socket this event is about, if any.
     public var socket: SocketID? {
@@ -115,7 +117,7 @@ public enum EngineEventKind: Hashable, Sendable {
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
              .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _, _),
              .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _),
-             .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _):
+             .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _), .fileSending(let id, _, _):
             id
         case .resolved, .scan, .ping:
             nil

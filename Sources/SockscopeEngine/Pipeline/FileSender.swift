@@ -63,6 +63,7 @@ final class FileSender {
                     self.file = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: opened.descriptor)
                     self.size = opened.size
                     self.preview = opened.preview
+                    self.sink.emit(.fileSending(self.id, path: self.path, size: opened.size), request: self.request)
                     if opened.size == 0 {
                         self.sink.emit(.sent(self.id, bytes: [], count: 0), request: self.request)
                         self.finish()
