@@ -65,6 +65,16 @@ conns = -
 idle = $bin -c "listen {HOSTB}:{PORT} --echo"
 pty = 120x40
 note = the full-screen TUI on a 120x40 pty (the relay's pair and its rates on screen): relay and idle-cpu
+
+[sockscope-tui-graphs]
+kind = sut
+needs = $bin
+echo = -
+relay = -
+conns = -
+idle = $bin -c "listen {HOSTB}:{PORT} --echo"
+pty = 200x60
+note = the TUI on a 200x60 pty: Detail beside the tables shows the idle connection's graphs (idle-cpu only)
 INI
 
 if [ -n "${BASELINE_BIN:-}" ]; then

@@ -14,13 +14,29 @@ enum LogPane {
         let area = PaneFrame.draw(in: &grid, rect, title: title, focused: focused)
         guard area.height > 0, area.width > 0 else { return }
         let filter = LogFilter(view.logFilter)
-        let indexes = state.logFilterIndex.window(of: log, filterText: view.logFilter, skip: view.logScroll, count: area.height)
-            ?? LogFilter.window(of: log, filter: filter, skip: view.logScroll, count: area.height)
+        func window(skip: Int, count: Int) -> [Int] {
+            state.logFilterIndex.window(of: log, filterText: view.logFilter, skip: skip, count: count)
+                ?? LogFilter.window(of: log, filter: filter, skip: skip, count: count)
+        }
         // Expand entries into screen lines (hex needs several per entry), keep the last that fit.
         var lines: [[(String, StyleRole)]] = []
         let origin = log.count > 0 ? log[0].time : Timestamp(nanoseconds: 0)
-        for index in indexes {
-            lines += render(log[index], view: view, origin: origin, width: area.width)
+        if view.scrollsByLine(followed: log.followed) {
+            // The followed conversation scrolls by line: render entries from the newest back
+            // until the lines scrolled past and a screenful are there.
+            var skipped = 0
+            while lines.count < view.logScroll + area.height {
+                let batch = window(skip: skipped, count: 32)
+                if batch.isEmpty { break }
+                skipped += batch.count
+                lines = batch.flatMap { render(log[$0], view: view, origin: origin, width: area.width, whole: true) } + lines
+            }
+            let end = max(min(lines.count, area.height), lines.count - view.logScroll)
+            lines = Array(lines[max(0, end - area.height)..<end])
+        } else {
+            for index in window(skip: view.logScroll, count: area.height) {
+                lines += render(log[index], view: view, origin: origin, width: area.width)
+            }
         }
         for (row, line) in lines.suffix(area.height).enumerated() {
             var x = area.x
@@ -31,7 +47,10 @@ enum LogPane {
     }
 
     /// One entry as one or more lines of (text, role) runs.
-    static func render(_ entry: LogEntry, view: ViewState, origin: Timestamp, width: Int) -> [[(String, StyleRole)]] {
+    /// `whole`: the followed conversation, every line of the entry's payload (else at most
+    /// `maximumConversationLines`, each wrapped to at most `maximumWrappedLines`).
+    static func render(_ entry: LogEntry, view: ViewState, origin: Timestamp, width: Int,
+                       whole: Bool = false) -> [[(String, StyleRole)]] {
         let time: String
         switch view.timestamps {
         case .absolute: time = TimeText.clock(entry.time)
@@ -51,9 +70,9 @@ enum LogPane {
             // A conversation: the count, then each line of the payload under it, in its direction's color.
             let counted = head + [(ByteCount.text(entry.count), role)]
             let pieces = LogText.payloadLines(entry).flatMap {
-                wrap($0, width: max(8, width - headWidth), maximumLines: maximumWrappedLines)
+                wrap($0, width: max(8, width - headWidth), maximumLines: whole ? Int.max : maximumWrappedLines)
             }
-            return [counted] + pieces.prefix(maximumConversationLines).map { [(indent, .normal), ($0, role)] }
+            return [counted] + pieces.prefix(whole ? Int.max : maximumConversationLines).map { [(indent, .normal), ($0, role)] }
         }
         guard isData, view.dataView == .hex else {
             // Long text wraps under itself, up to a few lines, so a message can be read whole.

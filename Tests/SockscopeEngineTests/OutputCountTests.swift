@@ -9,7 +9,7 @@ import Testing
     static func stream(_ range: Range<Int>) -> [UInt8] { range.map { UInt8($0 % 251) } }
 
     static func hand(_ ledger: inout OutputCount, _ range: Range<Int>) {
-        stream(range).withUnsafeBytes { ledger.hand($0) }
+        stream(range).withUnsafeBytes { ledger.hand($0, limit: DataPreview.limit) }
     }
 
     static func sent(_ ledger: inout OutputCount, waiting: Int) -> (count: Int, preview: [UInt8])? {

@@ -231,8 +231,31 @@ extension Reducer {
             // Scrolling up pauses follow; coming back to the bottom resumes it.
             let next = state.view.logScroll.subtractingReportingOverflow(delta)
             let target = next.overflow ? (delta > 0 ? 0 : Int.max) : next.partialValue
-            state.view.logScroll = min(max(0, target), max(0, state.log.count - 1))
+            let furthest = state.view.scrollsByLine(followed: state.log.followed)
+                ? conversationLineBound(state) : max(0, state.log.count - 1)
+            state.view.logScroll = min(max(0, target), furthest)
         }
+    }
+
+    /// About how many screen lines the followed conversation takes at this width (a little
+    /// more, never less: word wrapping can take up to a third more lines than the columns
+    /// need), so scrolling by line stops near its first line. The Log pane's renderer shows
+    /// the first page when the offset goes past it.
+    static func conversationLineBound(_ state: AppState) -> Int {
+        guard let followed = state.log.followed else { return 0 }
+        // The Log spans the screen inside its border; time, id and direction marker come first.
+        let wrapWidth = max(6, (state.view.width - 2 - 19) * 3 / 4)
+        func lines(_ text: String) -> Int { max(1, (TextWidth.columns(of: text) + wrapWidth - 1) / wrapWidth) }
+        var total = 0
+        for index in 0..<state.log.count where state.log[index].socket == followed {
+            let entry = state.log[index]
+            if case .data = entry.record {
+                total += 1 + LogText.payloadLines(entry).reduce(0) { $0 + lines($1) }
+            } else {
+                total += min(12, lines(LogText.body(entry)))
+            }
+        }
+        return total
     }
 
     /// `f`: selects the connection moving the most bytes per second (in and out) among those

@@ -4,6 +4,23 @@ public enum Reducer {
     public static func reduce(_ state: inout AppState, _ event: AppEvent) -> [Effect] {
         // After every change: one filter test per new log entry, instead of a scan per frame.
         defer { state.logFilterIndex.update(for: state.view.logFilter, log: state.log) }
+        let effects = reduceOne(&state, event)
+        return effects + followConversation(state: &state)
+    }
+
+    /// The engine keeps more of each read and write of the connection whose log the user
+    /// is reading (`Enter` on it, or a filter naming it): the conversation view shows
+    /// `DataPreview.followedLimit` bytes of each entry, not `DataPreview.limit`.
+    private static func followConversation(state: inout AppState) -> [Effect] {
+        guard state.interactive else { return [] }
+        let wanted = state.view.logFilter.flatMap { SocketID(parsing: $0.trimmingWhitespace) }
+            .flatMap { state.connection($0)?.transport.isDatagram == false ? $0 : nil }
+        guard wanted != state.log.followed else { return [] }
+        state.log.followed = wanted
+        return [makeRequest(.follow(wanted), state: &state)]
+    }
+
+    private static func reduceOne(_ state: inout AppState, _ event: AppEvent) -> [Effect] {
         switch event {
         case .engine(let engineEvent):
             return apply(engineEvent, to: &state)

@@ -119,6 +119,16 @@ public struct LogBook {
     public let byteBudget: Int
     /// The sequence number the next entry gets.
     public private(set) var nextSequence = 0
+    /// The connection the conversation view follows: its entries keep up to
+    /// `DataPreview.followedLimit` bytes each (the engine sends that much for it), within the
+    /// same `byteBudget`.
+    public var followed: SocketID?
+
+    /// How many bytes an entry about `socket` keeps.
+    func previewLimit(for socket: SocketID?) -> Int {
+        socket != nil && socket == followed ? DataPreview.followedLimit : Self.previewLimit
+    }
+
     /// Whether data close together on one socket shares an entry (`appendData`). The TUI
     /// merges so a stream of small reads makes one line; headless paces its own output
     /// and keeps one entry per printed line, so a saved log is what it printed.
@@ -135,7 +145,8 @@ public struct LogBook {
 
     public mutating func append(_ entry: LogEntry) {
         var entry = entry
-        if entry.bytes.count > Self.previewLimit { entry.bytes = Array(entry.bytes.prefix(Self.previewLimit)) }
+        let limit = previewLimit(for: entry.socket)
+        if entry.bytes.count > limit { entry.bytes = Array(entry.bytes.prefix(limit)) }
         entry.sequence = nextSequence
         nextSequence += 1
         storedBytes += entry.bytes.count
@@ -159,7 +170,7 @@ public struct LogBook {
         if mergesNearbyData, let last = entries.last, last.socket == socket, last.kind == kind, case .data = last.record,
            time.nanoseconds - last.time.nanoseconds < Self.coalesceWindowNanoseconds {
             var merged = last
-            let room = Self.previewLimit - merged.bytes.count
+            let room = previewLimit(for: socket) - merged.bytes.count
             let added = room > 0 ? Array(bytes.prefix(room)) : []
             merged.bytes += added
             merged.count += count

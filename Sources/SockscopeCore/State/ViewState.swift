@@ -109,6 +109,15 @@ public struct ViewState: Hashable, Sendable {
     /// … when there is more), or the whole kept payload with its real line breaks, each
     /// direction in its color, as a conversation (`e`).
     public var logExpanded = false
+
+    /// Whether the log reads as the followed connection's conversation (`LogBook.followed`,
+    /// data whole): then `logScroll` counts screen lines, not entries, so a long response
+    /// can be read from its first line.
+    public func scrollsByLine(followed: SocketID?) -> Bool {
+        guard let followed, logExpanded, dataView == .text, let filter = logFilter else { return false }
+        return SocketID(parsing: filter.trimmingWhitespace) == followed
+    }
+
     public var timestamps: TimestampStyle = .absolute
     /// Text, socket id or direction the log is filtered by.
     public var logFilter: String?

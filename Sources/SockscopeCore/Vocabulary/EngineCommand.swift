@@ -152,6 +152,10 @@ public enum EngineCommand: Hashable, Sendable {
     case sendTo(SocketID, to: Endpoint, [UInt8])
     /// Streams a file's bytes out on a connection, with backpressure.
     case sendFile(SocketID, path: String)
+    /// Keeps up to `DataPreview.followedLimit` of each read and write of this stream
+    /// connection in its events (the conversation view follows it), instead of
+    /// `DataPreview.limit`; nil follows none. One connection at a time.
+    case follow(SocketID?)
     case setOption(SocketID, SocketOptionName, Int)
     case getOption(SocketID, SocketOptionName)
     /// getaddrinfo: every address a name gives.

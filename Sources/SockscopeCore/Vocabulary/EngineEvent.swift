@@ -207,6 +207,9 @@ public struct ResolvedAddress: Hashable, Sendable {
 /// One size everywhere: what a headless line prints is what the log keeps and shows.
 public enum DataPreview {
     public static let limit = 1024
+    /// The preview of the one connection the conversation view follows (`EngineCommand.follow`):
+    /// enough for a whole HTTP response header, a redis reply, a page of a text protocol.
+    public static let followedLimit = 64 * 1024
 
     /// Appends `more` to `bytes` without exceeding the limit. Inlinable so callers in
     /// other modules (the mailbox, per read under load) get a specialised copy.

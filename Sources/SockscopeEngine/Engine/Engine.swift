@@ -29,6 +29,8 @@ public final class Engine: Sendable {
     let connectTimeout: TimeAmount
     /// Guards submission against a concurrent `shutdown`, so no task lands on a stopped loop.
     private let isRunning = NIOLockedValueBox(true)
+    /// The connection whose events carry `DataPreview.followedLimit` bytes (`.follow`).
+    private let followed = NIOLockedValueBox<SocketID?>(nil)
 
     /// - Parameters:
     ///   - threads: how many event-loop threads run the sockets (at least one).
@@ -129,6 +131,20 @@ public final class Engine: Sendable {
             withStream(startTLS.socket, request: request.id, call: "starttls") { $0.startTLS(startTLS, request: request.id) }
         case .sendFile(let id, let path):
             withStream(id, request: request.id, call: "sendfile") { $0.sendFile(path: path, request: request.id) }
+        case .follow(let id):
+            let previous = followed.withLockedValue { value in
+                defer { value = id }
+                return value
+            }
+            // A socket that closed meanwhile has nothing left to follow: no error for it.
+            for (target, on) in [(previous, false), (id, true)] {
+                guard let target, previous != id, let entry = registry.entry(for: target) else { continue }
+                entry.eventLoop.execute {
+                    if case .stream(let stream) = entry.control.value.capability { stream.follow(on) }
+                }
+            }
+            let sink = sink
+            group.next().execute { sink.complete(request.id) }
         case .sendTo(let id, let destination, let bytes):
             switch destination {
             case .inet(_, let host, let port):

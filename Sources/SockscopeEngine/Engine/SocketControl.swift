@@ -45,11 +45,15 @@ protocol StreamControl: SocketControl {
     func startTLS(_ startTLS: StartTLSRequest, request: RequestID)
     /// Reads its rules again from the engine's `RuleBook` (they changed).
     func refreshRules()
+    /// Whether its events keep `DataPreview.followedLimit` bytes of each read and write.
+    func follow(_ on: Bool)
 }
 
 extension StreamControl {
     /// A stream socket that answers by no rules.
     func refreshRules() {}
+    /// A stream socket whose events show no payload beyond the usual preview.
+    func follow(_ on: Bool) {}
 }
 
 /// A datagram socket that sends to any address. Call on the socket's event loop.

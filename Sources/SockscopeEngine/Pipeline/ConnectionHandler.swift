@@ -434,6 +434,11 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         afterOutputDrains(context: context) { self.context?.close(promise: nil) }
     }
 
+    /// The conversation view follows this connection (or no longer does): its tap keeps more of each read and write.
+    func follow(_ on: Bool) {
+        tap.previewLimit = on ? DataPreview.followedLimit : DataPreview.limit
+    }
+
     /// The rules the connection answers by, read again from the engine's book: the first
     /// time it has any, a `RuleResponder` joins the pipeline right behind the tap.
     func refreshRules() {

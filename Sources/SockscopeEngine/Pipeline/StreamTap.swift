@@ -58,6 +58,8 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     private var drainWatched = false
     /// Bytes read and reported so far.
     private var receivedReported = 0
+    /// How much of each report's bytes its event carries: more for the followed connection.
+    var previewLimit = DataPreview.limit
 
     init(sink: EventSink, credit: PayloadCredit?) {
         self.sink = sink
@@ -77,7 +79,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        received.add(Self.unwrapInboundIn(data))
+        received.add(Self.unwrapInboundIn(data), limit: previewLimit)
         queueReport()
         context.fireChannelRead(data)
     }
@@ -100,7 +102,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let before = output.handed
         switch Self.unwrapOutboundIn(data) {
-        case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { output.hand($0) }
+        case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { output.hand($0, limit: previewLimit) }
         case .fileRegion(let region): output.hand(count: region.readableBytes)
         }
         context.write(data, promise: promise)
@@ -137,7 +139,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         if let preview {
             shown = preview
         } else if case .byteBuffer(let buffer) = data {
-            let kept = credit == nil ? min(count, DataPreview.limit) : count
+            let kept = credit == nil ? min(count, previewLimit) : count
             shown = buffer.getBytes(at: buffer.readerIndex, length: kept) ?? []
         } else {
             shown = []
@@ -220,10 +222,10 @@ struct TrafficCount {
     /// Keeps every byte, not a preview (under a `PayloadCredit`, which bounds them).
     var keepsAll = false
 
-    mutating func add(_ buffer: ByteBuffer) {
+    mutating func add(_ buffer: ByteBuffer, limit: Int) {
         count += buffer.readableBytes
         if keepsAll { return buffer.withUnsafeReadableBytes { preview.append(contentsOf: $0) } }
-        let room = DataPreview.limit - preview.count
+        let room = limit - preview.count
         guard room > 0 else { return }
         // Rebased to a plain buffer pointer: a `Slice` would be appended byte by byte.
         buffer.withUnsafeReadableBytes { preview.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0.prefix(room))) }
@@ -240,7 +242,7 @@ struct TrafficCount {
 /// only once they have left NIO's queue.
 ///
 /// The report's preview is the first bytes of what was sent since the last report. They
-/// are kept as they are handed over, up to `DataPreview.limit`, but only while they follow
+/// are kept as they are handed over, up to the tap's preview limit, but only while they follow
 /// on from what is kept: after a report that found bytes still waiting beyond the kept
 /// ones, the next preview is shorter (even empty), never wrong.
 struct OutputCount {
@@ -255,8 +257,8 @@ struct OutputCount {
     var unreported: Int { handed - reported }
 
     /// Records bytes handed to NIO.
-    mutating func hand(_ bytes: UnsafeRawBufferPointer) {
-        let room = DataPreview.limit - preview.count
+    mutating func hand(_ bytes: UnsafeRawBufferPointer, limit: Int) {
+        let room = limit - preview.count
         if room > 0, handed == reported + preview.count {
             preview.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes.prefix(room)))
         }
