@@ -109,7 +109,7 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ] + transferLines(row, state) + relayLines(row) + tlsLines(row) + ruleLines(state, row.id)
+            ] + transferLines(row, state) + relayLines(row) + tlsLines(row, state) + ruleLines(state, row.id)
                 + repeaterLines(state, row.id), for: row.id, state,
                width: width, beforeHistory: otherLegLines(row, state, width: width), withHistory: false)
         }
@@ -145,15 +145,21 @@ enum DetailPane {
     }
 
     /// The TLS inspector for a `tls://` connection: one labelled line per fact (worded in `TLSEventText`).
-    static func tlsLines(_ row: ConnectionRow) -> [(String, String, StyleRole)] {
+    static func tlsLines(_ row: ConnectionRow, _ state: AppState) -> [(String, String, StyleRole)] {
         guard let report = row.tls else { return [] }
         let warning = switch report.verification {
         case .ignored, .unchecked: true
         case .verified, .notRequested: false
         }
-        return TLSEventText.detailLines(report).enumerated().map { index, text in
+        var lines: [(String, String, StyleRole)] = TLSEventText.detailLines(report).enumerated().map { index, text in
             (index == 0 ? "tls" : "", text, index == 3 && warning ? .warning : .normal)
         }
+        // The received and sent lines above count plaintext; this is what crossed the socket.
+        if let wire = state.wireTotals[row.id] {
+            lines.append(("on the wire", "\(ByteCount.text(wire.received)) in, \(ByteCount.text(wire.sent)) out "
+                          + "(TLS records: handshake, ciphertext, alerts)", .normal))
+        }
+        return lines
     }
 
     /// Every rule that answers on the socket, in the order they are tried, with its firings

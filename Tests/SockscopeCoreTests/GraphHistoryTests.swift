@@ -51,6 +51,21 @@ private let startSecond = start.nanoseconds / 1_000_000_000
         #expect(retransmits == [nil, nil, 0, 0, 0, 0, 0, 3, 0, 0], "the first sample is a baseline, not 2 retransmissions")
     }
 
+    /// ListenOverflows is machine-wide: another program's overflow must not mark our listener
+    /// as refusing (a red mark in a listener's graph that had refused no one).
+    @Test func theMachinesListenOverflowsAreNotOurRefusals() {
+        var store = GraphStore()
+        let id = SocketID(.listener, 1)
+        for (second, overflows) in [(0, 0), (1, 5), (2, 9)] {
+            var sample = KernelSample()
+            sample.acceptQueue = 0
+            sample.backlog = 8
+            sample.listenOverflowsSinceOpen = overflows
+            store.recordSample(id, sample, at: at(Int64(second) * 1000), keep: nil)
+        }
+        #expect(store[id]!.counts(endingAt: startSecond + 2, count: 3) { $0.refusals } == [0, 0, 0])
+    }
+
     @Test func aBucketsRateCoversEverySecondItSpanned() {
         var rate = TrafficRate()
         var store = GraphStore()

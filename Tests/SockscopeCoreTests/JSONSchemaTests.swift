@@ -12,7 +12,7 @@ import Testing
         case moreDatagrams
         case attempt, optionValue, resolved, peerCredentials, tls, tlsCertificate, refused, closed, error, requestCompleted
         case labCall, labKernel, labSystem, labPortRange
-        case ruleFired, fileSending
+        case ruleFired, fileSending, tlsWire
         case scanStart, scanOpen, scanPorts, scanBanner, scanDone
         case pingStart, pingReply, pingLost, pingDone
         case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
@@ -46,6 +46,7 @@ import Testing
         case .requestCompleted: .requestCompleted
         case .ruleFired: .ruleFired
         case .fileSending: .fileSending
+        case .tlsWire: .tlsWire
         case .lab(let event):
             switch event {
             case .call: .labCall
@@ -138,6 +139,7 @@ import Testing
         case .labPortRange: .lab(.portRange(low: 32768, high: 60999))
         case .ruleFired: .ruleFired(c1, rule: 3, times: 1)
         case .fileSending: .fileSending(c1, path: "/tmp/big", size: 1_073_741_824)
+        case .tlsWire: .tlsWire(c1, received: 6_321, sent: 1_876)
         case .scanStart:
             .scan(.started(ScanStart(host: "localhost", address: at("127.0.0.1:0"), ports: PortList([1...1024]), concurrency: 1024,
                                      concurrencyReason: "the default", timeoutMilliseconds: 1000, bannerWaitMilliseconds: 1000)))

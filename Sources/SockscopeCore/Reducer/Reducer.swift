@@ -447,6 +447,8 @@ public enum Reducer {
             countFirings(rule: rule, times: times, state: &state)
         case .tls(let id, let report):
             state.updateConnection(id) { $0.tls = report }
+        case .tlsWire(let id, let received, let sent):
+            if state.connection(id) != nil { state.wireTotals[id] = TLSWireTotals(received: received, sent: sent) }
         case .tlsCertificate:
             break
         case .peerCredentials(let id, let pid, let uid, let gid):

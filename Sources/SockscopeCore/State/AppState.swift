@@ -213,6 +213,8 @@ public struct AppState {
     var requestsOpeningSockets: Set<RequestID> = []
     /// The lifecycle lab: step sockets, ledgers, kernel samples, the system view.
     public var lab = LabState()
+    /// TLS connections' bytes on the wire so far (`.tlsWire`): received, sent.
+    public internal(set) var wireTotals: [SocketID: TLSWireTotals] = [:]
     /// What Detail's graphs draw: the last minutes of the recently active sockets (TUI only).
     public internal(set) var graphs = GraphStore()
     /// The latest port scan and its view.
@@ -340,6 +342,7 @@ public struct AppState {
         connectionIndex = Dictionary(uniqueKeysWithValues: connections.enumerated().map { ($1.id, $0) })
         if view.selectedConnection == id { view.selectedConnection = nil }
         graphs.forget(id)
+        wireTotals[id] = nil
     }
 
     /// How far the `sendfile` on `id` has come, at its latest event; nil when none runs
@@ -383,6 +386,7 @@ public struct AppState {
         for id in gone {
             lab.kernel[id] = nil
             graphs.forget(id)
+            wireTotals[id] = nil
         }
         view.pinnedConnections.removeAll { gone.contains($0) }
         if let selected = view.selectedConnection, gone.contains(selected) { view.selectedConnection = nil }
@@ -414,6 +418,7 @@ public struct AppState {
         for id in pruned {
             lab.kernel[id] = nil
             graphs.forget(id)
+            wireTotals[id] = nil
         }
         if !view.pinnedConnections.isEmpty {
             let gone = Set(pruned)
@@ -512,6 +517,12 @@ public struct AppState {
         }
         return defaultConnection
     }
+}
+
+/// A TLS connection's bytes on the wire (TLS records), beside its plaintext counts.
+public struct TLSWireTotals: Hashable, Sendable {
+    public var received: Int
+    public var sent: Int
 }
 
 /// How far a transfer has come (a `sendfile`, for its progress bar).

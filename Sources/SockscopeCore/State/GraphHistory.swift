@@ -18,8 +18,9 @@ public struct GraphPoint: Hashable, Sendable {
     public var retransmits = 0
     /// A listener's clients accepted during this second.
     public var accepts = 0
-    /// Clients turned away during this second: by our access policy, or, for a TCP listener,
-    /// the kernel's ListenOverflows growing (machine-wide: another program's overflow counts too).
+    /// Clients our access policy turned away during this second. (The kernel's ListenOverflows
+    /// is machine-wide: another program's overflow would show on our listener, so Detail
+    /// gives it as a number with that caveat, not as a mark here.)
     public var refusals = 0
     /// A listener's accept queue (the second's highest) and its capacity.
     public var acceptQueue: Int?
@@ -35,10 +36,8 @@ public struct GraphHistory: Hashable, Sendable {
     public static let seconds = 180
 
     public private(set) var points: [GraphPoint] = []
-    /// The last kernel sample's retransmission total and ListenOverflows change since the
-    /// listener opened, to turn counters into per-second marks.
+    /// The last kernel sample's retransmission total, to turn the counter into per-second marks.
     var lastRetransmitTotal: Int?
-    var lastOverflowsSinceOpen: Int?
 
     public init() {}
 
@@ -154,8 +153,6 @@ public struct GraphStore: Hashable, Sendable {
     mutating func recordSample(_ id: SocketID, _ sample: KernelSample, at time: Timestamp, keep: SocketID?) {
         let previous = histories[id]
         let retransmitted = max(0, (sample.retransmits ?? 0) - (previous?.lastRetransmitTotal ?? sample.retransmits ?? 0))
-        let overflowed = max(0, (sample.listenOverflowsSinceOpen ?? 0)
-                             - (previous?.lastOverflowsSinceOpen ?? sample.listenOverflowsSinceOpen ?? 0))
         update(id, at: time, keep: keep) {
             func peak(_ field: inout Int?, _ value: Int?) {
                 if let value { field = max(field ?? value, value) }
@@ -168,10 +165,8 @@ public struct GraphStore: Hashable, Sendable {
             peak(&$0.acceptQueue, sample.acceptQueue)
             if let value = sample.backlog { $0.backlog = value }
             $0.retransmits += retransmitted
-            $0.refusals += overflowed
         }
         if let total = sample.retransmits { histories[id]?.lastRetransmitTotal = total }
-        if let overflows = sample.listenOverflowsSinceOpen { histories[id]?.lastOverflowsSinceOpen = overflows }
     }
 
     mutating func forget(_ id: SocketID) { histories[id] = nil }

@@ -22,12 +22,12 @@ public indirect enum LogRecord: Hashable, Sendable {
 }
 
 extension EngineEventKind {
-    /// Whether the log keeps the event: all but bookkeeping (`requestCompleted`) and the
-    /// lab's observations (kernel samples, the system's sockets, the port range), which
-    /// are state shown in Detail, not history.
+    /// Whether the log keeps the event: all but bookkeeping (`requestCompleted`), the
+    /// lab's observations (kernel samples, the system's sockets, the port range) and a TLS
+    /// connection's wire totals, which are state shown in Detail, not history.
     public var isKeptInLog: Bool {
         switch self {
-        case .requestCompleted, .lab(.kernel), .lab(.system), .lab(.portRange): false
+        case .requestCompleted, .lab(.kernel), .lab(.system), .lab(.portRange), .tlsWire: false
         default: true
         }
     }

@@ -42,6 +42,7 @@ public enum EventText {
         case .requestCompleted: "completed"
         case .ruleFired: "rule-fired"
         case .fileSending: "file-sending"
+        case .tlsWire: "tls-wire"
         case .scan(let event): ScanEventText.name(of: event)
         case .ping(let event): PingEventText.name(of: event)
         }
@@ -229,6 +230,12 @@ public enum EventText {
             case .line: w.add("rule-fired #"); w.add(rule); if times != 1 { w.add(" times="); w.add(times) }
             case .json: w.fields += [("rule", .int(rule)), ("times", .int(times))]
             }
+        case .tlsWire(_, let received, let sent):
+            switch w.form {
+            case .sentence: w.sentence = "on the wire (TLS records): \(ByteCount.text(received)) in, \(ByteCount.text(sent)) out"
+            case .line: w.add("tls-wire in="); w.add(received); w.add(" out="); w.add(sent)
+            case .json: w.fields += [("wire_received", .int(received)), ("wire_sent", .int(sent))]
+            }
         case .fileSending(_, let path, let size):
             let shownPath = DisplayText.escape(string: path)
             switch w.form {
@@ -386,7 +393,7 @@ public enum EventText {
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
              .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping,
-             .fileSending, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
+             .fileSending, .tlsWire, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
              .relay(.toxicRemoved), .relay(.toxicFired):
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []

@@ -107,6 +107,10 @@ public enum EngineEventKind: Hashable, Sendable {
     /// Rule `R<rule>` answered on the connection `times` times since the last report (its
     /// replies are in the connection's `sent` events).
     case ruleFired(SocketID, rule: Int, times: Int)
+    /// A TLS connection's bytes on the wire so far (TLS records: the handshake, the ciphertext
+    /// of the data, alerts), read from the socket and handed to it; sent after its traffic
+    /// when they changed. The data events count plaintext.
+    case tlsWire(SocketID, received: Int, sent: Int)
     /// `sendfile` opened `path` and is about to send its `size` bytes (the progress bar's whole).
     case fileSending(SocketID, path: String, size: Int)
 
@@ -117,7 +121,7 @@ public enum EngineEventKind: Hashable, Sendable {
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
              .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _, _),
              .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _),
-             .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _), .fileSending(let id, _, _):
+             .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _), .fileSending(let id, _, _), .tlsWire(let id, _, _):
             id
         case .resolved, .scan, .ping:
             nil
@@ -138,7 +142,7 @@ public enum EngineEventKind: Hashable, Sendable {
     /// and the headless printer's pauses both end early for news.
     public var isNews: Bool {
         switch self {
-        case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .lab(.kernel), .ruleFired: false
+        case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .lab(.kernel), .ruleFired, .tlsWire: false
         default: true
         }
     }

@@ -106,6 +106,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         }
         let pipeline = channel.pipeline.syncOperations
         completesAfterHandshake = leading.contains { $0 is TLSWireObserver }
+        tap.wire = leading.lazy.compactMap { $0 as? TLSWireObserver }.first?.session
         for handler in leading { try pipeline.addHandler(handler) }
         try pipeline.addHandler(tap)
         if let responder { try pipeline.addHandler(responder) }

@@ -60,6 +60,10 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     private var receivedReported = 0
     /// How much of each report's bytes its event carries: more for the followed connection.
     var previewLimit = DataPreview.limit
+    /// A TLS connection's ciphertext counts (`TLSWireObserver`): reported after its traffic
+    /// when they changed, so the counts say both plaintext and bytes on the wire.
+    var wire: TLSSession?
+    private var wireReported = (received: 0, sent: 0)
 
     init(sink: EventSink, credit: PayloadCredit?) {
         self.sink = sink
@@ -176,6 +180,10 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         }
         rules?.reportFirings(id, sink: sink)
         reportOutput(id)
+        if let wire, wire.wireIn != wireReported.received || wire.wireOut != wireReported.sent {
+            wireReported = (wire.wireIn, wire.wireOut)
+            sink.emit(.tlsWire(id, received: wire.wireIn, sent: wire.wireOut))
+        }
     }
 
     private func queueReport() {

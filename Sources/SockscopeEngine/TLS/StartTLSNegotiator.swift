@@ -104,6 +104,7 @@ final class StartTLSNegotiator: ChannelInboundHandler, RemovableChannelHandler {
             try operations.addHandler(handlers[2], position: .first)
             try operations.addHandler(handlers[0], position: .first)
             try operations.addHandler(handlers[1], position: .after(handlers[0]))
+            connection.tap.wire = (handlers[0] as? TLSWireObserver)?.session
         } catch {
             answered = true
             connection.fail(request: request, with: error, call: "starttls")

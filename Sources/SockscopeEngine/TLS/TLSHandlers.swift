@@ -44,7 +44,8 @@ final class TLSWireObserver: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private let session: TLSSession
+    /// Also read by the connection's `StreamTap`, which reports the wire totals with its traffic.
+    let session: TLSSession
 
     init(session: TLSSession) { self.session = session }
 
