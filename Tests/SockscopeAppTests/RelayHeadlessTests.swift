@@ -74,4 +74,30 @@ import TestSupport
         relay.kill(SIGTERM)
         #expect(await relay.wait() == 0)
     }
+
+    /// `toxic ... --toxicity` and `relay R1 down` from headless commands: the toxic's JSON
+    /// says its toxicity, the down relay refuses a client and the JSON says why.
+    @Test(.requires("python3")) func relayDownAndToxicityFromHeadlessCommands() async throws {
+        let relay = try SpawnedProcess(Binary.path, ["--headless", "--json", "-c", "relay 0 127.0.0.1:9",
+                                                     "-c", "toxic R1 add latency 100 --toxicity 0.25", "-c", "relay R1 down"])
+        defer { relay.kill(SIGKILL) }
+        #expect(await relay.waitForOutput(containing: #""event":"relay-down""#), "\(relay.output)")
+        #expect(relay.output.contains(#""event":"toxic-added","proto":"tcp","name":"latency_down","kind":"latency","dir":"down","parameters":[100],"toxicity":0.25"#),
+                "\(relay.output)")
+        let port = try #require(relay.output.firstMatch(of: /"event":"relaying".*"local":"127\.0\.0\.1:(\d+)"/).map { Int($0.1)! })
+        let client = try PythonPeer.run("""
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            try:
+                print("read", len(s.recv(100)), flush=True)
+            except ConnectionResetError:
+                print("reset", flush=True)
+            """, ["\(port)"])
+        #expect(await client.wait(timeout: .seconds(15)) == 0, "\(client.output)")
+        #expect(await relay.waitForOutput(containing: #""event":"refused""#), "\(relay.output)")
+        #expect(relay.output.contains(#""closed_pairs":0"#))
+        #expect(relay.output.contains(#""reason":"relay R1 is down""#), "\(relay.output)")
+        relay.kill(SIGTERM)
+        #expect(await relay.wait() == 0)
+    }
 }

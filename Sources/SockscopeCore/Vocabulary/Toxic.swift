@@ -5,15 +5,30 @@ public struct Toxic: Hashable, Sendable {
     public var name: String
     public var effect: ToxicEffect
     public var direction: ToxicDirection
+    /// toxiproxy's toxicity: the probability (0 to 1) that the toxic acts on a connection.
+    /// Decided once per connection and direction, when the toxic first reaches it (a pair
+    /// opened later, or the toxic added while the pair is open), as toxiproxy decides per link.
+    public var toxicity: Double
 
-    public init(name: String? = nil, effect: ToxicEffect, direction: ToxicDirection) {
+    public init(name: String? = nil, effect: ToxicEffect, direction: ToxicDirection, toxicity: Double = 1) {
         self.name = name ?? "\(effect.kind)_\(direction.rawValue)"
         self.effect = effect
         self.direction = direction
+        self.toxicity = toxicity
     }
 
-    /// `latency_down: latency 200 ms ± 10 ms, down`
-    public var summary: String { "\(name): \(effect.text), \(direction.meaning)" }
+    /// `latency_down: latency 200 ms ± 10 ms, down`, and `, toxicity 0.5` when below 1.
+    public var summary: String {
+        "\(name): \(effect.text), \(direction.meaning)" + (toxicity < 1 ? ", toxicity \(Self.text(toxicity: toxicity))" : "")
+    }
+
+    /// `0.25` as written back (`--toxicity 0.25`), without a trailing `.0` for 0 and 1.
+    public static func text(toxicity: Double) -> String {
+        toxicity == toxicity.rounded() ? String(Int(toxicity)) : String(toxicity)
+    }
+
+    /// Whether it acts on one more connection (one roll of the dice, per connection and direction).
+    public func acts(rolling roll: Double) -> Bool { roll < toxicity }
 }
 
 /// Which bytes a toxic acts on.
