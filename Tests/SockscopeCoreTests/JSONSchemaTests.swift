@@ -17,7 +17,7 @@ import Testing
         case pingStart, pingReply, pingLost, pingDone
         case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
         case toxicAdded, toxicRemoved, toxicFired
-        case relayDown, relayUp
+        case relayDown, relayUp, relayDropped
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -81,6 +81,7 @@ import Testing
             case .toxicFired: .toxicFired
             case .down: .relayDown
             case .up: .relayUp
+            case .dropped: .relayDropped
             }
         }
     }
@@ -169,6 +170,7 @@ import Testing
         case .toxicFired: .relay(.toxicFired(c2, .upstream, relay: r1, name: "latency_down", count: 3))
         case .relayDown: .relay(.down(r1, closedPairs: 2))
         case .relayUp: .relay(.up(r1))
+        case .relayDropped: .relay(.dropped(c1, .client, relay: r1, count: 4))
         }
     }
 

@@ -619,7 +619,9 @@ public enum CommandCatalog {
             summary: "stand between clients and a server: listen (R1) and forward each client to TARGET, both ways",
             details: [
                 "LISTEN as for listen (a bare PORT binds 127.0.0.1); TARGET: HOST:PORT, tcp://[::1]:PORT or unix:PATH;",
-                "TCP over IPv4 and IPv6 and UNIX stream sockets, in any mix",
+                "TCP over IPv4 and IPv6 and UNIX stream sockets, in any mix; or UDP to UDP (udp://LISTEN udp://TARGET):",
+                "one upstream socket per client address, closed after --idle-timeout S without a datagram (default 60),",
+                "each datagram forwarded whole, on its own; toxic loss PERCENT drops datagrams",
                 "each client is a pair of connections: its client leg and the upstream leg the relay opens to TARGET,",
                 "side by side under R1 in Connections, each with its bytes and rates; Detail shows both legs",
                 "a FIN from one side half-closes the other leg (shutdown write), an RST is passed on as an RST, and a",
@@ -636,6 +638,7 @@ public enum CommandCatalog {
                       Option("--allow", value: "CIDR"), Option("--deny", value: "CIDR"), Option("--max-conns", value: "N"),
                       Option("--idle-timeout", value: "SECONDS")],
             examples: ["relay 8080 127.0.0.1:80", "relay tcp://[::1]:8080 unix:/run/app.sock",
+                       "relay udp://127.0.0.1:5353 udp://127.0.0.1:53 --idle-timeout 30",
                        "relay unix:/tmp/front.sock tcp://127.0.0.1:6379 --replace",
                        "relay 0.0.0.0:8080 localhost:80 --public --allow 10.0.0.0/8 --deny 10.1.0.0/16 --max-conns 100",
                        "relay 8080 127.0.0.1:80 --backlog 16 --idle-timeout 30", "relay R1 down", "relay R1 up"],
@@ -648,7 +651,8 @@ public enum CommandCatalog {
                 "KB (1000 B) a second; slicer AVERAGE_SIZE [SIZE_VARIATION [DELAY_US]]: chunks cut into pieces,",
                 "DELAY_US apart; limit_data BYTES: the pair closes after BYTES; timeout MS: nothing goes through",
                 "and the pair closes after MS (0: never); reset_peer [MS]: the pair is reset (RST) after MS;",
-                "slow_close MS: a FIN or close is passed on MS late",
+                "slow_close MS: a FIN or close is passed on MS late; loss PERCENT (UDP relays, their only toxic): each",
+                "datagram is dropped with that probability, each drop counted",
                 "--dir: up is client to server, down (the default, as in toxiproxy) server to client",
                 "--name: defaults to KIND_DIR (latency_down); each firing is counted (Detail of R1, toxic-fired in the log)",
                 "--toxicity P: the probability (0 to 1, default 1) that the toxic acts on a connection, as in toxiproxy:",
@@ -661,7 +665,7 @@ public enum CommandCatalog {
             examples: ["toxic R1 add latency 200", "toxic R1 add latency 100 20 --dir both", "toxic add bandwidth 1000",
                        "toxic R1 add slicer 100 20 5000 --dir up --name chop", "toxic R1 add limit_data 4096",
                        "toxic R1 add timeout 0", "toxic R1 add reset_peer 500", "toxic R1 add slow_close 300",
-                       "toxic R1 add reset_peer 0 --toxicity 0.3", "toxic R1 list", "toxic R1 remove latency_down"],
+                       "toxic R1 add reset_peer 0 --toxicity 0.3", "toxic R1 add loss 20 --dir both", "toxic R1 list", "toxic R1 remove latency_down"],
             parse: parseToxic),
         CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
@@ -792,11 +796,18 @@ public enum CommandCatalog {
         guard let targetText = args.next() else { throw args.problem("needs a target to forward to, e.g. 127.0.0.1:80") }
         var listen = ListenRequest(endpoint: try CommandParser.parseEndpoint(listenText, listening: true))
         let target = try CommandParser.parseEndpoint(targetText, listening: false)
-        for (endpoint, role) in [(listen.endpoint, "LISTEN"), (target, "TARGET")] {
-            switch endpoint {
-            case .inet(.tcp, _, _), .unix: continue
-            case .inet, .unixDatagram:
-                throw args.problem("\(role) \(endpoint) is not a stream: relays forward TCP and UNIX stream sockets")
+        switch (listen.endpoint, target) {
+        case (.inet(.udp, _, _), .inet(.udp, _, _)):
+            break
+        case (.inet(.udp, _, _), _), (_, .inet(.udp, _, _)):
+            throw args.problem("a UDP relay forwards UDP to UDP (udp://LISTEN udp://TARGET), not to or from a stream")
+        default:
+            for (endpoint, role) in [(listen.endpoint, "LISTEN"), (target, "TARGET")] {
+                switch endpoint {
+                case .inet(.tcp, _, _), .unix: continue
+                case .inet, .unixDatagram:
+                    throw args.problem("\(role) \(endpoint) is not a stream or UDP: relays forward TCP and UNIX stream sockets, or UDP")
+                }
             }
         }
         try args.options { (option, args) throws(CommandParser.ParseError) in

@@ -60,6 +60,11 @@ extension Reducer {
             for line in lines { note(.info, line, id, time, &state) }
             return lines.map { .notice(.info, $0) }
         case .add(let toxic):
+            if toxic.effect.isForDatagrams != row.transport.isDatagram {
+                let why = row.transport.isDatagram ? "a UDP relay takes loss only (datagrams are not a stream to delay or cut)"
+                    : "loss drops datagrams: it is for UDP relays"
+                return fail("toxic: \(toxic.effect.kind) on \(id): \(why)", time: time, socket: id, state: &state)
+            }
             if row.toxics.contains(where: { $0.name == toxic.name }) {
                 return fail("toxic: \(id) already has a toxic named \(toxic.name) (--name gives another)", time: time, socket: id,
                             state: &state)
@@ -100,6 +105,8 @@ extension Reducer {
             state.updateListener(id) { $0.toxics.removeAll { $0.name == name } }
         case .toxicFired(_, _, let relay, let name, let count):
             state.updateListener(relay) { $0.toxicFirings[name, default: 0] += count }
+        case .dropped:
+            break
         case .down(let id, _):
             state.updateListener(id) { $0.isDown = true }
         case .up(let id):

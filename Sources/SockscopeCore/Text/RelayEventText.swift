@@ -13,6 +13,7 @@ public enum RelayEventText {
         case .toxicFired: "toxic-fired"
         case .down: "relay-down"
         case .up: "relay-up"
+        case .dropped: "relay-dropped"
         }
     }
 
@@ -86,6 +87,16 @@ public enum RelayEventText {
             case .sentence: w.sentence = "relay up: forwarding new clients again"
             case .line: w.add("relay-up (forwarding new clients again)")
             case .json: break
+            }
+        case .dropped(_, let role, let relay, let count):
+            let why = "datagram(s) dropped: the other leg's socket buffer was full (UDP has no backpressure)"
+            switch w.form {
+            case .sentence: w.sentence = "\(role.rawValue) leg of \(relay): \(count) \(why)"
+            case .line:
+                w.add("relay-dropped relay="); w.add(relay); w.add(" leg="); w.add(role.rawValue)
+                w.add(" count="); w.add(count); w.add(" ("); w.add(why); w.add(")")
+            case .json:
+                w.fields += [("relay", .string(relay.description)), ("leg", .string(role.rawValue)), ("count", .int(count))]
             }
         }
     }

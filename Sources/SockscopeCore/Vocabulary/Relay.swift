@@ -64,13 +64,17 @@ public enum RelayEvent: Hashable, Sendable {
     case down(SocketID, closedPairs: Int)
     /// `relay R1 up`: the relay forwards new clients again.
     case up(SocketID)
+    /// A UDP relay leg dropped `count` datagrams it read since the last such event: the other
+    /// leg's socket buffer was full (UDP has no backpressure), or a new session's queue was.
+    case dropped(SocketID, RelayLegRole, relay: SocketID, count: Int)
 
     /// The socket the event is about.
     public var socket: SocketID {
         switch self {
         case .listening(let id, _, _, _), .upstream(let id, _, _, _, _), .passedOn(let id, _, _, _, _),
              .paused(let id, _, _, _, _), .resumed(let id, _, _, _), .toxicAdded(let id, _), .toxicRemoved(let id, _),
-             .toxicFired(let id, _, _, _, _), .down(let id, _), .up(let id):
+             .toxicFired(let id, _, _, _, _), .down(let id, _), .up(let id),
+             .dropped(let id, _, _, _):
             id
         }
     }

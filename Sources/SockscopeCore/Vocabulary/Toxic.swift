@@ -73,6 +73,11 @@ public enum ToxicEffect: Hashable, Sendable {
     case resetPeer(milliseconds: Int)
     /// A FIN or close is passed on `milliseconds` late.
     case slowClose(milliseconds: Int)
+    /// UDP relays only: each datagram is dropped with this probability (percent, 0 to 100).
+    case loss(percent: Int)
+
+    /// Whether it acts on datagrams (a UDP relay takes only these) rather than on a stream.
+    public var isForDatagrams: Bool { if case .loss = self { true } else { false } }
 
     /// toxiproxy's name for the kind.
     public var kind: String {
@@ -84,10 +89,11 @@ public enum ToxicEffect: Hashable, Sendable {
         case .timeout: "timeout"
         case .resetPeer: "reset_peer"
         case .slowClose: "slow_close"
+        case .loss: "loss"
         }
     }
 
-    public static let kinds = ["latency", "bandwidth", "slicer", "limit_data", "timeout", "reset_peer", "slow_close"]
+    public static let kinds = ["latency", "bandwidth", "slicer", "limit_data", "timeout", "reset_peer", "slow_close", "loss"]
 
     /// The parameters as `toxic R1 add` takes them (numbers, in toxiproxy's units).
     public var parameters: [Int] {
@@ -97,6 +103,7 @@ public enum ToxicEffect: Hashable, Sendable {
         case .slicer(let size, let variation, let delay): [size, variation, delay]
         case .limitData(let bytes): [bytes]
         case .timeout(let milliseconds), .resetPeer(let milliseconds), .slowClose(let milliseconds): [milliseconds]
+        case .loss(let percent): [percent]
         }
     }
 
@@ -112,6 +119,7 @@ public enum ToxicEffect: Hashable, Sendable {
             "timeout: nothing goes through" + (milliseconds == 0 ? ", never closes" : ", closes after \(milliseconds) ms")
         case .resetPeer(let milliseconds): "reset_peer: RST after \(milliseconds) ms"
         case .slowClose(let milliseconds): "slow_close: FIN and close passed on \(milliseconds) ms late"
+        case .loss(let percent): "loss: \(percent)% of datagrams dropped"
         }
     }
 
@@ -147,6 +155,10 @@ public enum ToxicEffect: Hashable, Sendable {
             return need(["MS"], required: 0).map { .resetPeer(milliseconds: $0[0]) }
         case "slow_close":
             return need(["MS"], required: 1).map { .slowClose(milliseconds: $0[0]) }
+        case "loss":
+            return need(["PERCENT"], required: 1).flatMap { values in
+                values[0] <= 100 ? .success(.loss(percent: values[0])) : .failure(ToxicParseError("loss takes a percentage from 0 to 100"))
+            }
         default:
             return .failure(ToxicParseError("unknown toxic '\(kind)'; kinds: " + kinds.joined(separator: ", ")))
         }

@@ -32,9 +32,11 @@ extension Engine {
         case .unix:
             sink.complete(request, failure: SocketFailure(
                 call: "relay", explanation: "a relay connects to a UNIX path, not yet to an abstract name", target: target))
+        case .inet(.udp, _, _):
+            relayDatagrams(relay, request: request, on: loop)
         case .inet, .unixDatagram:
             sink.complete(request, failure: SocketFailure(
-                call: "relay", explanation: "a relay forwards TCP and UNIX stream sockets", target: target))
+                call: "relay", explanation: "a relay forwards TCP and UNIX stream sockets, or UDP", target: target))
         }
     }
 
