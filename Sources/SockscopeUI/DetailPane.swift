@@ -92,7 +92,9 @@ enum DetailPane {
                 row.transport.isDatagram
                     ? ("datagrams", "\(row.datagramsIn) in (\(ByteCount.text(row.bytesIn))), \(row.datagramsOut) out (\(ByteCount.text(row.bytesOut)))", .normal)
                     : ("clients", "\(row.activeConnections) open, \(row.acceptedTotal) accepted in all, \(row.refusedTotal) refused", .normal),
-                ("state", row.isOpen ? "listening" : "closed", row.isOpen ? .normal : .dim),
+                !row.isOpen ? ("state", "closed", .dim)
+                    : row.isDown ? ("state", "down: every client refused until relay \(row.id) up", .warning)
+                    : ("state", "listening", .normal),
             ] + ruleLines(state, row.id)
             return LabDetail.merge(lines, for: row.id, state, width: width, withHistory: false)
         }

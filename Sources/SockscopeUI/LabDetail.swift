@@ -169,6 +169,7 @@ enum LabDetail {
     /// A listener's STATE cell: manual-accept listeners show their queue.
     static func listenerStateLabel(_ row: ListenerRow, _ state: AppState) -> String {
         guard row.isOpen else { return "closed" }
+        if row.isDown { return "down" }
         guard state.lab.manualAccept.contains(row.id) else { return "listening" }
         let sample = state.lab.kernel[row.id]
         if let queued = sample?.acceptQueue {

@@ -36,6 +36,6 @@ enum ListenersPane {
 
     /// Open/accepted connections, or datagrams in/out for a datagram listener.
     static func clients(_ row: ListenerRow) -> String {
-        row.transport.isDatagram ? "\(row.datagramsIn)↓ \(row.datagramsOut)↑ dgrams" : "\(row.activeConnections)/\(row.acceptedTotal)"
+        row.transport.isDatagram && row.relayTarget == nil ? "\(row.datagramsIn)↓ \(row.datagramsOut)↑ dgrams" : "\(row.activeConnections)/\(row.acceptedTotal)"
     }
 }

@@ -74,4 +74,76 @@ import TestSupport
         relay.kill(SIGTERM)
         #expect(await relay.wait() == 0)
     }
+
+    /// `toxic ... --toxicity` and `relay R1 down` from headless commands: the toxic's JSON
+    /// says its toxicity, the down relay refuses a client and the JSON says why.
+    @Test(.requires("python3")) func relayDownAndToxicityFromHeadlessCommands() async throws {
+        let relay = try SpawnedProcess(Binary.path, ["--headless", "--json", "-c", "relay 0 127.0.0.1:9",
+                                                     "-c", "toxic R1 add latency 100 --toxicity 0.25", "-c", "relay R1 down"])
+        defer { relay.kill(SIGKILL) }
+        #expect(await relay.waitForOutput(containing: #""event":"relay-down""#), "\(relay.output)")
+        #expect(relay.output.contains(#""event":"toxic-added","proto":"tcp","name":"latency_down","kind":"latency","dir":"down","parameters":[100],"toxicity":0.25"#),
+                "\(relay.output)")
+        let port = try #require(relay.output.firstMatch(of: /"event":"relaying".*"local":"127\.0\.0\.1:(\d+)"/).map { Int($0.1)! })
+        let client = try PythonPeer.run("""
+            import socket, sys
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+            try:
+                print("read", len(s.recv(100)), flush=True)
+            except ConnectionResetError:
+                print("reset", flush=True)
+            """, ["\(port)"])
+        #expect(await client.wait(timeout: .seconds(15)) == 0, "\(client.output)")
+        #expect(await relay.waitForOutput(containing: #""event":"refused""#), "\(relay.output)")
+        #expect(relay.output.contains(#""closed_pairs":0"#))
+        #expect(relay.output.contains(#""reason":"relay R1 is down""#), "\(relay.output)")
+        relay.kill(SIGTERM)
+        #expect(await relay.wait() == 0)
+    }
+
+    /// A UDP relay from headless commands: the pair's datagrams in JSON, one line each, with
+    /// their exact sizes, and the loss toxic accepted.
+    @Test(.requires("python3")) func aUDPRelayInJSONReportsEachDatagramOnItsLeg() async throws {
+        let upstream = try PythonPeer.run("""
+            import socket
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind(("127.0.0.1", 0))
+            print("port", s.getsockname()[1], flush=True)
+            while True:
+                data, peer = s.recvfrom(70000)
+                s.sendto(b"answer:" + data, peer)
+            """)
+        defer { upstream.kill(SIGKILL) }
+        #expect(await upstream.waitForOutput(containing: "port "), "\(upstream.output)")
+        let upstreamPort = try #require(upstream.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
+        let relay = try SpawnedProcess(Binary.path, ["--headless", "--json", "-c", "relay udp://127.0.0.1:0 udp://127.0.0.1:\(upstreamPort)",
+                                                     "-c", "toxic R1 add loss 0 --dir both"])
+        defer { relay.kill(SIGKILL) }
+        #expect(await relay.waitForOutput(containing: #""event":"toxic-added""#), "\(relay.output)")
+        let port = try #require(relay.output.firstMatch(of: /"event":"relaying".*"local":"127\.0\.0\.1:(\d+)"/).map { Int($0.1)! })
+        let client = try PythonPeer.run("""
+            import socket, sys
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.settimeout(5)
+            for size in (3, 3000):
+                c.sendto(b"q" * size, ("127.0.0.1", int(sys.argv[1])))
+                print("answer", len(c.recvfrom(70000)[0]), flush=True)
+            """, ["\(port)"])
+        #expect(await client.wait(timeout: .seconds(15)) == 0, "\(client.output)")
+        #expect(client.output.contains("answer 10\nanswer 3007"), "\(client.output)")
+        #expect(await relay.waitForOutput(containing: #""id":"C1","event":"sent","proto":"udp""#), "\(relay.output)")
+        #expect(await relay.waitForOutput(containing: #""bytes":3007"#), "\(relay.output)")
+        let lines = try relay.output.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        }
+        func sizes(_ event: String, _ id: String) -> [Int] {
+            lines.filter { $0["event"] as? String == event && $0["id"] as? String == id }.compactMap { $0["bytes"] as? Int }
+        }
+        #expect(sizes("received", "C1") == [3, 3000] && sizes("sent", "C2") == [3, 3000])
+        #expect(sizes("received", "C2") == [10, 3007] && sizes("sent", "C1") == [10, 3007])
+        let leg = try #require(lines.first { $0["event"] as? String == "relay-upstream" }, "\(relay.output)")
+        #expect(leg["proto"] as? String == "udp" && leg["client"] as? String == "C1")
+        relay.kill(SIGTERM)
+        #expect(await relay.wait() == 0)
+    }
 }

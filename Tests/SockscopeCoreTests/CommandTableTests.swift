@@ -292,6 +292,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .pingStop: "pingStop"
         case .relay: "relay"
         case .toxic: "toxic"
+        case .relaySwitch: "relaySwitch"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -309,7 +310,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic"]
+                              "relay", "toxic", "relaySwitch"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -424,8 +425,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                                           .resetPeer(milliseconds: number % 60_000), .slowClose(milliseconds: number % 60_000)]
             let toxic = Toxic(name: number % 3 == 0 ? nil : "t" + word.filter { $0 != " " && $0 != "'" },
                               effect: effects[number % effects.count],
-                              direction: ToxicDirection.allCases[id % 3])
+                              direction: ToxicDirection.allCases[id % 3], toxicity: [1, 0, 0.5, 0.125][number % 4])
             return .toxic(target: relay, [.add(toxic), .remove(name: toxic.name), .list][number % 3])
+        case 37:
+            return .relaySwitch(target: id % 2 == 0 ? nil : SocketID(.relay, id), [.down, .up][number % 2])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

@@ -17,6 +17,7 @@ import Testing
         case pingStart, pingReply, pingLost, pingDone
         case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
         case toxicAdded, toxicRemoved, toxicFired
+        case relayDown, relayUp, relayDropped
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -79,6 +80,9 @@ import Testing
             case .toxicAdded: .toxicAdded
             case .toxicRemoved: .toxicRemoved
             case .toxicFired: .toxicFired
+            case .down: .relayDown
+            case .up: .relayUp
+            case .dropped: .relayDropped
             }
         }
     }
@@ -163,9 +167,12 @@ import Testing
         case .relayPassedOn: .relay(.passedOn(c2, .upstream, relay: r1, from: c1, .fin))
         case .relayPaused: .relay(.paused(c1, .client, relay: r1, waitingOn: c2, held: 65_536))
         case .relayResumed: .relay(.resumed(c1, .client, relay: r1, milliseconds: 1200))
-        case .toxicAdded: .relay(.toxicAdded(r1, Toxic(effect: .latency(milliseconds: 200, jitter: 0), direction: .down)))
+        case .toxicAdded: .relay(.toxicAdded(r1, Toxic(effect: .latency(milliseconds: 200, jitter: 0), direction: .down, toxicity: 0.5)))
         case .toxicRemoved: .relay(.toxicRemoved(r1, name: "latency_down"))
         case .toxicFired: .relay(.toxicFired(c2, .upstream, relay: r1, name: "latency_down", count: 3))
+        case .relayDown: .relay(.down(r1, closedPairs: 2))
+        case .relayUp: .relay(.up(r1))
+        case .relayDropped: .relay(.dropped(c1, .client, relay: r1, count: 4))
         }
     }
 

@@ -89,4 +89,47 @@ import Testing
             #expect(json.contains(#""relay":"R1""#) && json.contains(#""leg":""#), "\(json)")
         }
     }
+
+    // MARK: --toxicity, relay down|up
+
+    @Test func toxicityIsAProbabilityWrittenBackAsTyped() throws {
+        let command = try #require(try CommandParser.parse("toxic R1 add reset_peer 0 --toxicity 0.25"))
+        let toxic = Toxic(effect: .resetPeer(milliseconds: 0), direction: .down, toxicity: 0.25)
+        #expect(command == .toxic(target: Self.r1, .add(toxic)))
+        #expect(CommandText.line(for: command) == "toxic R1 add reset_peer 0 --toxicity 0.25")
+        #expect(toxic.summary.hasSuffix(", toxicity 0.25"))
+        #expect(try CommandParser.parse("toxic R1 add latency 5") == .toxic(target: Self.r1, .add(
+            Toxic(effect: .latency(milliseconds: 5, jitter: 0), direction: .down, toxicity: 1))))
+        for bad in ["1.5", "-0.1", "half", "nan"] {
+            #expect(throws: CommandParser.ParseError.self, "\(bad)") { try CommandParser.parse("toxic R1 add latency 5 --toxicity \(bad)") }
+        }
+        #expect(!toxic.acts(rolling: 0.25) && toxic.acts(rolling: 0.2499))
+        let line = EventText.json(EventText.entry(EngineEvent(time: t0, kind: .relay(.toxicAdded(Self.r1, toxic))))) ?? ""
+        #expect(line.contains(#""toxicity":0.25"#), "\(line)")
+    }
+
+    @Test func relayDownAndUpNameTheRelayOrTakeTheRecentOne() throws {
+        #expect(try CommandParser.parse("relay R1 down") == .relaySwitch(target: Self.r1, .down))
+        #expect(try CommandParser.parse("relay r1 UP") == .relaySwitch(target: Self.r1, .up))
+        #expect(try CommandParser.parse("relay down") == .relaySwitch(target: nil, .down))
+        #expect(CommandText.line(for: .relaySwitch(target: Self.r1, .down)) == "relay R1 down")
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("relay R1 sideways") }
+        #expect(throws: CommandParser.ParseError.self) { try CommandParser.parse("relay R1 down now") }
+
+        var state = Self.relayed()
+        let effects = Reducer.reduce(&state, .commandLine("relay down", origin: .prompt, time: t0))
+        #expect(requests(effects).map(\.command) == [.relaySwitch(Self.r1, .down)])
+        _ = Reducer.reduce(&state, event(.relay(.down(Self.r1, closedPairs: 2))))
+        #expect(state.listener(Self.r1)?.isDown == true)
+        let again = Reducer.reduce(&state, .commandLine("relay R1 down", origin: .prompt, time: t0))
+        #expect(requests(again).isEmpty && state.log.last?.kind == .error, "already down: refused here, not asked of the engine")
+        let lines = (0..<state.log.entries.count).compactMap { EventText.line(state.log.entries[$0]) }
+        #expect(lines.contains { $0.contains("R1 relay-down closed_pairs=2") }, "\(lines)")
+        let up = Reducer.reduce(&state, .commandLine("relay R1 up", origin: .prompt, time: t0))
+        #expect(requests(up).map(\.command) == [.relaySwitch(Self.r1, .up)])
+        _ = Reducer.reduce(&state, event(.relay(.up(Self.r1))))
+        #expect(state.listener(Self.r1)?.isDown == false)
+        let notRelay = Reducer.reduce(&state, .commandLine("relay C1 down", origin: .prompt, time: t0))
+        #expect(requests(notRelay).isEmpty && state.log.last?.kind == .error)
+    }
 }

@@ -192,4 +192,58 @@ struct RelayLegHandlerTests {
         _ = try? client.finish()
         _ = try? upstream.finish()
     }
+
+    /// `--toxicity`: a toxic that does not act on this pair (toxicity 0) leaves its reads on
+    /// the plain path (written at once, the same buffer); one that acts (1) holds them.
+    @Test func aToxicActsOnAPairOnlyWhenItsToxicityRollSaysSo() throws {
+        for (toxicity, passesAtOnce) in [(0.0, true), (1.0, false)] {
+            let pair = try Pair()
+            defer { pair.finish() }
+            /// Every byte written out on the upstream leg so far.
+            func written() throws -> [UInt8] {
+                var bytes: [UInt8] = []
+                while let buffer = try pair.upstream.readOutbound(as: ByteBuffer.self) { bytes += buffer.readableBytesView }
+                return bytes
+            }
+            let toxic = Toxic(effect: .latency(milliseconds: 60_000, jitter: 0), direction: .up, toxicity: toxicity)
+            pair.clientLeg.toxicsChanged([toxic])
+            try pair.client.writeInbound(pair.client.allocator.buffer(bytes: [7, 8]))
+            pair.client.pipeline.fireChannelReadComplete()
+            #expect(try written() == (passesAtOnce ? [7, 8] : []), "toxicity \(toxicity)")
+            // The roll is kept while the toxic stays: the same list again changes nothing.
+            pair.clientLeg.toxicsChanged([toxic])
+            try pair.client.writeInbound(pair.client.allocator.buffer(bytes: [9]))
+            pair.client.pipeline.fireChannelReadComplete()
+            #expect(try written() == (passesAtOnce ? [9] : []), "toxicity \(toxicity)")
+        }
+    }
+
+    /// A UDP relay (`UDPRelay`) that is down, or whose access policy refuses an address, opens
+    /// no pair for it and says so once per address, not once per datagram.
+    @Test func aDownOrRefusingUDPRelayOpensNoPairAndSaysSoOncePerAddress() throws {
+        let recorder = Recorder()
+        let channel = EmbeddedChannel()
+        var policy = ListenerPolicy()
+        policy.deny.append(try #require(AddressRange("10.0.0.0/8")))
+        let relay = UDPRelay(target: "udp://127.0.0.1:53", targetAddress: PipelineHandlerTests.peer, idle: .seconds(60),
+                             policy: policy, sink: recorder.sink, registry: SocketRegistry())
+        try channel.pipeline.syncOperations.addHandler(relay)
+        relay.activate(as: Self.relay, channel: channel)
+        let denied = try SocketAddress(ipAddress: "10.1.2.3", port: 5000)
+        for _ in 0..<3 {
+            try channel.writeInbound(AddressedEnvelope(remoteAddress: denied, data: channel.allocator.buffer(bytes: [1])))
+        }
+        relay.switchTo(.down, of: Self.relay, request: RequestID(1))
+        for _ in 0..<3 {
+            try channel.writeInbound(AddressedEnvelope(remoteAddress: PipelineHandlerTests.peer, data: channel.allocator.buffer(bytes: [2])))
+        }
+        let refusals = recorder.kinds.compactMap { kind -> String? in
+            if case .refused(Self.relay, let remote, let reason) = kind { return "\(remote) \(reason)" }
+            return nil
+        }
+        #expect(refusals == ["10.1.2.3:5000 denied by --deny 10.0.0.0/8", "127.0.0.1:4242 relay R1 is down"], "\(recorder.kinds)")
+        #expect(recorder.kinds.contains(.relay(.down(Self.relay, closedPairs: 0))))
+        #expect(!recorder.kinds.contains { if case .accepted = $0 { true } else { false } }, "no pair for a refused client")
+        _ = try? channel.finish()
+    }
 }

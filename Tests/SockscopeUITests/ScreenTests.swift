@@ -282,4 +282,22 @@ func sampleState(width: Int, height: Int) -> AppState {
         state.needsRedraw = false
         assertSnapshot(Screen.render(state), named: "relay-160x40")
     }
+
+    /// A UDP relay put down: Listening says `down` and counts its pairs (not datagrams), and
+    /// its Detail says clients are refused until up.
+    @Test func aDownUDPRelayReadsDownInListeningAndDetail() {
+        let r1 = SocketID(.relay, 1)
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .resize(width: 160, height: 40))
+        apply(.relay(.listening(r1, .udp, local: "127.0.0.1:5353", target: "udp://127.0.0.1:53")), &state, ms: 0)
+        apply(.accepted(C1, listener: r1, local: "127.0.0.1:5353", remote: "127.0.0.1:50001"), &state, ms: 10)
+        apply(.relay(.upstream(C2, relay: r1, client: C1, .udp, target: "udp://127.0.0.1:53")), &state, ms: 11)
+        apply(.relay(.down(r1, closedPairs: 0)), &state, ms: 20)
+        state.view.selectedListener = r1
+        state.view.focus = .listeners
+        let text = snapshotText(Screen.render(state))
+        let row = text.split(separator: "\n").first { $0.contains("R1") && $0.contains("relay to") } ?? ""
+        #expect(row.contains("1/1") && row.contains("down"), "\(row)")
+        #expect(text.contains("down: every client refused until relay R1 up"), "\(text)")
+    }
 }

@@ -55,6 +55,8 @@ public enum Command: Hashable, Sendable {
     case relay(RelayRequest)
     /// `toxic R1 add|remove|list`: a relay's faults (toxiproxy's toxics).
     case toxic(target: SocketID?, ToxicCommand)
+    /// `relay [R1] down|up`: close every pair and refuse clients, or forward again.
+    case relaySwitch(target: SocketID?, RelaySwitch)
 }
 
 extension Command {
@@ -63,7 +65,8 @@ extension Command {
         switch self {
         case .send(let target, _), .close(let target), .shutdown(let target, _), .reset(let target), .startTLS(let target, _, _),
              .sendTo(let target, _, _), .sendFile(let target, _), .setOption(let target, _, _),
-             .getOption(let target, _), .setLineEnding(let target, _), .accept(let target), .toxic(let target, _):
+             .getOption(let target, _), .setLineEnding(let target, _), .accept(let target), .toxic(let target, _),
+             .relaySwitch(let target, _):
             target
         case .step(let call): call.socket
         case .expect(let target, _, _): target
@@ -113,7 +116,7 @@ extension Command {
         case .stop: "stop"
         case .scan, .scanStop: "scan"
         case .ping, .pingStop: "ping"
-        case .relay: "relay"
+        case .relay, .relaySwitch: "relay"
         case .toxic: "toxic"
         }
     }

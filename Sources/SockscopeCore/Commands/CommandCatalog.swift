@@ -615,11 +615,13 @@ public enum CommandCatalog {
                 return .sleep(milliseconds: value)
             }),
         CommandSpec(
-            "relay", usage: "relay LISTEN TARGET [--backlog N] [--public] [--replace] [ACCESS OPTIONS]",
+            "relay", usage: "relay LISTEN TARGET [--backlog N] [--public] [--replace] [ACCESS OPTIONS] | relay [R1] down|up",
             summary: "stand between clients and a server: listen (R1) and forward each client to TARGET, both ways",
             details: [
                 "LISTEN as for listen (a bare PORT binds 127.0.0.1); TARGET: HOST:PORT, tcp://[::1]:PORT or unix:PATH;",
-                "TCP over IPv4 and IPv6 and UNIX stream sockets, in any mix",
+                "TCP over IPv4 and IPv6 and UNIX stream sockets, in any mix; or UDP to UDP (udp://LISTEN udp://TARGET):",
+                "one upstream socket per client address, closed after --idle-timeout S without a datagram (default 60),",
+                "each datagram forwarded whole, on its own; toxic loss PERCENT drops datagrams",
                 "each client is a pair of connections: its client leg and the upstream leg the relay opens to TARGET,",
                 "side by side under R1 in Connections, each with its bytes and rates; Detail shows both legs",
                 "a FIN from one side half-closes the other leg (shutdown write), an RST is passed on as an RST, and a",
@@ -628,36 +630,42 @@ public enum CommandCatalog {
                 "shows the bytes held; nothing is buffered without bound",
                 "--allow, --deny, --max-conns, --idle-timeout, --backlog, --replace, --public: as for listen",
                 "close R1 stops accepting; pairs already relayed go on",
+                "relay R1 down closes every pair and refuses each new client (accepted and closed at once, shown as",
+                "refused) until relay R1 up; Listening shows the relay as down",
             ],
             arguments: [Argument(name: "LISTEN", kind: .endpoint), Argument(name: "TARGET", kind: .endpoint)],
             options: [Option("--backlog", value: "N"), Option("--replace"), Option("--public"),
                       Option("--allow", value: "CIDR"), Option("--deny", value: "CIDR"), Option("--max-conns", value: "N"),
                       Option("--idle-timeout", value: "SECONDS")],
             examples: ["relay 8080 127.0.0.1:80", "relay tcp://[::1]:8080 unix:/run/app.sock",
+                       "relay udp://127.0.0.1:5353 udp://127.0.0.1:53 --idle-timeout 30",
                        "relay unix:/tmp/front.sock tcp://127.0.0.1:6379 --replace",
                        "relay 0.0.0.0:8080 localhost:80 --public --allow 10.0.0.0/8 --deny 10.1.0.0/16 --max-conns 100",
-                       "relay 8080 127.0.0.1:80 --backlog 16 --idle-timeout 30"],
+                       "relay 8080 127.0.0.1:80 --backlog 16 --idle-timeout 30", "relay R1 down", "relay R1 up"],
             parse: parseRelay),
         CommandSpec(
-            "toxic", usage: "toxic [R1] add KIND [N...] [--dir up|down|both] [--name NAME] | remove NAME | list",
+            "toxic", usage: "toxic [R1] add KIND [N...] [--dir up|down|both] [--name NAME] [--toxicity P] | remove NAME | list",
             summary: "faults on a relay, as toxiproxy's toxics: they act on every pair at once, live",
             details: [
                 "latency MS [JITTER_MS]: each chunk waits MS ± JITTER ms; bandwidth KB_PER_S: at most that many",
                 "KB (1000 B) a second; slicer AVERAGE_SIZE [SIZE_VARIATION [DELAY_US]]: chunks cut into pieces,",
                 "DELAY_US apart; limit_data BYTES: the pair closes after BYTES; timeout MS: nothing goes through",
                 "and the pair closes after MS (0: never); reset_peer [MS]: the pair is reset (RST) after MS;",
-                "slow_close MS: a FIN or close is passed on MS late",
+                "slow_close MS: a FIN or close is passed on MS late; loss PERCENT (UDP relays, their only toxic): each",
+                "datagram is dropped with that probability, each drop counted",
                 "--dir: up is client to server, down (the default, as in toxiproxy) server to client",
                 "--name: defaults to KIND_DIR (latency_down); each firing is counted (Detail of R1, toxic-fired in the log)",
+                "--toxicity P: the probability (0 to 1, default 1) that the toxic acts on a connection, as in toxiproxy:",
+                "decided once per connection and direction when the toxic reaches it (not per chunk)",
             ],
             arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .listeners)),
                         Argument(name: "ACTION", kind: .choice(["add", "remove", "list"])),
                         Argument(name: "KIND", kind: .choice(ToxicEffect.kinds))],
-            options: [Option("--dir", value: "up|down|both"), Option("--name", value: "NAME")],
+            options: [Option("--dir", value: "up|down|both"), Option("--name", value: "NAME"), Option("--toxicity", value: "P")],
             examples: ["toxic R1 add latency 200", "toxic R1 add latency 100 20 --dir both", "toxic add bandwidth 1000",
                        "toxic R1 add slicer 100 20 5000 --dir up --name chop", "toxic R1 add limit_data 4096",
                        "toxic R1 add timeout 0", "toxic R1 add reset_peer 500", "toxic R1 add slow_close 300",
-                       "toxic R1 list", "toxic R1 remove latency_down"],
+                       "toxic R1 add reset_peer 0 --toxicity 0.3", "toxic R1 add loss 20 --dir both", "toxic R1 list", "toxic R1 remove latency_down"],
             parse: parseToxic),
         CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
@@ -773,15 +781,33 @@ public enum CommandCatalog {
     }
 
     private static func parseRelay(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        if let id = try args.socketID(.leading) {
+            guard let word = args.next()?.lowercased(), let change = RelaySwitch(rawValue: word) else {
+                throw args.problem("relay \(id) takes down or up")
+            }
+            try args.end()
+            return .relaySwitch(target: id, change)
+        }
+        // `relay down` alone: the selected or recent relay (a relay needs two endpoints).
+        if args.words.count == 1, let word = args.peek()?.lowercased(), let change = RelaySwitch(rawValue: word) {
+            return .relaySwitch(target: nil, change)
+        }
         guard let listenText = args.next() else { throw args.problem("needs where to listen, e.g. relay 8080 127.0.0.1:80") }
         guard let targetText = args.next() else { throw args.problem("needs a target to forward to, e.g. 127.0.0.1:80") }
         var listen = ListenRequest(endpoint: try CommandParser.parseEndpoint(listenText, listening: true))
         let target = try CommandParser.parseEndpoint(targetText, listening: false)
-        for (endpoint, role) in [(listen.endpoint, "LISTEN"), (target, "TARGET")] {
-            switch endpoint {
-            case .inet(.tcp, _, _), .unix: continue
-            case .inet, .unixDatagram:
-                throw args.problem("\(role) \(endpoint) is not a stream: relays forward TCP and UNIX stream sockets")
+        switch (listen.endpoint, target) {
+        case (.inet(.udp, _, _), .inet(.udp, _, _)):
+            break
+        case (.inet(.udp, _, _), _), (_, .inet(.udp, _, _)):
+            throw args.problem("a UDP relay forwards UDP to UDP (udp://LISTEN udp://TARGET), not to or from a stream")
+        default:
+            for (endpoint, role) in [(listen.endpoint, "LISTEN"), (target, "TARGET")] {
+                switch endpoint {
+                case .inet(.tcp, _, _), .unix: continue
+                case .inet, .unixDatagram:
+                    throw args.problem("\(role) \(endpoint) is not a stream or UDP: relays forward TCP and UNIX stream sockets, or UDP")
+                }
             }
         }
         try args.options { (option, args) throws(CommandParser.ParseError) in
@@ -811,11 +837,18 @@ public enum CommandCatalog {
             }
             var direction = ToxicDirection.down
             var name: String?
+            var toxicity = 1.0
             try args.options { (option, args) throws(CommandParser.ParseError) in
                 let value = try args.value(of: option)
-                if option == "--name" {
+                switch option {
+                case "--name":
                     name = value
-                } else {
+                case "--toxicity":
+                    guard let probability = Double(value), probability >= 0, probability <= 1 else {
+                        throw args.problem("--toxicity takes a probability from 0 to 1, as in 0.5")
+                    }
+                    toxicity = probability
+                default:
                     guard let chosen = ToxicDirection(rawValue: value.lowercased()) else {
                         throw args.problem("--dir takes up, down or both")
                     }
@@ -823,7 +856,8 @@ public enum CommandCatalog {
                 }
             }
             switch ToxicEffect.parse(kind: kind, numbers) {
-            case .success(let effect): return .toxic(target: target, .add(Toxic(name: name, effect: effect, direction: direction)))
+            case .success(let effect):
+                return .toxic(target: target, .add(Toxic(name: name, effect: effect, direction: direction, toxicity: toxicity)))
             case .failure(let error): throw args.problem(error.message)
             }
         default:

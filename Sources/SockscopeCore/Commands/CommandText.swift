@@ -36,8 +36,11 @@ public enum CommandText {
                 var words = ["add", toxic.effect.kind] + toxic.effect.parameters.map(String.init)
                 if toxic.direction != .down { words += ["--dir", toxic.direction.rawValue] }
                 if toxic.name != Toxic(effect: toxic.effect, direction: toxic.direction).name { words += ["--name", argument(toxic.name)] }
+                if toxic.toxicity < 1 { words += ["--toxicity", Toxic.text(toxicity: toxic.toxicity)] }
                 return withTarget("toxic", target, words)
             }
+        case .relaySwitch(let target, let change):
+            return withTarget("relay", target, [change.rawValue])
         case .connect(let request):
             var words = ["connect", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
             if let bind = request.bind { words += ["--bind", bind.description] }

@@ -25,14 +25,34 @@ extension Reducer {
         return [effect]
     }
 
-    /// `toxic [R1] ...`: add and remove go to the engine; list is read from the relay's row.
-    static func executeToxic(_ target: SocketID?, _ command: ToxicCommand, time: Timestamp, state: inout AppState) -> [Effect] {
+    /// The relay a command names, or the selected or most recent one; else the failure's effects.
+    private static func chosenRelay(_ target: SocketID?, verb: String, time: Timestamp, state: inout AppState)
+        -> (row: ListenerRow?, failure: [Effect]) {
         let chosen = target ?? state.view.selectedListener.flatMap { $0.kind == .relay ? $0 : nil }
             ?? state.recentSocket.flatMap { $0.kind == .relay ? $0 : nil }
         guard let id = chosen, let row = state.listener(id), row.relayTarget != nil else {
-            return fail("toxic: \((target ?? chosen).map { "\($0) is not a relay" } ?? "no relay yet; relay LISTEN TARGET makes R1")",
-                        time: time, socket: target, state: &state)
+            return (nil, fail("\(verb): \((target ?? chosen).map { "\($0) is not a relay" } ?? "no relay yet; relay LISTEN TARGET makes R1")",
+                              time: time, socket: target, state: &state))
         }
+        return (row, [])
+    }
+
+    /// `relay [R1] down|up`: refused when the relay is closed or already so.
+    static func executeRelaySwitch(_ target: SocketID?, _ change: RelaySwitch, time: Timestamp, state: inout AppState) -> [Effect] {
+        let choice = chosenRelay(target, verb: "relay \(change.rawValue)", time: time, state: &state)
+        guard let row = choice.row else { return choice.failure }
+        guard row.isOpen else { return fail("relay \(change.rawValue): \(row.id) is closed", time: time, socket: row.id, state: &state) }
+        guard row.isDown != (change == .down) else {
+            return fail("relay \(change.rawValue): \(row.id) is already \(change.rawValue)", time: time, socket: row.id, state: &state)
+        }
+        return [makeRequest(.relaySwitch(row.id, change), state: &state)]
+    }
+
+    /// `toxic [R1] ...`: add and remove go to the engine; list is read from the relay's row.
+    static func executeToxic(_ target: SocketID?, _ command: ToxicCommand, time: Timestamp, state: inout AppState) -> [Effect] {
+        let choice = chosenRelay(target, verb: "toxic", time: time, state: &state)
+        guard let row = choice.row else { return choice.failure }
+        let id = row.id
         switch command {
         case .list:
             let lines = row.toxics.isEmpty ? ["\(id) has no toxics (toxic \(id) add latency 200)"]
@@ -40,6 +60,11 @@ extension Reducer {
             for line in lines { note(.info, line, id, time, &state) }
             return lines.map { .notice(.info, $0) }
         case .add(let toxic):
+            if toxic.effect.isForDatagrams != row.transport.isDatagram {
+                let why = row.transport.isDatagram ? "a UDP relay takes loss only (datagrams are not a stream to delay or cut)"
+                    : "loss drops datagrams: it is for UDP relays"
+                return fail("toxic: \(toxic.effect.kind) on \(id): \(why)", time: time, socket: id, state: &state)
+            }
             if row.toxics.contains(where: { $0.name == toxic.name }) {
                 return fail("toxic: \(id) already has a toxic named \(toxic.name) (--name gives another)", time: time, socket: id,
                             state: &state)
@@ -80,6 +105,12 @@ extension Reducer {
             state.updateListener(id) { $0.toxics.removeAll { $0.name == name } }
         case .toxicFired(_, _, let relay, let name, let count):
             state.updateListener(relay) { $0.toxicFirings[name, default: 0] += count }
+        case .dropped:
+            break
+        case .down(let id, _):
+            state.updateListener(id) { $0.isDown = true }
+        case .up(let id):
+            state.updateListener(id) { $0.isDown = false }
         }
     }
 }

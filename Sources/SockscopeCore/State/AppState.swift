@@ -22,6 +22,8 @@ public struct ListenerRow: Hashable, Sendable {
     /// A relay's toxics, in the order they were added, and how often each fired.
     public var toxics: [Toxic] = []
     public var toxicFirings: [String: Int] = [:]
+    /// A relay put down (`relay R1 down`): it refuses every client until `relay R1 up`.
+    public var isDown = false
 
     /// Bound to every interface, so reachable from the network.
     public var isAllInterfaces: Bool { local.isWildcard }

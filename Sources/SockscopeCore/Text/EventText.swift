@@ -394,7 +394,8 @@ public enum EventText {
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
              .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping,
              .fileSending, .tlsWire, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
-             .relay(.toxicRemoved), .relay(.toxicFired):
+             .relay(.toxicRemoved), .relay(.toxicFired), .relay(.down), .relay(.up),
+             .relay(.dropped):
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []
         }

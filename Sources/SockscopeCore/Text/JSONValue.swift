@@ -3,6 +3,8 @@ public indirect enum JSONValue: Hashable, Sendable {
     case string(String)
     case int(Int)
     case bool(Bool)
+    /// A finite fraction (a toxic's toxicity); whole values are written without `.0`.
+    case fraction(Double)
     case array([JSONValue])
     case object([(String, JSONValue)])
 
@@ -14,6 +16,7 @@ public indirect enum JSONValue: Hashable, Sendable {
         case .string(let text): return JSONValue.quote(text)
         case .int(let value): return String(value)
         case .bool(let value): return value ? "true" : "false"
+        case .fraction(let value): return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
         case .array(let values): return "[" + values.map(\.encoded).joined(separator: ",") + "]"
         case .object(let fields):
             return "{" + fields.map { "\(JSONValue.quote($0.0)):\($0.1.encoded)" }.joined(separator: ",") + "}"

@@ -11,6 +11,9 @@ public enum RelayEventText {
         case .toxicAdded: "toxic-added"
         case .toxicRemoved: "toxic-removed"
         case .toxicFired: "toxic-fired"
+        case .down: "relay-down"
+        case .up: "relay-up"
+        case .dropped: "relay-dropped"
         }
     }
 
@@ -73,6 +76,28 @@ public enum RelayEventText {
             }
         case .toxicAdded, .toxicRemoved, .toxicFired:
             describeToxic(event, &w)
+        case .down(_, let closedPairs):
+            switch w.form {
+            case .sentence: w.sentence = "relay down: \(closedPairs) pair(s) closed; new clients are refused until relay up"
+            case .line: w.add("relay-down closed_pairs="); w.add(closedPairs); w.add(" (new clients refused until relay up)")
+            case .json: w.fields.append(("closed_pairs", .int(closedPairs)))
+            }
+        case .up:
+            switch w.form {
+            case .sentence: w.sentence = "relay up: forwarding new clients again"
+            case .line: w.add("relay-up (forwarding new clients again)")
+            case .json: break
+            }
+        case .dropped(_, let role, let relay, let count):
+            let why = "datagram(s) dropped: the other leg's socket buffer was full (UDP has no backpressure)"
+            switch w.form {
+            case .sentence: w.sentence = "\(role.rawValue) leg of \(relay): \(count) \(why)"
+            case .line:
+                w.add("relay-dropped relay="); w.add(relay); w.add(" leg="); w.add(role.rawValue)
+                w.add(" count="); w.add(count); w.add(" ("); w.add(why); w.add(")")
+            case .json:
+                w.fields += [("relay", .string(relay.description)), ("leg", .string(role.rawValue)), ("count", .int(count))]
+            }
         }
     }
 
@@ -83,11 +108,14 @@ public enum RelayEventText {
             case .sentence: w.sentence = "toxic added: \(toxic.summary)"
             case .line:
                 w.add("toxic-added name="); w.addSafe(toxic.name); w.add(" kind="); w.add(toxic.effect.kind)
-                w.add(" dir="); w.add(toxic.direction.rawValue); w.add(" ("); w.add(toxic.effect.text); w.add(")")
+                w.add(" dir="); w.add(toxic.direction.rawValue)
+                if toxic.toxicity < 1 { w.add(" toxicity="); w.add(Toxic.text(toxicity: toxic.toxicity)) }
+                w.add(" ("); w.add(toxic.effect.text); w.add(")")
             case .json:
                 w.fields += [("name", .string(toxic.name)), ("kind", .string(toxic.effect.kind)),
                              ("dir", .string(toxic.direction.rawValue)),
-                             ("parameters", .array(toxic.effect.parameters.map { .int($0) }))]
+                             ("parameters", .array(toxic.effect.parameters.map { .int($0) })),
+                             ("toxicity", .fraction(toxic.toxicity))]
             }
         case .toxicRemoved(_, let name):
             switch w.form {

@@ -180,6 +180,8 @@ public enum EngineCommand: Hashable, Sendable {
     case relay(RelayRequest)
     /// Adds or removes a relay's toxic (`list` is answered from the state).
     case toxic(SocketID, ToxicCommand)
+    /// `relay R1 down|up`.
+    case relaySwitch(SocketID, RelaySwitch)
 }
 
 public struct EngineRequest: Hashable, Sendable {

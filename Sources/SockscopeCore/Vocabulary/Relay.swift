@@ -13,6 +13,13 @@ public struct RelayRequest: Hashable, Sendable {
     }
 }
 
+/// `relay R1 down|up`: toxiproxy's disabling of a proxy. Down closes every pair and refuses
+/// each new client (accepted and closed at once, reported as `refused`) until up again.
+public enum RelaySwitch: String, Hashable, Sendable {
+    case down
+    case up
+}
+
 /// Which side of a relayed pair a connection is.
 public enum RelayLegRole: String, Hashable, Sendable {
     /// Accepted by the relay from a client.
@@ -53,13 +60,21 @@ public enum RelayEvent: Hashable, Sendable {
     /// The toxic `name` acted `count` times on what the leg read (delayed, cut, dropped,
     /// closed...) since the last such event.
     case toxicFired(SocketID, RelayLegRole, relay: SocketID, name: String, count: Int)
+    /// `relay R1 down`: the relay closed its `closedPairs` pairs and refuses new clients.
+    case down(SocketID, closedPairs: Int)
+    /// `relay R1 up`: the relay forwards new clients again.
+    case up(SocketID)
+    /// A UDP relay leg dropped `count` datagrams it read since the last such event: the other
+    /// leg's socket buffer was full (UDP has no backpressure), or a new session's queue was.
+    case dropped(SocketID, RelayLegRole, relay: SocketID, count: Int)
 
     /// The socket the event is about.
     public var socket: SocketID {
         switch self {
         case .listening(let id, _, _, _), .upstream(let id, _, _, _, _), .passedOn(let id, _, _, _, _),
              .paused(let id, _, _, _, _), .resumed(let id, _, _, _), .toxicAdded(let id, _), .toxicRemoved(let id, _),
-             .toxicFired(let id, _, _, _, _):
+             .toxicFired(let id, _, _, _, _), .down(let id, _), .up(let id),
+             .dropped(let id, _, _, _):
             id
         }
     }

@@ -5,15 +5,30 @@ public struct Toxic: Hashable, Sendable {
     public var name: String
     public var effect: ToxicEffect
     public var direction: ToxicDirection
+    /// toxiproxy's toxicity: the probability (0 to 1) that the toxic acts on a connection.
+    /// Decided once per connection and direction, when the toxic first reaches it (a pair
+    /// opened later, or the toxic added while the pair is open), as toxiproxy decides per link.
+    public var toxicity: Double
 
-    public init(name: String? = nil, effect: ToxicEffect, direction: ToxicDirection) {
+    public init(name: String? = nil, effect: ToxicEffect, direction: ToxicDirection, toxicity: Double = 1) {
         self.name = name ?? "\(effect.kind)_\(direction.rawValue)"
         self.effect = effect
         self.direction = direction
+        self.toxicity = toxicity
     }
 
-    /// `latency_down: latency 200 ms ± 10 ms, down`
-    public var summary: String { "\(name): \(effect.text), \(direction.meaning)" }
+    /// `latency_down: latency 200 ms ± 10 ms, down`, and `, toxicity 0.5` when below 1.
+    public var summary: String {
+        "\(name): \(effect.text), \(direction.meaning)" + (toxicity < 1 ? ", toxicity \(Self.text(toxicity: toxicity))" : "")
+    }
+
+    /// `0.25` as written back (`--toxicity 0.25`), without a trailing `.0` for 0 and 1.
+    public static func text(toxicity: Double) -> String {
+        toxicity == toxicity.rounded() ? String(Int(toxicity)) : String(toxicity)
+    }
+
+    /// Whether it acts on one more connection (one roll of the dice, per connection and direction).
+    public func acts(rolling roll: Double) -> Bool { roll < toxicity }
 }
 
 /// Which bytes a toxic acts on.
@@ -58,6 +73,11 @@ public enum ToxicEffect: Hashable, Sendable {
     case resetPeer(milliseconds: Int)
     /// A FIN or close is passed on `milliseconds` late.
     case slowClose(milliseconds: Int)
+    /// UDP relays only: each datagram is dropped with this probability (percent, 0 to 100).
+    case loss(percent: Int)
+
+    /// Whether it acts on datagrams (a UDP relay takes only these) rather than on a stream.
+    public var isForDatagrams: Bool { if case .loss = self { true } else { false } }
 
     /// toxiproxy's name for the kind.
     public var kind: String {
@@ -69,10 +89,11 @@ public enum ToxicEffect: Hashable, Sendable {
         case .timeout: "timeout"
         case .resetPeer: "reset_peer"
         case .slowClose: "slow_close"
+        case .loss: "loss"
         }
     }
 
-    public static let kinds = ["latency", "bandwidth", "slicer", "limit_data", "timeout", "reset_peer", "slow_close"]
+    public static let kinds = ["latency", "bandwidth", "slicer", "limit_data", "timeout", "reset_peer", "slow_close", "loss"]
 
     /// The parameters as `toxic R1 add` takes them (numbers, in toxiproxy's units).
     public var parameters: [Int] {
@@ -82,6 +103,7 @@ public enum ToxicEffect: Hashable, Sendable {
         case .slicer(let size, let variation, let delay): [size, variation, delay]
         case .limitData(let bytes): [bytes]
         case .timeout(let milliseconds), .resetPeer(let milliseconds), .slowClose(let milliseconds): [milliseconds]
+        case .loss(let percent): [percent]
         }
     }
 
@@ -97,6 +119,7 @@ public enum ToxicEffect: Hashable, Sendable {
             "timeout: nothing goes through" + (milliseconds == 0 ? ", never closes" : ", closes after \(milliseconds) ms")
         case .resetPeer(let milliseconds): "reset_peer: RST after \(milliseconds) ms"
         case .slowClose(let milliseconds): "slow_close: FIN and close passed on \(milliseconds) ms late"
+        case .loss(let percent): "loss: \(percent)% of datagrams dropped"
         }
     }
 
@@ -132,6 +155,10 @@ public enum ToxicEffect: Hashable, Sendable {
             return need(["MS"], required: 0).map { .resetPeer(milliseconds: $0[0]) }
         case "slow_close":
             return need(["MS"], required: 1).map { .slowClose(milliseconds: $0[0]) }
+        case "loss":
+            return need(["PERCENT"], required: 1).flatMap { values in
+                values[0] <= 100 ? .success(.loss(percent: values[0])) : .failure(ToxicParseError("loss takes a percentage from 0 to 100"))
+            }
         default:
             return .failure(ToxicParseError("unknown toxic '\(kind)'; kinds: " + kinds.joined(separator: ", ")))
         }

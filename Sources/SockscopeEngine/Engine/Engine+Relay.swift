@@ -32,9 +32,11 @@ extension Engine {
         case .unix:
             sink.complete(request, failure: SocketFailure(
                 call: "relay", explanation: "a relay connects to a UNIX path, not yet to an abstract name", target: target))
+        case .inet(.udp, _, _):
+            relayDatagrams(relay, request: request, on: loop)
         case .inet, .unixDatagram:
             sink.complete(request, failure: SocketFailure(
-                call: "relay", explanation: "a relay forwards TCP and UNIX stream sockets", target: target))
+                call: "relay", explanation: "a relay forwards TCP and UNIX stream sockets, or UDP", target: target))
         }
     }
 
@@ -72,13 +74,17 @@ final class RelayUpstream: Sendable {
     private let sink: EventSink
     private let registry: SocketRegistry
 
-    /// The relay's toxics, and the pairs they act on (by their client legs).
+    /// The relay's toxics, its pairs (by their client legs, from the accept on) and whether it is down.
     private struct Toxics {
         var list: [Toxic] = []
         var pairs: [ObjectIdentifier: NIOLoopBound<RelayLegHandler>] = [:]
+        var isDown = false
     }
-    /// Taken per pair (start, end) and per toxic change, never per read.
+    /// Taken per accept, per pair (start, end) and per toxic or up/down change, never per read.
     private let toxics = NIOLockedValueBox(Toxics())
+
+    /// `relay R1 down`: each new client is refused (`ListenerHandler`) until `relay R1 up`.
+    var isDown: Bool { toxics.withLockedValue { $0.isDown } }
 
     init(addresses: [SocketAddress], target: String, transport: TransportProtocol, timeout: TimeAmount, sink: EventSink,
          registry: SocketRegistry) {
@@ -94,17 +100,39 @@ final class RelayUpstream: Sendable {
     /// `.relay(.upstream)`; if no address answers, the leg's connect fails as a `connect`
     /// does and the client leg closes, saying why.
     func connect(for clientLeg: RelayLegHandler, client: SocketID, on loop: any EventLoop) {
+        // Registered before connecting, so `relay down` reaches a pair whose upstream leg is not up yet.
+        let wentDown = toxics.withLockedValue { state in
+            if !state.isDown { state.pairs[ObjectIdentifier(clientLeg)] = NIOLoopBound(clientLeg, eventLoop: loop) }
+            return state.isDown
+        }
+        // Accepted just before `relay down`: it goes as the pairs did.
+        if wentDown { return clientLeg.endPair(.close, reason: Self.downReason(clientLeg.relay)) }
         let id = registry.nextConnectionID()
         sink.emit(.relay(.upstream(id, relay: clientLeg.relay, client: client, transport, target: target)))
         attempt(addresses[...], id: id, clientLeg: NIOLoopBound(clientLeg, eventLoop: loop), lastError: nil, on: loop)
     }
 
-    /// A pair is forwarding: the toxics in place now, and every change from now on.
-    func register(_ clientLeg: RelayLegHandler, on loop: any EventLoop) -> [Toxic] {
-        toxics.withLockedValue { state in
-            state.pairs[ObjectIdentifier(clientLeg)] = NIOLoopBound(clientLeg, eventLoop: loop)
-            return state.list
+    /// A pair is forwarding: the toxics in place now (changes reach it through `change`).
+    var currentToxics: [Toxic] { toxics.withLockedValue { $0.list } }
+
+    static func downReason(_ relay: SocketID) -> String { "relay \(relay) is down" }
+
+    /// `relay R1 down|up`: down closes every pair (each leg for that reason) and refuses new
+    /// clients; up forwards new clients again.
+    func switchTo(_ change: RelaySwitch, of relay: SocketID, request: RequestID) {
+        let outcome: (changed: Bool, pairs: [NIOLoopBound<RelayLegHandler>]) = toxics.withLockedValue { state in
+            guard state.isDown != (change == .down) else { return (false, []) }
+            state.isDown = change == .down
+            return (true, change == .down ? Array(state.pairs.values) : [])
         }
+        guard outcome.changed else {
+            return sink.complete(request, failure: SocketFailure(call: "relay", explanation: "\(relay) is already \(change.rawValue)"),
+                                 socket: relay)
+        }
+        let reason = Self.downReason(relay)
+        for pair in outcome.pairs { pair.eventLoop.execute { pair.value.endPair(.close, reason: reason) } }
+        sink.emit(.relay(change == .down ? .down(relay, closedPairs: outcome.pairs.count) : .up(relay)), request: request)
+        sink.complete(request)
     }
 
     func unregister(_ clientLeg: RelayLegHandler) {

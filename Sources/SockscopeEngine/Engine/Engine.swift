@@ -188,6 +188,15 @@ public final class Engine: Sendable {
                 }
                 relay.change(command, of: id, request: request.id)
             }
+        case .relaySwitch(let id, let change):
+            let sink = sink
+            withOpenSocket(id, request: request.id, call: "relay") { control in
+                guard case .relay(let relay) = control.capability else {
+                    return sink.complete(request.id, failure: SocketFailure(call: "relay", explanation: "\(id) is not a relay"),
+                                         socket: id)
+                }
+                relay.switchTo(change, of: id, request: request.id)
+            }
         }
     }
 

@@ -28,8 +28,8 @@ enum SocketCapability {
     case namedDatagrams(any NamedDatagramControl)
     /// A listening socket: it accepts, it sends nothing.
     case listener
-    /// A relay's listening socket: a listener whose toxics can be changed.
-    case relay(RelayUpstream)
+    /// A relay's listening socket: a listener whose toxics can be changed, and that goes down and up.
+    case relay(any RelayControl)
 }
 
 /// A stream connection's own requests. Call on the socket's event loop.

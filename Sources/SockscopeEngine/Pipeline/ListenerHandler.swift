@@ -50,9 +50,12 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let child = unwrapInboundIn(data)
         exhaustion.acceptedSinceFailure = true
-        guard !policy.isUnrestricted else { return context.fireChannelRead(data) }
+        let isRelayDown = relay?.isDown == true
+        guard !policy.isUnrestricted || isRelayDown else { return context.fireChannelRead(data) }
         let remote = SocketEndpoint(child.remoteAddress)
-        if let reason = policy.refusal(for: remote, openConnections: openConnections) {
+        let refusal = isRelayDown ? id.map(RelayUpstream.downReason) ?? "the relay is down"
+            : policy.refusal(for: remote, openConnections: openConnections)
+        if let reason = refusal {
             if let id { sink.emit(.refused(id, remote: remote, reason: reason)) }
             // Never registered with a loop, so closing releases the descriptor at once.
             child.close(promise: nil)

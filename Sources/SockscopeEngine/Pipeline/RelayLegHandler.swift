@@ -73,6 +73,8 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     private let upstream: RelayUpstream?
     /// The toxics acting on what this leg reads; nil (the usual case): reads go straight through.
     private var toxics: ToxicStream?
+    /// Whether each toxic (by name) acts on this leg's reads, rolled once against its toxicity.
+    private var toxicityRolls: [String: Bool] = [:]
 
     init(role: RelayLegRole, relay: SocketID, sink: EventSink, upstream: RelayUpstream? = nil) {
         self.role = role
@@ -114,8 +116,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
             if let upstream, let id { upstream.connect(for: self, client: id, on: context.eventLoop) }
             return
         }
-        guard let partner else {
-            // The client leg closed while this upstream leg was connecting.
+        guard let partner, !partner.hasClosed else {
+            // The client leg closed while this upstream leg was connecting (`relay down`, or its peer left).
+            self.partner = nil
             partnerGone = true
             outputEnded = true
             connection?.closeWhenDrained(reason: "its client leg closed before it connected", announcing: nil)
@@ -143,6 +146,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// This leg is gone: the other leg takes nothing more from it and passes its end on.
     private func unpair(from partner: RelayLegHandler, ending: RelayEnding) {
+        // Counted before the toxics go with the pair.
+        emitFirings()
+        partner.emitFirings()
         toxics?.cancel()
         toxics = nil
         partner.toxics?.cancel()
@@ -160,7 +166,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let partner, partner.isActive else {
             // Only NIO's read to EOF brings data before the upstream leg is up.
-            if !partnerGone { waiting.append(data) }
+            if !partnerGone, !endedByToxic { waiting.append(data) }
             return
         }
         if let toxics { return toxics.accept(Self.unwrapInboundIn(data)) }
@@ -243,7 +249,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     /// The other leg (the upstream one) is connected: forward what waited and start reading.
     private func partnerBecameActive() {
         guard let partner, let id, let context else { return }
-        if let upstream { toxicsChanged(upstream.register(self, on: context.eventLoop)) }
+        if let upstream { toxicsChanged(upstream.currentToxics) }
         if !waiting.isEmpty {
             for data in waiting { partner.forward(data) }
             waiting = []
@@ -284,7 +290,16 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         partner.setToxics(list.filter { $0.direction.acts(onReadsOf: .upstream) })
     }
 
-    private func setToxics(_ list: [Toxic]) {
+    private func setToxics(_ all: [Toxic]) {
+        // --toxicity: one roll per toxic for this leg's direction, when it first reaches the
+        // leg, kept while the toxic stays (toxiproxy decides per link, not per chunk).
+        toxicityRolls = toxicityRolls.filter { name, _ in all.contains { $0.name == name } }
+        let list = all.filter { toxic in
+            if let acts = toxicityRolls[toxic.name] { return acts }
+            let acts = toxic.acts(rolling: Double.random(in: 0..<1))
+            toxicityRolls[toxic.name] = acts
+            return acts
+        }
         guard let context, toxics != nil || !list.isEmpty else { return }
         let stream = toxics ?? ToxicStream(leg: self, loop: context.eventLoop)
         toxics = stream
@@ -308,11 +323,15 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         queueTally()
     }
 
-    /// A toxic ends the pair (limit_data, timeout: close; reset_peer: RST), both legs at once,
-    /// each for the toxic's reason (not for the other leg's close).
+    /// A toxic (limit_data, timeout: close; reset_peer: RST) or `relay down` (close) ends the
+    /// pair, both legs at once, each for that reason (not for the other leg's close).
     func endPair(_ ending: RelayEnding, reason: String) {
         let legs = [self, partner].compactMap { $0 }
-        for leg in legs { leg.endedByToxic = true }
+        for leg in legs {
+            leg.endedByToxic = true
+            // The firing that ends the pair is told before the legs' closes.
+            leg.emitFirings()
+        }
         for leg in legs {
             if ending == .reset {
                 leg.connection?.abort(reason: reason, announcing: nil)
@@ -335,6 +354,14 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     // MARK: Reports
 
+    /// The toxics' firings since the last report, one event per toxic.
+    private func emitFirings() {
+        guard let id, let connection, let toxics else { return }
+        for (name, count) in toxics.takeFirings() {
+            connection.sinkAfterTraffic.emit(.relay(.toxicFired(id, role, relay: relay, name: name, count: count)))
+        }
+    }
+
     private func queueTally() {
         guard !tallyQueued else { return }
         tallyQueued = true
@@ -348,9 +375,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         guard !isReporting, let id, let connection else { return }
         isReporting = true
         defer { isReporting = false }
-        for (name, count) in toxics?.takeFirings() ?? [] {
-            connection.sinkAfterTraffic.emit(.relay(.toxicFired(id, role, relay: relay, name: name, count: count)))
-        }
+        emitFirings()
         if let lasted = endedPause {
             endedPause = nil
             pauseReported = false

@@ -157,7 +157,8 @@ final class ToxicStream {
                         self.leg.endPair(.close, reason: "toxic \(name): limit_data \(limit) B reached")
                     }
                 }
-            case .resetPeer, .slowClose:
+            case .resetPeer, .slowClose, .loss:
+                // loss is a UDP relay's (`UDPRelay`); the reducer keeps it off stream relays.
                 break
             }
         }
