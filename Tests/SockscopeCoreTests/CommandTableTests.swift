@@ -217,6 +217,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                 return ping
             }())),
             ("PING stop", .pingStop),
+            ("lab TimeWait", .lab(.timewait)),
+            ("lab list", .lab(nil)),
             ("toxic R1 add latency 200", .toxic(target: R1, .add(Toxic(effect: .latency(milliseconds: 200, jitter: 0),
                                                                          direction: .down)))),
             ("toxic add slicer 10 2 500 --dir UP --name chop",
@@ -292,6 +294,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .pingStop: "pingStop"
         case .relay: "relay"
         case .toxic: "toxic"
+        case .lab: "lab"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -309,7 +312,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic"]
+                              "relay", "toxic", "lab"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -426,6 +429,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               effect: effects[number % effects.count],
                               direction: ToxicDirection.allCases[id % 3])
             return .toxic(target: relay, [.add(toxic), .remove(name: toxic.name), .list][number % 3])
+        case 37: return .lab(number % 7 == 6 ? nil : ExperimentName.allCases[number % 6])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

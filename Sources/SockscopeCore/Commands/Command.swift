@@ -55,6 +55,8 @@ public enum Command: Hashable, Sendable {
     case relay(RelayRequest)
     /// `toxic R1 add|remove|list`: a relay's faults (toxiproxy's toxics).
     case toxic(target: SocketID?, ToxicCommand)
+    /// `lab NAME`: one of the classic surprises, reproduced on real sockets; nil: `lab list`.
+    case lab(ExperimentName?)
 }
 
 extension Command {
@@ -71,7 +73,7 @@ extension Command {
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
-             .scanStop, .ping, .pingStop, .relay: nil
+             .scanStop, .ping, .pingStop, .relay, .lab: nil
         }
     }
 
@@ -115,6 +117,7 @@ extension Command {
         case .ping, .pingStop: "ping"
         case .relay: "relay"
         case .toxic: "toxic"
+        case .lab: "lab"
         }
     }
 }

@@ -475,6 +475,25 @@ public enum CommandCatalog {
             examples: ["ping 127.0.0.1", "ping ::1 --count 2", "ping localhost --count 10 --interval 200 --timeout 500", "ping stop"],
             parse: parsePing),
         CommandSpec(
+            "lab", usage: "lab NAME | lab list",
+            summary: "reproduce a classic socket surprise on real sockets and explain it (timewait, backlog, nagle...)",
+            details: ExperimentName.allCases.map { "\($0.rawValue): \(ExperimentCatalog.entry($0).summary)" } + [
+                "each lab makes its own sockets on 127.0.0.1, runs in seconds (under 30 s), says what each step did and",
+                "why, and ends with a result line and its numbers; one lab at a time (a script waits for its end)",
+            ],
+            arguments: [Argument(name: "NAME", kind: .choice(ExperimentName.allCases.map(\.rawValue) + ["list"]))],
+            examples: ["lab timewait", "lab backlog", "lab nagle", "lab framing", "lab halfclose", "lab reset", "lab list"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let names = ExperimentName.allCases.map(\.rawValue).joined(separator: ", ")
+                guard let word = args.next()?.lowercased() else { throw args.problem("name a lab: \(names), or list") }
+                try args.end()
+                if word == "list" { return .lab(nil) }
+                guard let name = ExperimentName(rawValue: word) else {
+                    throw args.problem("no lab called \(word); the labs: \(names)")
+                }
+                return .lab(name)
+            }),
+        CommandSpec(
             "help", aliases: ["?", "h"], usage: "help [COMMAND]", summary: "list commands, or explain one",
             arguments: [Argument(name: "COMMAND", kind: .command)],
             examples: ["help", "help send", "? listen", "h"],

@@ -134,6 +134,8 @@ public enum CommandText {
             return words.joined(separator: " ")
         case .pingStop:
             return "ping stop"
+        case .lab(let name):
+            return "lab " + (name?.rawValue ?? "list")
         }
     }
 

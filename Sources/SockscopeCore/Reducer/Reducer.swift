@@ -312,6 +312,8 @@ public enum Reducer {
             return [makeRequest(.ping(request), state: &state)]
         case .pingStop:
             return [makeRequest(.stopPing, state: &state)]
+        case .lab(let name):
+            return executeLab(name, time: time, state: &state)
         }
     }
 

@@ -385,7 +385,8 @@ public enum EventText {
         case .tls(let id, let report):
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
-             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping,
+             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .lab(.experiment), .requestCompleted,
+             .ruleFired, .scan, .ping,
              .fileSending, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
              .relay(.toxicRemoved), .relay(.toxicFired):
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.

@@ -43,6 +43,8 @@ final class LabEngine: Sendable {
         /// What the engine has read for step-mode stream connections (handed-over step sockets and
         /// connections accepted off a step or manual-accept listener), waiting for the user's `recv`.
         var engineRead: [SocketID: EngineReadBytes] = [:]
+        /// The `lab NAME` running now (one at a time), touched on its loop.
+        var experiment: NIOLoopBound<ExperimentRun>?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -86,6 +88,9 @@ final class LabEngine: Sendable {
                 self.deliver(EngineEvent(time: .now(), kind: .closed(id, reason: "engine stopped")))
             }.wait()
         }
+        if let experiment = state.withLockedValue({ $0.experiment }) {
+            try? experiment.eventLoop.submit { experiment.value.stop() }.wait()
+        }
         probe.stop()
         watcher.stop()
         state.withLockedValue { state in
@@ -125,6 +130,30 @@ final class LabEngine: Sendable {
             loop.execute { self.manualListen(listen, request: request, on: loop, engine: engine) }
         case .systemView(let visible):
             setSystemView(visible: visible, request: request)
+        case .experiment(let name):
+            startExperiment(name, request: request)
+        }
+    }
+
+    /// `lab NAME` on a loop of its own choosing; refused while another runs (their sockets and
+    /// timings would mix). Answered when the lab has ended.
+    private func startExperiment(_ name: ExperimentName, request: RequestID) {
+        let loop = group.next()
+        let sink = sink
+        loop.execute {
+            let run = ExperimentRun(name, steps: Experiments.steps(for: name), loop: loop, request: request, sink: sink) {
+                self.state.withLockedValue { $0.experiment = nil }
+            }
+            let started = self.state.withLockedValue { state -> Bool in
+                guard state.experiment == nil else { return false }
+                state.experiment = NIOLoopBound(run, eventLoop: loop)
+                return true
+            }
+            guard started else {
+                return sink.complete(request, failure: SocketFailure(
+                    call: "lab", explanation: "another lab is running; wait for its result line"))
+            }
+            run.start()
         }
     }
 

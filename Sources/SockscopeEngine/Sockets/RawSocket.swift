@@ -90,8 +90,16 @@ enum RawSocket {
         .of(Int(Glibc.listen(fd, Int32(clamping: backlog))))
     }
 
+    /// The accepted socket is non-blocking and close-on-exec, like every socket we make.
     static func accept(_ fd: CInt) -> Answer {
-        .of(Int(Glibc.accept(fd, nil, nil)))
+        // accept4 is not in Swift's Glibc module (it needs _GNU_SOURCE): set the flags after.
+        let answer = Answer.of(Int(Glibc.accept(fd, nil, nil)))
+        if answer.errno == nil {
+            let accepted = CInt(answer.result)
+            _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
+        }
+        return answer
     }
 
     static func send(_ fd: CInt, _ bytes: [UInt8]) -> Answer {
@@ -121,6 +129,23 @@ enum RawSocket {
     static func setReuseAddress(_ fd: CInt) {
         var on: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// TCP_NODELAY: each write leaves at once instead of waiting (Nagle) for earlier data's ACK.
+    static func setNoDelay(_ fd: CInt, _ on: Bool) -> Answer {
+        var value: Int32 = on ? 1 : 0
+        return .of(Int(setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, socklen_t(MemoryLayout<Int32>.size))))
+    }
+
+    /// SO_LINGER {on, 0 s}: close then drops what is unsent and sends RST instead of FIN.
+    static func setLingerZero(_ fd: CInt) -> Answer {
+        var value = linger(l_onoff: 1, l_linger: 0)
+        return .of(Int(setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))))
+    }
+
+    static func setReuseAddress(_ fd: CInt, _ on: Bool) -> Answer {
+        var value: Int32 = on ? 1 : 0
+        return .of(Int(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &value, socklen_t(MemoryLayout<Int32>.size))))
     }
 
     /// SO_ERROR: the outcome of a non-blocking connect once the socket is writable.
