@@ -219,6 +219,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("PING stop", .pingStop),
             ("lab TimeWait", .lab(.timewait)),
             ("lab list", .lab(nil)),
+            ("tour", .tour(.start(nil))),
+            ("tour UDP", .tour(.start(2))),
+            ("tour 7", .tour(.start(6))),
+            ("tour Next", .tour(.next)),
             ("toxic R1 add latency 200", .toxic(target: R1, .add(Toxic(effect: .latency(milliseconds: 200, jitter: 0),
                                                                          direction: .down)))),
             ("toxic add slicer 10 2 500 --dir UP --name chop",
@@ -295,6 +299,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .relay: "relay"
         case .toxic: "toxic"
         case .lab: "lab"
+        case .tour: "tour"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -312,7 +317,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic", "lab"]
+                              "relay", "toxic", "lab", "tour"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -430,6 +435,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               direction: ToxicDirection.allCases[id % 3])
             return .toxic(target: relay, [.add(toxic), .remove(name: toxic.name), .list][number % 3])
         case 37: return .lab(number % 7 == 6 ? nil : ExperimentName.allCases[number % 6])
+        case 38: return .tour([.start(nil), .start(number % TourLessons.all.count), .list, .next, .back, .quit][id % 6])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

@@ -57,6 +57,15 @@ public enum Command: Hashable, Sendable {
     case toxic(target: SocketID?, ToxicCommand)
     /// `lab NAME`: one of the classic surprises, reproduced on real sockets; nil: `lab list`.
     case lab(ExperimentName?)
+    /// `tour [LESSON|list|next|back|quit]`: the guided lessons.
+    case tour(TourCommand)
+}
+
+/// What `tour` does.
+public enum TourCommand: Hashable, Sendable {
+    /// `tour` (resume, or lesson 1) and `tour LESSON` (a lesson's index).
+    case start(Int?)
+    case list, next, back, quit
 }
 
 extension Command {
@@ -73,7 +82,7 @@ extension Command {
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
-             .scanStop, .ping, .pingStop, .relay, .lab: nil
+             .scanStop, .ping, .pingStop, .relay, .lab, .tour: nil
         }
     }
 
@@ -118,6 +127,7 @@ extension Command {
         case .relay: "relay"
         case .toxic: "toxic"
         case .lab: "lab"
+        case .tour: "tour"
         }
     }
 }

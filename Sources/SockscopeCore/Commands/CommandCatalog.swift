@@ -494,6 +494,33 @@ public enum CommandCatalog {
                 return .lab(name)
             }),
         CommandSpec(
+            "tour", usage: "tour [LESSON] | tour list | tour next | tour back | tour quit",
+            summary: "guided lessons on real sockets: each step says what to type, waits until it happened, explains it",
+            details: TourLessons.all.enumerated().map { "\($0.offset + 1) \($0.element.name): \($0.element.title)" } + [
+                "a step goes on only when the engine shows it was done (a command that failed does not count);",
+                "then it says what the kernel did and where to look; tour next goes to the next step (or lesson),",
+                "tour back to the previous one, tour quit ends it; tour alone resumes (or starts lesson 1)",
+                "the TUI shows where you are on the line under the status line",
+            ],
+            arguments: [Argument(name: "LESSON", kind: .choice(TourLessons.all.map(\.name) + ["list", "next", "back", "quit"]))],
+            examples: ["tour", "tour 1", "tour udp", "tour list", "tour next", "tour back", "tour quit"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let word = args.next()?.lowercased() else { return .tour(.start(nil)) }
+                try args.end()
+                switch word {
+                case "list": return .tour(.list)
+                case "next": return .tour(.next)
+                case "back": return .tour(.back)
+                case "quit": return .tour(.quit)
+                default:
+                    guard let index = TourLessons.index(named: word) else {
+                        throw args.problem("no lesson \(word): 1-\(TourLessons.all.count) or "
+                                           + TourLessons.all.map(\.name).joined(separator: ", "))
+                    }
+                    return .tour(.start(index))
+                }
+            }),
+        CommandSpec(
             "help", aliases: ["?", "h"], usage: "help [COMMAND]", summary: "list commands, or explain one",
             arguments: [Argument(name: "COMMAND", kind: .command)],
             examples: ["help", "help send", "? listen", "h"],

@@ -23,7 +23,9 @@ public enum Reducer {
     private static func reduceOne(_ state: inout AppState, _ event: AppEvent) -> [Effect] {
         switch event {
         case .engine(let engineEvent):
-            return apply(engineEvent, to: &state)
+            let effects = apply(engineEvent, to: &state)
+            observeTour(engineEvent, state: &state)
+            return effects
         case .key(let key, let time):
             state.needsRedraw = true
             return handleKey(key, time: time, state: &state)
@@ -314,6 +316,8 @@ public enum Reducer {
             return [makeRequest(.stopPing, state: &state)]
         case .lab(let name):
             return executeLab(name, time: time, state: &state)
+        case .tour(let command):
+            return executeTour(command, time: time, state: &state)
         }
     }
 

@@ -215,6 +215,8 @@ public struct AppState {
     public var lab = LabState()
     /// What Detail's graphs draw: the last minutes of the recently active sockets (TUI only).
     public internal(set) var graphs = GraphStore()
+    /// The guided tour, while one runs.
+    public var tour: TourState?
     /// The latest port scan and its view.
     public var scan = ScanState()
     public var nextRequest: UInt64 = 1
