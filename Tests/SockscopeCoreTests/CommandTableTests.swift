@@ -307,7 +307,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             case .listen: "step.listen"
             case .connect: "step.connect"
             // The parser reads these as the general commands (send, recv aside), which run them as steps.
-            case .accept, .send, .shutdown, .close: "step.general"
+            case .accept, .send, .shutdown, .close, .sendTo: "step.general"
             case .recv: "step.recv"
             }
         }

@@ -379,7 +379,9 @@ public enum CommandCatalog {
             details: ["each call shows the kernel's answer (bind(7, 127.0.0.1:9000) = 0), the new state and what may come next",
                       "calls out of order are allowed: accept before listen gives the kernel's EINVAL",
                       "step calls: bind S1 ADDR, listen S1 N, accept S1, connect S1 ADDR, send S1 TEXT, recv S1 [N],",
-                      "shutdown S1 read|write|both, close S1; once listening or connected S1 works like any socket"],
+                      "shutdown S1 read|write|both, close S1; once listening or connected S1 works like any socket",
+                      "UDP: sendto S1 ADDR TEXT sends one datagram; recv S1 is recvfrom (one datagram and its sender);",
+                      "connect S1 ADDR only fixes the peer, and the socket stays a step socket"],
             arguments: [Argument(name: "KIND", kind: .choice(StepSocketKind.allCases.map(\.rawValue)))],
             examples: ["socket tcp", "socket udp6", "socket unix"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in

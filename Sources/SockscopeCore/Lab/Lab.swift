@@ -41,12 +41,14 @@ public enum StepCall: Hashable, Sendable {
     case recv(SocketID, maxBytes: Int)
     case shutdown(SocketID, ShutdownDirection)
     case close(SocketID)
+    /// `sendto S1 ADDR TEXT` on a step datagram socket: one datagram to that address.
+    case sendTo(SocketID, Endpoint, [UInt8])
 
     public var socket: SocketID? {
         switch self {
         case .socket: nil
         case .bind(let id, _), .listen(let id, _), .accept(let id), .connect(let id, _), .send(let id, _),
-             .recv(let id, _), .shutdown(let id, _), .close(let id):
+             .recv(let id, _), .shutdown(let id, _), .close(let id), .sendTo(let id, _, _):
             id
         }
     }

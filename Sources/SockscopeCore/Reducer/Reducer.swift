@@ -238,6 +238,8 @@ public enum Reducer {
                 return fail("sendto: no socket yet; listen udp://... or connect udp://... first", time: time, socket: nil,
                             state: &state)
             }
+            // A step socket makes the call itself: sendto(2) and the kernel's answer.
+            if id.kind == .socket { return executeStep(.sendTo(id, destination, bytes), time: time, state: &state) }
             return [makeRequest(.sendTo(id, to: destination, bytes), state: &state)]
         case .setOption(let target, let option, let value):
             guard let id = target ?? state.defaultTarget else {

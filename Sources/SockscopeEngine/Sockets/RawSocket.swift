@@ -21,6 +21,11 @@ enum RawSocket {
         var length: socklen_t = 0
         var family: Int32 { Int32(storage.ss_family) }
 
+        /// The typed endpoint the kernel form stands for.
+        var endpoint: SocketEndpoint {
+            withUnsafeBytes(of: storage) { SocketEndpoint(kernel: UnsafeRawBufferPointer(rebasing: $0.prefix(Int(length)))) }
+        }
+
         init() {}
 
         /// The kernel form of an IP endpoint or a UNIX name (nil for one too long, or for no name).
@@ -111,6 +116,35 @@ enum RawSocket {
         let count = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         let answer = Answer.of(count)
         return (answer, count > 0 ? Array(buffer.prefix(count)) : [])
+    }
+
+    static func sendTo(_ fd: CInt, _ bytes: [UInt8], _ address: Address) -> Answer {
+        var address = address
+        return .of(bytes.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &address.storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, address.length)
+                }
+            }
+        })
+    }
+
+    /// One datagram and its sender. With MSG_TRUNC the result is the datagram's whole length,
+    /// larger than `maxBytes` when the rest was cut off.
+    static func recvFrom(_ fd: CInt, maxBytes: Int) -> (Answer, [UInt8], SocketEndpoint?) {
+        var buffer = [UInt8](repeating: 0, count: maxBytes)
+        var address = Address()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let count = buffer.withUnsafeMutableBytes { bytes in
+            withUnsafeMutablePointer(to: &address.storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.recvfrom(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_TRUNC), $0, &address.length)
+                }
+            }
+        }
+        let answer = Answer.of(count)
+        guard count >= 0 else { return (answer, [], nil) }
+        return (answer, Array(buffer.prefix(min(count, maxBytes))), address.endpoint)
     }
 
     static func shutdown(_ fd: CInt, _ direction: ShutdownDirection) -> Answer {
