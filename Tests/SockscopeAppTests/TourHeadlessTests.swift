@@ -5,7 +5,9 @@ import TestSupport
 /// Every lesson of `tour`, played headless by the built binary as a learner would: the test
 /// types exactly what each step says to type (read from the output, ports and ids filled in),
 /// and checks that a step goes on only once its real event came, never on a keystroke.
-@Suite(.timeLimit(.minutes(1))) struct TourHeadlessTests {
+/// Three minutes: a lesson is up to ten steps typed one by one, and lesson 7 runs all six labs;
+/// on two loaded cores the whole suite beside it slows each step down.
+@Suite(.timeLimit(.minutes(3))) struct TourHeadlessTests {
     /// A headless session whose stdin is a FIFO the test writes lines into.
     final class Learner {
         let process: SpawnedProcess

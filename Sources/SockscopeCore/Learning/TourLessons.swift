@@ -180,8 +180,8 @@ public enum TourLessons {
                          waitsFor: TourCondition(.call("bind", errno: nil), on: "quiet"),
                          then: "{quiet} is bound and nothing has come"),
                 TourStep("recv {quiet}", why: "a blocking recv would wait here for ever",
-                         waitsFor: TourCondition(.call("recv", errno: "EAGAIN"), on: "quiet"),
-                         then: "recv returned -1 EAGAIN (also called EWOULDBLOCK): nothing to read now, come back later;"
+                         waitsFor: TourCondition(.call("recvfrom", errno: "EAGAIN"), on: "quiet"),
+                         then: "recv on a UDP socket is recvfrom; it returned -1 EAGAIN (also called EWOULDBLOCK): nothing to read now, come back later;"
                             + " a program waits with poll or epoll instead of blocking"),
             ]),
         TourLesson(
