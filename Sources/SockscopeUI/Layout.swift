@@ -3,6 +3,7 @@ import SockscopeCore
 /// Where each region goes for a given state and size.
 ///
 ///     status line                                          row 0
+///     tour progress (while a tour runs)                    row 1
 ///     ┌─ Listening ─────────────────┐┌─ Detail ──────────┐
 ///     └─────────────────────────────┘│ the selected      │   wide screens:
 ///     ┌─ Connections ───────────────┐│ socket            │   Detail on the right
@@ -16,6 +17,8 @@ import SockscopeCore
 /// body; below `minimumStackedHeight` rows only the focused pane is shown.
 public struct Layout: Hashable, Sendable {
     public var status: Rect
+    /// The tour's progress line, under the status line while a tour runs (nil otherwise).
+    public var tour: Rect?
     public var panes: [Pane: Rect]
     public var footer: Rect
 
@@ -32,7 +35,10 @@ public struct Layout: Hashable, Sendable {
         let footerHeight = Footer.height(state, width: width, screenHeight: height)
         status = Rect(x: 0, y: 0, width: width, height: statusHeight)
         footer = Rect(x: 0, y: max(0, height - footerHeight), width: width, height: footerHeight)
-        let body = Rect(x: 0, y: statusHeight, width: width, height: max(0, height - statusHeight - footerHeight))
+        let tourHeight = state.tour != nil && height > Self.minimumStackedHeight ? 1 : 0
+        tour = tourHeight > 0 ? Rect(x: 0, y: statusHeight, width: width, height: 1) : nil
+        let top = statusHeight + tourHeight
+        let body = Rect(x: 0, y: top, width: width, height: max(0, height - top - footerHeight))
         if state.view.zoomed || body.height < Self.minimumStackedHeight {
             panes = [state.view.focus: body]
             return

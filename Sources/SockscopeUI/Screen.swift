@@ -14,6 +14,11 @@ public enum Screen {
         var grid = CellGrid(width: state.view.width, height: state.view.height)
         let layout = Layout(state: state)
         StatusLine.draw(state, in: &grid, layout.status)
+        if let rect = layout.tour, let tour = state.tour {
+            // Ids and ports only: nothing from outside is in it, but escape as every line does.
+            grid.clear(rect, role: .info)
+            grid.put(TextFit.elide(DisplayText.escape(string: tour.progress), to: rect.width), x: rect.x, y: rect.y, role: .info)
+        }
         for (pane, rect) in layout.panes {
             let focused = pane == state.view.focus
             switch pane {

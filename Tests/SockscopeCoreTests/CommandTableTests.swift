@@ -217,6 +217,12 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                 return ping
             }())),
             ("PING stop", .pingStop),
+            ("lab TimeWait", .lab(.timewait)),
+            ("lab list", .lab(nil)),
+            ("tour", .tour(.start(nil))),
+            ("tour UDP", .tour(.start(2))),
+            ("tour 7", .tour(.start(6))),
+            ("tour Next", .tour(.next)),
             ("toxic R1 add latency 200", .toxic(target: R1, .add(Toxic(effect: .latency(milliseconds: 200, jitter: 0),
                                                                          direction: .down)))),
             ("toxic add slicer 10 2 500 --dir UP --name chop",
@@ -293,6 +299,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .relay: "relay"
         case .toxic: "toxic"
         case .relaySwitch: "relaySwitch"
+        case .lab: "lab"
+        case .tour: "tour"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -300,7 +308,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             case .listen: "step.listen"
             case .connect: "step.connect"
             // The parser reads these as the general commands (send, recv aside), which run them as steps.
-            case .accept, .send, .shutdown, .close: "step.general"
+            case .accept, .send, .shutdown, .close, .sendTo: "step.general"
             case .recv: "step.recv"
             }
         }
@@ -310,7 +318,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic", "relaySwitch"]
+                              "relay", "toxic", "relaySwitch", "lab", "tour"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -429,6 +437,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             return .toxic(target: relay, [.add(toxic), .remove(name: toxic.name), .list][number % 3])
         case 37:
             return .relaySwitch(target: id % 2 == 0 ? nil : SocketID(.relay, id), [.down, .up][number % 2])
+        case 38: return .lab(number % 7 == 6 ? nil : ExperimentName.allCases[number % 6])
+        case 39: return .tour([.start(nil), .start(number % TourLessons.all.count), .list, .next, .back, .quit][id % 6])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

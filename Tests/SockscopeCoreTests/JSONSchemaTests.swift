@@ -11,7 +11,7 @@ import Testing
         case listening, accepted, connecting, connected, received, sent, peerClosed, shutDown, receivedFrom, sentTo
         case moreDatagrams
         case attempt, optionValue, resolved, peerCredentials, tls, tlsCertificate, refused, closed, error, requestCompleted
-        case labCall, labKernel, labSystem, labPortRange
+        case labCall, labKernel, labSystem, labPortRange, labExperiment
         case ruleFired, fileSending, tlsWire
         case scanStart, scanOpen, scanPorts, scanBanner, scanDone
         case pingStart, pingReply, pingLost, pingDone
@@ -54,6 +54,7 @@ import Testing
             case .kernel: .labKernel
             case .system: .labSystem
             case .portRange: .labPortRange
+            case .experiment: .labExperiment
             }
         case .scan(let event):
             switch event {
@@ -141,6 +142,10 @@ import Testing
             .lab(.system([SystemSocket(proto: "tcp", state: "LISTEN", receiveQueue: 0, sendQueue: 128, local: at("127.0.0.1:9000"),
                                        remote: nil, process: "sockscope (1)", inode: 7, isOurs: true)]))
         case .labPortRange: .lab(.portRange(low: 32768, high: 60999))
+        case .labExperiment:
+            .lab(.experiment(ExperimentFinding(experiment: .timewait, step: "restart-plain", kind: .call,
+                                               text: "a new server: socket() = 9, bind(9, 127.0.0.1:40000) = -1 EADDRINUSE",
+                                               facts: [.text("errno", "EADDRINUSE")])))
         case .ruleFired: .ruleFired(c1, rule: 3, times: 1)
         case .fileSending: .fileSending(c1, path: "/tmp/big", size: 1_073_741_824)
         case .tlsWire: .tlsWire(c1, received: 6_321, sent: 1_876)

@@ -56,7 +56,8 @@ func sampleState(width: Int, height: Int) -> AppState {
         assertSnapshot(frame, named: "help-120x40")
         // Scroll through the overlay, collecting everything it shows.
         var text = frame.grid.textLines.joined(separator: "\n")
-        for _ in 0..<60 {
+        // Enough to reach the end of the overlay (it grows with each command).
+        for _ in 0..<90 {
             _ = Reducer.reduce(&state, .key(.down, time: t0))
             text += Screen.render(state).grid.textLines.joined(separator: "\n")
         }

@@ -57,6 +57,17 @@ public enum Command: Hashable, Sendable {
     case toxic(target: SocketID?, ToxicCommand)
     /// `relay [R1] down|up`: close every pair and refuse clients, or forward again.
     case relaySwitch(target: SocketID?, RelaySwitch)
+    /// `lab NAME`: one of the classic surprises, reproduced on real sockets; nil: `lab list`.
+    case lab(ExperimentName?)
+    /// `tour [LESSON|list|next|back|quit]`: the guided lessons.
+    case tour(TourCommand)
+}
+
+/// What `tour` does.
+public enum TourCommand: Hashable, Sendable {
+    /// `tour` (resume, or lesson 1) and `tour LESSON` (a lesson's index).
+    case start(Int?)
+    case list, next, back, quit
 }
 
 extension Command {
@@ -74,7 +85,7 @@ extension Command {
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
-             .scanStop, .ping, .pingStop, .relay: nil
+             .scanStop, .ping, .pingStop, .relay, .lab, .tour: nil
         }
     }
 
@@ -118,6 +129,8 @@ extension Command {
         case .ping, .pingStop: "ping"
         case .relay, .relaySwitch: "relay"
         case .toxic: "toxic"
+        case .lab: "lab"
+        case .tour: "tour"
         }
     }
 }

@@ -379,7 +379,9 @@ public enum CommandCatalog {
             details: ["each call shows the kernel's answer (bind(7, 127.0.0.1:9000) = 0), the new state and what may come next",
                       "calls out of order are allowed: accept before listen gives the kernel's EINVAL",
                       "step calls: bind S1 ADDR, listen S1 N, accept S1, connect S1 ADDR, send S1 TEXT, recv S1 [N],",
-                      "shutdown S1 read|write|both, close S1; once listening or connected S1 works like any socket"],
+                      "shutdown S1 read|write|both, close S1; once listening or connected S1 works like any socket",
+                      "UDP: sendto S1 ADDR TEXT sends one datagram; recv S1 is recvfrom (one datagram and its sender);",
+                      "connect S1 ADDR only fixes the peer, and the socket stays a step socket"],
             arguments: [Argument(name: "KIND", kind: .choice(StepSocketKind.allCases.map(\.rawValue)))],
             examples: ["socket tcp", "socket udp6", "socket unix"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
@@ -474,6 +476,52 @@ public enum CommandCatalog {
             options: [Option("--count", value: "N"), Option("--interval", value: "MS"), Option("--timeout", value: "MS")],
             examples: ["ping 127.0.0.1", "ping ::1 --count 2", "ping localhost --count 10 --interval 200 --timeout 500", "ping stop"],
             parse: parsePing),
+        CommandSpec(
+            "lab", usage: "lab NAME | lab list",
+            summary: "reproduce a classic socket surprise on real sockets and explain it (timewait, backlog, nagle...)",
+            details: ExperimentName.allCases.map { "\($0.rawValue): \(ExperimentCatalog.entry($0).summary)" } + [
+                "each lab makes its own sockets on 127.0.0.1, runs in seconds (under 30 s), says what each step did and",
+                "why, and ends with a result line and its numbers; one lab at a time (a script waits for its end)",
+            ],
+            arguments: [Argument(name: "NAME", kind: .choice(ExperimentName.allCases.map(\.rawValue) + ["list"]))],
+            examples: ["lab timewait", "lab backlog", "lab nagle", "lab framing", "lab halfclose", "lab reset", "lab list"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let names = ExperimentName.allCases.map(\.rawValue).joined(separator: ", ")
+                guard let word = args.next()?.lowercased() else { throw args.problem("name a lab: \(names), or list") }
+                try args.end()
+                if word == "list" { return .lab(nil) }
+                guard let name = ExperimentName(rawValue: word) else {
+                    throw args.problem("no lab called \(word); the labs: \(names)")
+                }
+                return .lab(name)
+            }),
+        CommandSpec(
+            "tour", usage: "tour [LESSON] | tour list | tour next | tour back | tour quit",
+            summary: "guided lessons on real sockets: each step says what to type, waits until it happened, explains it",
+            details: TourLessons.all.enumerated().map { "\($0.offset + 1) \($0.element.name): \($0.element.title)" } + [
+                "a step goes on only when the engine shows it was done (a command that failed does not count);",
+                "then it says what the kernel did and where to look; tour next goes to the next step (or lesson),",
+                "tour back to the previous one, tour quit ends it; tour alone resumes (or starts lesson 1)",
+                "the TUI shows where you are on the line under the status line",
+            ],
+            arguments: [Argument(name: "LESSON", kind: .choice(TourLessons.all.map(\.name) + ["list", "next", "back", "quit"]))],
+            examples: ["tour", "tour 1", "tour udp", "tour list", "tour next", "tour back", "tour quit"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let word = args.next()?.lowercased() else { return .tour(.start(nil)) }
+                try args.end()
+                switch word {
+                case "list": return .tour(.list)
+                case "next": return .tour(.next)
+                case "back": return .tour(.back)
+                case "quit": return .tour(.quit)
+                default:
+                    guard let index = TourLessons.index(named: word) else {
+                        throw args.problem("no lesson \(word): 1-\(TourLessons.all.count) or "
+                                           + TourLessons.all.map(\.name).joined(separator: ", "))
+                    }
+                    return .tour(.start(index))
+                }
+            }),
         CommandSpec(
             "help", aliases: ["?", "h"], usage: "help [COMMAND]", summary: "list commands, or explain one",
             arguments: [Argument(name: "COMMAND", kind: .command)],

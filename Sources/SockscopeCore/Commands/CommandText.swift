@@ -137,6 +137,17 @@ public enum CommandText {
             return words.joined(separator: " ")
         case .pingStop:
             return "ping stop"
+        case .lab(let name):
+            return "lab " + (name?.rawValue ?? "list")
+        case .tour(let command):
+            switch command {
+            case .start(nil): return "tour"
+            case .start(let index?): return "tour \(index + 1)"
+            case .list: return "tour list"
+            case .next: return "tour next"
+            case .back: return "tour back"
+            case .quit: return "tour quit"
+            }
         }
     }
 

@@ -11,6 +11,8 @@ enum StepCallText {
         case .recv(let id, let limit): "recv \(id) \(limit)"
         case .shutdown(let id, let direction): "shutdown \(id) \(direction.rawValue)"
         case .close(let id): "close \(id)"
+        case .sendTo(let id, let endpoint, let bytes):
+            "sendto \(id) \(CommandText.argument(endpoint.description)) \(CommandText.quoted(bytes))"
         }
     }
 

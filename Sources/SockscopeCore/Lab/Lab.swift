@@ -41,12 +41,14 @@ public enum StepCall: Hashable, Sendable {
     case recv(SocketID, maxBytes: Int)
     case shutdown(SocketID, ShutdownDirection)
     case close(SocketID)
+    /// `sendto S1 ADDR TEXT` on a step datagram socket: one datagram to that address.
+    case sendTo(SocketID, Endpoint, [UInt8])
 
     public var socket: SocketID? {
         switch self {
         case .socket: nil
         case .bind(let id, _), .listen(let id, _), .accept(let id), .connect(let id, _), .send(let id, _),
-             .recv(let id, _), .shutdown(let id, _), .close(let id):
+             .recv(let id, _), .shutdown(let id, _), .close(let id), .sendTo(let id, _, _):
             id
         }
     }
@@ -59,6 +61,8 @@ public enum LabCommand: Hashable, Sendable {
     case manualListen(ListenRequest)
     /// The system view is shown (refresh the machine's socket table while it is) or hidden (stop).
     case systemView(visible: Bool)
+    /// `lab NAME`: run one of the labs; answered when it has ended (one at a time).
+    case experiment(ExperimentName)
 }
 
 /// Where a step-mode socket is in its life, as sockscope tracks it (a bound, not
@@ -219,11 +223,13 @@ public enum LabEvent: Hashable, Sendable {
     case system([SystemSocket])
     /// /proc/sys/net/ipv4/ip_local_port_range: where the kernel picks client ports from.
     case portRange(low: Int, high: Int)
+    /// A step of a running `lab NAME`: what it did or saw.
+    case experiment(ExperimentFinding)
 
     public var socket: SocketID? {
         switch self {
         case .call(let id, _), .kernel(let id, _): id
-        case .system, .portRange: nil
+        case .system, .portRange, .experiment: nil
         }
     }
 }

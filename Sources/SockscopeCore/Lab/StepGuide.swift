@@ -9,7 +9,7 @@ public enum StepGuide {
             if record.call == "accept", errno == 22 {  // EINVAL
                 return "accept needs a listening socket: call listen first"
             }
-            if record.call == "recv", errno == 11 {  // EAGAIN
+            if record.call == "recv" || record.call == "recvfrom", errno == 11 {  // EAGAIN
                 return "nothing to read yet; a blocking socket would wait here"
             }
             let meaning = ErrnoCatalog.explanation(for: errno, on: record.transport) ?? "the kernel refused the call"
@@ -18,7 +18,11 @@ public enum StepGuide {
         if let note = record.note { return note }
         switch record.call {
         case "socket": return "a new socket, file descriptor \(record.result); it has no address yet"
-        case "bind": return "the socket now owns this local address; nobody can connect to it until listen"
+        case "bind":
+            let address = record.local.map { " (\($0))" } ?? ""
+            return record.transport == .udp
+                ? "the socket now owns this local address\(address): datagrams sent to it wait in its receive buffer until recv"
+                : "the socket now owns this local address\(address); nobody can connect to it until listen"
         case "listen":
             let auto = record.local.map { " on \($0)" } ?? ""
             return "listening\(auto): clients complete the handshake and wait in the accept queue until accept"
@@ -26,6 +30,10 @@ public enum StepGuide {
         case "connect":
             let port = record.local.map { " from \($0) (the kernel picked an ephemeral port)" } ?? ""
             return "connected\(port): the three-way handshake is done"
+        case "sendto": return "one datagram of \(record.result) bytes left for that address; no connection, no guarantee it arrives"
+        case "recvfrom":
+            let from = record.arguments.last.map { " \($0)" } ?? ""
+            return "read one datagram of \(record.result) bytes\(from): boundaries are kept, and the sender comes with it"
         case "send": return "the kernel copied \(record.result) bytes to the socket's send buffer; it sends them on its own"
         case "recv":
             return record.result == 0 && record.transport == .tcp
@@ -45,13 +53,14 @@ public enum StepGuide {
             return stream ? ["bind \(id) ADDR", "connect \(id) ADDR", "listen \(id) N"]
                 : ["bind \(id) ADDR", "connect \(id) ADDR"]
         case .bound:
-            return stream ? ["listen \(id) N", "connect \(id) ADDR"] : ["recv \(id)", "connect \(id) ADDR"]
+            return stream ? ["listen \(id) N", "connect \(id) ADDR"] : ["recv \(id)", "sendto \(id) ADDR TEXT", "connect \(id) ADDR"]
         case .listening:
             return ["accept \(id)", "close \(id)"]
         case .connecting:
             return ["(wait for the handshake)", "close \(id)"]
         case .connected:
-            return ["send \(id) TEXT", "recv \(id)", "shutdown \(id) write", "close \(id)"]
+            return stream ? ["send \(id) TEXT", "recv \(id)", "shutdown \(id) write", "close \(id)"]
+                : ["send \(id) TEXT", "recv \(id)", "close \(id)"]
         case .failed:
             return ["connect \(id) ADDR", "close \(id)"]
         case .closed:

@@ -129,6 +129,9 @@ extension Reducer {
             if !state.lab.system.visible { state.lab.system.sockets = [] }
         case .portRange(let low, let high):
             state.lab.portRange = (low, high)
+        case .experiment(let finding):
+            // The log keeps every step; the status line shows the newest while the lab runs.
+            state.view.flash = "lab \(finding.experiment.rawValue): " + finding.sentence
         }
         return []
     }
@@ -233,4 +236,16 @@ public enum SystemViewCommand: Hashable, Sendable {
     case toggle, show, hide
     case filter(String?)
     case sort(SystemSort)
+}
+
+/// `lab NAME` and `lab list`.
+extension Reducer {
+    static func executeLab(_ name: ExperimentName?, time: Timestamp, state: inout AppState) -> [Effect] {
+        guard let name else {
+            let lines = ExperimentCatalog.entries.map { "lab \($0.name.rawValue): \($0.summary)" }
+            for line in lines { note(.info, line, nil, time, &state) }
+            return lines.map { .notice(.info, $0) }
+        }
+        return [makeRequest(.lab(.experiment(name)), state: &state)]
+    }
 }

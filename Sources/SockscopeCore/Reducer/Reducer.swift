@@ -23,7 +23,9 @@ public enum Reducer {
     private static func reduceOne(_ state: inout AppState, _ event: AppEvent) -> [Effect] {
         switch event {
         case .engine(let engineEvent):
-            return apply(engineEvent, to: &state)
+            let effects = apply(engineEvent, to: &state)
+            observeTour(engineEvent, state: &state)
+            return effects
         case .key(let key, let time):
             state.needsRedraw = true
             return handleKey(key, time: time, state: &state)
@@ -236,6 +238,8 @@ public enum Reducer {
                 return fail("sendto: no socket yet; listen udp://... or connect udp://... first", time: time, socket: nil,
                             state: &state)
             }
+            // A step socket makes the call itself: sendto(2) and the kernel's answer.
+            if id.kind == .socket { return executeStep(.sendTo(id, destination, bytes), time: time, state: &state) }
             return [makeRequest(.sendTo(id, to: destination, bytes), state: &state)]
         case .setOption(let target, let option, let value):
             guard let id = target ?? state.defaultTarget else {
@@ -314,6 +318,10 @@ public enum Reducer {
             return [makeRequest(.ping(request), state: &state)]
         case .pingStop:
             return [makeRequest(.stopPing, state: &state)]
+        case .lab(let name):
+            return executeLab(name, time: time, state: &state)
+        case .tour(let command):
+            return executeTour(command, time: time, state: &state)
         }
     }
 

@@ -219,6 +219,8 @@ public struct AppState {
     public internal(set) var wireTotals: [SocketID: TLSWireTotals] = [:]
     /// What Detail's graphs draw: the last minutes of the recently active sockets (TUI only).
     public internal(set) var graphs = GraphStore()
+    /// The guided tour, while one runs.
+    public var tour: TourState?
     /// The latest port scan and its view.
     public var scan = ScanState()
     public var nextRequest: UInt64 = 1

@@ -392,7 +392,8 @@ public enum EventText {
         case .tls(let id, let report):
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
-             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .ruleFired, .scan, .ping,
+             .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .lab(.experiment), .requestCompleted,
+             .ruleFired, .scan, .ping,
              .fileSending, .tlsWire, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
              .relay(.toxicRemoved), .relay(.toxicFired), .relay(.down), .relay(.up),
              .relay(.dropped):

@@ -7,6 +7,7 @@ public enum LabEventText {
         case .kernel: "kernel"
         case .system: "system"
         case .portRange: "ephemeral-ports"
+        case .experiment: "lab"
         }
     }
 
@@ -23,6 +24,10 @@ public enum LabEventText {
             return "system \(sockets.count) sockets, \(listening) listening, \(ours) ours"
         case .portRange(let low, let high):
             return "ephemeral-ports \(low)-\(high) (the kernel picks client ports from this range)"
+        case .experiment(let finding):
+            let facts = finding.facts.isEmpty ? "" : " [" + finding.facts.map(\.text).joined(separator: " ") + "]"
+            // Our own words; bytes in them are already quoted (`CommandText.quoted`), so safe on a terminal.
+            return "lab \(finding.experiment.rawValue) \(finding.step): \(finding.sentence)\(facts)"
         }
     }
 
@@ -67,6 +72,16 @@ public enum LabEventText {
             }))]
         case .portRange(let low, let high):
             return [("low", .int(low)), ("high", .int(high))]
+        case .experiment(let finding):
+            return [("lab", .string(finding.experiment.rawValue)), ("step", .string(finding.step)),
+                    ("kind", .string(finding.kind.rawValue)), ("text", .string(finding.text)), ("why", .string(finding.why)),
+                    ("facts", .object(finding.facts.map { fact in
+                        switch fact.value {
+                        case .int(let number): (fact.name, .int(number))
+                        case .text(let text): (fact.name, .string(text))
+                        case .bool(let flag): (fact.name, .bool(flag))
+                        }
+                    }))]
         }
     }
 }

@@ -498,21 +498,37 @@ final class KernelProbe: Sendable {
         defer { close(diagFD) }
         for (id, local, remote) in keyed {
             var found = sockscope_tcp_diag()
-            let error = withUnsafeBytes(of: local.address) { localBytes in
-                guard let remote else {
-                    return sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port, nil, 0, &found)
-                }
-                return withUnsafeBytes(of: remote.address) { remoteBytes in
-                    sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port,
-                                              remoteBytes.baseAddress, remote.port, &found)
-                }
-            }
             // A lookup that failed (timed out, sock_diag missing) would fail the same way for
             // the rest: leave them unknown rather than wait on each.
-            guard error == 0 else { break }
+            guard lookUp(diagFD: diagFD, local: local, remote: remote, into: &found) == 0 else { break }
             entries[id] = found.found != 0 ? .found(found) : .absent
         }
         return entries
+    }
+
+    /// One exact sock_diag lookup; 0 or the errno of the lookup itself.
+    private static func lookUp(diagFD: CInt, local: InetEndpoint, remote: InetEndpoint?, into found: inout sockscope_tcp_diag) -> CInt {
+        withUnsafeBytes(of: local.address) { localBytes in
+            guard let remote else {
+                return sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port, nil, 0, &found)
+            }
+            return withUnsafeBytes(of: remote.address) { remoteBytes in
+                sockscope_tcp_diag_lookup(diagFD, local.family, localBytes.baseAddress, local.port,
+                                          remoteBytes.baseAddress, remote.port, &found)
+            }
+        }
+    }
+
+    /// The kernel's record of the one TCP connection between these two addresses (TIME-WAIT remnants
+    /// included): nil when the kernel holds none, or could not be asked.
+    static func lookUp(local: SocketEndpoint, remote: SocketEndpoint) -> sockscope_tcp_diag? {
+        guard let local = InetEndpoint(local), let remote = InetEndpoint(remote) else { return nil }
+        let diagFD = sockscope_tcp_diag_open()
+        guard diagFD >= 0 else { return nil }
+        defer { close(diagFD) }
+        var found = sockscope_tcp_diag()
+        guard lookUp(diagFD: diagFD, local: local, remote: remote, into: &found) == 0, found.found != 0 else { return nil }
+        return found
     }
 }
 

@@ -43,6 +43,8 @@ final class LabEngine: Sendable {
         /// What the engine has read for step-mode stream connections (handed-over step sockets and
         /// connections accepted off a step or manual-accept listener), waiting for the user's `recv`.
         var engineRead: [SocketID: EngineReadBytes] = [:]
+        /// The `lab NAME` running now (one at a time), touched on its loop.
+        var experiment: NIOLoopBound<ExperimentRun>?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -86,6 +88,9 @@ final class LabEngine: Sendable {
                 self.deliver(EngineEvent(time: .now(), kind: .closed(id, reason: "engine stopped")))
             }.wait()
         }
+        if let experiment = state.withLockedValue({ $0.experiment }) {
+            try? experiment.eventLoop.submit { experiment.value.stop() }.wait()
+        }
         probe.stop()
         watcher.stop()
         state.withLockedValue { state in
@@ -125,6 +130,30 @@ final class LabEngine: Sendable {
             loop.execute { self.manualListen(listen, request: request, on: loop, engine: engine) }
         case .systemView(let visible):
             setSystemView(visible: visible, request: request)
+        case .experiment(let name):
+            startExperiment(name, request: request)
+        }
+    }
+
+    /// `lab NAME` on a loop of its own choosing; refused while another runs (their sockets and
+    /// timings would mix). Answered when the lab has ended.
+    private func startExperiment(_ name: ExperimentName, request: RequestID) {
+        let loop = group.next()
+        let sink = sink
+        loop.execute {
+            let run = ExperimentRun(name, steps: Experiments.steps(for: name), loop: loop, request: request, sink: sink) {
+                self.state.withLockedValue { $0.experiment = nil }
+            }
+            let started = self.state.withLockedValue { state -> Bool in
+                guard state.experiment == nil else { return false }
+                state.experiment = NIOLoopBound(run, eventLoop: loop)
+                return true
+            }
+            guard started else {
+                return sink.complete(request, failure: SocketFailure(
+                    call: "lab", explanation: "another lab is running; wait for its result line"))
+            }
+            run.start()
         }
     }
 
@@ -139,6 +168,7 @@ final class LabEngine: Sendable {
         case .recv: "recv"
         case .shutdown: "shutdown"
         case .close: "close"
+        case .sendTo: "sendto"
         }
     }
 
@@ -172,6 +202,9 @@ final class LabEngine: Sendable {
         var note: String?
         let answer: RawSocket.Answer
         var data: [UInt8]?
+        /// A datagram's other end: who sent it (recvfrom) or where it went (sendto).
+        var sender: SocketEndpoint?
+        var truncated = false
         var arguments = args
         switch call {
         case .socket:
@@ -218,11 +251,37 @@ final class LabEngine: Sendable {
             arguments.append("\(bytes.count)")
             answer = RawSocket.send(fd, bytes)
             if answer.errno == nil { data = Array(bytes.prefix(answer.result)) }
+        case .recv(_, let limit) where step.kind.transport == .udp:
+            // A datagram socket reads one datagram and learns who sent it: recvfrom.
+            arguments.append("\(limit)")
+            let (received, bytes, from) = RawSocket.recvFrom(fd, maxBytes: limit)
+            answer = received
+            if answer.errno == nil {
+                data = bytes
+                sender = from
+                truncated = received.result > limit
+                arguments.append(from.map { "from \($0)" } ?? "from ?")
+            }
         case .recv(_, let limit):
             arguments.append("\(limit)")
             let (received, bytes) = RawSocket.recv(fd, maxBytes: limit)
             answer = received
             if answer.errno == nil { data = bytes }
+        case .sendTo(_, let endpoint, let bytes):
+            arguments.append(CommandText.quoted(Array(bytes.prefix(32))) + (bytes.count > 32 ? "..." : ""))
+            arguments.append("\(bytes.count)")
+            switch RawSocket.address(endpoint, family: RawSocket.family(of: step.kind)) {
+            case .success(let address):
+                arguments.append(Self.argumentText(endpoint))
+                answer = RawSocket.sendTo(fd, bytes, address)
+                if answer.errno == nil {
+                    data = Array(bytes.prefix(answer.result))
+                    sender = address.endpoint
+                }
+            case .failure(var failure):
+                failure.call = "sendto"
+                return sink.complete(request, failure: failure, socket: id)
+            }
         case .shutdown(_, let direction):
             arguments.append(["read": "SHUT_RD", "write": "SHUT_WR", "both": "SHUT_RDWR"][direction.rawValue]!)
             answer = RawSocket.shutdown(fd, direction)
@@ -235,7 +294,8 @@ final class LabEngine: Sendable {
             state.steps[id]?.phase = phase
             if phase == .closed { state.steps[id]?.closed = true }
         }
-        var record = SyscallRecord(call: Self.callName(call), arguments: arguments, result: answer.result, errno: answer.errno,
+        let name = if case .recv = call, step.kind.transport == .udp { "recvfrom" } else { Self.callName(call) }
+        var record = SyscallRecord(call: name, arguments: arguments, result: answer.result, errno: answer.errno,
                                    phase: phase, transport: step.kind.transport, data: data, note: note)
         if phase != .closed {
             // Unbound sockets have an unnamed or port-0 address: nothing worth showing.
@@ -248,7 +308,17 @@ final class LabEngine: Sendable {
             }
         }
         sink.emit(.lab(.call(id, record)), request: request)
-        if let data, !data.isEmpty {
+        if let data, step.kind.transport == .udp {
+            // Datagrams keep their boundaries and their other end in the log, empty ones included.
+            let preview = Array(data.prefix(DataPreview.limit))
+            let peer = sender ?? record.remote ?? .unnamed
+            switch call {
+            case .send, .sendTo: sink.emit(.sentTo(id, to: peer, bytes: preview, count: data.count), request: request)
+            case .recv: sink.emit(.receivedFrom(id, from: peer, bytes: preview, count: data.count, truncated: truncated),
+                                  request: request)
+            default: break
+            }
+        } else if let data, !data.isEmpty {
             let preview = Array(data.prefix(DataPreview.limit))
             if case .send = call { sink.emit(.sent(id, bytes: preview, count: data.count), request: request) }
             if case .recv = call { sink.emit(.received(id, bytes: preview, count: data.count), request: request) }
@@ -287,7 +357,8 @@ final class LabEngine: Sendable {
         case .accept:
             guard let channel = entry.channel else { return sink.complete(request) }
             entry.eventLoop.execute { self.acceptOne(from: id, channel: channel, request: request) }
-        case .send(_, let bytes):
+        case .send(_, let bytes), .sendTo(_, _, let bytes):
+            // Linux's TCP ignores sendto's address on a connected socket: it is a send.
             entry.eventLoop.execute { entry.control.value.send(bytes, request: request) }
         case .close:
             entry.eventLoop.execute {

@@ -21,6 +21,11 @@ enum RawSocket {
         var length: socklen_t = 0
         var family: Int32 { Int32(storage.ss_family) }
 
+        /// The typed endpoint the kernel form stands for.
+        var endpoint: SocketEndpoint {
+            withUnsafeBytes(of: storage) { SocketEndpoint(kernel: UnsafeRawBufferPointer(rebasing: $0.prefix(Int(length)))) }
+        }
+
         init() {}
 
         /// The kernel form of an IP endpoint or a UNIX name (nil for one too long, or for no name).
@@ -90,8 +95,16 @@ enum RawSocket {
         .of(Int(Glibc.listen(fd, Int32(clamping: backlog))))
     }
 
+    /// The accepted socket is non-blocking and close-on-exec, like every socket we make.
     static func accept(_ fd: CInt) -> Answer {
-        .of(Int(Glibc.accept(fd, nil, nil)))
+        // accept4 is not in Swift's Glibc module (it needs _GNU_SOURCE): set the flags after.
+        let answer = Answer.of(Int(Glibc.accept(fd, nil, nil)))
+        if answer.errno == nil {
+            let accepted = CInt(answer.result)
+            _ = fcntl(accepted, F_SETFL, fcntl(accepted, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(accepted, F_SETFD, FD_CLOEXEC)
+        }
+        return answer
     }
 
     static func send(_ fd: CInt, _ bytes: [UInt8]) -> Answer {
@@ -103,6 +116,35 @@ enum RawSocket {
         let count = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
         let answer = Answer.of(count)
         return (answer, count > 0 ? Array(buffer.prefix(count)) : [])
+    }
+
+    static func sendTo(_ fd: CInt, _ bytes: [UInt8], _ address: Address) -> Answer {
+        var address = address
+        return .of(bytes.withUnsafeBytes { buffer in
+            withUnsafePointer(to: &address.storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, address.length)
+                }
+            }
+        })
+    }
+
+    /// One datagram and its sender. With MSG_TRUNC the result is the datagram's whole length,
+    /// larger than `maxBytes` when the rest was cut off.
+    static func recvFrom(_ fd: CInt, maxBytes: Int) -> (Answer, [UInt8], SocketEndpoint?) {
+        var buffer = [UInt8](repeating: 0, count: maxBytes)
+        var address = Address()
+        address.length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let count = buffer.withUnsafeMutableBytes { bytes in
+            withUnsafeMutablePointer(to: &address.storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.recvfrom(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_TRUNC), $0, &address.length)
+                }
+            }
+        }
+        let answer = Answer.of(count)
+        guard count >= 0 else { return (answer, [], nil) }
+        return (answer, Array(buffer.prefix(min(count, maxBytes))), address.endpoint)
     }
 
     static func shutdown(_ fd: CInt, _ direction: ShutdownDirection) -> Answer {
@@ -121,6 +163,23 @@ enum RawSocket {
     static func setReuseAddress(_ fd: CInt) {
         var on: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// TCP_NODELAY: each write leaves at once instead of waiting (Nagle) for earlier data's ACK.
+    static func setNoDelay(_ fd: CInt, _ on: Bool) -> Answer {
+        var value: Int32 = on ? 1 : 0
+        return .of(Int(setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &value, socklen_t(MemoryLayout<Int32>.size))))
+    }
+
+    /// SO_LINGER {on, 0 s}: close then drops what is unsent and sends RST instead of FIN.
+    static func setLingerZero(_ fd: CInt) -> Answer {
+        var value = linger(l_onoff: 1, l_linger: 0)
+        return .of(Int(setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size))))
+    }
+
+    static func setReuseAddress(_ fd: CInt, _ on: Bool) -> Answer {
+        var value: Int32 = on ? 1 : 0
+        return .of(Int(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &value, socklen_t(MemoryLayout<Int32>.size))))
     }
 
     /// SO_ERROR: the outcome of a non-blocking connect once the socket is writable.
