@@ -94,6 +94,25 @@ shot scan
 tmuxc send-keys -t shot Escape q
 tmuxc kill-session -t shot 2>/dev/null || true
 
+# Watching live: a 1 GiB sendfile through a relay held to 20 MB/s by a bandwidth toxic into a
+# --discard listener, on a wide screen where Detail sits beside the tables with its graphs.
+big=$(mktemp /tmp/sockscope-shots-big.XXXXXX)
+truncate -s 1G "$big"
+gport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+grport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cols=200 rows=50
+tmuxc new-session -d -s shot -x "$cols" -y "$rows" \
+    "env TERM=tmux-256color $bin -c 'listen $gport --discard' -c 'relay $grport 127.0.0.1:$gport' -c 'toxic R1 add bandwidth 20000 --dir up' -c 'connect $grport' -c 'sendfile C1 $big'"
+wait_for "sendfile $big: sending"
+tmuxc send-keys -t shot Tab  # Connections: Detail shows the sending client, C1
+wait_for "graphs, one column a second"
+sleep 20  # twenty seconds of graph, one column each; the whole file takes ~54 s at 20 MB/s
+shot graphs
+tmuxc send-keys -t shot q y
+tmuxc kill-session -t shot 2>/dev/null || true
+rm -f "$big"
+cols=120 rows=36
+
 # The lifecycle lab: a step-mode server and client, one call at a time, and the kernel's view.
 lport=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 tmuxc new-session -d -s shot -x "$cols" -y "$rows" \

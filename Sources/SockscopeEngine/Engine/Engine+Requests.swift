@@ -22,6 +22,17 @@ extension Engine {
         }
     }
 
+    /// Runs `body` on a relay's loop, or answers that `id` is no open relay.
+    func withRelay(_ id: SocketID, request: RequestID, call: String, _ body: @escaping @Sendable (any RelayControl) -> Void) {
+        let sink = sink
+        withOpenSocket(id, request: request, call: call) { control in
+            guard case .relay(let relay) = control.capability else {
+                return sink.complete(request, failure: SocketFailure(call: call, explanation: "\(id) is not a relay"), socket: id)
+            }
+            body(relay)
+        }
+    }
+
     /// One datagram from a UNIX datagram socket to the socket named `name`.
     func sendTo(_ id: SocketID, unixName name: UnixSocketName, bytes: [UInt8], request: RequestID) {
         let sink = sink

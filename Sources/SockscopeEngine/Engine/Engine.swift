@@ -180,23 +180,9 @@ public final class Engine: Sendable {
             let loop = group.next()
             loop.execute { self.relay(relay, request: request.id, on: loop) }
         case .toxic(let id, let command):
-            let sink = sink
-            withOpenSocket(id, request: request.id, call: "toxic") { control in
-                guard case .relay(let relay) = control.capability else {
-                    return sink.complete(request.id, failure: SocketFailure(call: "toxic", explanation: "\(id) is not a relay"),
-                                         socket: id)
-                }
-                relay.change(command, of: id, request: request.id)
-            }
+            withRelay(id, request: request.id, call: "toxic") { $0.change(command, of: id, request: request.id) }
         case .relaySwitch(let id, let change):
-            let sink = sink
-            withOpenSocket(id, request: request.id, call: "relay") { control in
-                guard case .relay(let relay) = control.capability else {
-                    return sink.complete(request.id, failure: SocketFailure(call: "relay", explanation: "\(id) is not a relay"),
-                                         socket: id)
-                }
-                relay.switchTo(change, of: id, request: request.id)
-            }
+            withRelay(id, request: request.id, call: "relay") { $0.switchTo(change, of: id, request: request.id) }
         }
     }
 
