@@ -52,9 +52,26 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     /// Call from the channel's initializer.
     func install(on channel: any Channel) throws {
         let pipeline = channel.pipeline.syncOperations
+        if let writer = registry.capture.writer { try pipeline.addHandler(makeCaptureTap(writer)) }
         try pipeline.addHandler(tap)
         if let responder { try pipeline.addHandler(responder) }
         try pipeline.addHandler(self)
+    }
+
+    private func makeCaptureTap(_ writer: CaptureWriter) -> DatagramCaptureTap {
+        DatagramCaptureTap(writer: writer) { [unowned self] in id?.description ?? "a UDP socket" }
+    }
+
+    /// `capture on` while the socket is open: the capture tap joins at the head of the pipeline.
+    func startCapture(_ writer: CaptureWriter) {
+        guard let context, (try? context.pipeline.syncOperations.handler(type: DatagramCaptureTap.self)) == nil else { return }
+        try? context.pipeline.syncOperations.addHandler(makeCaptureTap(writer), position: .first)
+    }
+
+    /// `capture off`: the tap leaves.
+    func stopCapture() {
+        guard let context, let capture = try? context.pipeline.syncOperations.handler(type: DatagramCaptureTap.self) else { return }
+        context.pipeline.syncOperations.removeHandler(capture, promise: nil)
     }
 
     /// Every UDP channel's `.recvAllocator` (listeners and connected sockets).
