@@ -275,4 +275,42 @@ import TestSupport
         let comments = try await Self.run(["-r", path, "-T", "fields", "-e", "frame.comment", "-Y", "frame.comment"])
         #expect(comments.contains("capture began while it was open"), "\(comments)")
     }
+
+    /// TLS is captured as ciphertext (the tap is in front of swift-nio-ssl) with the session's
+    /// keys in a Decryption Secrets Block: tshark decrypts it with no key file, and the
+    /// plaintext it shows is what the connections counted.
+    @Test(.requires("tshark"))
+    func tlsIsCiphertextThatTsharkDecryptsWithTheKeysInTheFile() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let path = TemporaryPath.make(prefix: "capture-tls", suffix: ".pcapng")
+        var listen = ListenRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 0), mode: .echo)
+        listen.tls = TLSServerOptions()
+        let listening = try await harness.perform(.listen(listen))
+        guard case .listening(_, _, let local, _, _)? = listening.first, let port = local.port else {
+            Issue.record("no listener: \(listening)")
+            return
+        }
+        try await capture(harness, to: path)
+        var connect = ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: Int(port)))
+        connect.tls = TLSClientOptions()
+        connect.tls?.insecure = true
+        let connected = try await harness.perform(.connect(connect))
+        guard case .connected(let client, _, _)? = connected.first(where: { if case .connected = $0 { true } else { false } }) else {
+            Issue.record("not connected: \(connected)")
+            return
+        }
+        let secret = Array("the plaintext only the keys reveal".utf8)
+        _ = try await harness.perform(.send(client, secret))
+        try await harness.waitFor("the echo") { harness.receivedCount(on: client) == secret.count }
+        _ = try await harness.perform(.close(client))
+        _ = try await stopCapture(harness)
+
+        let raw = try await Self.follow(path, stream: 0)
+        #expect(!raw.fromClient.isEmpty && raw.fromClient.firstRange(of: secret) == nil, "the wire carries ciphertext")
+        let decrypted = try await Self.run(["-r", path, "-q", "-z", "follow,tls,ascii,0"])
+        #expect(decrypted.components(separatedBy: "the plaintext only the keys reveal").count == 3, "\(decrypted)")
+        let blocks = try await Self.run(["-r", path, "-q", "-z", "expert,warn"])
+        #expect(try await Self.expertWarnings(path) == [], "\(blocks)")
+    }
 }

@@ -366,7 +366,7 @@ public enum CommandCatalog {
             arguments: [Argument(name: "PATH", kind: .value)],
             options: [Option("--text"), Option("--json"), Option("--script"), Option("--pcapng")],
             examples: ["save /tmp/session.log", "save /tmp/session.jsonl", "save /tmp/log --json", "save /tmp/x.json --text",
-                       "save /tmp/redis.check --script", "save /tmp/history.pcapng"],
+                       "save /tmp/redis.check --script", "save /tmp/history.pcapng", "save /tmp/history --pcapng"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
                 guard let path = args.next() else { throw args.problem("needs a file path") }
                 var format = LogFormat.implied(by: path)

@@ -323,7 +323,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         }
         let target = startTLS.host
         do {
-            let setup = try TLSClientSetup(options: startTLS.tls, host: startTLS.host)
+            let setup = try TLSClientSetup(options: startTLS.tls, host: startTLS.host, capture: registry.capture)
             let negotiator = StartTLSNegotiator(
                 dialogue: startTLS.dialogue.map { StartTLSDialogue($0, host: startTLS.host, greetingSeen: tap.receivedTotal > 0) },
                 setup: setup, id: id,
