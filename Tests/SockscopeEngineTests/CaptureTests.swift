@@ -313,4 +313,63 @@ import TestSupport
         let blocks = try await Self.run(["-r", path, "-q", "-z", "expert,warn"])
         #expect(try await Self.expertWarnings(path) == [], "\(blocks)")
     }
+
+    func connect(_ harness: EngineHarness, port: Int) async throws -> SocketID {
+        let connected = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: port))))
+        guard case .connected(let id, _, _)? = connected.first(where: { if case .connected = $0 { true } else { false } }) else {
+            throw EngineHarness.Timeout(what: "connected", events: harness.events)
+        }
+        return id
+    }
+
+    /// Both legs of a relay are in the file, each with the bytes it carried.
+    @Test(.requires("tshark"))
+    func bothLegsOfARelayAreCaptured() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let path = TemporaryPath.make(prefix: "capture-relay", suffix: ".pcapng")
+        let (_, echoPort) = try await harness.listen(.echo)
+        let (_, relayPort) = try await RelayTests.relay(harness, to: .inet(.tcp, host: "127.0.0.1", port: echoPort))
+        try await capture(harness, to: path)
+        let client = try await connect(harness, port: relayPort)
+        let message = Self.pattern(100_000, seed: 3)
+        _ = try await harness.perform(.send(client, message))
+        try await harness.waitFor("the echo through the relay") { harness.receivedCount(on: client) == message.count }
+        _ = try await stopCapture(harness)
+        // Our client to the relay's client leg, then the upstream leg to our echo listener:
+        // each connection once, though both its ends are ours.
+        let streams = [try await Self.follow(path, stream: 0), try await Self.follow(path, stream: 1)]
+        let ports = Set(streams.compactMap { $0.client }.compactMap(\.port))
+        #expect(streams.allSatisfy { $0.fromClient == message && $0.fromServer == message })
+        #expect(streams.count == 2 && ports.count == 2)
+        let third = try await Self.run(["-r", path, "-q", "-z", "conv,tcp"])
+        #expect(third.split(separator: "\n").filter { $0.contains("<->") }.count == 2, "\(third)")
+        #expect(try await Self.expertWarnings(path) == [])
+    }
+
+    /// `--max`: a ring of two files of at most half the size each; each opens on its own.
+    @Test(.requires("tshark"))
+    func theRingKeepsTwoFilesWithinMax() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let path = TemporaryPath.make(prefix: "capture-ring", suffix: ".pcapng")
+        let older = String(path.dropLast(".pcapng".count)) + ".1.pcapng"
+        let (_, port) = try await harness.listen(.echo)
+        let maxBytes = CaptureRequest.minimumRingBytes
+        _ = try await harness.perform(.capture(.on(path: path, maxBytes: maxBytes)))
+        let client = try await connect(harness, port: port)
+        let chunk = Self.pattern(256 << 10, seed: 5)
+        for _ in 0..<24 { _ = try await harness.perform(.send(client, chunk)) }
+        try await harness.waitFor("the echo", timeout: .seconds(60)) { harness.receivedCount(on: client) == 24 * chunk.count }
+        let summary = try await stopCapture(harness)
+        #expect(summary.rotations >= 2, "\(summary)")
+        let sizes = try [path, older].map { try FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int ?? 0 }
+        #expect(sizes.allSatisfy { $0 > 0 && $0 <= maxBytes / 2 }, "\(sizes)")
+        for file in [path, older] {
+            #expect(try await Self.expertWarnings(file) == [], "\(file)")
+            // Each file starts with the connection's handshake again and carries whole, in-order bytes.
+            let stream = try await Self.follow(file, stream: 0)
+            #expect(stream.fromClient.count + stream.fromServer.count > 0)
+        }
+    }
 }

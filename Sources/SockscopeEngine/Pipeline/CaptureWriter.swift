@@ -160,7 +160,9 @@ final class CaptureWriter: @unchecked Sendable {
     }
 
     private func write(_ record: CaptureRecord) {
-        if let maxBytes, fileBytes + synthesis.writer.bytes.count + record.payloadCount > maxBytes / 2 {
+        // A record's packets: its bytes, and per 64 000-byte segment and ACK well under 512 bytes of headers.
+        let recordBytes = record.payloadCount + record.payloadCount / 64 + 512
+        if let maxBytes, fileBytes + synthesis.writer.bytes.count + recordBytes > maxBytes / 2 {
             rotate()
         }
         switch record {
