@@ -59,11 +59,14 @@ extension Engine {
         }
     }
 
-    /// Ends a capture still running as the engine stops, waiting until its file is complete.
+    /// Ends a capture still running as the engine stops, waiting until its file is complete;
+    /// its `capture-done` goes out with the engine's last events.
     func finishCapture() {
         guard let writer = registry.capture.stop() else { return }
         let done = ConditionLock(value: false)
-        writer.stop { _ in
+        let sink = sink
+        writer.stop { summary in
+            sink.emit(.capture(.stopped(summary)))
             done.lock()
             done.unlock(withValue: true)
         }
