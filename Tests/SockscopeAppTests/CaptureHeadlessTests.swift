@@ -46,4 +46,20 @@ import TestSupport
         let expert = try await tshark(["-r", saved, "-q", "-z", "expert,warn"])
         #expect(expert.contains("Previous segment") || expert.contains("previous segment"), "\(expert)")
     }
+
+    /// A capture still on when the session ends is finished, not cut: the file is whole and
+    /// the summary is printed.
+    @Test(.requires("tshark")) func aCaptureStillOnAtQuitIsFinished() async throws {
+        let server = try SpawnedProcess(Binary.path, ["--headless", "-c", "listen 0 --echo"])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: "listening tcp 127.0.0.1:"))
+        let port = try #require(listeningPort(in: server.output))
+        let captured = TemporaryPath.make(prefix: "at-quit", suffix: ".pcapng")
+        let client = try SpawnedProcess(Binary.path, [
+            "--headless", "-c", "capture on \(captured)", "-c", "connect \(port)", "-c", "send ping", "-c", "sleep 200", "-c", "quit"])
+        defer { client.kill(SIGKILL) }
+        #expect(await client.wait(timeout: .seconds(20)) == 0, "\(client.output)")
+        #expect(client.output.contains("capture-done capture of \(captured) done:"), "\(client.output)")
+        #expect(try await clientBytesHex(captured) == "70696e67")
+    }
 }
