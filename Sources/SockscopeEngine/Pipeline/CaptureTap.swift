@@ -24,6 +24,9 @@ final class StreamCaptureTap: ChannelDuplexHandler, RemovableChannelHandler {
     /// Set once the connection is open and has IP addresses; nil: nothing is captured.
     private var key: PacketSynthesis.FlowKey?
     private var ended = false
+    /// swift-nio-ssl is behind this tap: a read may yield secrets that must go in the file first
+    /// (`CaptureRecord.tlsRead`). Set as the tap opens, and by `starttls` as it upgrades.
+    var tlsBehind = false
 
     init(writer: CaptureWriter, connection: ConnectionHandler) {
         self.writer = writer
@@ -52,17 +55,22 @@ final class StreamCaptureTap: ChannelDuplexHandler, RemovableChannelHandler {
         guard local.isIP, remote.isIP else { return }
         let key = writer.nextFlow()
         self.key = key
+        tlsBehind = (try? context.pipeline.syncOperations.handler(type: TLSWireObserver.self)) != nil
         writer.submit(.tcpOpen(key, local: local, remote: remote, initiatedLocally: connection.initiatedLocally,
                                name: connection.assignID().description, midStream: midStream, time: CaptureRecord.now()))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let key {
-            let buffer = Self.unwrapInboundIn(data)
-            writer.submit(.tcpData(key, fromLocal: false, buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [],
-                                   time: CaptureRecord.now()))
+        guard let key else { return context.fireChannelRead(data) }
+        let buffer = Self.unwrapInboundIn(data)
+        let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+        guard tlsBehind else {
+            writer.submit(.tcpData(key, fromLocal: false, bytes, time: CaptureRecord.now()))
+            return context.fireChannelRead(data)
         }
+        writer.submit(.tlsRead(key, bytes, time: CaptureRecord.now()))
         context.fireChannelRead(data)
+        writer.submit(.readDone(key))
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

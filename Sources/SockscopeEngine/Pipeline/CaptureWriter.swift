@@ -17,11 +17,30 @@ enum CaptureRecord: Sendable {
     case datagram(PacketSynthesis.FlowKey, local: SocketEndpoint, remote: SocketEndpoint, fromLocal: Bool, [UInt8], time: Int64)
     /// NSS key log lines from a TLS handshake: a Decryption Secrets Block.
     case tlsKeyLog([UInt8])
+    /// A read on a TLS connection, submitted before swift-nio-ssl handles it; `readDone` follows
+    /// once it has. The secrets it yields (a server's hello gives a client its handshake keys)
+    /// must precede it in the file, where Wireshark looks them up, so its packets and anything
+    /// else of its connection wait until then.
+    case tlsRead(PacketSynthesis.FlowKey, [UInt8], time: Int64)
+    case readDone(PacketSynthesis.FlowKey)
+
+    /// The connection or socket the record is about; nil for key lines.
+    var flow: PacketSynthesis.FlowKey? {
+        switch self {
+        case .tcpOpen(let key, _, _, _, _, _, _), .tcpData(let key, _, _, _), .tcpGap(let key, _, _), .tcpFin(let key, _, _),
+             .tcpReset(let key, _, _), .tcpClosed(let key), .udpOpen(let key, _), .datagram(let key, _, _, _, _, _),
+             .tlsRead(let key, _, _), .readDone(let key):
+            key
+        case .tlsKeyLog:
+            nil
+        }
+    }
 
     /// Payload bytes held.
     var payloadCount: Int {
         switch self {
-        case .tcpData(_, _, let bytes, _), .datagram(_, _, _, _, let bytes, _), .tlsKeyLog(let bytes): bytes.count
+        case .tcpData(_, _, let bytes, _), .datagram(_, _, _, _, let bytes, _), .tlsKeyLog(let bytes), .tlsRead(_, let bytes, _):
+            bytes.count
         default: 0
         }
     }
@@ -74,6 +93,8 @@ final class CaptureWriter: @unchecked Sendable {
     private var rotations = 0
     private var keyLog: [UInt8] = []
     private var writeError: Int32 = 0
+    /// TLS connections whose latest read swift-nio-ssl has not finished with: their records wait.
+    private var held: [PacketSynthesis.FlowKey: [CaptureRecord]] = [:]
 
     /// Opens (truncates) `path`; throws the open's failure.
     init(path: String, maxBytes: Int?) throws {
@@ -118,6 +139,8 @@ final class CaptureWriter: @unchecked Sendable {
             // The connection's numbers still move on: the bytes are kept as a count.
             if case .tcpData(let key, let fromLocal, let bytes, _) = record {
                 pending.records.append(.tcpGap(key, fromLocal: fromLocal, count: bytes.count))
+            } else if case .tlsRead(let key, let bytes, _) = record {
+                pending.records.append(.tcpGap(key, fromLocal: false, count: bytes.count))
             }
             return queue.unlock(withValue: 1)
         }
@@ -147,7 +170,10 @@ final class CaptureWriter: @unchecked Sendable {
             let done = stopping ? whenStopped : nil
             let dropped = (pending.droppedRecords, pending.droppedBytes)
             queue.unlock(withValue: 0)
-            for record in records { write(record) }
+            for record in records { take(record) }
+            if stopping {
+                for key in held.keys.sorted(by: { $0.value < $1.value }) { held.removeValue(forKey: key)?.forEach(write) }
+            }
             flush()
             if stopping {
                 close(descriptor)
@@ -156,6 +182,18 @@ final class CaptureWriter: @unchecked Sendable {
                                      writeFailure: writeError == 0 ? nil : SocketFailure.file(call: "write", errno: writeError, path: path).explanation))
                 return
             }
+        }
+    }
+
+    /// Writes `record`, unless its connection's records wait for a TLS read to be done.
+    private func take(_ record: CaptureRecord) {
+        switch record {
+        case .tlsRead(let key, _, _) where held[key] == nil:
+            held[key] = [record]
+        case .readDone(let key):
+            held.removeValue(forKey: key)?.forEach(write)
+        default:
+            if let key = record.flow, held[key] != nil { held[key]?.append(record) } else { write(record) }
         }
     }
 
@@ -187,6 +225,10 @@ final class CaptureWriter: @unchecked Sendable {
         case .tlsKeyLog(let lines):
             keyLog += lines
             synthesis.writer.tlsKeyLog(lines)
+        case .tlsRead(let key, let bytes, let time):
+            bytes.withUnsafeBytes { synthesis.tcpData(key, fromLocal: false, $0, at: time) }
+        case .readDone:
+            break
         }
         if synthesis.writer.bytes.count >= 1 << 20 { flush() }
     }
