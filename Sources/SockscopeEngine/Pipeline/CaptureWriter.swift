@@ -66,6 +66,9 @@ enum CaptureRecord: Sendable {
 /// again, so each file opens on its own.
 final class CaptureWriter: @unchecked Sendable {
     static let queueLimit = 32 << 20
+    /// The writer takes what waits this often while a capture runs, or sooner once `wakeBytes` wait.
+    static let pollInterval = 0.01
+    static let wakeBytes = 1 << 20
 
     let path: String
     let maxBytes: Int?
@@ -146,7 +149,9 @@ final class CaptureWriter: @unchecked Sendable {
         }
         pending.records.append(record)
         pending.bytes += size
-        queue.unlock(withValue: 1)
+        // No wake-up per record (a futex call per read and write cost more than the echo): the
+        // writer looks every `pollInterval`, and is woken only once a megabyte waits.
+        queue.unlock(withValue: pending.bytes >= Self.wakeBytes ? 1 : 0)
     }
 
     /// Stops taking records; once those queued are written the file is closed and `done` is
@@ -162,7 +167,7 @@ final class CaptureWriter: @unchecked Sendable {
 
     private func run() {
         while true {
-            queue.lock(whenValue: 1)
+            if !queue.lock(whenValue: 1, timeoutSeconds: Self.pollInterval) { queue.lock() }
             let records = pending.records
             let stopping = pending.stopping
             pending.records = []
