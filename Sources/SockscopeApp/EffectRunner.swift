@@ -27,6 +27,13 @@ struct EffectRunner {
                 quitting = true
             case .notice(let kind, let text):
                 onNotice?(kind, text)
+            case .saveLog(let path, .pcapng):
+                let capture = HistoryCapture.render(state.log)
+                let event: AppEvent = switch LogFile.write(capture.file, to: LogFile.expandingHome(path)) {
+                case .success(let bytes): .outcome(.info, HistoryCapture.savedText(capture, path: path, bytes: bytes), time: Timestamp.now())
+                case .failure(let failure): .outcome(.error, "save \(path) failed: \(failure.code ?? "") (\(failure.explanation))", time: Timestamp.now())
+                }
+                queue += Reducer.reduce(&state, event)
             case .saveLog(let path, let format):
                 let outcome = LogFile.write(LogExport.render(state, format: format), to: LogFile.expandingHome(path))
                 let event: AppEvent = switch outcome {
@@ -56,11 +63,16 @@ enum LogFile {
     /// what was sent) are also made owner-only when they already existed.
     static func write(_ text: String, to path: String, mode: mode_t = 0o644, private: Bool = false)
         -> Result<Int, SocketFailure> {
+        write(Array(text.utf8), to: path, mode: mode, private: `private`)
+    }
+
+    /// Writes `bytes` to `path` (see `write(_:to:mode:private:)` for text).
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, private: Bool = false)
+        -> Result<Int, SocketFailure> {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { return .failure(.file(call: "open", errno: errno, path: path)) }
         defer { close(fd) }
         if `private` { fchmod(fd, mode) }
-        let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

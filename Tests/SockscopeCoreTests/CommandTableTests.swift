@@ -158,6 +158,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("save /tmp/log.jsonl", .save(path: "/tmp/log.jsonl", format: .json)),
             ("save /tmp/log.jsonl --text", .save(path: "/tmp/log.jsonl", format: .text)),
             ("save /tmp/log --json", .save(path: "/tmp/log", format: .json)),
+            ("save /tmp/h.pcapng", .save(path: "/tmp/h.pcapng", format: .pcapng)),
+            ("capture on /tmp/c.pcapng --max 64M", .capture(.on(path: "/tmp/c.pcapng", maxBytes: 64 << 20))),
+            ("capture on", .capture(.on(path: nil, maxBytes: nil))),
+            ("capture off", .capture(.off)),
             ("socket udp6", .step(.socket(.udp6))),
             ("bind S1 unix:/tmp/x", .step(.bind(S1, .unix(path: "/tmp/x")))),
             ("accept", .accept(target: nil)),
@@ -301,6 +305,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .relaySwitch: "relaySwitch"
         case .lab: "lab"
         case .tour: "tour"
+        case .capture: "capture"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -318,7 +323,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic", "relaySwitch", "lab", "tour"]
+                              "relay", "toxic", "relaySwitch", "lab", "tour", "capture"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -363,7 +368,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 10: return .resolve(host: "h" + word.filter { $0 != " " && $0 != "'" })
         case 11: return .explain(["ECONNREFUSED", "TIME-WAIT", "EAGAIN"][number % 3])
         case 12: return .setLineEnding(target: target, LineEnding.allCases[number % 4])
-        case 13: return .save(path: word, format: [.json, .text, .script][number % 3])
+        case 13: return .save(path: word, format: [.json, .text, .script, .pcapng][number % 4])
         case 14: return .help(topic: id % 2 == 0 ? nil : CommandCatalog.specs[number % CommandCatalog.specs.count].name)
         case 15: return .quit
         case 16: return .accept(target: target)
@@ -439,6 +444,9 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             return .relaySwitch(target: id % 2 == 0 ? nil : SocketID(.relay, id), [.down, .up][number % 2])
         case 38: return .lab(number % 7 == 6 ? nil : ExperimentName.allCases[number % 6])
         case 39: return .tour([.start(nil), .start(number % TourLessons.all.count), .list, .next, .back, .quit][id % 6])
+        case 40:
+            let maxBytes: Int? = number % 2 == 0 ? nil : CaptureRequest.minimumRingBytes + (number % 5) * 1024
+            return .capture([.off, .on(path: nil, maxBytes: maxBytes), .on(path: "/tmp/" + word, maxBytes: maxBytes)][id % 3])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

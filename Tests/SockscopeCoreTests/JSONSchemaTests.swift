@@ -18,6 +18,7 @@ import Testing
         case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
         case toxicAdded, toxicRemoved, toxicFired
         case relayDown, relayUp, relayDropped
+        case captureStart, captureDone
     }
 
     /// No `default`: a new kind of event does not compile until it is named here, and then
@@ -48,6 +49,11 @@ import Testing
         case .ruleFired: .ruleFired
         case .fileSending: .fileSending
         case .tlsWire: .tlsWire
+        case .capture(let event):
+            switch event {
+            case .started: .captureStart
+            case .stopped: .captureDone
+            }
         case .lab(let event):
             switch event {
             case .call: .labCall
@@ -178,6 +184,10 @@ import Testing
         case .relayDown: .relay(.down(r1, closedPairs: 2))
         case .relayUp: .relay(.up(r1))
         case .relayDropped: .relay(.dropped(c1, .client, relay: r1, count: 4))
+        case .captureStart: .capture(.started(path: "/tmp/s.pcapng", maxBytes: 67_108_864))
+        case .captureDone:
+            .capture(.stopped(CaptureSummary(path: "/tmp/s.pcapng", packets: 1204, fileBytes: 181_344, droppedRecords: 0,
+                                             droppedBytes: 0, rotations: 0)))
         }
     }
 

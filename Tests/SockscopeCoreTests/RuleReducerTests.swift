@@ -48,12 +48,19 @@ import TestSupport
         #expect(missing == [.notice(.error, "rule: L1 has no rule #9; it has none")])
     }
 
-    @Test func rulesNeedAStreamSocketThatIsOpen() {
+    @Test func udpSocketsTakeRulesWithoutCloseAndUnixDatagramSocketsNone() {
         var state = AppState(interactive: false)
         let listen = requests(Reducer.reduce(&state, .commandLine("listen udp://127.0.0.1:5300", origin: .prompt, time: t0)))[0]
         _ = Reducer.reduce(&state, event(.listening(L1, .udp, local: "127.0.0.1:5300", mode: .interactive, backlog: 0), listen.id))
-        let effects = Reducer.reduce(&state, .commandLine(#"rule L1 when "x" reply "y""#, origin: .prompt, time: t0))
-        #expect(effects == [.notice(.error, "rule: rules answer stream connections (TCP, UNIX); L1 is a datagram socket")])
+        let added = Reducer.reduce(&state, .commandLine(#"rule L1 when "x" reply "y""#, origin: .prompt, time: t0))
+        #expect(requests(added).count == 1, "\(added)")
+        let closing = Reducer.reduce(&state, .commandLine(#"rule L1 when "x" reply "y" --close"#, origin: .prompt, time: t0))
+        #expect(closing == [.notice(.error, "rule: --close is for stream connections; L1 is a UDP socket, which answers each datagram")])
+        let unix = requests(Reducer.reduce(&state, .commandLine("listen unixgram:/tmp/x.sock", origin: .prompt, time: t0)))[0]
+        let L2 = SocketID(.listener, 2)
+        _ = Reducer.reduce(&state, event(.listening(L2, .unixgram, local: .unix("/tmp/x.sock"), mode: .interactive, backlog: 0), unix.id))
+        let refused = Reducer.reduce(&state, .commandLine(#"rule L2 when "x" reply "y""#, origin: .prompt, time: t0))
+        #expect(refused == [.notice(.error, "rule: rules answer TCP, UNIX stream and UDP sockets; L2 is a UNIX datagram socket")])
     }
 
     @Test func aRulesFileAddsEachRuleAndNamesABadLine() throws {

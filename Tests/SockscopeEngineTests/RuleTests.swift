@@ -140,12 +140,57 @@ import TestSupport
         #expect(server.output.contains(#"GOT b'EHLO me\r\n'"#), "\(server.output)")
     }
 
-    @Test func rulesNeedAStreamSocket() async throws {
+    /// argv: port, then datagrams (Python escapes) sent 50 ms apart from one socket; prints
+    /// `GOT <repr>` for each datagram that comes back within 1 s of the last.
+    static let datagramClient = """
+    import socket, sys, time
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    for part in sys.argv[2:]:
+        s.send(part.encode("latin-1").decode("unicode_escape").encode("latin-1"))
+        time.sleep(0.05)
+    s.settimeout(1.0)
+    try:
+        while True: print("GOT " + repr(s.recv(65536)), flush=True)
+    except socket.timeout:
+        print("DONE", flush=True)
+    """
+
+    /// A UDP listener's rules answer each matching datagram (each matching line of it) to its
+    /// sender, one reply datagram per firing; a datagram no rule takes gets nothing.
+    @Test(.requires("python3")) func aUDPListenersRulesAnswerEachMatchingDatagramToItsSender() async throws {
         let harness = EngineHarness()
+        defer { harness.shutdown() }
         let answer = try await harness.perform(.listen(ListenRequest(endpoint: .inet(.udp, host: "127.0.0.1", port: 0))))
-        guard case .listening(let udp, _, _, _, _)? = answer.first else { throw EngineHarness.Timeout(what: "udp", events: harness.events) }
-        let refused = try await harness.perform(.addRule(.socket(udp), number: 1, try rule(#"rule when "x" reply "y""#)))
-        #expect(refused.contains { if case .error(_, let failure) = $0 { failure.explanation.contains("datagram socket") } else { false } })
+        guard case .listening(let udp, _, let local, _, _)? = answer.first, let port = local.port else {
+            throw EngineHarness.Timeout(what: "udp", events: harness.events)
+        }
+        try await add(#"rule when "PING" reply "+PONG""#, to: .socket(udp), number: 1, harness)
+        try await add(#"rule when /^ECHO (.*)$/ reply "\1 \1\n""#, to: .socket(udp), number: 2, harness)
+        try await add(#"rule when hex "de ad" reply "dead" --raw"#, to: .socket(udp), number: 3, harness)
+        let client = try PythonPeer.run(Self.datagramClient, ["\(port)", "PING", "ECHO hi\\r\\nnothing\\nPING\\n", "nothing",
+                                                                "\\xde\\xad"])
+        defer { client.kill(SIGKILL) }
+        #expect(await client.waitForOutput(containing: "DONE"))
+        let got = client.output.split(separator: "\n").filter { $0.hasPrefix("GOT ") }
+        #expect(got == [#"GOT b'+PONG'"#, #"GOT b'hi hi\n'"#, #"GOT b'+PONG\n'"#, #"GOT b'dead'"#], "\(client.output)")
+        try await harness.waitFor("the replies counted as sent") { harness.datagrams(sentOn: udp).count == 4 }
+        #expect(firings(harness, rule: 1) == 2 && firings(harness, rule: 2) == 1 && firings(harness, rule: 3) == 1)
+        // Each firing comes after the datagram that caused it and before its reply.
+        let about = harness.events(about: udp)
+        let fired = try #require(about.firstIndex { if case .ruleFired = $0 { true } else { false } })
+        let read = try #require(about.firstIndex { if case .receivedFrom = $0 { true } else { false } })
+        let sent = try #require(about.firstIndex { if case .sentTo = $0 { true } else { false } })
+        #expect(read < fired && fired < sent, "\(about)")
+    }
+
+    @Test func rulesNeedATCPUNIXStreamOrUDPSocket() async throws {
+        let harness = EngineHarness()
+        let path = TemporaryPath.make(prefix: "rules", suffix: ".sock")
+        let answer = try await harness.perform(.listen(ListenRequest(endpoint: .unixDatagram(path: path))))
+        guard case .listening(let unix, _, _, _, _)? = answer.first else { throw EngineHarness.Timeout(what: "unixgram", events: harness.events) }
+        let refused = try await harness.perform(.addRule(.socket(unix), number: 1, try rule(#"rule when "x" reply "y""#)))
+        #expect(refused.contains { if case .error(_, let failure) = $0 { failure.explanation.contains("UNIX datagram socket") } else { false } })
         let missing = try await harness.perform(.addRule(.socket(SocketID(.connection, 99)), number: 2, try rule(#"rule when "x" reply "y""#)))
         #expect(missing.contains { if case .error = $0 { true } else { false } })
     }

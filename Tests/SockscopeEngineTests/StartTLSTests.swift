@@ -92,6 +92,31 @@ struct StartTLSTests {
         return try await harness.perform(.startTLS(StartTLSRequest(socket: id, dialogue: dialogue, tls: tls, host: host)))
     }
 
+    /// A capture over a STARTTLS upgrade: the dialogue in the clear, then ciphertext (the
+    /// capture tap stays in front of the TLS handlers) that tshark decrypts with the keys in the file.
+    @Test(.requires("python3"), .requires("openssl"), .requires("tshark"))
+    func aCaptureSeesTheUpgradeAsOnTheWire() async throws {
+        let fixture = try await Self.fixture()
+        let (server, port) = try await Self.start("smtp", fixture)
+        defer { server.kill() }
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let path = TemporaryPath.make(prefix: "starttls", suffix: ".pcapng")
+        _ = try await harness.perform(.capture(.on(path: path, maxBytes: nil)))
+        let id = try await Self.connect(harness, port: port)
+        _ = try await Self.startTLS(harness, id, .smtp, fixture)
+        _ = try await harness.perform(.send(id, Array("ping-inside-tls\n".utf8)))
+        #expect(await server.waitForOutput(containing: "ECHOED"), "\(server.output)")
+        try await harness.waitFor("the echo inside TLS") { harness.received(on: id).bytes.suffix(4) == Array("tls\n".utf8) }
+        _ = try await harness.perform(.capture(.off))
+        let raw = try await CaptureTests.follow(path, stream: 0)
+        #expect(raw.fromClient.firstRange(of: Array("STARTTLS\r\n".utf8)) != nil, "the dialogue is in the clear")
+        #expect(raw.fromClient.firstRange(of: Array("ping-inside-tls".utf8)) == nil, "what follows is ciphertext")
+        // SMTP on a port of its own: tshark is told it is SMTP, which knows where STARTTLS switches to TLS.
+        let decrypted = try await CaptureTests.run(["-r", path, "-d", "tcp.port==\(port),smtp", "-q", "-z", "follow,tls,ascii,0"])
+        #expect(decrypted.contains("ping-inside-tls"), "\(decrypted)")
+    }
+
     @Test(.requires("python3"), .requires("openssl"), arguments: [StartTLSProtocol.smtp, .imap, .pop3, .postgres])
     func theDialogueIsSpokenAndTheRestIsEncryptedAndVerified(_ dialogue: StartTLSProtocol) async throws {
         let fixture = try await Self.fixture()

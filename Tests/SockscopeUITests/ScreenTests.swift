@@ -57,7 +57,7 @@ func sampleState(width: Int, height: Int) -> AppState {
         // Scroll through the overlay, collecting everything it shows.
         var text = frame.grid.textLines.joined(separator: "\n")
         // Enough to reach the end of the overlay (it grows with each command).
-        for _ in 0..<90 {
+        for _ in 0..<100 {
             _ = Reducer.reduce(&state, .key(.down, time: t0))
             text += Screen.render(state).grid.textLines.joined(separator: "\n")
         }

@@ -61,6 +61,8 @@ public enum Command: Hashable, Sendable {
     case lab(ExperimentName?)
     /// `tour [LESSON|list|next|back|quit]`: the guided lessons.
     case tour(TourCommand)
+    /// `capture on [PATH] [--max SIZE]` / `capture off`.
+    case capture(CaptureRequest)
 }
 
 /// What `tour` does.
@@ -85,7 +87,7 @@ extension Command {
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
-             .scanStop, .ping, .pingStop, .relay, .lab, .tour: nil
+             .scanStop, .ping, .pingStop, .relay, .lab, .tour, .capture: nil
         }
     }
 
@@ -131,6 +133,7 @@ extension Command {
         case .toxic: "toxic"
         case .lab: "lab"
         case .tour: "tour"
+        case .capture: "capture"
         }
     }
 }

@@ -356,20 +356,22 @@ public enum CommandCatalog {
                 return .setOption(target: target, name, value)
             }),
         CommandSpec(
-            "save", usage: "save PATH [--text | --json | --script]",
+            "save", usage: "save PATH [--text | --json | --script | --pcapng]",
             summary: "write the whole log to a file (JSON Lines for .jsonl/.json or --json), or the session as a script",
             details: ["every entry with its exact byte count; totals per connection at the end",
                       "--script: the commands typed, each followed by an expect for the first line (at most 64 bytes) of",
-                      "what each connection received after it; sockscope --script PATH runs it again as a check"],
+                      "what each connection received after it; sockscope --script PATH runs it again as a check",
+                      "--pcapng (or a .pcapng path): the TCP and UDP traffic the log holds, as packets (see capture); the log",
+                      "keeps the first 1 KiB of each read or write, so longer ones show as gaps, and the log says how many"],
             arguments: [Argument(name: "PATH", kind: .value)],
-            options: [Option("--text"), Option("--json"), Option("--script")],
+            options: [Option("--text"), Option("--json"), Option("--script"), Option("--pcapng")],
             examples: ["save /tmp/session.log", "save /tmp/session.jsonl", "save /tmp/log --json", "save /tmp/x.json --text",
-                       "save /tmp/redis.check --script"],
+                       "save /tmp/redis.check --script", "save /tmp/history.pcapng", "save /tmp/history --pcapng"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
                 guard let path = args.next() else { throw args.problem("needs a file path") }
-                var format: LogFormat = path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .json : .text
+                var format = LogFormat.implied(by: path)
                 try args.options { (option, _) throws(CommandParser.ParseError) in
-                    format = option == "--json" ? .json : option == "--script" ? .script : .text
+                    format = LogFormat(rawValue: String(option.dropFirst(2))) ?? .text
                 }
                 return .save(path: path, format: format)
             }),
@@ -602,7 +604,8 @@ public enum CommandCatalog {
                       "--delay MS: reply that much later; --once: at most once per connection; --close: close after replying",
                       "rules are numbered R1, R2... for the session (rule L1 list shows them with their firings);",
                       "at most \(Rule.limitPerOwner) per socket; each firing is logged (rule-fired), counted in Detail",
-                      "rules answer TCP and UNIX stream connections; datagram sockets take none (yet)"],
+                      "a UDP socket's rules answer each datagram (its lines, or with --raw all of it) to its sender,",
+                      "one reply datagram per firing (no --close; all is for stream connections); UNIX datagram sockets take none"],
             arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openSockets)),
                         Argument(name: "WORD", kind: .choice(["when", "list", "remove", "all"])),
                         Argument(name: "MATCH", kind: .choice(["contains", "prefix", "hex", "reply"]))],
@@ -715,6 +718,21 @@ public enum CommandCatalog {
                        "toxic R1 add timeout 0", "toxic R1 add reset_peer 500", "toxic R1 add slow_close 300",
                        "toxic R1 add reset_peer 0 --toxicity 0.3", "toxic R1 add loss 20 --dir both", "toxic R1 list", "toxic R1 remove latency_down"],
             parse: parseToxic),
+        CommandSpec(
+            "capture", usage: "capture on [PATH.pcapng] [--max SIZE] | capture off",
+            summary: "write every TCP and UDP byte from now on as packets Wireshark opens (pcapng)",
+            details: [
+                "real addresses and ports, a TCP handshake, sequence numbers, FIN and RST where they happened;",
+                "each connection's first packet carries a comment naming its id (C3); both legs of a relay are captured",
+                "PATH defaults to sockscope-DATE-TIME.pcapng here; --max SIZE (4M or more: 64M, 1G) keeps a ring of two",
+                "files of SIZE/2 (the older one is NAME.1.pcapng); a TLS connection is captured as ciphertext, with its",
+                "session keys in the file (Decryption Secrets Block), so Wireshark decrypts it without a key file",
+                "UNIX sockets are not captured (they have no IP addresses); save PATH.pcapng writes the log's history",
+            ],
+            arguments: [Argument(name: "ACTION", kind: .choice(["on", "off"])), Argument(name: "PATH", kind: .value)],
+            options: [Option("--max", value: "SIZE")],
+            examples: ["capture on", "capture on /tmp/session.pcapng", "capture on /tmp/ring.pcapng --max 64M", "capture off"],
+            parse: parseCapture),
         CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
             examples: ["quit", "q", "exit"],
@@ -1056,6 +1074,28 @@ public enum CommandCatalog {
             }
         }
         return .scan(request)
+    }
+
+    private static func parseCapture(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        switch args.next()?.lowercased() {
+        case "off"?:
+            try args.end()
+            return .capture(.off)
+        case "on"?:
+            var path: String?
+            var maxBytes: Int?
+            if let word = args.peek(), !word.hasPrefix("--") { path = args.next() }
+            try args.options { (option, args) throws(CommandParser.ParseError) in
+                let text = try args.value(of: option)
+                guard let bytes = ByteCount.parse(text), bytes >= CaptureRequest.minimumRingBytes else {
+                    throw args.problem("--max needs a size of at least 4M, as in 64M or 1G (K, M, G: powers of 1024)")
+                }
+                maxBytes = bytes
+            }
+            return .capture(.on(path: path, maxBytes: maxBytes))
+        default:
+            throw args.problem("needs on or off, as in capture on /tmp/x.pcapng")
+        }
     }
 
     private static func parsePing(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {

@@ -78,7 +78,7 @@ public enum CommandText {
         case .save(let path, let format):
             // The flag only when the path's extension would choose otherwise: a path ending
             // in a backslash must come last (the backslash would take the next space).
-            let implied: LogFormat = path.hasSuffix(".jsonl") || path.hasSuffix(".json") ? .json : .text
+            let implied = LogFormat.implied(by: path)
             return "save \(argument(path))" + (format == implied ? "" : " --\(format.rawValue)")
         case .help(let topic):
             return topic.map { "help \(argument($0))" } ?? "help"
@@ -148,6 +148,11 @@ public enum CommandText {
             case .back: return "tour back"
             case .quit: return "tour quit"
             }
+        case .capture(.off):
+            return "capture off"
+        case .capture(.on(let path, let maxBytes)):
+            return (["capture", "on"] + (path.map { [argument($0)] } ?? []) + (maxBytes.map { ["--max", ByteCount.sizeWord($0)] } ?? []))
+                .joined(separator: " ")
         }
     }
 

@@ -32,6 +32,15 @@ public enum LogFormat: String, Hashable, Sendable {
     case text, json
     /// The session as a script to run again (`save PATH --script`, `ScriptExport`).
     case script
+    /// The TCP and UDP traffic the log holds, as packets (`save PATH.pcapng`, `HistoryCapture`).
+    case pcapng
+
+    /// The format a path's extension asks for when no flag does.
+    public static func implied(by path: String) -> LogFormat {
+        if path.hasSuffix(".jsonl") || path.hasSuffix(".json") { return .json }
+        if path.hasSuffix(".pcapng") { return .pcapng }
+        return .text
+    }
 }
 
 /// What the reducer asks the runtime to do; the reducer itself performs no I/O.

@@ -13,6 +13,10 @@ extension Reducer {
             if case .list = command {} else if let problem = ruleProblem(id, state: state) {
                 return fail("rule: \(problem)", time: time, socket: id, state: &state)
             }
+            if case .add(let rule) = command, rule.closes, isDatagramSocket(id, state: state) {
+                return fail("rule: --close is for stream connections; \(id) is a UDP socket, which answers each datagram",
+                            time: time, socket: id, state: &state)
+            }
         }
         let rows = state.rules[owner] ?? []
         switch command {
@@ -47,13 +51,18 @@ extension Reducer {
 
     /// Why a socket cannot have rules, or nil.
     private static func ruleProblem(_ id: SocketID, state: AppState) -> String? {
+        let unixDatagrams = "rules answer TCP, UNIX stream and UDP sockets; \(id) is a UNIX datagram socket"
         if let listener = state.listener(id) {
             if !listener.isOpen { return "\(id) is closed" }
-            return listener.transport.isDatagram ? "rules answer stream connections (TCP, UNIX); \(id) is a datagram socket" : nil
+            return listener.transport == .unixgram ? unixDatagrams : nil
         }
         guard let row = state.connection(id) else { return "no socket \(id)" }
-        if row.transport.isDatagram { return "rules answer stream connections (TCP, UNIX); \(id) is a datagram socket" }
+        if row.transport == .unixgram { return unixDatagrams }
         return row.state.isOpen ? nil : "\(id) is closed"
+    }
+
+    private static func isDatagramSocket(_ id: SocketID, state: AppState) -> Bool {
+        (state.listener(id)?.transport ?? state.connection(id)?.transport)?.isDatagram == true
     }
 
     /// The engine answered a rule change: applied unless it refused.

@@ -322,6 +322,8 @@ public enum Reducer {
             return executeLab(name, time: time, state: &state)
         case .tour(let command):
             return executeTour(command, time: time, state: &state)
+        case .capture(let request):
+            return [makeRequest(.capture(request), state: &state)]
         }
     }
 
@@ -520,7 +522,7 @@ public enum Reducer {
             effects = applyLab(labEvent, request: event.request, time: time, state: &state)
         case .scan(let scanEvent):
             applyScan(scanEvent, state: &state)
-        case .ping:
+        case .ping, .capture:
             break
         case .relay(let relayEvent):
             applyRelay(relayEvent, request: event.request, time: time, state: &state)

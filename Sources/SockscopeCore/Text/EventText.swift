@@ -45,6 +45,7 @@ public enum EventText {
         case .tlsWire: "tls-wire"
         case .scan(let event): ScanEventText.name(of: event)
         case .ping(let event): PingEventText.name(of: event)
+        case .capture(let event): CaptureEventText.name(of: event)
         }
     }
 
@@ -341,6 +342,8 @@ public enum EventText {
             ScanEventText.describe(event, &w)
         case .ping(let event):
             PingEventText.describe(event, &w)
+        case .capture(let event):
+            CaptureEventText.describe(event, &w)
         }
     }
 
@@ -393,7 +396,7 @@ public enum EventText {
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
              .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .lab(.experiment), .requestCompleted,
-             .ruleFired, .scan, .ping,
+             .ruleFired, .scan, .ping, .capture,
              .fileSending, .tlsWire, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
              .relay(.toxicRemoved), .relay(.toxicFired), .relay(.down), .relay(.up),
              .relay(.dropped):

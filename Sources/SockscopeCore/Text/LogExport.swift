@@ -14,7 +14,7 @@ public enum LogExport {
                 out += "\(TimeText.iso8601(entry.time)) \(entry.socket?.description ?? "-") \(LogText.marker(entry.kind)) \(LogText.body(entry))\n"
             case .json:
                 if let line = EventText.json(entry) { out += line + "\n" }
-            case .script:
+            case .script, .pcapng:
                 break
             }
         }
@@ -28,7 +28,7 @@ public enum LogExport {
                                          ("bytes_received", .int(row.bytesIn)), ("bytes_sent", .int(row.bytesOut)),
                                          ("reads", .int(row.messagesIn)), ("writes", .int(row.messagesOut)),
                                          ("proto", .string(row.transport.label))]).encoded + "\n"
-            case .script:
+            case .script, .pcapng:
                 break
             }
         }
@@ -37,7 +37,7 @@ public enum LogExport {
         case .json:
             out += JSONValue.object([("event", .string("summary")), ("entries", .int(log.count)),
                                      ("dropped", .int(log.droppedEntries))]).encoded + "\n"
-        case .script:
+        case .script, .pcapng:
             break
         }
         return out

@@ -43,6 +43,30 @@ public enum LogText {
 
 /// Human-readable byte counts: exact below 10 KiB so small exchanges can be checked by eye.
 public enum ByteCount {
+    /// A size as typed (`--max 64M`): a number of bytes, with K, M or G (powers of 1024; a
+    /// trailing `B` or `iB` is allowed). Nil for anything else.
+    public static func parse(_ text: String) -> Int? {
+        var digits = Substring(text.uppercased())
+        if digits.hasSuffix("IB") { digits = digits.dropLast(2) } else if digits.hasSuffix("B") { digits = digits.dropLast() }
+        let shift = switch digits.last {
+        case "K": 10
+        case "M": 20
+        case "G": 30
+        default: 0
+        }
+        if shift > 0 { digits = digits.dropLast() }
+        guard let number = Int(digits), number >= 0, number <= Int.max >> shift else { return nil }
+        return number << shift
+    }
+
+    /// A size as `parse` reads it back: the largest unit that divides it exactly.
+    public static func sizeWord(_ bytes: Int) -> String {
+        for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] where bytes > 0 && bytes % (1 << shift) == 0 {
+            return "\(bytes >> shift)\(unit)"
+        }
+        return String(bytes)
+    }
+
     public static func text(_ bytes: Int) -> String {
         var out: [UInt8] = []
         append(bytes, to: &out)

@@ -182,6 +182,8 @@ public enum EngineCommand: Hashable, Sendable {
     case toxic(SocketID, ToxicCommand)
     /// `relay R1 down|up`.
     case relaySwitch(SocketID, RelaySwitch)
+    /// `capture on [PATH] [--max SIZE]` / `capture off`: packets Wireshark opens.
+    case capture(CaptureRequest)
 }
 
 public struct EngineRequest: Hashable, Sendable {

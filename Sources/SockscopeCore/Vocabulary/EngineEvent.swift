@@ -113,6 +113,8 @@ public enum EngineEventKind: Hashable, Sendable {
     case tlsWire(SocketID, received: Int, sent: Int)
     /// `sendfile` opened `path` and is about to send its `size` bytes (the progress bar's whole).
     case fileSending(SocketID, path: String, size: Int)
+    /// A capture started or stopped (`capture on`, `capture off`).
+    case capture(CaptureEvent)
 
     /// The socket this event is about, if any.
     public var socket: SocketID? {
@@ -123,7 +125,7 @@ public enum EngineEventKind: Hashable, Sendable {
              .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _),
              .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _), .fileSending(let id, _, _), .tlsWire(let id, _, _):
             id
-        case .resolved, .scan, .ping:
+        case .resolved, .scan, .ping, .capture:
             nil
         case .error(let id, _):
             id

@@ -21,7 +21,7 @@ extension Engine {
             var tls: TLSClientSetup?
             if let options = connect.tls {
                 do {
-                    tls = try TLSClientSetup(options: options, host: host)
+                    tls = try TLSClientSetup(options: options, host: host, capture: registry.capture)
                 } catch {
                     return failConnect(id, request: request, failure: .from(error, call: "tls", target: target))
                 }

@@ -14,7 +14,7 @@ extension Engine {
             var tls: TLSServerSetup?
             if let options = listen.tls {
                 do {
-                    tls = try TLSServerSetup(options: options, host: host)
+                    tls = try TLSServerSetup(options: options, host: host, capture: registry.capture)
                 } catch {
                     return sink.complete(request, failure: .from(error, call: "tls", target: target))
                 }

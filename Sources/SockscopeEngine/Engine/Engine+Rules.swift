@@ -44,11 +44,11 @@ extension Engine {
         let sink = sink
         withOpenSocket(id, request: request, call: "rule") { control in
             switch control.capability {
-            case .stream, .listener:
+            case .stream, .listener, .addressedDatagrams:
                 body()
-            case .addressedDatagrams, .namedDatagrams:
+            case .namedDatagrams:
                 sink.complete(request, failure: SocketFailure(
-                    call: "rule", explanation: "rules answer stream connections (TCP, UNIX); \(id) is a datagram socket"),
+                    call: "rule", explanation: "rules answer TCP, UNIX stream and UDP sockets; \(id) is a UNIX datagram socket"),
                     socket: id)
             case .relay:
                 sink.complete(request, failure: SocketFailure(
@@ -58,7 +58,7 @@ extension Engine {
         }
     }
 
-    /// Tells every open stream connection its rules may have changed, then runs `done`.
+    /// Tells every open stream connection and UDP socket its rules may have changed, then runs `done`.
     private func refreshRules(of owner: RuleOwner, then done: @escaping @Sendable () -> Void) {
         // A connection's own rule concerns it alone; a listener's or everyone's, any connection.
         let entries: [SocketRegistry.Entry]
@@ -69,7 +69,12 @@ extension Engine {
         }
         let refreshed = entries.map { entry in
             entry.eventLoop.submit {
-                if case .stream(let stream) = entry.control.value.capability { stream.refreshRules() }
+                let control = entry.control.value
+                if case .stream(let stream) = control.capability {
+                    stream.refreshRules()
+                } else if let datagrams = control as? DatagramHandler {
+                    datagrams.refreshRules()
+                }
             }
         }
         EventLoopFuture.andAllComplete(refreshed, on: group.next()).whenComplete { _ in done() }

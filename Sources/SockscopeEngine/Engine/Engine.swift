@@ -89,6 +89,7 @@ public final class Engine: Sendable {
             }
         }
         try? EventLoopFuture.andAllComplete(closings, on: group.next()).wait()
+        finishCapture()
         lab.shutdown()
         batcher.flushAll(group)
         try? group.syncShutdownGracefully()
@@ -179,6 +180,8 @@ public final class Engine: Sendable {
         case .relay(let relay):
             let loop = group.next()
             loop.execute { self.relay(relay, request: request.id, on: loop) }
+        case .capture(let capture):
+            self.capture(capture, request: request.id)
         case .toxic(let id, let command):
             withRelay(id, request: request.id, call: "toxic") { $0.change(command, of: id, request: request.id) }
         case .relaySwitch(let id, let change):

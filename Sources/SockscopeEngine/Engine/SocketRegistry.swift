@@ -41,6 +41,8 @@ final class SocketRegistry: Sendable {
     let payloadCredit: PayloadCredit?
     /// Every rule that answers (`rule`), by owner.
     let rules = RuleBook()
+    /// The capture running (`capture on`), which new sockets join as they are set up.
+    let capture = CaptureSwitch()
 
     init(payloadCredit: PayloadCredit? = nil) { self.payloadCredit = payloadCredit }
 
@@ -106,5 +108,29 @@ final class SocketRegistry: Sendable {
     /// True once `shutdown` started: sockets closing now close because of it.
     var isStopping: Bool {
         state.withLockedValue { $0.isStopping }
+    }
+}
+
+/// Whether a capture runs, and its writer: read once per socket as it is set up, never per read.
+final class CaptureSwitch: Sendable {
+    private let current = NIOLockedValueBox<CaptureWriter?>(nil)
+
+    var writer: CaptureWriter? { current.withLockedValue { $0 } }
+
+    /// Sets the running capture; false (nothing changed) when one already runs.
+    func start(_ writer: CaptureWriter) -> Bool {
+        current.withLockedValue { current in
+            guard current == nil else { return false }
+            current = writer
+            return true
+        }
+    }
+
+    /// The running capture, which from now on no new socket joins.
+    func stop() -> CaptureWriter? {
+        current.withLockedValue { current in
+            defer { current = nil }
+            return current
+        }
     }
 }

@@ -247,7 +247,7 @@ final class KernelProbe: Sendable {
             guard let index = state.tracked.index(forKey: id) else { return false }
             state.tracked.values[index].isOpen = false
             touch(id, in: &state, now: now)
-        case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved, .ruleFired, .fileSending, .tlsWire:
+        case .lab(.kernel), .lab(.system), .lab(.portRange), .requestCompleted, .resolved, .ruleFired, .fileSending, .tlsWire, .capture:
             // A rule's firing comes with the reads that caused it, which are sampled already;
             // a file about to be sent changes nothing in the kernel yet.
             return false

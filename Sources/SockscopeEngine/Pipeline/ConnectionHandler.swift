@@ -107,6 +107,8 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         let pipeline = channel.pipeline.syncOperations
         completesAfterHandshake = leading.contains { $0 is TLSWireObserver }
         tap.wire = leading.lazy.compactMap { $0 as? TLSWireObserver }.first?.session
+        // Nearest the socket: a capture sees what goes over the wire (ciphertext under TLS).
+        if let writer = registry.capture.writer { try pipeline.addHandler(StreamCaptureTap(writer: writer, connection: self)) }
         for handler in leading { try pipeline.addHandler(handler) }
         try pipeline.addHandler(tap)
         if let responder { try pipeline.addHandler(responder) }
@@ -136,8 +138,32 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         self.context = nil
     }
 
+    /// The connection's id, given as it opens (an accepted one's is allocated then, by the
+    /// first to ask: this handler, or the capture tap in front of it, which names it first).
+    func assignID() -> SocketID {
+        if case .accepted = origin, id.number == 0 { id = registry.nextConnectionID() }
+        return id
+    }
+
+    /// We opened it (a connect, a relay's upstream leg); else it was accepted.
+    var initiatedLocally: Bool {
+        if case .accepted = origin { false } else { true }
+    }
+
+    /// `capture on` while the connection is open: the capture tap joins at the head of the pipeline.
+    func startCapture(_ writer: CaptureWriter) {
+        guard isOpen, let context, (try? context.pipeline.syncOperations.handler(type: StreamCaptureTap.self)) == nil else { return }
+        try? context.pipeline.syncOperations.addHandler(StreamCaptureTap(writer: writer, connection: self), position: .first)
+    }
+
+    /// `capture off`: the tap leaves, and the connection pays nothing for it again.
+    func stopCapture() {
+        guard let context, let capture = try? context.pipeline.syncOperations.handler(type: StreamCaptureTap.self) else { return }
+        context.pipeline.syncOperations.removeHandler(capture, promise: nil)
+    }
+
     func channelActive(context: ChannelHandlerContext) {
-        if case .accepted = origin { id = registry.nextConnectionID() }
+        _ = assignID()
         tap.id = id
         isOpen = true
         registry.register(id, channel: context.channel, control: self)
@@ -297,7 +323,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         }
         let target = startTLS.host
         do {
-            let setup = try TLSClientSetup(options: startTLS.tls, host: startTLS.host)
+            let setup = try TLSClientSetup(options: startTLS.tls, host: startTLS.host, capture: registry.capture)
             let negotiator = StartTLSNegotiator(
                 dialogue: startTLS.dialogue.map { StartTLSDialogue($0, host: startTLS.host, greetingSeen: tap.receivedTotal > 0) },
                 setup: setup, id: id,

@@ -28,6 +28,8 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     /// Counts and reports the datagrams; requested ones go out through it.
     private let tap: DatagramTap
     private let responder: DatagramResponder?
+    /// Answers by the socket's rules; added behind the tap once it has any (`refreshRules`).
+    private var rules: DatagramRuleResponder?
     private var log: DatagramLog { tap.log }
     private var context: ChannelHandlerContext?
     private var lastSender: SocketAddress?
@@ -52,9 +54,45 @@ final class DatagramHandler: ChannelInboundHandler, AddressedDatagramControl {
     /// Call from the channel's initializer.
     func install(on channel: any Channel) throws {
         let pipeline = channel.pipeline.syncOperations
+        if let writer = registry.capture.writer { try pipeline.addHandler(makeCaptureTap(writer)) }
         try pipeline.addHandler(tap)
         if let responder { try pipeline.addHandler(responder) }
         try pipeline.addHandler(self)
+    }
+
+    private func makeCaptureTap(_ writer: CaptureWriter) -> DatagramCaptureTap {
+        DatagramCaptureTap(writer: writer) { [unowned self] in id?.description ?? "a UDP socket" }
+    }
+
+    /// The socket's rules, read again from the engine's book (its own only: `rule all` is for
+    /// stream connections): the first time it has any, a `DatagramRuleResponder` joins the
+    /// pipeline right behind the tap.
+    func refreshRules() {
+        guard let id, let context else { return }
+        let live = registry.rules.rules(of: .socket(id))
+        if rules == nil {
+            guard !live.isEmpty else { return }
+            let added = DatagramRuleResponder(log: tap.log)
+            do {
+                try context.pipeline.syncOperations.addHandler(added, position: .after(tap))
+            } catch {
+                return sink.emit(.error(id, .from(error, call: "rule")))
+            }
+            rules = added
+        }
+        rules?.update(live)
+    }
+
+    /// `capture on` while the socket is open: the capture tap joins at the head of the pipeline.
+    func startCapture(_ writer: CaptureWriter) {
+        guard let context, (try? context.pipeline.syncOperations.handler(type: DatagramCaptureTap.self)) == nil else { return }
+        try? context.pipeline.syncOperations.addHandler(makeCaptureTap(writer), position: .first)
+    }
+
+    /// `capture off`: the tap leaves.
+    func stopCapture() {
+        guard let context, let capture = try? context.pipeline.syncOperations.handler(type: DatagramCaptureTap.self) else { return }
+        context.pipeline.syncOperations.removeHandler(capture, promise: nil)
     }
 
     /// Every UDP channel's `.recvAllocator` (listeners and connected sockets).

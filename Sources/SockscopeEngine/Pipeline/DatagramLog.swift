@@ -25,6 +25,8 @@ final class DatagramLog: TrafficTally {
     var id: SocketID?
     private var loggedInBatch = 0
     private var unlogged = DatagramTotals()
+    /// Rule firings beyond the batch's bound: (rule number, times), reported with the batch.
+    private var unloggedFirings: [(rule: Int, times: Int)] = []
     /// This log is in the batcher's list for the current batch.
     private var tallyQueued = false
 
@@ -63,12 +65,33 @@ final class DatagramLog: TrafficTally {
         sink.emit(.sentTo(id, to: peer, bytes: bytes, count: count), request: request)
     }
 
+    /// A rule answered a datagram (`DatagramRuleResponder`): one event, after the datagram and
+    /// before the reply; beyond the batch's bound, counted and reported with the batch.
+    func ruleFired(_ rule: Int) {
+        guard let id else { return }
+        joinBatch()
+        guard logsEveryDatagram || loggedInBatch < Self.datagramsPerBatch else {
+            if let index = unloggedFirings.firstIndex(where: { $0.rule == rule }) {
+                unloggedFirings[index].times += 1
+            } else {
+                unloggedFirings.append((rule, 1))
+            }
+            return
+        }
+        emitUnlogged()
+        sink.emit(.ruleFired(id, rule: rule, times: 1))
+    }
+
     /// Any other event about the socket (an error, its close) comes after the datagrams
     /// counted before it: call this first.
     func emitUnlogged() {
-        guard let id, !unlogged.isEmpty else { return }
-        sink.emit(.moreDatagrams(id, unlogged))
-        unlogged = DatagramTotals()
+        guard let id else { return }
+        if !unlogged.isEmpty {
+            sink.emit(.moreDatagrams(id, unlogged))
+            unlogged = DatagramTotals()
+        }
+        for firing in unloggedFirings { sink.emit(.ruleFired(id, rule: firing.rule, times: firing.times)) }
+        unloggedFirings.removeAll()
     }
 
     /// The batch is leaving: what was counted joins it, and the next batch starts afresh.

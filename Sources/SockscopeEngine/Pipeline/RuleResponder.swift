@@ -62,6 +62,11 @@ final class RuleBook: Sendable {
         _ = rules.withLockedValue { $0.removeValue(forKey: owner) }
     }
 
+    /// One owner's rules, in order.
+    func rules(of owner: RuleOwner) -> [LiveRule] {
+        rules.withLockedValue { $0[owner] ?? [] }
+    }
+
     /// The rules a connection answers by, in the order they are tried: its own, its listener's, everyone's.
     func rules(for connection: SocketID, listener: SocketID?) -> [LiveRule] {
         rules.withLockedValue { rules in

@@ -101,8 +101,12 @@ final class StartTLSNegotiator: ChannelInboundHandler, RemovableChannelHandler {
             let handlers = try setup.handlers(for: id, sink: sink, target: target)
             guard handlers.count == 3 else { throw ChannelError.operationUnsupported }
             let operations = context.pipeline.syncOperations
-            try operations.addHandler(handlers[2], position: .first)
-            try operations.addHandler(handlers[0], position: .first)
+            // A capture tap stays nearest the socket: it must see the ciphertext from now on.
+            let capture = try? operations.handler(type: StreamCaptureTap.self)
+            capture?.tlsBehind = true
+            let front: ChannelPipeline.SynchronousOperations.Position = capture.map { .after($0) } ?? .first
+            try operations.addHandler(handlers[2], position: front)
+            try operations.addHandler(handlers[0], position: front)
             try operations.addHandler(handlers[1], position: .after(handlers[0]))
             connection.tap.wire = (handlers[0] as? TLSWireObserver)?.session
         } catch {

@@ -195,7 +195,8 @@ struct TLSClientSetup: Sendable {
     let host: String
     let roots: CertificateStore
 
-    init(options: TLSClientOptions, host: String) throws {
+    /// `capture`: a running capture gets the session's keys (a Decryption Secrets Block).
+    init(options: TLSClientOptions, host: String, capture: CaptureSwitch? = nil) throws {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.shutdownTimeout = TLSFiles.closeNotifyWait
         // Our verification callback replaces BoringSSL's (it says why a chain fails), so no roots load here.
@@ -208,7 +209,7 @@ struct TLSClientSetup: Sendable {
             configuration.certificateChain = try TLSFiles.certificateChain(certificateFile)
             configuration.privateKey = .privateKey(try TLSFiles.privateKey(keyFile))
         }
-        configuration.keyLogCallback = try KeyLogFile.open(options.keyLogFile)?.callback
+        configuration.keyLogCallback = try KeyLogFile.callback(file: options.keyLogFile, capture: capture)
         context = try NIOSSLContext(configuration: configuration)
         self.options = options
         self.host = host
@@ -323,6 +324,18 @@ enum TLSFiles {
 /// Mode 0600: the file decrypts every session it holds.
 final class KeyLogFile: Sendable {
     private let descriptor: Int32
+
+    /// Where a TLS session's secrets go: the key log file (`--keylog`, SSLKEYLOGFILE), and a
+    /// capture running at the time of the handshake, which puts them in its file. Nil when
+    /// neither can be (no file, no capture switch): BoringSSL then formats no lines at all.
+    static func callback(file path: String?, capture: CaptureSwitch?) throws -> NIOSSLKeyLogCallback? {
+        let file = try open(path)
+        guard file != nil || capture != nil else { return nil }
+        return { line in
+            file?.callback(line)
+            capture?.writer?.submit(.tlsKeyLog(Array(line.readableBytesView)))
+        }
+    }
 
     /// The file `--keylog` names, else SSLKEYLOGFILE's, else nil.
     static func open(_ path: String?) throws -> KeyLogFile? {

@@ -20,7 +20,7 @@ struct TLSServerSetup: Sendable {
 
     /// `host`: the listen address as written; the self-signed certificate names it, localhost,
     /// 127.0.0.1 and ::1.
-    init(options: TLSServerOptions, host: String, now: Date = Date()) throws {
+    init(options: TLSServerOptions, host: String, now: Date = Date(), capture: CaptureSwitch? = nil) throws {
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         if let certificateFile = options.certificateFile, let keyFile = options.keyFile {
@@ -47,7 +47,7 @@ struct TLSServerSetup: Sendable {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.applicationProtocols = options.alpn
         configuration.shutdownTimeout = TLSFiles.closeNotifyWait
-        configuration.keyLogCallback = try KeyLogFile.open(options.keyLogFile)?.callback
+        configuration.keyLogCallback = try KeyLogFile.callback(file: options.keyLogFile, capture: capture)
         requiresClientCertificate = options.requireClientCertificate
         if options.requireClientCertificate {
             // Asks for a certificate and refuses a client without one (SSL_VERIFY_FAIL_IF_NO_PEER_CERT);

@@ -1,0 +1,271 @@
+import Foundation
+import Glibc
+import NIOConcurrencyHelpers
+import SockscopeCore
+
+/// What a capture tap saw, handed to the writer thread (times in microseconds since the epoch).
+enum CaptureRecord: Sendable {
+    case tcpOpen(PacketSynthesis.FlowKey, local: SocketEndpoint, remote: SocketEndpoint, initiatedLocally: Bool,
+                 name: String, midStream: Bool, time: Int64)
+    case tcpData(PacketSynthesis.FlowKey, fromLocal: Bool, [UInt8], time: Int64)
+    /// Bytes read or written that were dropped (the queue was full): their count only.
+    case tcpGap(PacketSynthesis.FlowKey, fromLocal: Bool, count: Int)
+    case tcpFin(PacketSynthesis.FlowKey, fromLocal: Bool, time: Int64)
+    case tcpReset(PacketSynthesis.FlowKey, fromLocal: Bool, time: Int64)
+    case tcpClosed(PacketSynthesis.FlowKey)
+    case udpOpen(PacketSynthesis.FlowKey, name: String)
+    case datagram(PacketSynthesis.FlowKey, local: SocketEndpoint, remote: SocketEndpoint, fromLocal: Bool, [UInt8], time: Int64)
+    /// NSS key log lines from a TLS handshake: a Decryption Secrets Block.
+    case tlsKeyLog([UInt8])
+    /// A read on a TLS connection, submitted before swift-nio-ssl handles it; `readDone` follows
+    /// once it has. The secrets it yields (a server's hello gives a client its handshake keys)
+    /// must precede it in the file, where Wireshark looks them up, so its packets and anything
+    /// else of its connection wait until then.
+    case tlsRead(PacketSynthesis.FlowKey, [UInt8], time: Int64)
+    case readDone(PacketSynthesis.FlowKey)
+
+    /// The connection or socket the record is about; nil for key lines.
+    var flow: PacketSynthesis.FlowKey? {
+        switch self {
+        case .tcpOpen(let key, _, _, _, _, _, _), .tcpData(let key, _, _, _), .tcpGap(let key, _, _), .tcpFin(let key, _, _),
+             .tcpReset(let key, _, _), .tcpClosed(let key), .udpOpen(let key, _), .datagram(let key, _, _, _, _, _),
+             .tlsRead(let key, _, _), .readDone(let key):
+            key
+        case .tlsKeyLog:
+            nil
+        }
+    }
+
+    /// Payload bytes held.
+    var payloadCount: Int {
+        switch self {
+        case .tcpData(_, _, let bytes, _), .datagram(_, _, _, _, let bytes, _), .tlsKeyLog(let bytes), .tlsRead(_, let bytes, _):
+            bytes.count
+        default: 0
+        }
+    }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000 + Int64(time.tv_nsec) / 1000
+    }
+}
+
+/// Writes a capture to disk on a thread of its own, so the event loops never wait for the
+/// disk: taps hand it records (`submit`, a lock and an append), it turns them into packets
+/// (`PacketSynthesis`) and writes them out.
+///
+/// Bounded: at most `queueLimit` payload bytes wait. A record that does not fit is dropped and
+/// counted (the summary says how many); a dropped read or write still moves its connection's
+/// sequence numbers on, so Wireshark shows the hole ("previous segment not captured").
+///
+/// The ring (`maxBytes`): two files of at most half each. When the current one would grow
+/// past its half it becomes `NAME.1.pcapng` (replacing the older one) and a new `NAME.pcapng`
+/// starts, with the header, every TLS key seen so far and every open connection's handshake
+/// again, so each file opens on its own.
+final class CaptureWriter: @unchecked Sendable {
+    static let queueLimit = 32 << 20
+    /// The writer takes what waits this often while a capture runs, or sooner once `wakeBytes` wait.
+    static let pollInterval = 0.01
+    static let wakeBytes = 1 << 20
+
+    let path: String
+    let maxBytes: Int?
+    private let olderPath: String
+
+    private struct Queue {
+        var records: [CaptureRecord] = []
+        var bytes = 0
+        var nextFlow = 0
+        var stopping = false
+        var droppedRecords = 0
+        var droppedBytes = 0
+    }
+
+    /// Value 1: records wait (or a stop); 0: nothing to do.
+    private let queue = ConditionLock(value: 0)
+    private var pending = Queue()  // guarded by `queue`
+    private var whenStopped: (@Sendable (CaptureSummary) -> Void)?  // guarded by `queue`
+
+    // Writer thread only.
+    private var descriptor: Int32
+    private var synthesis = PacketSynthesis()
+    private var fileBytes = 0
+    private var writtenBytes = 0
+    private var rotations = 0
+    private var keyLog: [UInt8] = []
+    private var writeError: Int32 = 0
+    /// TLS connections whose latest read swift-nio-ssl has not finished with: their records wait.
+    private var held: [PacketSynthesis.FlowKey: [CaptureRecord]] = [:]
+
+    /// Opens (truncates) `path`; throws the open's failure.
+    init(path: String, maxBytes: Int?) throws {
+        self.path = path
+        self.maxBytes = maxBytes
+        olderPath = Self.olderName(of: path)
+        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw SocketFailure.file(call: "open", errno: errno, path: path) }
+        synthesis.writer.fileHeader()
+        let thread = Thread { [self] in run() }
+        thread.name = "sockscope capture"
+        thread.start()
+    }
+
+    /// `dir/name.pcapng` -> `dir/name.1.pcapng`: the ring's older file.
+    static func olderName(of path: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        if let dot = path[slash...].lastIndex(of: "."), dot != slash {
+            return String(path[..<dot]) + ".1" + String(path[dot...])
+        }
+        return path + ".1"
+    }
+
+    /// A new flow's key (one per connection or UDP socket).
+    func nextFlow() -> PacketSynthesis.FlowKey {
+        queue.lock()
+        pending.nextFlow += 1
+        let key = PacketSynthesis.FlowKey(pending.nextFlow)
+        queue.unlock()
+        return key
+    }
+
+    /// Queues a record for the writer thread; any thread. Dropped (and counted) when the queue
+    /// is full or the capture has stopped.
+    func submit(_ record: CaptureRecord) {
+        queue.lock()
+        guard !pending.stopping else { return queue.unlock() }
+        let size = record.payloadCount
+        if size > 0, pending.bytes + size > Self.queueLimit {
+            pending.droppedRecords += 1
+            pending.droppedBytes += size
+            // The connection's numbers still move on: the bytes are kept as a count.
+            if case .tcpData(let key, let fromLocal, let bytes, _) = record {
+                pending.records.append(.tcpGap(key, fromLocal: fromLocal, count: bytes.count))
+            } else if case .tlsRead(let key, let bytes, _) = record {
+                pending.records.append(.tcpGap(key, fromLocal: false, count: bytes.count))
+            }
+            return queue.unlock(withValue: 1)
+        }
+        pending.records.append(record)
+        pending.bytes += size
+        // No wake-up per record (a futex call per read and write cost more than the echo): the
+        // writer looks every `pollInterval`, and is woken only once a megabyte waits.
+        queue.unlock(withValue: pending.bytes >= Self.wakeBytes ? 1 : 0)
+    }
+
+    /// Stops taking records; once those queued are written the file is closed and `done` is
+    /// called (on the writer thread) with what was written.
+    func stop(_ done: @escaping @Sendable (CaptureSummary) -> Void) {
+        queue.lock()
+        pending.stopping = true
+        whenStopped = done
+        queue.unlock(withValue: 1)
+    }
+
+    // MARK: Writer thread
+
+    private func run() {
+        while true {
+            if !queue.lock(whenValue: 1, timeoutSeconds: Self.pollInterval) { queue.lock() }
+            let records = pending.records
+            let stopping = pending.stopping
+            pending.records = []
+            pending.bytes = 0
+            let done = stopping ? whenStopped : nil
+            let dropped = (pending.droppedRecords, pending.droppedBytes)
+            queue.unlock(withValue: 0)
+            for record in records { take(record) }
+            if stopping {
+                for key in held.keys.sorted(by: { $0.value < $1.value }) { held.removeValue(forKey: key)?.forEach(write) }
+            }
+            flush()
+            if stopping {
+                close(descriptor)
+                done?(CaptureSummary(path: path, packets: synthesis.packets, fileBytes: writtenBytes,
+                                     droppedRecords: dropped.0, droppedBytes: dropped.1, rotations: rotations,
+                                     writeFailure: writeError == 0 ? nil : SocketFailure.file(call: "write", errno: writeError, path: path).explanation))
+                return
+            }
+        }
+    }
+
+    /// Writes `record`, unless its connection's records wait for a TLS read to be done.
+    private func take(_ record: CaptureRecord) {
+        switch record {
+        case .tlsRead(let key, _, _) where held[key] == nil:
+            held[key] = [record]
+        case .readDone(let key):
+            held.removeValue(forKey: key)?.forEach(write)
+        default:
+            if let key = record.flow, held[key] != nil { held[key]?.append(record) } else { write(record) }
+        }
+    }
+
+    private func write(_ record: CaptureRecord) {
+        // A record's packets: its bytes, and per 64 000-byte segment and ACK well under 512 bytes of headers.
+        let recordBytes = record.payloadCount + record.payloadCount / 64 + 512
+        if let maxBytes, fileBytes + synthesis.writer.bytes.count + recordBytes > maxBytes / 2 {
+            rotate()
+        }
+        switch record {
+        case .tcpOpen(let key, let local, let remote, let initiatedLocally, let name, let midStream, let time):
+            let comment = midStream ? "sockscope \(name) (capture began while it was open: earlier bytes are not here)" : "sockscope \(name)"
+            synthesis.openTCP(key, local: local, remote: remote, initiatedLocally: initiatedLocally, name: name,
+                              comment: comment, at: time)
+        case .tcpData(let key, let fromLocal, let bytes, let time):
+            bytes.withUnsafeBytes { synthesis.tcpData(key, fromLocal: fromLocal, $0, at: time) }
+        case .tcpGap(let key, let fromLocal, let count):
+            synthesis.tcpGap(key, fromLocal: fromLocal, count: count)
+        case .tcpFin(let key, let fromLocal, let time):
+            synthesis.tcpFin(key, fromLocal: fromLocal, at: time)
+        case .tcpReset(let key, let fromLocal, let time):
+            synthesis.tcpReset(key, fromLocal: fromLocal, at: time)
+        case .tcpClosed(let key):
+            synthesis.forget(key)
+        case .udpOpen(let key, let name):
+            synthesis.openUDP(key, comment: "sockscope \(name)")
+        case .datagram(let key, let local, let remote, let fromLocal, let bytes, let time):
+            bytes.withUnsafeBytes { synthesis.datagram(key, local: local, remote: remote, fromLocal: fromLocal, $0, at: time) }
+        case .tlsKeyLog(let lines):
+            keyLog += lines
+            synthesis.writer.tlsKeyLog(lines)
+        case .tlsRead(let key, let bytes, let time):
+            bytes.withUnsafeBytes { synthesis.tcpData(key, fromLocal: false, $0, at: time) }
+        case .readDone:
+            break
+        }
+        if synthesis.writer.bytes.count >= 1 << 20 { flush() }
+    }
+
+    private func rotate() {
+        flush()
+        guard fileBytes > 0 else { return }
+        close(descriptor)
+        rename(path, olderPath)
+        descriptor = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        fileBytes = 0
+        rotations += 1
+        synthesis.writer.fileHeader()
+        if !keyLog.isEmpty { synthesis.writer.tlsKeyLog(keyLog) }
+        let older = olderPath
+        synthesis.restartFlows(comment: { "sockscope \($0) (continued from \(older))" }, at: CaptureRecord.now())
+    }
+
+    private func flush() {
+        let bytes = synthesis.writer.take()
+        guard descriptor >= 0, writeError == 0 else { return }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                writeError = errno
+                return
+            }
+            offset += written
+        }
+        fileBytes += bytes.count
+        writtenBytes += bytes.count
+    }
+}
