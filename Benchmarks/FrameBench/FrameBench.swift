@@ -13,7 +13,7 @@
 // report starts with the date, the commit and whether frames were presented.
 //
 //   swift run -c release FrameBench [--connections N] [--entries N] [--size 200x60] [--runs N]
-//   script -qfc "$(swift build -c release --show-bin-path)/FrameBench --present --report out.txt" /dev/null
+//   script -qfc "stty cols 200 rows 60; $(swift build -c release --show-bin-path)/FrameBench --present --report out.txt" /dev/null
 import Glibc
 import SockscopeCore
 import SockscopeTerminal
@@ -295,6 +295,9 @@ enum FrameBench {
         focus(.connections)
         key(.character("g"))
         let selected = state.view.selectedConnection ?? SocketID(.connection, 1)
+        // Detail on screen whatever the terminal's size: beside the tables from 160 columns,
+        // in the Log's place when it has the focus on a narrower one.
+        focus(.detail)
         let streaming = [selected] + (2...16).map { SocketID(.connection, $0) }.filter { $0 != selected }
         let framePeriodNanoseconds: Int64 = 50_000_000
         let cpuBefore = cpuSeconds()
