@@ -107,6 +107,9 @@ wait_for "sendfile $big: sending"
 tmuxc send-keys -t shot Tab  # Connections: Detail shows the sending client, C1
 wait_for "graphs, one column a second"
 sleep 20  # twenty seconds of graph, one column each; the whole file takes ~54 s at 20 MB/s
+shot watching
+tmuxc send-keys -t shot Tab z  # Detail, zoomed: every graph, both ends side by side
+wait_for "retrans"
 shot graphs
 tmuxc send-keys -t shot q y
 tmuxc kill-session -t shot 2>/dev/null || true
