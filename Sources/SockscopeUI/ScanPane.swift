@@ -11,7 +11,17 @@ enum ScanPane {
         grid.clear(body)
         let scan = state.scan
         let rows = scan.shownRows
-        let area = PaneFrame.draw(in: &grid, body, title: title(scan, shown: rows.count), focused: true)
+        var area = PaneFrame.draw(in: &grid, body, title: title(scan, shown: rows.count), focused: true)
+        if scan.isRunning, scan.portCount > 0, area.height > 1 {
+            // While it runs: how far it is, over the ports as they come in.
+            let fraction = Double(scan.answered) / Double(scan.portCount)
+            let text = " \(Int(fraction * 100))%  \(scan.answered) of \(scan.portCount) ports"
+            let barWidth = max(0, min(40, area.width - TextWidth.columns(of: text)))
+            let used = grid.put(ProgressBar.text(fraction, width: barWidth, glyphs: state.view.glyphs), x: area.x, y: area.y,
+                                maxWidth: area.width, role: .info)
+            grid.put(text, x: area.x + used, y: area.y, maxWidth: area.width - used, role: .dim)
+            area = Rect(x: area.x, y: area.y + 1, width: area.width, height: area.height - 1)
+        }
         if scan.rows.isEmpty {
             let waiting = scan.summary == nil ? "Scanning: no answers yet..." : "No ports answered."
             grid.put(waiting, x: area.x, y: area.y, maxWidth: area.width, role: .dim)

@@ -132,8 +132,9 @@ private struct Recording {
         #expect(graphRows[0].contains("#") && graphRows[0].contains("."), "full columns and the stall's floor")
     }
 
-    @Test func aListenerGraphsAcceptsItsQueueAgainstTheBacklogAndRefusals() throws {
-        var recording = Recording(width: 120, height: 40)
+    @Test(arguments: [(80, 24), (120, 40), (200, 60)])
+    func aListenerGraphsAcceptsItsQueueAgainstTheBacklogAndRefusals(_ size: (Int, Int)) throws {
+        var recording = Recording(width: size.0, height: size.1)
         recording.feed(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 8), at: 0)
         var client = 1
         for second in 0..<20 {
@@ -152,7 +153,7 @@ private struct Recording {
         recording.feed(.refused(L1, remote: "127.0.0.1:50000", reason: "not allowed"), at: 15_000)
         recording.select(L1)
         let frame = Screen.render(recording.state)
-        assertSnapshot(frame, named: "graphs-listener-120x40")
+        assertSnapshot(frame, named: "graphs-listener-\(size.0)x\(size.1)")
         let lines = frame.grid.textLines
         let accepts = try #require(lines.first { $0.contains("│accepts ") })
         #expect(accepts.contains("3/s"))

@@ -33,10 +33,13 @@ private let start = Timestamp(nanoseconds: 1_795_283_403_000_000_000)
         #expect(lines.contains { $0.contains("1-21") && $0.contains("closed") && $0.contains("ECONNREFUSED") })
         #expect(lines.contains { $0.contains("23-500") && $0.contains("478") })
         #expect(!frame.contains("\u{1b}") && !frame.contains("\u{7}"))
+        // While it runs, a progress bar over the ports: 500 of 1024 is 48%, 19.5 of 40 columns.
+        #expect(lines.contains { $0.contains("███████████████████▌░░░░░░░░░░░░░░░░░░░░ 48%  500 of 1024 ports") }, "\(frame)")
         feed(.finished(ScanSummary(address: .ipv4(.loopback, port: 0), portCount: 1024, scanned: 1024, open: [22], closed: 1023,
                                    filtered: 0, elapsedMicroseconds: 41_000, maxInFlight: 3, stopped: false)))
         _ = Reducer.reduce(&state, .engine(EngineEvent(time: start, request: request, kind: .requestCompleted)))
         frame = Screen.render(state).grid.textLines.joined(separator: "\n")
         #expect(frame.contains("1 open, done in 0.041 s"), "\(frame)")
+        #expect(!frame.contains("ports\n") && !frame.contains("░"), "no bar once done")
     }
 }
