@@ -12,7 +12,8 @@ public enum Reducer {
     /// is reading (`Enter` on it, or a filter naming it): the conversation view shows
     /// `DataPreview.followedLimit` bytes of each entry, not `DataPreview.limit`.
     private static func followConversation(state: inout AppState) -> [Effect] {
-        guard state.interactive else { return [] }
+        // Runs after every event: the common case (no filter, nothing followed) costs one comparison.
+        guard state.interactive, state.view.logFilter != nil || state.log.followed != nil else { return [] }
         let wanted = state.view.logFilter.flatMap { SocketID(parsing: $0.trimmingWhitespace) }
             .flatMap { state.connection($0)?.transport.isDatagram == false ? $0 : nil }
         guard wanted != state.log.followed else { return [] }
