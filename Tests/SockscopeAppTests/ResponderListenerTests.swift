@@ -101,8 +101,10 @@ import TestSupport
         let failures = server.output.split(separator: "\n").filter { $0.contains(#""errno":"EMFILE""#) }
         #expect(failures.count == 2, "the first failure and one line with the count: \(failures)")
         let counted = try #require(failures.last)
-        let count = try #require(counted.firstMatch(of: /(\d+) accepts failed with EMFILE in/)?.1).flatMap { Int($0) }
-        #expect((count ?? 0) >= 2, "\(counted)")
+        // How many failed depends on how fast this machine's hammer is; counting two in one
+        // line is AcceptFailureTests' (deterministic) job.
+        let count = try #require(counted.firstMatch(of: /(\d+) accepts? failed with EMFILE in/)?.1).flatMap { Int($0) }
+        #expect((count ?? 0) >= 1, "\(counted)")
         #expect(failures.first?.contains("accepting paused") == true)
         #expect(failures.first?.contains("ulimit -n") == true)
     }

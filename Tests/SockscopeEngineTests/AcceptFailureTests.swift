@@ -31,5 +31,33 @@ struct AcceptFailureTests {
         let client = try PythonPeer.run(PeerScripts.sendThenRead, [String(listener.port), "still serving"])
         #expect(await client.waitForOutput(containing: "GOT still serving"), "client said: \(client.output)")
         #expect(harness.closedReason(of: listener.id) == nil)
+
+        // The first line promised a count once accepting works again: kept after one failure too.
+        let episode = try await harness.first("the episode's end") { kind -> SocketFailure? in
+            if case .error(listener.id, let failure) = kind, failure.explanation.contains("accepting again") { return failure }
+            return nil
+        }
+        #expect(episode.explanation.hasPrefix("1 accept failed with EMFILE in "), "\(episode.explanation)")
+    }
+
+    /// Failures while paused are counted, not each reported: two errors, one first line and one count.
+    @Test(.requires("python3")) func failuresDuringAPauseAreCountedInOneLine() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(.echo)
+        let channel = try #require(harness.engine.registry.entry(for: listener.id)?.channel)
+        try await channel.eventLoop.submit {
+            channel.pipeline.fireErrorCaught(IOError(errnoCode: EMFILE, reason: "accept"))
+            channel.pipeline.fireErrorCaught(IOError(errnoCode: EMFILE, reason: "accept"))
+        }.get()
+        let client = try PythonPeer.run(PeerScripts.sendThenRead, [String(listener.port), "still serving"])
+        #expect(await client.waitForOutput(containing: "GOT still serving"), "client said: \(client.output)")
+        let episode = try await harness.first("the episode's end") { kind -> SocketFailure? in
+            if case .error(listener.id, let failure) = kind, failure.explanation.contains("accepting again") { return failure }
+            return nil
+        }
+        #expect(episode.explanation.hasPrefix("2 accepts failed with EMFILE in "), "\(episode.explanation)")
+        let errors = harness.events.filter { if case .error(listener.id, _) = $0.kind { return true }; return false }
+        #expect(errors.count == 2, "the first failure and the count, nothing per failure: \(errors)")
     }
 }

@@ -140,13 +140,16 @@ final class ListenerHandler: ChannelInboundHandler, SocketControl {
         }
     }
 
-    /// One line for a whole episode: how many accepts failed, over how long.
+    /// One line for a whole episode: how many accepts failed, over how long. Also after a
+    /// single failure: the first line promised one, and without it a reader cannot tell a
+    /// listener that recovered from one still paused.
     private func reportEpisodeEnd(recovered: Bool) {
-        guard let episode = exhaustion.end(at: .now()), episode.failures > 1 else { return }
+        guard let episode = exhaustion.end(at: .now()) else { return }
         let name = ErrnoCatalog.entry(for: episode.errno)?.name ?? "errno \(episode.errno)"
         let seconds = Double(episode.duration.nanoseconds / 1_000_000) / 1000
         var failure = SocketFailure.system(call: "accept", errno: episode.errno)
-        failure.explanation = "\(episode.failures) accepts failed with \(name) in \(seconds) s (the first is reported above); "
+        let counted = episode.failures == 1 ? "1 accept failed" : "\(episode.failures) accepts failed"
+        failure.explanation = "\(counted) with \(name) in \(seconds) s (the first is reported above); "
             + (recovered ? "accepting again" : "then the listener closed")
         sink.emit(.error(id, failure))
     }
