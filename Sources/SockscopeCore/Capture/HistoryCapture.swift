@@ -96,6 +96,7 @@ public enum HistoryCapture {
                 break
             }
         }
+        synthesis.settleAcks()
         return Outcome(file: synthesis.writer.take(), packets: synthesis.packets, truncatedEntries: truncated,
                        skippedEntries: skipped)
     }

@@ -1,7 +1,13 @@
 /// Turns what sockets did (a connection opened, bytes read or written, FIN, RST, a datagram)
 /// into IP packets in a pcapng file (`PcapngWriter`), as a capture on the wire would show
 /// them: real addresses and ports, a TCP handshake, sequence and acknowledgement numbers
-/// that follow the bytes, an ACK from the receiver after each read or write, FIN and RST.
+/// that follow the bytes, the receiver's ACK of each read or write, FIN and RST.
+///
+/// An ACK rides on the receiver's next segment when that comes first, as on the wire: a
+/// request and its reply are two packets, not four (half the work for a capture of
+/// request/response traffic). It is written on its own when the sender sends again, before a
+/// FIN, RST or gap, or when the caller settles what is owed (`settleAcks`, at the end of
+/// each batch the capture writer takes, and at the end of a saved file).
 ///
 /// The headers are made up (we see the socket API, not the wire): one segment per read or
 /// write (cut at 64 000 bytes, under IP's 64 KiB), window scaling so a receiver never seems
@@ -25,9 +31,13 @@ public struct PacketSynthesis: Sendable {
         var localFinSent = false
         var remoteFinSent = false
         var name: String
+        /// An ACK one side owes for the other's data (`byLocal`: we owe it), stamped with the data's time.
+        var ackOwed: (byLocal: Bool, time: Int64)?
     }
 
     private var tcp: [FlowKey: TCPFlow] = [:]
+    /// Flows that may owe an ACK (`settleAcks` writes them).
+    private var owingAcks: Set<FlowKey> = []
     /// Open connections by (local, remote): a connection both of whose ends are ours (sockscope
     /// talking to itself) is written once, from the end that opened first, as the wire has it once.
     private var tcpEnds: Set<[SocketEndpoint]> = []
@@ -37,6 +47,8 @@ public struct PacketSynthesis: Sendable {
     /// UDP sockets whose first datagram is still to come: the comment it will carry.
     private var udpComments: [FlowKey: String] = [:]
     public var writer = PcapngWriter()
+    /// The packet being made: its IP and transport headers (kept for the next).
+    private var headers: [UInt8] = []
     /// Packets made so far.
     public private(set) var packets = 0
 
@@ -66,28 +78,52 @@ public struct PacketSynthesis: Sendable {
     /// Bytes one side sent (`fromLocal`: we wrote them; else we read them), then the other side's ACK.
     public mutating func tcpData(_ key: FlowKey, fromLocal: Bool, _ payload: UnsafeRawBufferPointer, at time: Int64) {
         guard var flow = tcp[key], payload.count > 0 else { return }
+        settleAck(&flow, unlessOwedBy: fromLocal)
         var offset = 0
         while offset < payload.count {
             let piece = UnsafeRawBufferPointer(rebasing: payload[offset ..< min(payload.count, offset + Self.segmentLimit)])
             segment(&flow, fromLocal: fromLocal, flags: [.psh, .ack], payload: piece, at: time)
             offset += piece.count
         }
-        segment(&flow, fromLocal: !fromLocal, flags: [.ack], at: time)
+        flow.ackOwed = (byLocal: !fromLocal, time: time)
+        owingAcks.insert(key)
         tcp[key] = flow
+    }
+
+    /// Writes every ACK still owed: each flow is then as it would be had each been written at once.
+    public mutating func settleAcks() {
+        for key in owingAcks.sorted(by: { $0.value < $1.value }) {
+            guard var flow = tcp[key], flow.ackOwed != nil else { continue }
+            settleAck(&flow, unlessOwedBy: nil)
+            tcp[key] = flow
+        }
+        owingAcks.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the ACK `flow` owes, if any, unless the side that owes it is the one about to send
+    /// (`unlessOwedBy`): its segment carries the acknowledgement.
+    private mutating func settleAck(_ flow: inout TCPFlow, unlessOwedBy sender: Bool?) {
+        guard let owed = flow.ackOwed else { return }
+        flow.ackOwed = nil
+        if owed.byLocal != sender { segment(&flow, fromLocal: owed.byLocal, flags: [.ack], at: owed.time) }
     }
 
     /// Bytes that were sent but are not in the file (a capture that could not keep up, a
     /// preview shorter than the count): the sequence numbers move on, so Wireshark shows the gap.
     public mutating func tcpGap(_ key: FlowKey, fromLocal: Bool, count: Int) {
-        guard count > 0 else { return }
-        if fromLocal { tcp[key]?.localNext &+= UInt32(truncatingIfNeeded: count) } else {
-            tcp[key]?.remoteNext &+= UInt32(truncatingIfNeeded: count)
+        guard count > 0, var flow = tcp[key] else { return }
+        // What was acknowledged stops where the bytes seen stop.
+        settleAck(&flow, unlessOwedBy: nil)
+        if fromLocal { flow.localNext &+= UInt32(truncatingIfNeeded: count) } else {
+            flow.remoteNext &+= UInt32(truncatingIfNeeded: count)
         }
+        tcp[key] = flow
     }
 
     /// One side's FIN, and the other's ACK of it (once per side).
     public mutating func tcpFin(_ key: FlowKey, fromLocal: Bool, at time: Int64) {
         guard var flow = tcp[key], !(fromLocal ? flow.localFinSent : flow.remoteFinSent) else { return }
+        settleAck(&flow, unlessOwedBy: fromLocal)
         segment(&flow, fromLocal: fromLocal, flags: [.fin, .ack], at: time)
         if fromLocal { flow.localFinSent = true } else { flow.remoteFinSent = true }
         segment(&flow, fromLocal: !fromLocal, flags: [.ack], at: time)
@@ -98,12 +134,16 @@ public struct PacketSynthesis: Sendable {
     public mutating func tcpReset(_ key: FlowKey, fromLocal: Bool, at time: Int64) {
         guard var flow = tcp.removeValue(forKey: key) else { return }
         tcpEnds.remove([flow.local, flow.remote])
+        settleAck(&flow, unlessOwedBy: fromLocal)
         segment(&flow, fromLocal: fromLocal, flags: [.rst, .ack], at: time)
     }
 
     /// The connection is gone (after its FINs, or without them); nothing more is written for it.
     public mutating func forget(_ key: FlowKey) {
-        if let flow = tcp.removeValue(forKey: key) { tcpEnds.remove([flow.local, flow.remote]) }
+        if var flow = tcp.removeValue(forKey: key) {
+            tcpEnds.remove([flow.local, flow.remote])
+            settleAck(&flow, unlessOwedBy: nil)
+        }
         udpComments[key] = nil
     }
 
@@ -134,16 +174,14 @@ public struct PacketSynthesis: Sendable {
         guard fromLocal || !udpLocals.contains(remote) else { return }
         let (source, destination) = fromLocal ? (local, remote) : (remote, local)
         guard let sourcePort = source.port, let destinationPort = destination.port, payload.count <= 65_527 else { return }
-        var udp: [UInt8] = []
-        udp.reserveCapacity(8)
-        udp.appendBigEndian(sourcePort)
-        udp.appendBigEndian(destinationPort)
-        udp.appendBigEndian(UInt16(truncatingIfNeeded: 8 + payload.count))
-        udp.appendBigEndian(UInt16(0))
-        guard let header = ipPacket(protocol: 17, from: source, to: destination, transport: &udp, payload: payload) else { return }
-        let comment = udpComments.removeValue(forKey: key)
-        writer.packet(microseconds: time, header: header, payload: payload, comment: comment)
-        packets += 1
+        let comment = udpComments[key]
+        let written = emitPacket(protocol: 17, from: source, to: destination, payload: payload, at: time, comment: comment) { udp in
+            udp.appendBigEndian(sourcePort)
+            udp.appendBigEndian(destinationPort)
+            udp.appendBigEndian(UInt16(truncatingIfNeeded: 8 + payload.count))
+            udp.appendBigEndian(UInt16(0))  // checksum, set by `emitPacket`
+        }
+        if written { udpComments[key] = nil }
     }
 
     // MARK: Packets
@@ -174,71 +212,81 @@ public struct PacketSynthesis: Sendable {
         let sequence = fromLocal ? flow.localNext : flow.remoteNext
         let acknowledged = fromLocal ? flow.remoteNext : flow.localNext
         let isSYN = flags.contains(.syn)
-        var tcpHeader: [UInt8] = []
-        tcpHeader.reserveCapacity(28)
-        tcpHeader.appendBigEndian(sourcePort)
-        tcpHeader.appendBigEndian(destinationPort)
-        tcpHeader.appendBigEndian(sequence)
-        tcpHeader.appendBigEndian(flags.contains(.ack) ? acknowledged : 0)
-        tcpHeader.append((isSYN ? 7 : 5) << 4)  // data offset in 32-bit words
-        tcpHeader.append(flags.rawValue)
-        tcpHeader.appendBigEndian(UInt16(65_535))  // window (scaled by 2^14 after the handshake)
-        tcpHeader.appendBigEndian(UInt16(0))  // checksum, set by `ipPacket`
-        tcpHeader.appendBigEndian(UInt16(0))  // urgent pointer
-        if isSYN {
-            tcpHeader += [2, 4, 0xFF, 0xD7]  // MSS 65 495
-            tcpHeader += [1, 3, 3, Self.windowScale]  // NOP, window scale
+        let written = emitPacket(protocol: 6, from: source, to: destination, payload: payload, at: time, comment: comment) { tcp in
+            tcp.appendBigEndian(sourcePort)
+            tcp.appendBigEndian(destinationPort)
+            tcp.appendBigEndian(sequence)
+            tcp.appendBigEndian(flags.contains(.ack) ? acknowledged : 0)
+            tcp.append((isSYN ? 7 : 5) << 4)  // data offset in 32-bit words
+            tcp.append(flags.rawValue)
+            tcp.appendBigEndian(UInt16(65_535))  // window (scaled by 2^14 after the handshake)
+            tcp.appendBigEndian(UInt16(0))  // checksum, set by `emitPacket`
+            tcp.appendBigEndian(UInt16(0))  // urgent pointer
+            if isSYN {
+                tcp.appendBigEndian(UInt32(0x0204_FFD7))  // MSS 65 495
+                tcp.appendBigEndian(UInt32(0x0103_0300 | UInt32(Self.windowScale)))  // NOP, window scale
+            }
         }
-        guard let header = ipPacket(protocol: 6, from: source, to: destination, transport: &tcpHeader, payload: payload) else { return }
-        writer.packet(microseconds: time, header: header, payload: payload, comment: comment)
-        packets += 1
+        guard written else { return }
         let advance = UInt32(payload.count) &+ (isSYN || flags.contains(.fin) ? 1 : 0)
         if fromLocal { flow.localNext &+= advance } else { flow.remoteNext &+= advance }
     }
 
-    /// The IP header for `transport` (a TCP or UDP header, whose checksum it fills in) and
-    /// `payload`: IPv4 or IPv6 as the addresses are. Nil for addresses that are not IP.
-    private func ipPacket(protocol number: UInt8, from source: SocketEndpoint, to destination: SocketEndpoint,
-                          transport: inout [UInt8], payload: UnsafeRawBufferPointer) -> [UInt8]? {
-        let length = transport.count + payload.count
-        let checksumOffset = number == 6 ? 16 : 6
+    /// Writes one packet: its IP header, the transport header `transport` appends (a TCP or
+    /// UDP header, whose checksum is filled in here), and `payload`; IPv4 or IPv6 as the
+    /// addresses are. False (nothing written) for addresses that are not IP or a payload too
+    /// large. The headers are built in `headers`, kept from packet to packet: no allocation per packet.
+    private mutating func emitPacket(protocol number: UInt8, from source: SocketEndpoint, to destination: SocketEndpoint,
+                                     payload: UnsafeRawBufferPointer, at time: Int64, comment: String?,
+                                     transport: (inout [UInt8]) -> Void) -> Bool {
+        var header = headers
+        headers = []
+        defer { headers = header }
+        header.removeAll(keepingCapacity: true)
         var sum = Checksum()
-        var header: [UInt8] = []
+        let ipLength: Int
         switch (source, destination) {
         case (.ipv4(let from, _), .ipv4(let to, _)):
-            guard 20 + length <= 65_535 else { return nil }
-            header.reserveCapacity(20 + transport.count)
-            header += [0x45, 0]
-            header.appendBigEndian(UInt16(truncatingIfNeeded: 20 + length))
-            header += [0, 0, 0x40, 0, 64, number, 0, 0]  // id 0, DF, TTL 64, checksum below
+            ipLength = 20
+            header.appendBigEndian(UInt32(0x4500_0000))  // version 4, header 5 words; total length below
+            header.appendBigEndian(UInt32(0x0000_4000))  // id 0, DF
+            header.append(64); header.append(number)  // TTL 64
+            header.appendBigEndian(UInt16(0))  // header checksum below
             header.appendBigEndian(from.value)
             header.appendBigEndian(to.value)
-            let ipChecksum = header.withUnsafeBytes { bytes in var c = Checksum(); c.add(bytes); return c.value }
-            header[10] = UInt8(ipChecksum >> 8)
-            header[11] = UInt8(ipChecksum & 0xFF)
             sum.add(from.value); sum.add(to.value)
-            sum.add(UInt32(number)); sum.add(UInt32(length))
         case (.ipv6(let from, _), .ipv6(let to, _)):
-            header.reserveCapacity(40 + transport.count)
-            header += [0x60, 0, 0, 0]
-            header.appendBigEndian(UInt16(truncatingIfNeeded: length))
-            header += [number, 64]
-            for word in [from.high, from.low, to.high, to.low] { header.appendBigEndian(word) }
-            for word in [from.high, from.low, to.high, to.low] {
-                sum.add(UInt32(truncatingIfNeeded: word >> 32)); sum.add(UInt32(truncatingIfNeeded: word))
-            }
-            sum.add(UInt32(length)); sum.add(UInt32(number))
+            ipLength = 40
+            header.appendBigEndian(UInt32(0x6000_0000))
+            header.appendBigEndian(UInt16(0))  // payload length below
+            header.append(number); header.append(64)
+            header.appendBigEndian(from.high); header.appendBigEndian(from.low)
+            header.appendBigEndian(to.high); header.appendBigEndian(to.low)
+            header.withUnsafeBytes { sum.add(UnsafeRawBufferPointer(rebasing: $0[8..<40])) }
         default:
-            return nil
+            return false
         }
-        transport.withUnsafeBytes { sum.add($0) }
+        transport(&header)
+        let length = header.count - ipLength + payload.count
+        if ipLength == 20 {
+            guard 20 + length <= 65_535 else { return false }
+            header.setBigEndian(UInt16(truncatingIfNeeded: 20 + length), at: 2)
+            let ipChecksum = header.withUnsafeBytes { bytes in
+                var c = Checksum(); c.add(UnsafeRawBufferPointer(rebasing: bytes[0..<20])); return c.value
+            }
+            header.setBigEndian(ipChecksum, at: 10)
+        } else {
+            header.setBigEndian(UInt16(truncatingIfNeeded: length), at: 4)
+        }
+        sum.add(UInt32(number)); sum.add(UInt32(length))
+        header.withUnsafeBytes { sum.add(UnsafeRawBufferPointer(rebasing: $0[ipLength...])) }
         sum.add(payload)
         var checksum = sum.value
         if number == 17 && checksum == 0 { checksum = 0xFFFF }  // UDP: 0 means "none"
-        transport[checksumOffset] = UInt8(checksum >> 8)
-        transport[checksumOffset + 1] = UInt8(checksum & 0xFF)
-        header += transport
-        return header
+        header.setBigEndian(checksum, at: ipLength + (number == 6 ? 16 : 6))
+        writer.packet(microseconds: time, header: header, payload: payload, comment: comment)
+        packets += 1
+        return true
     }
 }
 
@@ -275,5 +323,10 @@ struct Checksum {
 extension [UInt8] {
     fileprivate mutating func appendBigEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
+    }
+
+    fileprivate mutating func setBigEndian(_ value: UInt16, at offset: Int) {
+        self[offset] = UInt8(value >> 8)
+        self[offset + 1] = UInt8(value & 0xFF)
     }
 }

@@ -63,12 +63,10 @@ final class StreamCaptureTap: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let key else { return context.fireChannelRead(data) }
         let buffer = Self.unwrapInboundIn(data)
-        let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-        guard tlsBehind else {
-            writer.submit(.tcpData(key, fromLocal: false, bytes, time: CaptureRecord.now()))
-            return context.fireChannelRead(data)
-        }
-        writer.submit(.tlsRead(key, bytes, time: CaptureRecord.now()))
+        let record: CaptureRecord = tlsBehind ? .tlsRead(key, CaptureRecord.unplaced, time: CaptureRecord.now())
+            : .tcpData(key, fromLocal: false, CaptureRecord.unplaced, time: CaptureRecord.now())
+        buffer.withUnsafeReadableBytes { writer.submit(record, payload: $0) }
+        guard tlsBehind else { return context.fireChannelRead(data) }
         context.fireChannelRead(data)
         writer.submit(.readDone(key))
     }
@@ -92,14 +90,14 @@ final class StreamCaptureTap: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if let key {
-            let bytes: [UInt8]
+            let record = CaptureRecord.tcpData(key, fromLocal: true, CaptureRecord.unplaced, time: CaptureRecord.now())
             switch Self.unwrapOutboundIn(data) {
             case .byteBuffer(let buffer):
-                bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+                if buffer.readableBytes > 0 { buffer.withUnsafeReadableBytes { writer.submit(record, payload: $0) } }
             case .fileRegion(let region):
-                bytes = Self.contents(of: region)
+                let bytes = Self.contents(of: region)
+                if !bytes.isEmpty { bytes.withUnsafeBytes { writer.submit(record, payload: $0) } }
             }
-            if !bytes.isEmpty { writer.submit(.tcpData(key, fromLocal: true, bytes, time: CaptureRecord.now())) }
         }
         context.write(data, promise: promise)
     }
@@ -191,9 +189,9 @@ final class DatagramCaptureTap: ChannelDuplexHandler, RemovableChannelHandler {
         } else if local.isWildcard && remote.isLoopback {
             local = .loopback(ipv6: false, port: port)
         }
-        writer.submit(.datagram(flow(), local: local, remote: remote, fromLocal: fromLocal,
-                                buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? [],
-                                time: CaptureRecord.now()))
+        let record = CaptureRecord.datagram(flow(), local: local, remote: remote, fromLocal: fromLocal,
+                                            CaptureRecord.unplaced, time: CaptureRecord.now())
+        buffer.withUnsafeReadableBytes { writer.submit(record, payload: $0) }
     }
 }
 

@@ -3,25 +3,43 @@ import Glibc
 import NIOConcurrencyHelpers
 import SockscopeCore
 
+/// A record's payload: where its bytes lie in the batch's arena (`CaptureWriter.submit`
+/// copies them there, so a read costs no allocation of its own), or bytes of its own once a
+/// record outlives its batch (`CaptureWriter.take` holding a TLS read).
+enum CapturedBytes: Sendable {
+    case arena(Range<Int>)
+    case owned([UInt8])
+
+    var count: Int {
+        switch self {
+        case .arena(let range): range.count
+        case .owned(let bytes): bytes.count
+        }
+    }
+}
+
 /// What a capture tap saw, handed to the writer thread (times in microseconds since the epoch).
+/// Taps submit a record with its payload apart (`submit(_:payload:)`); `.arena(0..<0)` stands
+/// in for it until the writer places it.
 enum CaptureRecord: Sendable {
     case tcpOpen(PacketSynthesis.FlowKey, local: SocketEndpoint, remote: SocketEndpoint, initiatedLocally: Bool,
                  name: String, midStream: Bool, time: Int64)
-    case tcpData(PacketSynthesis.FlowKey, fromLocal: Bool, [UInt8], time: Int64)
+    case tcpData(PacketSynthesis.FlowKey, fromLocal: Bool, CapturedBytes, time: Int64)
     /// Bytes read or written that were dropped (the queue was full): their count only.
     case tcpGap(PacketSynthesis.FlowKey, fromLocal: Bool, count: Int)
     case tcpFin(PacketSynthesis.FlowKey, fromLocal: Bool, time: Int64)
     case tcpReset(PacketSynthesis.FlowKey, fromLocal: Bool, time: Int64)
     case tcpClosed(PacketSynthesis.FlowKey)
     case udpOpen(PacketSynthesis.FlowKey, name: String)
-    case datagram(PacketSynthesis.FlowKey, local: SocketEndpoint, remote: SocketEndpoint, fromLocal: Bool, [UInt8], time: Int64)
+    case datagram(PacketSynthesis.FlowKey, local: SocketEndpoint, remote: SocketEndpoint, fromLocal: Bool, CapturedBytes,
+                  time: Int64)
     /// NSS key log lines from a TLS handshake: a Decryption Secrets Block.
     case tlsKeyLog([UInt8])
     /// A read on a TLS connection, submitted before swift-nio-ssl handles it; `readDone` follows
     /// once it has. The secrets it yields (a server's hello gives a client its handshake keys)
     /// must precede it in the file, where Wireshark looks them up, so its packets and anything
     /// else of its connection wait until then.
-    case tlsRead(PacketSynthesis.FlowKey, [UInt8], time: Int64)
+    case tlsRead(PacketSynthesis.FlowKey, CapturedBytes, time: Int64)
     case readDone(PacketSynthesis.FlowKey)
 
     /// The connection or socket the record is about; nil for key lines.
@@ -39,11 +57,25 @@ enum CaptureRecord: Sendable {
     /// Payload bytes held.
     var payloadCount: Int {
         switch self {
-        case .tcpData(_, _, let bytes, _), .datagram(_, _, _, _, let bytes, _), .tlsKeyLog(let bytes), .tlsRead(_, let bytes, _):
-            bytes.count
+        case .tcpData(_, _, let bytes, _), .datagram(_, _, _, _, let bytes, _), .tlsRead(_, let bytes, _): bytes.count
+        case .tlsKeyLog(let bytes): bytes.count
         default: 0
         }
     }
+
+    /// The same record with its payload at `bytes`.
+    func with(_ bytes: CapturedBytes) -> CaptureRecord {
+        switch self {
+        case .tcpData(let key, let fromLocal, _, let time): .tcpData(key, fromLocal: fromLocal, bytes, time: time)
+        case .datagram(let key, let local, let remote, let fromLocal, _, let time):
+            .datagram(key, local: local, remote: remote, fromLocal: fromLocal, bytes, time: time)
+        case .tlsRead(let key, _, let time): .tlsRead(key, bytes, time: time)
+        default: self
+        }
+    }
+
+    /// The stand-in payload of a record being submitted.
+    static let unplaced = CapturedBytes.arena(0..<0)
 
     static func now() -> Int64 {
         var time = timespec()
@@ -53,8 +85,9 @@ enum CaptureRecord: Sendable {
 }
 
 /// Writes a capture to disk on a thread of its own, so the event loops never wait for the
-/// disk: taps hand it records (`submit`, a lock and an append), it turns them into packets
-/// (`PacketSynthesis`) and writes them out.
+/// disk: taps hand it records (`submit`: a lock, an append and a copy of the payload into the
+/// batch's arena, no allocation per read once the arena has grown), it turns them into
+/// packets (`PacketSynthesis`) and writes them out.
 ///
 /// Bounded: at most `queueLimit` payload bytes wait. A record that does not fit is dropped and
 /// counted (the summary says how many); a dropped read or write still moves its connection's
@@ -76,6 +109,8 @@ final class CaptureWriter: @unchecked Sendable {
 
     private struct Queue {
         var records: [CaptureRecord] = []
+        /// The payloads of `records`, one after another.
+        var arena: [UInt8] = []
         var bytes = 0
         var nextFlow = 0
         var stopping = false
@@ -98,6 +133,12 @@ final class CaptureWriter: @unchecked Sendable {
     private var writeError: Int32 = 0
     /// TLS connections whose latest read swift-nio-ssl has not finished with: their records wait.
     private var held: [PacketSynthesis.FlowKey: [CaptureRecord]] = [:]
+    /// The batch being written: its records' payloads. Kept (emptied) and handed back as the
+    /// next batch's arena, so the arenas stop growing once they fit a batch.
+    private var arena: [UInt8] = []
+    private var spareRecords: [CaptureRecord] = []
+    /// An arena larger than this is not kept between batches (a burst should not pin memory).
+    private static let keptArenaCapacity = 4 << 20
 
     /// Opens (truncates) `path`; throws the open's failure.
     init(path: String, maxBytes: Int?) throws {
@@ -130,24 +171,35 @@ final class CaptureWriter: @unchecked Sendable {
         return key
     }
 
-    /// Queues a record for the writer thread; any thread. Dropped (and counted) when the queue
-    /// is full or the capture has stopped.
+    /// Queues a record without payload (or a key log) for the writer thread; any thread.
     func submit(_ record: CaptureRecord) {
+        submit(record, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// Queues `record` with `payload` (copied into the arena) for the writer thread; any
+    /// thread. Dropped (and counted) when the queue is full or the capture has stopped.
+    func submit(_ record: CaptureRecord, payload: UnsafeRawBufferPointer) {
         queue.lock()
         guard !pending.stopping else { return queue.unlock() }
-        let size = record.payloadCount
+        let size = payload.count + record.payloadCount
         if size > 0, pending.bytes + size > Self.queueLimit {
             pending.droppedRecords += 1
             pending.droppedBytes += size
             // The connection's numbers still move on: the bytes are kept as a count.
-            if case .tcpData(let key, let fromLocal, let bytes, _) = record {
-                pending.records.append(.tcpGap(key, fromLocal: fromLocal, count: bytes.count))
-            } else if case .tlsRead(let key, let bytes, _) = record {
-                pending.records.append(.tcpGap(key, fromLocal: false, count: bytes.count))
+            if case .tcpData(let key, let fromLocal, _, _) = record {
+                pending.records.append(.tcpGap(key, fromLocal: fromLocal, count: payload.count))
+            } else if case .tlsRead(let key, _, _) = record {
+                pending.records.append(.tcpGap(key, fromLocal: false, count: payload.count))
             }
             return queue.unlock(withValue: 1)
         }
-        pending.records.append(record)
+        if payload.isEmpty {
+            pending.records.append(record)
+        } else {
+            let start = pending.arena.count
+            pending.arena.append(contentsOf: payload)
+            pending.records.append(record.with(.arena(start ..< start + payload.count)))
+        }
         pending.bytes += size
         // No wake-up per record (a futex call per read and write cost more than the echo): the
         // writer looks every `pollInterval`, and is woken only once a megabyte waits.
@@ -168,17 +220,24 @@ final class CaptureWriter: @unchecked Sendable {
     private func run() {
         while true {
             if !queue.lock(whenValue: 1, timeoutSeconds: Self.pollInterval) { queue.lock() }
-            let records = pending.records
+            // The batch's records and arena change places with the emptied ones of the last batch.
+            var records = spareRecords
+            swap(&records, &pending.records)
+            swap(&arena, &pending.arena)
             let stopping = pending.stopping
-            pending.records = []
             pending.bytes = 0
             let done = stopping ? whenStopped : nil
             let dropped = (pending.droppedRecords, pending.droppedBytes)
             queue.unlock(withValue: 0)
             for record in records { take(record) }
+            records.removeAll(keepingCapacity: records.capacity * MemoryLayout<CaptureRecord>.stride <= Self.keptArenaCapacity)
+            spareRecords = records
+            arena.removeAll(keepingCapacity: arena.capacity <= Self.keptArenaCapacity)
             if stopping {
                 for key in held.keys.sorted(by: { $0.value < $1.value }) { held.removeValue(forKey: key)?.forEach(write) }
             }
+            // ACKs a reply did not carry are written with the batch they belong to.
+            synthesis.settleAcks()
             flush()
             if stopping {
                 close(descriptor)
@@ -194,11 +253,29 @@ final class CaptureWriter: @unchecked Sendable {
     private func take(_ record: CaptureRecord) {
         switch record {
         case .tlsRead(let key, _, _) where held[key] == nil:
-            held[key] = [record]
+            held[key] = [owned(record)]
         case .readDone(let key):
             held.removeValue(forKey: key)?.forEach(write)
         default:
-            if let key = record.flow, held[key] != nil { held[key]?.append(record) } else { write(record) }
+            if let key = record.flow, held[key] != nil { held[key]?.append(owned(record)) } else { write(record) }
+        }
+    }
+
+    /// A record that waits beyond its batch takes its bytes out of the arena, which the next batch reuses.
+    private func owned(_ record: CaptureRecord) -> CaptureRecord {
+        switch record {
+        case .tcpData(_, _, .arena(let range), _), .datagram(_, _, _, _, .arena(let range), _), .tlsRead(_, .arena(let range), _):
+            record.with(.owned(Array(arena[range])))
+        default:
+            record
+        }
+    }
+
+    /// Calls `body` with a record's payload bytes.
+    private func withBytes<T>(_ bytes: CapturedBytes, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        switch bytes {
+        case .arena(let range): arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        case .owned(let bytes): bytes.withUnsafeBytes(body)
         }
     }
 
@@ -214,7 +291,7 @@ final class CaptureWriter: @unchecked Sendable {
             synthesis.openTCP(key, local: local, remote: remote, initiatedLocally: initiatedLocally, name: name,
                               comment: comment, at: time)
         case .tcpData(let key, let fromLocal, let bytes, let time):
-            bytes.withUnsafeBytes { synthesis.tcpData(key, fromLocal: fromLocal, $0, at: time) }
+            withBytes(bytes) { synthesis.tcpData(key, fromLocal: fromLocal, $0, at: time) }
         case .tcpGap(let key, let fromLocal, let count):
             synthesis.tcpGap(key, fromLocal: fromLocal, count: count)
         case .tcpFin(let key, let fromLocal, let time):
@@ -226,12 +303,12 @@ final class CaptureWriter: @unchecked Sendable {
         case .udpOpen(let key, let name):
             synthesis.openUDP(key, comment: "sockscope \(name)")
         case .datagram(let key, let local, let remote, let fromLocal, let bytes, let time):
-            bytes.withUnsafeBytes { synthesis.datagram(key, local: local, remote: remote, fromLocal: fromLocal, $0, at: time) }
+            withBytes(bytes) { synthesis.datagram(key, local: local, remote: remote, fromLocal: fromLocal, $0, at: time) }
         case .tlsKeyLog(let lines):
             keyLog += lines
             synthesis.writer.tlsKeyLog(lines)
         case .tlsRead(let key, let bytes, let time):
-            bytes.withUnsafeBytes { synthesis.tcpData(key, fromLocal: false, $0, at: time) }
+            withBytes(bytes) { synthesis.tcpData(key, fromLocal: false, $0, at: time) }
         case .readDone:
             break
         }
@@ -239,6 +316,7 @@ final class CaptureWriter: @unchecked Sendable {
     }
 
     private func rotate() {
+        synthesis.settleAcks()
         flush()
         guard fileBytes > 0 else { return }
         close(descriptor)
