@@ -43,6 +43,48 @@ import Testing
         #expect(try binary.withUnsafeBytes { try ByteMatcher(.regex("\\xFF")).matchUnit($0) } != nil)
     }
 
+    /// The literal an anchored regex must start with, used to turn units down before the regex runs.
+    @Test func theRequiredPrefixIsOnlyWhatEveryMatchMustStartWith() {
+        let cases: [(String, String?)] = [
+            ("^GET (.*)", "GET "), ("^zz(?s)(.*)", "zz"), ("(?s)^ab", "ab"), ("^(?s)ab.c", "ab"),
+            ("^ab?c", "a"), ("^ab*", "a"), ("^ab{2}", "a"), ("^ab+", "a"), ("^\\.x\\[", ".x["),
+            ("^a|b", nil), ("ab", nil), ("^(?i)abc", nil), ("^\\d+", nil), ("^[ab]", nil), ("^.x", nil),
+            ("^", nil), ("^é", nil), ("^ab\\n", "ab"), ("^HELO$", "HELO"),
+        ]
+        for (source, prefix) in cases {
+            #expect(ByteMatcher.literalPrefix(ofAnchored: source) == prefix.map { Array($0.utf8) }, "\(source)")
+        }
+    }
+
+    /// Turning units down by their prefix never changes what a regex matches: each pattern on
+    /// every input, next to Swift's `Regex` run on the same text directly.
+    @Test func thePrefixCheckAgreesWithTheRegexOnEveryInput() throws {
+        let sources = ["^GET (.*)", "^zz(?s)(.*)", "(?s)^ab", "^ab?c", "^ab*", "^ab+c", "^\\.x", "^HELO$", "^a b", "^ab{2}"]
+        let pieces: [[UInt8]] = [[], Array("a".utf8), Array("b".utf8), Array("ab".utf8), Array("abbc".utf8), Array("GET /".utf8),
+                                 Array("zz".utf8), Array(".x".utf8), Array("HELO".utf8), Array("a b".utf8), [0x0A], [0xFF], Array("c".utf8)]
+        var inputs: [[UInt8]] = []
+        for first in pieces { for second in pieces { for third in pieces.prefix(4) { inputs.append(first + second + third) } } }
+        for source in sources {
+            let matcher = try ByteMatcher(.regex(source))
+            let regex = try Regex(source).matchingSemantics(.unicodeScalar)
+            #expect(matcher.requiredPrefix != nil, "\(source) has a prefix to check")
+            for input in inputs {
+                let direct = input.withUnsafeBytes { MatchText($0).string.contains(regex) }
+                let checked = input.withUnsafeBytes { matcher.matchUnit($0, capturing: false) } != nil
+                #expect(checked == direct, "\(source) on \(input)")
+            }
+        }
+    }
+
+    /// Bytes that are not UTF-8 are one scalar each, 0x00-0xFF, whatever their mix.
+    @Test func textThatIsNotUTF8IsLatin1ScalarForScalar() {
+        let all = (0...255).map(UInt8.init)
+        let text = all.withUnsafeBytes { MatchText($0) }
+        #expect(!text.isUTF8)
+        #expect(text.string.unicodeScalars.map(\.value) == all.map(UInt32.init))
+        #expect(text.bytes(of: text.string[...]) == all)
+    }
+
     @Test func aSearchFindsTheFirstOccurrenceAsByteOffsets() throws {
         let window = Array("é +PONG\r\n+PONG\r\n".utf8)
         #expect(try ByteMatcher(.exact(Array("+PONG".utf8))).search(window) == 3..<8)

@@ -42,6 +42,10 @@ public struct ByteMatcher: @unchecked Sendable {
     public let pattern: BytePattern
     private let regex: Regex<AnyRegexOutput>?
     private let needle: [UInt8]
+    /// The bytes every match of an anchored regex starts with (`/^GET (.*)/`: `GET `): a unit
+    /// that does not start with them is turned down without building its text or running the
+    /// regex, the bulk of a rule's cost when many rules are tried on each read.
+    let requiredPrefix: [UInt8]?
 
     public struct PatternError: Error, Hashable, Sendable {
         public let message: String
@@ -66,10 +70,45 @@ public struct ByteMatcher: @unchecked Sendable {
                 throw PatternError(message: "bad regex /\(source)/: \(error)")
             }
             needle = []
+            requiredPrefix = Self.literalPrefix(ofAnchored: source)
         case .exact(let bytes), .contains(let bytes), .prefix(let bytes), .hex(let bytes):
             regex = nil
             needle = bytes
+            requiredPrefix = nil
         }
+    }
+
+    /// The ASCII literal an anchored regex's every match starts with, or nil when it cannot be
+    /// told for sure. Deliberately narrow: the source must start with `^` (a leading `(?s)`
+    /// allowed on either side of it, as it changes only what `.` matches), must have no `|`
+    /// anywhere (`^a|b` is `(^a)|b`), and the literal ends at the first character that is not
+    /// plainly itself (a letter, digit, space or one of a few punctuation marks, or one of
+    /// `.[](){}*+?^$|/\` escaped). A character a quantifier follows is left out.
+    static func literalPrefix(ofAnchored source: String) -> [UInt8]? {
+        var rest = Substring(source)
+        guard !rest.contains("|") else { return nil }
+        if rest.hasPrefix("(?s)") { rest = rest.dropFirst(4) }
+        guard rest.hasPrefix("^") else { return nil }
+        rest = rest.dropFirst()
+        if rest.hasPrefix("(?s)") { rest = rest.dropFirst(4) }
+        var literal: [UInt8] = []
+        var scalars = rest.unicodeScalars[...]
+        while let scalar = scalars.first, scalar.isASCII {
+            let byte = UInt8(scalar.value)
+            if scalar.properties.isAlphabetic || (0x30...0x39).contains(byte) || Array(" -_:=,;<>@#%&'\"!~`/".utf8).contains(byte) {
+                literal.append(byte)
+                scalars = scalars.dropFirst()
+            } else if byte == 0x5C, let escaped = scalars.dropFirst().first, escaped.isASCII,
+                      Array(".[](){}*+?^$|/\\".utf8).contains(UInt8(escaped.value)) {
+                literal.append(UInt8(escaped.value))
+                scalars = scalars.dropFirst(2)
+            } else {
+                break
+            }
+        }
+        // `ab?`, `ab*`, `ab{0,1}`, `ab+`: the last character may be absent or repeated.
+        if let next = scalars.first, "?*{+".unicodeScalars.contains(next) { literal.removeLast() }
+        return literal.isEmpty ? nil : literal
     }
 
     /// Whether a rule's unit (a line without its ending, or a whole read) matches: `exact`
@@ -78,6 +117,13 @@ public struct ByteMatcher: @unchecked Sendable {
     /// `capturing` false: only whether it matches (a reply without `\1` needs no captures, and
     /// a regex then skips building them).
     public func matchUnit(_ bytes: UnsafeRawBufferPointer, capturing: Bool = true) -> UnitMatch? {
+        var text: MatchText?
+        return matchUnit(bytes, text: &text, capturing: capturing)
+    }
+
+    /// As `matchUnit(_:capturing:)`, with `text` the unit as a regex sees it, built by the
+    /// first regex that needs it and reused by the next (one unit tried against many rules).
+    public func matchUnit(_ bytes: UnsafeRawBufferPointer, text: inout MatchText?, capturing: Bool = true) -> UnitMatch? {
         switch pattern {
         case .exact, .hex:
             return bytes.count == needle.count && bytes.elementsEqual(needle) ? UnitMatch(captures: [Array(bytes)]) : nil
@@ -88,10 +134,14 @@ public struct ByteMatcher: @unchecked Sendable {
             return Self.find(needle, in: bytes, from: 0) != nil ? UnitMatch(captures: [needle]) : nil
         case .regex:
             guard let regex else { return nil }
-            let text = MatchText(bytes)
-            guard capturing else { return text.string.contains(regex) ? UnitMatch(captures: []) : nil }
-            guard let match = text.string.firstMatch(of: regex) else { return nil }
-            return UnitMatch(captures: match.output.map { $0.substring.map(text.bytes(of:)) })
+            if let requiredPrefix, !(bytes.count >= requiredPrefix.count && bytes.prefix(requiredPrefix.count).elementsEqual(requiredPrefix)) {
+                return nil
+            }
+            let unit = text ?? MatchText(bytes)
+            text = unit
+            guard capturing else { return unit.string.contains(regex) ? UnitMatch(captures: []) : nil }
+            guard let match = unit.string.firstMatch(of: regex) else { return nil }
+            return UnitMatch(captures: match.output.map { $0.substring.map(unit.bytes(of:)) })
         }
     }
 
@@ -134,7 +184,7 @@ public struct ByteMatcher: @unchecked Sendable {
 
 /// Received bytes as a regex sees them: UTF-8 text when they are valid UTF-8, else one
 /// scalar per byte; and the way back from the text's positions to byte offsets.
-struct MatchText {
+public struct MatchText {
     let string: String
     /// False: Latin-1, one scalar per byte.
     let isUTF8: Bool
@@ -144,10 +194,22 @@ struct MatchText {
             string = text
             isUTF8 = true
         } else {
-            var scalars = String.UnicodeScalarView()
-            scalars.reserveCapacity(bytes.count)
-            for byte in bytes { scalars.append(Unicode.Scalar(byte)) }
-            string = String(scalars)
+            // Latin-1 written straight as UTF-8 (a byte >= 0x80 is two code units): appending
+            // scalar by scalar cost more than the regex itself.
+            string = String(unsafeUninitializedCapacity: bytes.count * 2) { utf8 in
+                var count = 0
+                for byte in bytes {
+                    if byte < 0x80 {
+                        utf8[count] = byte
+                        count += 1
+                    } else {
+                        utf8[count] = 0xC0 | byte >> 6
+                        utf8[count + 1] = 0x80 | byte & 0x3F
+                        count += 2
+                    }
+                }
+                return count
+            }
             isUTF8 = false
         }
     }

@@ -43,8 +43,9 @@ final class DatagramRuleResponder: ChannelInboundHandler {
     }
 
     private func answer(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, context: ChannelHandlerContext) {
+        var text: MatchText?
         for rule in rules where rule.rule.framing == .reads && mayFire(rule) {
-            if let match = rule.matcher.matchUnit(bytes, capturing: rule.usesCaptures) {
+            if let match = rule.matcher.matchUnit(bytes, text: &text, capturing: rule.usesCaptures) {
                 // A datagram a --raw rule answered is not also looked at line by line.
                 return fire(rule, match, ending: [], to: peer, context: context)
             }
@@ -59,8 +60,9 @@ final class DatagramRuleResponder: ChannelInboundHandler {
                 line = UnsafeRawBufferPointer(rebasing: line.dropLast())
                 ending = [0x0D, 0x0A]
             }
+            var text: MatchText?
             for rule in rules where rule.rule.framing == .lines && mayFire(rule) {
-                if let match = rule.matcher.matchUnit(line, capturing: rule.usesCaptures) {
+                if let match = rule.matcher.matchUnit(line, text: &text, capturing: rule.usesCaptures) {
                     fire(rule, match, ending: ending, to: peer, context: context)
                     break
                 }

@@ -169,8 +169,9 @@ final class RuleResponder: ChannelInboundHandler {
 
     private func answer(_ bytes: UnsafeRawBufferPointer, context: ChannelHandlerContext) {
         if hasRawRules {
+            var text: MatchText?
             for rule in rules where rule.rule.framing == .reads && mayFire(rule) {
-                if let match = rule.matcher.matchUnit(bytes, capturing: rule.usesCaptures) {
+                if let match = rule.matcher.matchUnit(bytes, text: &text, capturing: rule.usesCaptures) {
                     // A read a --raw rule answered is not also looked at line by line.
                     return fire(rule, match, ending: [], context: context)
                 }
@@ -214,8 +215,9 @@ final class RuleResponder: ChannelInboundHandler {
             content = UnsafeRawBufferPointer(rebasing: content.dropLast())
             ending = [0x0D, 0x0A]
         }
+        var text: MatchText?
         for rule in rules where rule.rule.framing == .lines && mayFire(rule) {
-            if let match = rule.matcher.matchUnit(content, capturing: rule.usesCaptures) {
+            if let match = rule.matcher.matchUnit(content, text: &text, capturing: rule.usesCaptures) {
                 return fire(rule, match, ending: ending, context: context)
             }
         }
@@ -242,12 +244,12 @@ final class RuleResponder: ChannelInboundHandler {
         if rule.rule.addsLineEnding, !ending.isEmpty, reply.last != 0x0A { reply += ending }
         let buffer = context.channel.allocator.buffer(bytes: reply)
         let closes = rule.rule.closes
-        let reason = "closed by rule R\(rule.number) (--close)"
+        let reason = closes ? "closed by rule R\(rule.number) (--close)" : nil
         if closes { isAnswering = false }
-        guard rule.rule.delayMilliseconds > 0 else { return send(buffer, closing: closes ? reason : nil, context: context) }
+        guard rule.rule.delayMilliseconds > 0 else { return send(buffer, closing: reason, context: context) }
         context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Int64(rule.rule.delayMilliseconds))) {
             guard let context = self.context, context.channel.isActive, self.isAnswering || closes else { return }
-            self.send(buffer, closing: closes ? reason : nil, context: context)
+            self.send(buffer, closing: reason, context: context)
             if self.unflushed {
                 self.unflushed = false
                 context.flush()
