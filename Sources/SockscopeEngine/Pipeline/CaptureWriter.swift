@@ -99,7 +99,9 @@ enum CaptureRecord: Sendable {
 /// again, so each file opens on its own.
 final class CaptureWriter: @unchecked Sendable {
     static let queueLimit = 32 << 20
-    /// The writer takes what waits this often while a capture runs, or sooner once `wakeBytes` wait.
+    /// While records come, the writer takes what waits this often, or sooner once `wakeBytes`
+    /// wait; a look that finds nothing puts it to sleep until the next record wakes it, so an
+    /// idle capture costs no wake-ups.
     static let pollInterval = 0.01
     static let wakeBytes = 1 << 20
 
@@ -116,12 +118,22 @@ final class CaptureWriter: @unchecked Sendable {
         var stopping = false
         var droppedRecords = 0
         var droppedBytes = 0
+        /// The writer found nothing last time and sleeps until woken.
+        var writerAsleep = false
+        /// `wake` was raised since the writer last took the queue (raise it once, not per record).
+        var wakeAsked = false
+        /// How many times the writer has taken the queue: its wake-ups.
+        var looks = 0
     }
 
-    /// Value 1: records wait (or a stop); 0: nothing to do.
-    private let queue = ConditionLock(value: 0)
+    /// Guards `pending`. A plain lock: `ConditionLock.unlock(withValue:)` broadcasts on every
+    /// unlock, which woke the writer thread on every read and write (a futex call and a
+    /// context switch each, twice the CPU of the echo itself).
+    private let queue = NIOLock()
     private var pending = Queue()  // guarded by `queue`
     private var whenStopped: (@Sendable (CaptureSummary) -> Void)?  // guarded by `queue`
+    /// Value 1: the writer is asked to look now (it slept, a megabyte waits, or a stop).
+    private let wake = ConditionLock(value: 0)
 
     // Writer thread only.
     private var descriptor: Int32
@@ -162,13 +174,16 @@ final class CaptureWriter: @unchecked Sendable {
         return path + ".1"
     }
 
+    /// How many times the writer thread has woken to take what waits (for tests: it must be
+    /// per batch while records come, and stop when they do).
+    var looks: Int { queue.withLock { pending.looks } }
+
     /// A new flow's key (one per connection or UDP socket).
     func nextFlow() -> PacketSynthesis.FlowKey {
-        queue.lock()
-        pending.nextFlow += 1
-        let key = PacketSynthesis.FlowKey(pending.nextFlow)
-        queue.unlock()
-        return key
+        queue.withLock {
+            pending.nextFlow += 1
+            return PacketSynthesis.FlowKey(pending.nextFlow)
+        }
     }
 
     /// Queues a record without payload (or a key log) for the writer thread; any thread.
@@ -191,7 +206,7 @@ final class CaptureWriter: @unchecked Sendable {
             } else if case .tlsRead(let key, _, _) = record {
                 pending.records.append(.tcpGap(key, fromLocal: false, count: payload.count))
             }
-            return queue.unlock(withValue: 1)
+            return unlockWaking(true)
         }
         if payload.isEmpty {
             pending.records.append(record)
@@ -202,8 +217,23 @@ final class CaptureWriter: @unchecked Sendable {
         }
         pending.bytes += size
         // No wake-up per record (a futex call per read and write cost more than the echo): the
-        // writer looks every `pollInterval`, and is woken only once a megabyte waits.
-        queue.unlock(withValue: pending.bytes >= Self.wakeBytes ? 1 : 0)
+        // writer looks every `pollInterval` while records come, and is woken only from its
+        // sleep or once a megabyte waits.
+        unlockWaking(pending.writerAsleep || pending.bytes >= Self.wakeBytes)
+    }
+
+    /// Unlocks `queue`, raising `wake` if `needed` and not raised already for this batch.
+    private func unlockWaking(_ needed: Bool) {
+        let raise = needed && !pending.wakeAsked
+        if raise {
+            pending.wakeAsked = true
+            pending.writerAsleep = false
+        }
+        queue.unlock()
+        if raise {
+            wake.lock()
+            wake.unlock(withValue: 1)
+        }
     }
 
     /// Stops taking records; once those queued are written the file is closed and `done` is
@@ -212,23 +242,36 @@ final class CaptureWriter: @unchecked Sendable {
         queue.lock()
         pending.stopping = true
         whenStopped = done
-        queue.unlock(withValue: 1)
+        pending.wakeAsked = false
+        unlockWaking(true)
     }
 
     // MARK: Writer thread
 
     private func run() {
+        var asleep = false
         while true {
-            if !queue.lock(whenValue: 1, timeoutSeconds: Self.pollInterval) { queue.lock() }
+            if asleep {
+                wake.lock(whenValue: 1)
+            } else if !wake.lock(whenValue: 1, timeoutSeconds: Self.pollInterval) {
+                wake.lock()
+            }
+            wake.unlock(withValue: 0)
+            queue.lock()
             // The batch's records and arena change places with the emptied ones of the last batch.
             var records = spareRecords
             swap(&records, &pending.records)
             swap(&arena, &pending.arena)
             let stopping = pending.stopping
             pending.bytes = 0
+            pending.wakeAsked = false
+            pending.looks += 1
+            // Nothing came since the last look: sleep until a record wakes us.
+            asleep = records.isEmpty && !stopping
+            pending.writerAsleep = asleep
             let done = stopping ? whenStopped : nil
             let dropped = (pending.droppedRecords, pending.droppedBytes)
-            queue.unlock(withValue: 0)
+            queue.unlock()
             for record in records { take(record) }
             records.removeAll(keepingCapacity: records.capacity * MemoryLayout<CaptureRecord>.stride <= Self.keptArenaCapacity)
             spareRecords = records
