@@ -303,6 +303,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .relay: "relay"
         case .toxic: "toxic"
         case .relaySwitch: "relaySwitch"
+        case .hold: "hold"
         case .lab: "lab"
         case .tour: "tour"
         case .capture: "capture"
@@ -323,7 +324,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic", "relaySwitch", "lab", "tour", "capture"]
+                              "relay", "toxic", "relaySwitch", "lab", "tour", "capture", "hold"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -447,6 +448,11 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 40:
             let maxBytes: Int? = number % 2 == 0 ? nil : CaptureRequest.minimumRingBytes + (number % 5) * 1024
             return .capture([.off, .on(path: nil, maxBytes: maxBytes), .on(path: "/tmp/" + word, maxBytes: maxBytes)][id % 3])
+        case 41:
+            let relay: SocketID? = id % 2 == 0 ? nil : SocketID(.relay, id)
+            let commands: [HoldCommand] = [.hold(ToxicDirection.allCases[id % 3], HoldFraming.allCases[number % 4]),
+                                           .forward(1 + number % 100), .drop(1 + number % 3), .edit(bytes), .release]
+            return .hold(target: relay, commands[number % commands.count])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }
