@@ -76,7 +76,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     /// Whether each toxic (by name) acts on this leg's reads, rolled once against its toxicity.
     private var toxicityRolls: [String: Bool] = [:]
     /// The relay's hold (`hold R1 up`): the client leg's from its relay, the upstream leg's from its pair.
-    private var holdBook: RelayHoldBook?
+    var holdBook: RelayHoldBook?
     /// What this leg read and holds; nil (the usual case): reads go straight on.
     private var held: HeldTraffic?
     /// Not reading: the relay's held bytes reached `RelayHoldBook.bound` (since then).
