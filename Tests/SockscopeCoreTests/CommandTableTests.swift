@@ -238,6 +238,17 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                                                         target: .inet(.tcp, host: "::1", port: 80)))),
             ("relay unix:/tmp/s.sock tcp://127.0.0.1:6379 --replace", .relay(RelayRequest(listen: unixListener,
                                                                                           target: loopback(6379)))),
+            ("hold R1 up", .hold(target: R1, .hold(.up, .raw))),
+            ("HOLD both --Frame LEN16", .hold(target: nil, .hold(.both, .len16))),
+            ("forward", .hold(target: nil, .forward(1))),
+            ("forward r1 5", .hold(target: R1, .forward(5))),
+            ("drop R1 2", .hold(target: R1, .drop(2))),
+            ("edit", .hold(target: nil, .edit([]))),
+            ("edit R1", .hold(target: R1, .edit([]))),
+            (#"edit R1 "a b\r\n""#, .hold(target: R1, .edit(Array("a b\r\n".utf8)))),
+            ("edit r1 x", .hold(target: nil, .edit(Array("r1 x".utf8)))),
+            ("edit --hex 00 05", .hold(target: nil, .edit([0, 5]))),
+            ("release R1", .hold(target: R1, .release)),
         ]
     }()
 
