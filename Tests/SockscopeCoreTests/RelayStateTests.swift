@@ -138,8 +138,12 @@ import Testing
     /// are refused here.
     @Test func heldChunksShowOnTheLegsAndEditAloneOpensTheNextOneInTheCommandLine() throws {
         var state = Self.relayed()
+        state.recentSocket = C1
+        state.view.selectedListener = nil
         let nothing = Reducer.reduce(&state, .commandLine("forward", origin: .prompt, time: t0))
         #expect(requests(nothing).isEmpty && state.log.last?.kind == .error)
+        let refusal = EventText.line(state.log.entries[state.log.entries.count - 1]) ?? ""
+        #expect(refusal.contains("nothing held on R1"), "the one relay, though C1 was the last socket named: \(refusal)")
         let hold = Reducer.reduce(&state, .commandLine("hold R1 both --frame line", origin: .prompt, time: t0))
         #expect(requests(hold).map(\.command) == [.hold(Self.r1, .hold(.both, .line))])
         _ = Reducer.reduce(&state, event(.relay(.holding(Self.r1, .both, .line))))

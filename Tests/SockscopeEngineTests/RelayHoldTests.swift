@@ -39,6 +39,11 @@ import TestSupport
             return nil
         }
         #expect(helds == [Array("one\n".utf8), Array("two\r\n".utf8), Array("three\n".utf8)])
+        let counts = harness.kinds.compactMap { kind -> Int? in
+            if case .relay(.held(_, .client, relay: relay, _, _, _, let heldChunks, _)) = kind { return heldChunks }
+            return nil
+        }
+        #expect(counts == [1, 2, 3], "each chunk's event counts the chunks held up to it")
         #expect(harness.receivedCount(on: serverID) == 0)
 
         _ = try await harness.perform(.hold(relay, .forward(1)))

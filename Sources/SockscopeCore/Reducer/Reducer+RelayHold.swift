@@ -4,7 +4,7 @@
 extension Reducer {
     static func executeHold(_ target: SocketID?, _ command: HoldCommand, time: Timestamp, state: inout AppState) -> [Effect] {
         let verb = command.verb
-        let choice = chosenRelay(target, verb: verb, time: time, state: &state)
+        let choice = chosenRelay(target ?? onlyRelay(state), verb: verb, time: time, state: &state)
         guard let row = choice.row else { return choice.failure }
         let id = row.id
         guard row.isOpen else { return fail("\(verb): \(id) is closed", time: time, socket: id, state: &state) }
@@ -28,6 +28,16 @@ extension Reducer {
             if row.holding == nil, held == 0 { return fail("release: \(id) is not holding", time: time, socket: id, state: &state) }
         }
         return [makeRequest(.hold(id, command), state: &state)]
+    }
+
+    /// Without an id, when the selected or most recent socket is not a relay (a script's
+    /// `connect` through it came since): the one open stream relay, if there is just one.
+    private static func onlyRelay(_ state: AppState) -> SocketID? {
+        let preferred = state.view.selectedListener.flatMap { $0.kind == .relay ? $0 : nil }
+            ?? state.recentSocket.flatMap { $0.kind == .relay ? $0 : nil }
+        guard preferred == nil else { return nil }
+        let open = state.listeners.filter { $0.relayTarget != nil && $0.isOpen && !$0.transport.isDatagram }
+        return open.count == 1 ? open[0].id : nil
     }
 
     /// `edit` alone: the TUI's command line gets `edit R1 "the next chunk"`, to change and

@@ -176,11 +176,9 @@ final class HeldTraffic {
     /// Bytes of a frame not complete yet.
     var pendingBytes: Int { framer?.pendingBytes ?? 0 }
 
-    /// A read, cut into the chunks it completes (a raw hold: the read itself).
-    func add(_ read: ByteBuffer) -> [ByteBuffer] {
-        let made = framer.map { $0.frames(after: read) } ?? [read]
-        for chunk in made { append(chunk) }
-        return made
+    /// A read, cut into the chunks it completes (a raw hold: the read itself), each to `append`.
+    func cut(_ read: ByteBuffer) -> [ByteBuffer] {
+        framer.map { $0.frames(after: read) } ?? [read]
     }
 
     /// The end of the stream (or of holding): a partial frame becomes a chunk as it is.
@@ -208,7 +206,7 @@ final class HeldTraffic {
         return buffer
     }
 
-    private func append(_ chunk: ByteBuffer) {
+    func append(_ chunk: ByteBuffer) {
         chunks.append(chunk)
         bytes += chunk.readableBytes
     }

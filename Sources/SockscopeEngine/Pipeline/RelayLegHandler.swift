@@ -410,7 +410,10 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     /// A read while holding: cut into chunks, each held and told; at the relay's bound, reading stops.
     private func hold(_ read: ByteBuffer) {
         guard let held else { return }
-        for chunk in held.add(read) { announceHeld(chunk) }
+        for chunk in held.cut(read) {
+            held.append(chunk)
+            announceHeld(chunk)
+        }
         guard let holdBook, holdStalledSince == nil, let context else { return }
         let relayHeld = holdBook.heldBytes + held.pendingBytes
         guard relayHeld >= RelayHoldBook.bound else { return }
