@@ -24,6 +24,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // Relay hold (issue 18): held chunks are framed by NIOExtras' line and length-field decoders.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
     ],
     targets: [
         .target(name: "CNcursesShim", linkerSettings: [.linkedLibrary("ncursesw")]),
@@ -40,6 +42,9 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                // Only to run NIOExtras' frame decoders over held bytes (`RelayHoldFramer`).
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .target(name: "SockscopeUI", dependencies: ["SockscopeCore"]),

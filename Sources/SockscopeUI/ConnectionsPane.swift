@@ -52,6 +52,9 @@ enum ConnectionsPane {
     static func stateLabel(_ row: ConnectionRow, _ state: AppState) -> String {
         var label = LabDetail.stateLabel(row, state)
         if let held = row.relay?.held { label += " held " + ByteCount.text(held) }
+        if let leg = row.relay, leg.heldChunks > 0 {
+            label += " holds \(leg.heldChunks)/" + ByteCount.text(leg.heldBytes) + (leg.holdFull ? " full" : "")
+        }
         if let progress = state.transferProgress(of: row.id) { label += " sendfile \(Int(progress.fraction * 100))%" }
         return label
     }

@@ -78,6 +78,11 @@ enum DetailPane {
             if let access = AccessText.describe(row.policy) { lines.append(("access", access, .normal)) }
             if let target = row.relayTarget {
                 lines.append(("relays to", DisplayText.escape(string: target) + " (each client gets an upstream leg)", .normal))
+                if let direction = row.holding {
+                    let held = state.connections.reduce(0) { $0 + ($1.relay?.relay == row.id ? $1.relay?.heldChunks ?? 0 : 0) }
+                    lines.append(("holding", "\(direction.meaning), cut as \(row.holdFraming.rawValue): \(held) chunk(s) held "
+                                  + "(forward, drop, edit, release)", .warning))
+                }
                 for (index, toxic) in row.toxics.enumerated() {
                     lines.append((index == 0 ? "toxics" : "", DisplayText.escape(string: toxic.summary)
                                   + ", fired \(row.toxicFirings[toxic.name] ?? 0) times", .warning))
@@ -111,7 +116,7 @@ enum DetailPane {
                 ("opened", TimeText.clock(row.opened), .normal),
                 ("last activity", "\(TimeText.clock(row.lastActivity)) (\(TimeText.elapsed(from: row.opened, to: row.lastActivity)) after opening)", .normal),
                 ("line ending", "\(row.lineEnding.rawValue) (set \(row.id) eol none|lf|crlf|cr)", .normal),
-            ] + transferLines(row, state) + relayLines(row) + tlsLines(row, state) + ruleLines(state, row.id)
+            ] + transferLines(row, state) + relayLines(row) + heldLines(row, state) + tlsLines(row, state) + ruleLines(state, row.id)
                 + repeaterLines(state, row.id), for: row.id, state,
                width: width, beforeHistory: otherLegLines(row, state, width: width), withHistory: false)
         }
@@ -133,6 +138,16 @@ enum DetailPane {
         return [("relay", RelayEventText.detailLine(leg), leg.held == nil ? .normal : .warning)]
     }
 
+    /// A leg holding chunks (`hold`): a bar of its held bytes against the relay's bound.
+    static func heldLines(_ row: ConnectionRow, _ state: AppState) -> [(String, String, StyleRole)] {
+        guard let leg = row.relay, leg.heldChunks > 0 || leg.holdFull else { return [] }
+        let bound = HoldCommand.heldBytesBound
+        return [("held", ProgressBar.text(Double(leg.heldBytes) / Double(bound), width: progressBarWidth, glyphs: state.view.glyphs),
+                 leg.holdFull ? .warning : .outgoing),
+                ("", "\(leg.heldChunks) chunk(s), \(ByteCount.text(leg.heldBytes)) of \(ByteCount.text(bound)) (the relay's bound), "
+                 + "going \(leg.role.direction)" + (leg.holdFull ? "; not reading" : ""), leg.holdFull ? .warning : .outgoing)]
+    }
+
     /// Below a relay leg's own lines, its other leg's, kernel view included: the pair in one place.
     static func otherLegLines(_ row: ConnectionRow, _ state: AppState, width: Int) -> [(String, String, StyleRole)] {
         guard let partner = row.relay?.partner, let other = state.connection(partner), let leg = other.relay else { return [] }
@@ -143,7 +158,7 @@ enum DetailPane {
             ("state", stateText(other.state), other.state.isOpen ? .normal : .dim),
             ("received", "\(ByteCount.text(other.bytesIn)) in \(other.messagesIn) reads", .incoming),
             ("sent", "\(ByteCount.text(other.bytesOut)) in \(other.messagesOut) writes", .outgoing),
-        ] + relayLines(other), for: other.id, state, width: width, withHistory: false)
+        ] + relayLines(other) + heldLines(other, state), for: other.id, state, width: width, withHistory: false)
     }
 
     /// The TLS inspector for a `tls://` connection: one labelled line per fact (worded in `TLSEventText`).

@@ -9,7 +9,8 @@ import Glibc
     static let allowed: [String: Set<String>] = [
         "SockscopeCore": ["Synchronization"],
         "SockscopeEngine": ["SockscopeCore", "CSystemShim", "NIOCore", "NIOPosix", "NIOConcurrencyHelpers", "Glibc",
-                            "Synchronization", "Atomics", "NIOSSL", "NIOTLS", "X509", "Crypto", "SwiftASN1", "Foundation"],
+                            "Synchronization", "Atomics", "NIOSSL", "NIOTLS", "X509", "Crypto", "SwiftASN1", "Foundation",
+                            "NIOExtras", "NIOEmbedded"],
         "SockscopeUI": ["SockscopeCore"],
         "SockscopeTerminal": ["SockscopeCore", "SockscopeUI", "CNcursesShim", "Glibc"],
         "SockscopeApp": ["SockscopeCore", "SockscopeEngine", "SockscopeUI", "SockscopeTerminal", "CSystemShim", "Glibc",

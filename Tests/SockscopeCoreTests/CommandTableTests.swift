@@ -238,6 +238,17 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                                                         target: .inet(.tcp, host: "::1", port: 80)))),
             ("relay unix:/tmp/s.sock tcp://127.0.0.1:6379 --replace", .relay(RelayRequest(listen: unixListener,
                                                                                           target: loopback(6379)))),
+            ("hold R1 up", .hold(target: R1, .hold(.up, .raw))),
+            ("HOLD both --Frame LEN16", .hold(target: nil, .hold(.both, .len16))),
+            ("forward", .hold(target: nil, .forward(1))),
+            ("forward r1 5", .hold(target: R1, .forward(5))),
+            ("drop R1 2", .hold(target: R1, .drop(2))),
+            ("edit", .hold(target: nil, .edit([]))),
+            ("edit R1", .hold(target: R1, .edit([]))),
+            (#"edit R1 "a b\r\n""#, .hold(target: R1, .edit(Array("a b\r\n".utf8)))),
+            ("edit r1 x", .hold(target: nil, .edit(Array("r1 x".utf8)))),
+            ("edit --hex 00 05", .hold(target: nil, .edit([0, 5]))),
+            ("release R1", .hold(target: R1, .release)),
         ]
     }()
 
@@ -303,6 +314,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .relay: "relay"
         case .toxic: "toxic"
         case .relaySwitch: "relaySwitch"
+        case .hold: "hold"
         case .lab: "lab"
         case .tour: "tour"
         case .capture: "capture"
@@ -323,7 +335,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic", "relaySwitch", "lab", "tour", "capture"]
+                              "relay", "toxic", "relaySwitch", "lab", "tour", "capture", "hold"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -447,6 +459,11 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case 40:
             let maxBytes: Int? = number % 2 == 0 ? nil : CaptureRequest.minimumRingBytes + (number % 5) * 1024
             return .capture([.off, .on(path: nil, maxBytes: maxBytes), .on(path: "/tmp/" + word, maxBytes: maxBytes)][id % 3])
+        case 41:
+            let relay: SocketID? = id % 2 == 0 ? nil : SocketID(.relay, id)
+            let commands: [HoldCommand] = [.hold(ToxicDirection.allCases[id % 3], HoldFraming.allCases[number % 4]),
+                                           .forward(1 + number % 100), .drop(1 + number % 3), .edit(bytes), .release]
+            return .hold(target: relay, commands[number % commands.count])
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

@@ -18,6 +18,7 @@ import Testing
         case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
         case toxicAdded, toxicRemoved, toxicFired
         case relayDown, relayUp, relayDropped
+        case relayHolding, relayHoldReleased, relayHeld, relayHeldForwarded, relayHeldDropped, relayHeldEdited, relayHoldFull
         case captureStart, captureDone
     }
 
@@ -90,6 +91,13 @@ import Testing
             case .down: .relayDown
             case .up: .relayUp
             case .dropped: .relayDropped
+            case .holding: .relayHolding
+            case .holdReleased: .relayHoldReleased
+            case .held: .relayHeld
+            case .heldOut(_, _, _, .forwarded, _, _, _, _): .relayHeldForwarded
+            case .heldOut(_, _, _, .dropped, _, _, _, _): .relayHeldDropped
+            case .heldOut(_, _, _, .edited, _, _, _, _): .relayHeldEdited
+            case .holdFull: .relayHoldFull
             }
         }
     }
@@ -184,6 +192,14 @@ import Testing
         case .relayDown: .relay(.down(r1, closedPairs: 2))
         case .relayUp: .relay(.up(r1))
         case .relayDropped: .relay(.dropped(c1, .client, relay: r1, count: 4))
+        case .relayHolding: .relay(.holding(r1, .up, .line))
+        case .relayHoldReleased: .relay(.holdReleased(r1))
+        case .relayHeld: .relay(.held(c1, .client, relay: r1, sequence: 3, bytes: Array("GET /\r\n".utf8), count: 7,
+                                      heldChunks: 2, heldBytes: 12))
+        case .relayHeldForwarded: .relay(.heldOut(c1, .client, relay: r1, .forwarded, chunks: 1, bytes: 7, heldChunks: 1, heldBytes: 5))
+        case .relayHeldDropped: .relay(.heldOut(c2, .upstream, relay: r1, .dropped, chunks: 2, bytes: 9, heldChunks: 0, heldBytes: 0))
+        case .relayHeldEdited: .relay(.heldOut(c1, .client, relay: r1, .edited, chunks: 1, bytes: 4, heldChunks: 0, heldBytes: 0))
+        case .relayHoldFull: .relay(.holdFull(c1, .client, relay: r1, relayHeld: 4_194_304, bound: 4_194_304))
         case .captureStart: .capture(.started(path: "/tmp/s.pcapng", maxBytes: 67_108_864))
         case .captureDone:
             .capture(.stopped(CaptureSummary(path: "/tmp/s.pcapng", packets: 1204, fileBytes: 181_344, droppedRecords: 0,

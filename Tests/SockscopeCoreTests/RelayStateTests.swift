@@ -132,4 +132,48 @@ import Testing
         let notRelay = Reducer.reduce(&state, .commandLine("relay C1 down", origin: .prompt, time: t0))
         #expect(requests(notRelay).isEmpty && state.log.last?.kind == .error)
     }
+
+    /// Hold events count chunks on each leg and keep the relay's order of previews; `edit`
+    /// alone puts the next chunk into the command line (TUI), and commands with nothing held
+    /// are refused here.
+    @Test func heldChunksShowOnTheLegsAndEditAloneOpensTheNextOneInTheCommandLine() throws {
+        var state = Self.relayed()
+        state.recentSocket = C1
+        state.view.selectedListener = nil
+        let nothing = Reducer.reduce(&state, .commandLine("forward", origin: .prompt, time: t0))
+        #expect(requests(nothing).isEmpty && state.log.last?.kind == .error)
+        let refusal = EventText.line(state.log.entries[state.log.entries.count - 1]) ?? ""
+        #expect(refusal.contains("nothing held on R1"), "the one relay, though C1 was the last socket named: \(refusal)")
+        let hold = Reducer.reduce(&state, .commandLine("hold R1 both --frame line", origin: .prompt, time: t0))
+        #expect(requests(hold).map(\.command) == [.hold(Self.r1, .hold(.both, .line))])
+        _ = Reducer.reduce(&state, event(.relay(.holding(Self.r1, .both, .line))))
+        // Reported out of order (two loops): the relay's order is the chunk numbers'.
+        _ = Reducer.reduce(&state, event(.relay(.held(Self.c3, .upstream, relay: Self.r1, sequence: 2, bytes: Array("pong\n".utf8),
+                                                      count: 5, heldChunks: 1, heldBytes: 5))))
+        _ = Reducer.reduce(&state, event(.relay(.held(C1, .client, relay: Self.r1, sequence: 1, bytes: Array("ping\r\n".utf8),
+                                                      count: 6, heldChunks: 1, heldBytes: 6))))
+        #expect(state.listener(Self.r1)?.heldChunks.map(\.sequence) == [1, 2])
+        #expect(state.connection(C1)?.relay?.heldChunks == 1 && state.connection(C1)?.relay?.heldBytes == 6)
+        _ = Reducer.reduce(&state, .commandLine("edit", origin: .prompt, time: t0))
+        let prompt = try #require(state.view.prompt)
+        #expect(prompt.text == #"edit R1 "ping\r\n""#)
+        #expect(try CommandParser.parse(prompt.text) == .hold(target: Self.r1, .edit(Array("ping\r\n".utf8))))
+        _ = Reducer.reduce(&state, event(.relay(.heldOut(C1, .client, relay: Self.r1, .edited, chunks: 1, bytes: 7,
+                                                         heldChunks: 0, heldBytes: 0))))
+        #expect(state.listener(Self.r1)?.heldChunks.map(\.sequence) == [2])
+        #expect(state.connection(C1)?.relay?.heldChunks == 0)
+        let lines = (0..<state.log.entries.count).compactMap { EventText.line(state.log.entries[$0]) }
+        #expect(lines.contains { $0.contains("relay-held relay=R1 leg=upstream dir=down chunk=2 bytes=5") }, "\(lines)")
+        #expect(lines.contains { $0.contains("relay-held-edited relay=R1 leg=client dir=up chunks=1 bytes=7") }, "\(lines)")
+
+        var headless = AppState(interactive: false)
+        _ = Reducer.reduce(&headless, event(.relay(.listening(Self.r1, .tcp, local: "127.0.0.1:8080", target: "tcp://127.0.0.1:80"))))
+        _ = Reducer.reduce(&headless, event(.accepted(C1, listener: Self.r1, local: "127.0.0.1:8080", remote: "127.0.0.1:50001")))
+        _ = Reducer.reduce(&headless, event(.relay(.held(C1, .client, relay: Self.r1, sequence: 1, bytes: [1], count: 1,
+                                                         heldChunks: 1, heldBytes: 1))))
+        let bare = Reducer.reduce(&headless, .commandLine("edit", origin: .prompt, time: t0))
+        #expect(requests(bare).isEmpty && headless.log.last?.kind == .error, "headless: edit needs the bytes")
+        let udp = Reducer.reduce(&headless, .commandLine("hold C1 up", origin: .prompt, time: t0))
+        #expect(requests(udp).isEmpty)
+    }
 }

@@ -143,6 +143,49 @@ struct RelayLegHandlerTests {
         #expect(try pair.client.readOutbound(as: ByteBuffer.self).map { Array($0.readableBytesView) } == [9])
     }
 
+    /// `hold R1 up`: reads are held, not written on the other leg; a FIN waits behind them,
+    /// and `forward` sends exactly the next chunk, then lets the FIN go.
+    @Test func aHeldReadWaitsForForwardAndAFINWaitsBehindIt() throws {
+        let pair = try Pair()
+        defer { pair.finish() }
+        let book = RelayHoldBook(sink: pair.recorder.sink)
+        pair.clientLeg.holdBook = book
+        pair.upstreamLeg.holdBook = book
+        book.perform(.hold(.up, .raw), relay: Self.relay, pairs: [NIOLoopBound(pair.clientLeg, eventLoop: pair.loop)],
+                     request: RequestID(1))
+        pair.loop.run()
+        try pair.client.writeInbound(pair.client.allocator.buffer(bytes: [1, 2]))
+        pair.client.pipeline.fireChannelReadComplete()
+        try pair.client.writeInbound(pair.client.allocator.buffer(bytes: [3]))
+        pair.client.pipeline.fireChannelReadComplete()
+        pair.client.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        pair.loop.run()
+        #expect(try pair.upstream.readOutbound(as: ByteBuffer.self).map(\.readableBytes) ?? 0 == 0, "held: nothing written upstream")
+        #expect(pair.upstreamCloses.modes.isEmpty, "the FIN waits behind what is held")
+        // The server-to-client direction is not held.
+        try pair.upstream.writeInbound(pair.upstream.allocator.buffer(bytes: [9]))
+        pair.upstream.pipeline.fireChannelReadComplete()
+        #expect(try pair.client.readOutbound(as: ByteBuffer.self).map { Array($0.readableBytesView) } == [9])
+
+        // What was written on the leg, write by write (the tap's empty drain-watch writes left out).
+        func written() throws -> [[UInt8]] {
+            var writes: [[UInt8]] = []
+            while let buffer = try pair.upstream.readOutbound(as: ByteBuffer.self) {
+                if buffer.readableBytes > 0 { writes.append(Array(buffer.readableBytesView)) }
+            }
+            return writes
+        }
+        book.perform(.forward(1), relay: Self.relay, pairs: [], request: RequestID(2))
+        pair.loop.run()
+        #expect(try written() == [[1, 2]], "exactly the next chunk")
+        #expect(pair.upstreamCloses.modes.isEmpty)
+        book.perform(.forward(1), relay: Self.relay, pairs: [], request: RequestID(3))
+        pair.loop.run()
+        #expect(try written() == [[3]])
+        #expect(pair.upstreamCloses.modes == [.output], "then the FIN is passed on")
+        #expect(book.heldBytes == 0)
+    }
+
     @Test func aResetLegResetsTheOtherLeg() throws {
         let pair = try Pair()
         defer { pair.finish() }

@@ -284,6 +284,32 @@ func sampleState(width: Int, height: Int) -> AppState {
         assertSnapshot(Screen.render(state), named: "relay-160x40")
     }
 
+    /// A relay holding: the pair's row counts what each leg holds, Detail draws the held bytes
+    /// against the relay's bound as a bar, and the relay's Detail says what it holds.
+    @Test func aHoldingPairShowsItsHeldChunksAndABar() {
+        let r1 = SocketID(.relay, 1)
+        var state = AppState(interactive: true)
+        _ = Reducer.reduce(&state, .resize(width: 160, height: 40))
+        apply(.relay(.listening(r1, .tcp, local: "127.0.0.1:8080", target: "tcp://127.0.0.1:80")), &state, ms: 0)
+        apply(.accepted(C1, listener: r1, local: "127.0.0.1:8080", remote: "127.0.0.1:50001"), &state, ms: 10)
+        apply(.relay(.upstream(C2, relay: r1, client: C1, .tcp, target: "tcp://127.0.0.1:80")), &state, ms: 11)
+        apply(.connected(C2, local: "127.0.0.1:40001", remote: "127.0.0.1:80"), &state, ms: 12)
+        apply(.relay(.holding(r1, .up, .raw)), &state, ms: 13)
+        apply(.received(C1, bytes: [], count: 2 * 1024 * 1024), &state, ms: 20)
+        apply(.relay(.held(C1, .client, relay: r1, sequence: 1, bytes: [0x41], count: 2 * 1024 * 1024, heldChunks: 1,
+                           heldBytes: 2 * 1024 * 1024)), &state, ms: 21)
+        state.view.selectedConnection = C1
+        state.view.focus = .connections
+        let text = Screen.render(state).grid.textLines.joined(separator: "\n")
+        #expect(text.contains("holds 1/2.0 MiB"), "\(text)")
+        #expect(text.contains("██████████░░░░░░░░░░"), "half the 4 MiB bound: half the bar\n\(text)")
+        #expect(text.contains("1 chunk(s), 2.0 MiB of 4.0 MiB"), "\(text)")
+        state.view.selectedListener = r1
+        state.view.focus = .listeners
+        let relayText = Screen.render(state).grid.textLines.joined(separator: "\n")
+        #expect(relayText.contains("client to server, cut as raw: 1 chunk(s) held"), "\(relayText)")
+    }
+
     /// A UDP relay put down: Listening says `down` and counts its pairs (not datagrams), and
     /// its Detail says clients are refused until up.
     @Test func aDownUDPRelayReadsDownInListeningAndDetail() {

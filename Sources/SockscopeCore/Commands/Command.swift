@@ -57,6 +57,8 @@ public enum Command: Hashable, Sendable {
     case toxic(target: SocketID?, ToxicCommand)
     /// `relay [R1] down|up`: close every pair and refuse clients, or forward again.
     case relaySwitch(target: SocketID?, RelaySwitch)
+    /// `hold`, `forward`, `drop`, `edit`, `release` on a relay's traffic.
+    case hold(target: SocketID?, HoldCommand)
     /// `lab NAME`: one of the classic surprises, reproduced on real sockets; nil: `lab list`.
     case lab(ExperimentName?)
     /// `tour [LESSON|list|next|back|quit]`: the guided lessons.
@@ -79,7 +81,7 @@ extension Command {
         case .send(let target, _), .close(let target), .shutdown(let target, _), .reset(let target), .startTLS(let target, _, _),
              .sendTo(let target, _, _), .sendFile(let target, _), .setOption(let target, _, _),
              .getOption(let target, _), .setLineEnding(let target, _), .accept(let target), .toxic(let target, _),
-             .relaySwitch(let target, _):
+             .relaySwitch(let target, _), .hold(let target, _):
             target
         case .step(let call): call.socket
         case .expect(let target, _, _): target
@@ -131,6 +133,7 @@ extension Command {
         case .ping, .pingStop: "ping"
         case .relay, .relaySwitch: "relay"
         case .toxic: "toxic"
+        case .hold(_, let command): command.verb
         case .lab: "lab"
         case .tour: "tour"
         case .capture: "capture"

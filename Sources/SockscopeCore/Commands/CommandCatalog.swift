@@ -718,6 +718,59 @@ public enum CommandCatalog {
                        "toxic R1 add timeout 0", "toxic R1 add reset_peer 500", "toxic R1 add slow_close 300",
                        "toxic R1 add reset_peer 0 --toxicity 0.3", "toxic R1 add loss 20 --dir both", "toxic R1 list", "toxic R1 remove latency_down"],
             parse: parseToxic),
+        // Holding a relay's traffic (issue 18).
+        CommandSpec(
+            "hold", usage: "hold [R1] up|down|both [--frame raw|line|len16|len32]",
+            summary: "hold a relay's traffic one way (or both): chunks queue, shown, until forward, drop, edit or release",
+            details: [
+                "up is client to server, down server to client; on every pair of the relay, now and later",
+                "each pair's row shows what it holds (chunks, bytes), the log each chunk (relay-held), Detail a bar",
+                "--frame: raw (default) holds each read as it came; line cuts at \\n (a \\r\\n stays with its line);",
+                "len16 and len32 cut frames behind a big-endian 16- or 32-bit length (the prefix stays with the frame);",
+                "cut by swift-nio-extras' LineBasedFrameDecoder and LengthFieldBasedFrameDecoder",
+                "a relay holds at most 4 MiB (all pairs, both ways): at that, its legs stop reading (the sender slows",
+                "down; relay-hold-full in the log) until forward, drop or release makes room; a partial frame counts too",
+                "a FIN waits behind what is held; hold again changes the direction (--frame only with nothing held)",
+            ],
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .listeners)),
+                        Argument(name: "DIR", kind: .choice(ToxicDirection.allCases.map(\.rawValue)))],
+            options: [Option("--frame", value: "raw|line|len16|len32")],
+            examples: ["hold R1 up", "hold R1 both --frame line", "hold down --frame len32"],
+            parse: parseHold),
+        CommandSpec(
+            "forward", usage: "forward [R1] [N]",
+            summary: "send on the next N (default 1) chunks a relay holds, in the order they were read",
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .listeners)), Argument(name: "N", kind: .value)],
+            examples: ["forward", "forward R1 5"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in try parseHeldCount(&args, HoldCommand.forward) }),
+        CommandSpec(
+            "drop", usage: "drop [R1] [N]",
+            summary: "throw away the next N (default 1) chunks a relay holds: never sent, counted in the log",
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .listeners)), Argument(name: "N", kind: .value)],
+            examples: ["drop", "drop R1 3"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in try parseHeldCount(&args, HoldCommand.drop) }),
+        CommandSpec(
+            "edit", usage: "edit [R1] [TEXT | --hex HEX]",
+            summary: "send other bytes in place of the next chunk a relay holds",
+            details: [
+                "alone (in the TUI): the command line gets edit R1 \"the next chunk\" to change and run (Enter)",
+                "TEXT with escapes as for send (\\n \\r \\xHH); --hex HEX as for sendhex",
+                "with --frame len16|len32 the length prefix is made again for the new bytes; a line's bytes are sent as given",
+            ],
+            arguments: [Argument(name: "ID", kind: .socket(.beforeData, offering: .listeners)), Argument(name: "TEXT", kind: .value)],
+            options: [Option("--hex", value: "HEX")],
+            examples: ["edit", #"edit R1 "GET /admin HTTP/1.0\r\n""#, "edit R1 --hex 00 05 68 65 6c 6c 6f"],
+            parse: parseEdit),
+        CommandSpec(
+            "release", usage: "release [R1]",
+            summary: "forward everything a relay holds, in order, and stop holding",
+            arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .listeners))],
+            examples: ["release", "release R1"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                let target = try args.socketID(.leading)
+                try args.end()
+                return .hold(target: target, .release)
+            }),
         CommandSpec(
             "capture", usage: "capture on [PATH.pcapng] [--max SIZE] | capture off",
             summary: "write every TCP and UDP byte from now on as packets Wireshark opens (pcapng)",
@@ -880,6 +933,51 @@ public enum CommandCatalog {
             try readListenerOption(option, &args, into: &listen)
         }
         return .relay(RelayRequest(listen: listen, target: target))
+    }
+
+    private static func parseHold(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        let target = try args.socketID(.leading)
+        guard let word = args.next()?.lowercased(), let direction = ToxicDirection(rawValue: word) else {
+            throw args.problem("needs the direction to hold: up (client to server), down or both")
+        }
+        var framing = HoldFraming.raw
+        try args.options { (_, args) throws(CommandParser.ParseError) in
+            let value = try args.value(of: "--frame").lowercased()
+            guard let chosen = HoldFraming(rawValue: value) else { throw args.problem("--frame takes raw, line, len16 or len32") }
+            framing = chosen
+        }
+        return .hold(target: target, .hold(direction, framing))
+    }
+
+    /// `forward [R1] [N]`, `drop [R1] [N]`.
+    private static func parseHeldCount(_ args: inout CommandArguments, _ make: (Int) -> HoldCommand)
+        throws(CommandParser.ParseError) -> Command {
+        let target = try args.socketID(.leading)
+        var count = 1
+        if let text = args.next() {
+            guard let value = Int(text), value > 0 else { throw args.problem("N is a number of held chunks, 1 or more") }
+            count = value
+        }
+        try args.end()
+        return .hold(target: target, make(count))
+    }
+
+    /// `edit [R1] [TEXT | --hex HEX]`: a relay's id alone is the relay (the TUI's editor), not text.
+    private static func parseEdit(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {
+        var target: SocketID?
+        if let word = args.peekWord(), !word.quoted, let id = SocketID(parsing: word.text), id.kind == .relay,
+           word.text == id.description {
+            target = id
+            _ = args.next()
+        }
+        guard let first = args.peekWord() else { return .hold(target: target, .edit([])) }
+        if !first.quoted, first.text.lowercased() == "--hex" {
+            _ = args.next()
+            guard let hex = args.rest() else { throw args.problem("--hex needs the bytes, as in edit --hex 68 69") }
+            return .hold(target: target, .edit(try HexText.decode(hex)))
+        }
+        guard let text = args.rest() else { return .hold(target: target, .edit([])) }
+        return .hold(target: target, .edit(try decodeText(text, "edit")))
     }
 
     private static func parseToxic(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {

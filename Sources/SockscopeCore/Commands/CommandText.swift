@@ -41,6 +41,17 @@ public enum CommandText {
             }
         case .relaySwitch(let target, let change):
             return withTarget("relay", target, [change.rawValue])
+        case .hold(let target, let command):
+            switch command {
+            case .hold(let direction, let framing):
+                return withTarget("hold", target, [direction.rawValue] + (framing == .raw ? [] : ["--frame", framing.rawValue]))
+            case .forward(let count), .drop(let count):
+                return withTarget(command.verb, target, count == 1 ? [] : [String(count)])
+            case .edit(let bytes):
+                return withTarget("edit", target, [quoted(bytes)])
+            case .release:
+                return withTarget("release", target, [])
+            }
         case .connect(let request):
             var words = ["connect", argument(TLSCommandText.endpoint(request.endpoint, tls: request.tls != nil))]
             if let bind = request.bind { words += ["--bind", bind.description] }

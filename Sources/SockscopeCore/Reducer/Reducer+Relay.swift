@@ -26,7 +26,7 @@ extension Reducer {
     }
 
     /// The relay a command names, or the selected or most recent one; else the failure's effects.
-    private static func chosenRelay(_ target: SocketID?, verb: String, time: Timestamp, state: inout AppState)
+    static func chosenRelay(_ target: SocketID?, verb: String, time: Timestamp, state: inout AppState)
         -> (row: ListenerRow?, failure: [Effect]) {
         let chosen = target ?? state.view.selectedListener.flatMap { $0.kind == .relay ? $0 : nil }
             ?? state.recentSocket.flatMap { $0.kind == .relay ? $0 : nil }
@@ -96,7 +96,10 @@ extension Reducer {
         case .paused(let id, _, _, _, let held):
             state.updateConnection(id) { $0.relay?.held = held }
         case .resumed(let id, _, _, _):
-            state.updateConnection(id) { $0.relay?.held = nil }
+            state.updateConnection(id) {
+                $0.relay?.held = nil
+                $0.relay?.holdFull = false
+            }
         case .passedOn:
             break
         case .toxicAdded(let id, let toxic):
@@ -111,6 +114,8 @@ extension Reducer {
             state.updateListener(id) { $0.isDown = true }
         case .up(let id):
             state.updateListener(id) { $0.isDown = false }
+        case .holding, .holdReleased, .held, .heldOut, .holdFull:
+            applyHold(event, state: &state)
         }
     }
 }

@@ -305,6 +305,8 @@ public enum Reducer {
             return executeToxic(target, command, time: time, state: &state)
         case .relaySwitch(let target, let change):
             return executeRelaySwitch(target, change, time: time, state: &state)
+        case .hold(let target, let command):
+            return executeHold(target, command, time: time, state: &state)
         case .clearClosed:
             let forgotten = state.forgetConnections { !$0.state.isOpen }
             let text = "forgot \(forgotten) closed connection(s); their log entries stay"

@@ -24,6 +24,13 @@ public struct ListenerRow: Hashable, Sendable {
     public var toxicFirings: [String: Int] = [:]
     /// A relay put down (`relay R1 down`): it refuses every client until `relay R1 up`.
     public var isDown = false
+    /// A relay holding its traffic (`hold R1 up`): which way, and how chunks are cut.
+    public var holding: ToxicDirection?
+    public var holdFraming: HoldFraming = .raw
+    /// The relay's held chunks in the order they go out, each with its preview (the first
+    /// `heldPreviewLimit`; beyond that only the legs' counts).
+    public var heldChunks: [HeldChunkPreview] = []
+    public static let heldPreviewLimit = 256
 
     /// Bound to every interface, so reachable from the network.
     public var isAllInterfaces: Bool { local.isWildcard }

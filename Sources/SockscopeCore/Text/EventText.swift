@@ -399,7 +399,8 @@ public enum EventText {
              .ruleFired, .scan, .ping, .capture,
              .fileSending, .tlsWire, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
              .relay(.toxicRemoved), .relay(.toxicFired), .relay(.down), .relay(.up),
-             .relay(.dropped):
+             .relay(.dropped),
+             .relay(.holding), .relay(.holdReleased), .relay(.held), .relay(.heldOut), .relay(.holdFull):
             // Data is counted into the last entry, kernel changes compared with the last sample: `Reducer.recordLab`.
             return []
         }

@@ -14,6 +14,11 @@ public enum RelayEventText {
         case .down: "relay-down"
         case .up: "relay-up"
         case .dropped: "relay-dropped"
+        case .holding: "relay-holding"
+        case .holdReleased: "relay-hold-released"
+        case .held: "relay-held"
+        case .heldOut(_, _, _, let outcome, _, _, _, _): "relay-held-" + outcome.rawValue
+        case .holdFull: "relay-hold-full"
         }
     }
 
@@ -76,6 +81,8 @@ public enum RelayEventText {
             }
         case .toxicAdded, .toxicRemoved, .toxicFired:
             describeToxic(event, &w)
+        case .holding, .holdReleased, .held, .heldOut, .holdFull:
+            describeHold(event, &w)
         case .down(_, let closedPairs):
             switch w.form {
             case .sentence: w.sentence = "relay down: \(closedPairs) pair(s) closed; new clients are refused until relay up"
@@ -138,6 +145,69 @@ public enum RelayEventText {
         }
     }
 
+    /// Holding (`hold`, `forward`, `drop`, `edit`, `release`): each names the relay, the leg
+    /// and its direction (the client leg reads what goes up), and what the leg still holds.
+    static func describeHold(_ event: RelayEvent, _ w: inout EventText.Writer) {
+        switch event {
+        case .holding(_, let direction, let framing):
+            switch w.form {
+            case .sentence: w.sentence = "holding \(direction.meaning) (cut as \(framing.rawValue)): forward, drop, edit or release"
+            case .line: w.add("relay-holding dir="); w.add(direction.rawValue); w.add(" frame="); w.add(framing.rawValue)
+            case .json: w.fields += [("dir", .string(direction.rawValue)), ("frame", .string(framing.rawValue))]
+            }
+        case .holdReleased:
+            switch w.form {
+            case .sentence: w.sentence = "no longer holding: what was held is forwarded"
+            case .line: w.add("relay-hold-released")
+            case .json: break
+            }
+        case .held(_, let role, let relay, let sequence, let bytes, let count, let heldChunks, let heldBytes):
+            switch w.form {
+            case .sentence:
+                w.sentence = "held \(ByteCount.text(count)) going \(role.direction) (chunk #\(sequence)); \(role.rawValue) leg holds "
+                    + "\(heldChunks) chunk(s), \(ByteCount.text(heldBytes)): \"\(DisplayText.escape(bytes))\""
+                    + (count > bytes.count ? "..." : "")
+            case .line:
+                w.add("relay-held relay="); w.add(relay); w.add(" leg="); w.add(role.rawValue); w.add(" dir="); w.add(role.direction)
+                w.add(" chunk="); w.add(sequence); w.add(" bytes="); w.add(count)
+                w.add(" held_chunks="); w.add(heldChunks); w.add(" held_bytes="); w.add(heldBytes)
+                w.add(" \""); DataEscaping.append(bytes[...], to: &w.out); w.add(count > bytes.count ? "\"..." : "\"")
+            case .json:
+                w.fields += [("relay", .string(relay.description)), ("leg", .string(role.rawValue)), ("dir", .string(role.direction)),
+                             ("chunk", .int(sequence)), ("bytes", .int(count)), ("text", .string(DisplayText.escape(bytes))),
+                             ("truncated", .bool(count > bytes.count)),
+                             ("held_chunks", .int(heldChunks)), ("held_bytes", .int(heldBytes))]
+            }
+        case .heldOut(_, let role, let relay, let outcome, let chunks, let bytes, let heldChunks, let heldBytes):
+            switch w.form {
+            case .sentence:
+                w.sentence = "\(outcome.rawValue) \(chunks) held chunk(s), \(ByteCount.text(bytes)), going \(role.direction); "
+                    + "\(role.rawValue) leg still holds \(heldChunks), \(ByteCount.text(heldBytes))"
+            case .line:
+                w.add("relay-held-"); w.add(outcome.rawValue); w.add(" relay="); w.add(relay); w.add(" leg="); w.add(role.rawValue)
+                w.add(" dir="); w.add(role.direction); w.add(" chunks="); w.add(chunks); w.add(" bytes="); w.add(bytes)
+                w.add(" held_chunks="); w.add(heldChunks); w.add(" held_bytes="); w.add(heldBytes)
+            case .json:
+                w.fields += [("relay", .string(relay.description)), ("leg", .string(role.rawValue)), ("dir", .string(role.direction)),
+                             ("chunks", .int(chunks)), ("bytes", .int(bytes)),
+                             ("held_chunks", .int(heldChunks)), ("held_bytes", .int(heldBytes))]
+            }
+        case .holdFull(_, let role, let relay, let relayHeld, let bound):
+            let why = "\(relay) holds \(ByteCount.text(relayHeld)), its bound is \(ByteCount.text(bound))"
+            switch w.form {
+            case .sentence: w.sentence = "\(role.rawValue) leg stopped reading: \(why) (forward, drop or release makes room)"
+            case .line:
+                w.add("relay-hold-full relay="); w.add(relay); w.add(" leg="); w.add(role.rawValue); w.add(" dir="); w.add(role.direction)
+                w.add(" relay_held="); w.add(relayHeld); w.add(" bound="); w.add(bound); w.add(" (not reading: "); w.add(why); w.add(")")
+            case .json:
+                w.fields += [("relay", .string(relay.description)), ("leg", .string(role.rawValue)), ("dir", .string(role.direction)),
+                             ("relay_held", .int(relayHeld)), ("bound", .int(bound))]
+            }
+        default:
+            break
+        }
+    }
+
     /// What passing an ending on means, in both text forms.
     static func meaning(_ ending: RelayEnding, from: SocketID) -> String {
         switch ending {
@@ -152,6 +222,8 @@ public enum RelayEventText {
         let partner = leg.partner.map { "\($0)" } ?? "not yet"
         let other = leg.role == .client ? "upstream leg" : "client leg"
         var text = "\(leg.role.rawValue) leg of \(leg.relay); \(other): \(partner)"
+        if leg.heldChunks > 0 { text += "; holds \(leg.heldChunks) chunk(s), \(ByteCount.text(leg.heldBytes)) going \(leg.role.direction)" }
+        if leg.holdFull { text += "; not reading: the relay's held bytes reached its bound" }
         if let held = leg.held, let partner = leg.partner {
             text += "; not reading: \(ByteCount.text(held)) held on \(partner), whose peer is not taking it"
         }

@@ -182,6 +182,8 @@ public enum EngineCommand: Hashable, Sendable {
     case toxic(SocketID, ToxicCommand)
     /// `relay R1 down|up`.
     case relaySwitch(SocketID, RelaySwitch)
+    /// `hold`, `forward`, `drop`, `edit`, `release` on a stream relay's traffic.
+    case hold(SocketID, HoldCommand)
     /// `capture on [PATH] [--max SIZE]` / `capture off`: packets Wireshark opens.
     case capture(CaptureRequest)
 }

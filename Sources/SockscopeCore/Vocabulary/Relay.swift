@@ -67,6 +67,19 @@ public enum RelayEvent: Hashable, Sendable {
     /// A UDP relay leg dropped `count` datagrams it read since the last such event: the other
     /// leg's socket buffer was full (UDP has no backpressure), or a new session's queue was.
     case dropped(SocketID, RelayLegRole, relay: SocketID, count: Int)
+    /// `hold R1 DIR`: the relay holds what goes `direction` on every pair, cut by `framing`.
+    case holding(SocketID, ToxicDirection, HoldFraming)
+    /// `release R1`: the relay stopped holding (what was held is forwarded, each leg saying so).
+    case holdReleased(SocketID)
+    /// The leg read a chunk and holds it (the relay's `sequence`-th held chunk, `count` bytes,
+    /// `bytes` its preview); the leg now holds `heldChunks` chunks of `heldBytes` bytes.
+    case held(SocketID, RelayLegRole, relay: SocketID, sequence: Int, bytes: [UInt8], count: Int, heldChunks: Int, heldBytes: Int)
+    /// `chunks` held chunks of the leg (`bytes` bytes as they went out, or were dropped) were
+    /// forwarded, dropped or sent edited; the leg still holds `heldChunks` of `heldBytes`.
+    case heldOut(SocketID, RelayLegRole, relay: SocketID, HeldOutcome, chunks: Int, bytes: Int, heldChunks: Int, heldBytes: Int)
+    /// The relay holds `relayHeld` bytes, at or over `bound`: this leg stopped reading (its
+    /// sender slows down) until forward, drop or release makes room (`resumed` then).
+    case holdFull(SocketID, RelayLegRole, relay: SocketID, relayHeld: Int, bound: Int)
 
     /// The socket the event is about.
     public var socket: SocketID {
@@ -74,7 +87,8 @@ public enum RelayEvent: Hashable, Sendable {
         case .listening(let id, _, _, _), .upstream(let id, _, _, _, _), .passedOn(let id, _, _, _, _),
              .paused(let id, _, _, _, _), .resumed(let id, _, _, _), .toxicAdded(let id, _), .toxicRemoved(let id, _),
              .toxicFired(let id, _, _, _, _), .down(let id, _), .up(let id),
-             .dropped(let id, _, _, _):
+             .dropped(let id, _, _, _), .holding(let id, _, _), .holdReleased(let id),
+             .held(let id, _, _, _, _, _, _, _), .heldOut(let id, _, _, _, _, _, _, _), .holdFull(let id, _, _, _, _):
             id
         }
     }
@@ -88,10 +102,88 @@ public struct RelayLeg: Hashable, Sendable {
     public var partner: SocketID?
     /// While reading is paused for backpressure: the bytes waiting on the other leg.
     public var held: Int?
+    /// Chunks this leg read and holds (`hold`), and their bytes.
+    public var heldChunks = 0
+    public var heldBytes = 0
+    /// Not reading because the relay's held bytes reached the bound (`holdFull`).
+    public var holdFull = false
 
     public init(relay: SocketID, role: RelayLegRole, partner: SocketID? = nil) {
         self.relay = relay
         self.role = role
         self.partner = partner
+    }
+}
+
+// MARK: Holding (issue 18)
+
+/// How the held traffic of a relay is cut into chunks (`hold R1 up --frame line`): raw reads as
+/// they came, lines (up to and with `\n` or `\r\n`), or frames behind a 16- or 32-bit
+/// big-endian length prefix (the prefix stays with its frame). Each held chunk keeps its bytes
+/// exactly, delimiter or prefix included.
+public enum HoldFraming: String, Hashable, Sendable, CaseIterable {
+    case raw
+    case line
+    case len16
+    case len32
+}
+
+/// `hold`, `forward`, `drop`, `edit`, `release`: a relay's traffic held in one or both
+/// directions, chunk by chunk, across all its pairs in the order it was read.
+public enum HoldCommand: Hashable, Sendable {
+    /// Hold what goes `direction` (up: client to server) on every current and future pair.
+    case hold(ToxicDirection, HoldFraming)
+    /// Forward the next `count` held chunks.
+    case forward(Int)
+    /// Drop the next `count` held chunks (counted, never sent).
+    case drop(Int)
+    /// Send `bytes` in place of the next held chunk (a length prefix is made for them again;
+    /// a line keeps its delimiter).
+    case edit([UInt8])
+    /// Forward everything held and stop holding.
+    case release
+
+    /// The most a relay holds (all its pairs, both ways): at this, its legs stop reading.
+    public static let heldBytesBound = 4 * 1024 * 1024
+
+    /// The command word, for failures and the log.
+    public var verb: String {
+        switch self {
+        case .hold: "hold"
+        case .forward: "forward"
+        case .drop: "drop"
+        case .edit: "edit"
+        case .release: "release"
+        }
+    }
+}
+
+/// What became of held chunks.
+public enum HeldOutcome: String, Hashable, Sendable {
+    case forwarded
+    case dropped
+    case edited
+}
+
+/// The direction a leg's reads go: the client leg reads what goes up (to the server).
+extension RelayLegRole {
+    public var direction: String { self == .client ? "up" : "down" }
+}
+
+/// The relay's held chunks as the state knows them, for `edit` in the TUI (the next chunk's
+/// bytes in the command line) and for the relay's Detail.
+public struct HeldChunkPreview: Hashable, Sendable {
+    /// The relay-wide order of the chunk (the engine forwards in this order).
+    public var sequence: Int
+    public var leg: SocketID
+    public var count: Int
+    /// At most `DataPreview.limit` bytes; the whole chunk when `bytes.count == count`.
+    public var bytes: [UInt8]
+
+    public init(sequence: Int, leg: SocketID, count: Int, bytes: [UInt8]) {
+        self.sequence = sequence
+        self.leg = leg
+        self.count = count
+        self.bytes = bytes
     }
 }

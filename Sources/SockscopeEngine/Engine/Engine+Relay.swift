@@ -73,6 +73,8 @@ final class RelayUpstream: Sendable {
     private let timeout: TimeAmount
     private let sink: EventSink
     private let registry: SocketRegistry
+    /// `hold R1 ...`: the relay's held chunks, in order (`RelayHold.swift`).
+    let holdBook: RelayHoldBook
 
     /// The relay's toxics, its pairs (by their client legs, from the accept on) and whether it is down.
     private struct Toxics {
@@ -94,6 +96,7 @@ final class RelayUpstream: Sendable {
         self.timeout = timeout
         self.sink = sink
         self.registry = registry
+        holdBook = RelayHoldBook(sink: sink)
     }
 
     /// Opens the upstream leg for `clientLeg` (a new connection id), announced by
@@ -133,6 +136,12 @@ final class RelayUpstream: Sendable {
         for pair in outcome.pairs { pair.eventLoop.execute { pair.value.endPair(.close, reason: reason) } }
         sink.emit(.relay(change == .down ? .down(relay, closedPairs: outcome.pairs.count) : .up(relay)), request: request)
         sink.complete(request)
+    }
+
+    /// `hold`, `forward`, `drop`, `edit`, `release`: on every pair's loop (`RelayHoldBook`).
+    func hold(_ command: HoldCommand, of relay: SocketID, request: RequestID) {
+        let pairs = toxics.withLockedValue { Array($0.pairs.values) }
+        holdBook.perform(command, relay: relay, pairs: pairs, request: request)
     }
 
     func unregister(_ clientLeg: RelayLegHandler) {

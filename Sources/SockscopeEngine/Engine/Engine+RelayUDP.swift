@@ -54,6 +54,8 @@ extension Engine {
 protocol RelayControl: AnyObject {
     func change(_ command: ToxicCommand, of relay: SocketID, request: RequestID)
     func switchTo(_ change: RelaySwitch, of relay: SocketID, request: RequestID)
+    /// Stream relays hold their traffic; a UDP relay answers that it does not.
+    func hold(_ command: HoldCommand, of relay: SocketID, request: RequestID)
 }
 
 extension RelayUpstream: RelayControl {}
@@ -382,6 +384,11 @@ final class UDPRelay: ChannelInboundHandler, SocketControl, RelayControl {
         }
         sink.emit(.relay(event), request: request)
         sink.complete(request)
+    }
+
+    func hold(_ command: HoldCommand, of relay: SocketID, request: RequestID) {
+        sink.complete(request, failure: SocketFailure(
+            call: command.verb, explanation: "\(relay) is a UDP relay; hold works on stream relays (TCP, UNIX)"), socket: relay)
     }
 
     func switchTo(_ change: RelaySwitch, of relay: SocketID, request: RequestID) {

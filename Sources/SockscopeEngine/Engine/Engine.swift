@@ -186,6 +186,8 @@ public final class Engine: Sendable {
             withRelay(id, request: request.id, call: "toxic") { $0.change(command, of: id, request: request.id) }
         case .relaySwitch(let id, let change):
             withRelay(id, request: request.id, call: "relay") { $0.switchTo(change, of: id, request: request.id) }
+        case .hold(let id, let command):
+            withRelay(id, request: request.id, call: command.verb) { $0.hold(command, of: id, request: request.id) }
         }
     }
 

@@ -75,12 +75,19 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     private var toxics: ToxicStream?
     /// Whether each toxic (by name) acts on this leg's reads, rolled once against its toxicity.
     private var toxicityRolls: [String: Bool] = [:]
+    /// The relay's hold (`hold R1 up`): the client leg's from its relay, the upstream leg's from its pair.
+    var holdBook: RelayHoldBook?
+    /// What this leg read and holds; nil (the usual case): reads go straight on.
+    private var held: HeldTraffic?
+    /// Not reading: the relay's held bytes reached `RelayHoldBook.bound` (since then).
+    private var holdStalledSince: NIODeadline?
 
     init(role: RelayLegRole, relay: SocketID, sink: EventSink, upstream: RelayUpstream? = nil) {
         self.role = role
         self.relay = relay
         self.sink = sink
         self.upstream = upstream
+        self.holdBook = upstream?.holdBook
     }
 
     /// Called by `ConnectionHandler.install`, which puts this leg in front of it.
@@ -92,6 +99,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     func pair(with other: RelayLegHandler) {
         partner = other
         other.partner = self
+        holdBook = holdBook ?? other.holdBook
     }
 
     private var id: SocketID? { connection?.socketID }
@@ -138,6 +146,13 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         guard let partner else { return }
         let ending: RelayEnding = connection?.endedByReset == true ? .reset : .close
         // What this leg read and its toxics still hold goes out first (and slow_close waits).
+        // What this leg holds waits for forward, drop or release, as long as the other leg can take it.
+        if ending == .close, let held, !held.isEmpty, partner.isActive, !endedByToxic {
+            _ = held.flushPartial().map { announceHeld($0) }
+            return held.whenEmpty.append { [weak partner] in
+                if let partner, self.partner === partner { self.unpair(from: partner, ending: ending) }
+            }
+        }
         if ending == .close, let toxics, !toxics.isIdle {
             return toxics.whenDrained(slowClose: true) { self.unpair(from: partner, ending: ending) }
         }
@@ -146,6 +161,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// This leg is gone: the other leg takes nothing more from it and passes its end on.
     private func unpair(from partner: RelayLegHandler, ending: RelayEnding) {
+        // Held chunks have nowhere to go now.
+        dropAllHeld()
+        partner.dropAllHeld()
         // Counted before the toxics go with the pair.
         emitFirings()
         partner.emitFirings()
@@ -169,6 +187,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
             if !partnerGone, !endedByToxic { waiting.append(data) }
             return
         }
+        if held != nil { return hold(Self.unwrapInboundIn(data)) }
         if let toxics { return toxics.accept(Self.unwrapInboundIn(data)) }
         partner.forward(data)
     }
@@ -188,6 +207,15 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
             return
         }
         partner.flushForwarded()
+        // After what is held (a partial frame held as it is): forward, drop or release lets the FIN go.
+        if let held {
+            _ = held.flushPartial().map { announceHeld($0) }
+            if !held.isEmpty { return held.whenEmpty.append { self.passFinOn(to: partner, from: id) } }
+        }
+        passFinOn(to: partner, from: id)
+    }
+
+    private func passFinOn(to partner: RelayLegHandler, from id: SocketID) {
         guard let toxics else { return partner.passOn(.fin, from: id) }
         // After what the toxics still hold, and slow_close's delay.
         toxics.whenDrained(slowClose: true) { partner.passOn(.fin, from: id) }
@@ -203,7 +231,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// NIO asks to read (autoRead): only while the other leg is up and takes more.
     func read(context: ChannelHandlerContext) {
-        guard let partner, partner.isActive, partner.isWritable, toxics?.isFull != true else {
+        guard let partner, partner.isActive, partner.isWritable, toxics?.isFull != true, holdStalledSince == nil else {
             readHeld = true
             if partner?.isActive == true, partner?.isWritable == false, pausedSince == nil {
                 pausedSince = .now()
@@ -234,7 +262,8 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// This leg's channel can take more again: the other leg may read.
     private func resumeReading() {
-        guard readHeld, let context, let partner, partner.isActive, partner.isWritable, toxics?.isFull != true else { return }
+        guard readHeld, let context, let partner, partner.isActive, partner.isWritable, toxics?.isFull != true,
+              holdStalledSince == nil else { return }
         readHeld = false
         if let since = pausedSince {
             pausedSince = nil
@@ -250,8 +279,14 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     private func partnerBecameActive() {
         guard let partner, let id, let context else { return }
         if let upstream { toxicsChanged(upstream.currentToxics) }
+        if let holdBook {
+            let setting = holdBook.setting
+            holdChanged(setting.direction, setting.framing)
+        }
         if !waiting.isEmpty {
-            for data in waiting { partner.forward(data) }
+            for data in waiting {
+                if held != nil { hold(Self.unwrapInboundIn(data)) } else { partner.forward(data) }
+            }
             waiting = []
             partner.flushForwarded()
         }
@@ -350,6 +385,127 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         let cause = [failure.code, failure.target].compactMap { $0 }.joined(separator: " ")
         connection?.closeWhenDrained(reason: "upstream \(upstream) could not connect: \(cause.isEmpty ? failure.explanation : cause)",
                                      announcing: nil)
+    }
+
+    // MARK: Holding
+
+    /// The client leg of a pair: the relay holds `direction` now (nil: it stopped holding).
+    /// Each leg holds what it reads if the direction is its own.
+    func holdChanged(_ direction: ToxicDirection?, _ framing: HoldFraming) {
+        guard role == .client else { return }
+        for leg in [self, partner].compactMap({ $0 }) {
+            if let direction, direction.acts(onReadsOf: leg.role) {
+                leg.startHolding(framing)
+            } else {
+                leg.stopHolding()
+            }
+        }
+    }
+
+    private func startHolding(_ framing: HoldFraming) {
+        if let held, held.framing == framing || !held.isEmpty { return }
+        held = HeldTraffic(framing: framing)
+    }
+
+    /// A read while holding: cut into chunks, each held and told; at the relay's bound, reading stops.
+    private func hold(_ read: ByteBuffer) {
+        guard let held else { return }
+        for chunk in held.cut(read) {
+            held.append(chunk)
+            announceHeld(chunk)
+        }
+        guard let holdBook, holdStalledSince == nil, let context else { return }
+        let relayHeld = holdBook.heldBytes + held.pendingBytes
+        guard relayHeld >= RelayHoldBook.bound else { return }
+        holdStalledSince = .now()
+        holdBook.stall(self, on: context.eventLoop)
+        if let id, let connection {
+            connection.sinkAfterTraffic.emit(.relay(.holdFull(id, role, relay: relay, relayHeld: relayHeld, bound: RelayHoldBook.bound)))
+        }
+    }
+
+    /// A chunk joined the held ones: its ticket in the relay's order, and its event.
+    private func announceHeld(_ chunk: ByteBuffer) {
+        guard let holdBook, let held, let context, let id, let connection else { return }
+        let sequence = holdBook.enqueue(self, bytes: chunk.readableBytes, on: context.eventLoop).sequence
+        let preview = chunk.getBytes(at: chunk.readerIndex, length: min(chunk.readableBytes, DataPreview.limit)) ?? []
+        connection.sinkAfterTraffic.emit(.relay(.held(id, role, relay: relay, sequence: sequence, bytes: preview,
+                                                      count: chunk.readableBytes, heldChunks: held.chunks.count,
+                                                      heldBytes: held.bytes)))
+    }
+
+    /// `forward`, `drop`, `edit`: the next `count` held chunks of this leg go on, go, or go as `replacement`.
+    func takeHeld(_ outcome: HeldOutcome, count: Int, replacement: [UInt8]? = nil) {
+        guard let held, let id, let connection, let context else { return }
+        var chunks = 0
+        var bytes = 0
+        while chunks < count, let chunk = held.next() {
+            chunks += 1
+            switch outcome {
+            case .forwarded:
+                bytes += chunk.readableBytes
+                sendOn(chunk)
+            case .dropped:
+                bytes += chunk.readableBytes
+            case .edited:
+                let edited = held.framed(replacement ?? [], allocator: context.channel.allocator)
+                bytes += edited.readableBytes
+                sendOn(edited)
+            }
+        }
+        connection.sinkAfterTraffic.emit(.relay(.heldOut(id, role, relay: relay, outcome, chunks: chunks, bytes: bytes,
+                                                         heldChunks: held.chunks.count, heldBytes: held.bytes)))
+        runWhenHeldEmpty()
+    }
+
+    /// Held bytes on their way, as a read of this leg would go: through the toxics, if any.
+    private func sendOn(_ chunk: ByteBuffer) {
+        guard let partner, partner.isActive else { return }
+        if let toxics {
+            toxics.accept(chunk)
+            return toxics.endOfBurst()
+        }
+        partner.forward(NIOAny(chunk))
+        partner.flushForwarded()
+    }
+
+    /// `release`, or the hold no longer covers this leg's direction: everything held goes on, in order.
+    func stopHolding() {
+        guard let held else { return }
+        _ = held.flushPartial()
+        let count = held.chunks.count
+        if count > 0 { takeHeld(.forwarded, count: count) }
+        self.held = nil
+        holdBook?.removeTickets(of: self)
+        for body in held.whenEmpty { body() }
+        holdHasRoom()
+    }
+
+    /// The pair ended: what is held is dropped, and said so.
+    private func dropAllHeld() {
+        guard let held else { return }
+        _ = held.flushPartial()
+        if !held.chunks.isEmpty { takeHeld(.dropped, count: held.chunks.count) }
+        self.held = nil
+        holdBook?.removeTickets(of: self)
+    }
+
+    private func runWhenHeldEmpty() {
+        guard let held, held.isEmpty, !held.whenEmpty.isEmpty else { return }
+        let waiting = held.whenEmpty
+        held.whenEmpty = []
+        for body in waiting { body() }
+    }
+
+    /// The relay holds less than its bound again: this leg may read.
+    func holdHasRoom() {
+        guard let since = holdStalledSince else { return }
+        holdStalledSince = nil
+        if let id, let connection {
+            let milliseconds = Int((NIODeadline.now() - since).nanoseconds / 1_000_000)
+            connection.sinkAfterTraffic.emit(.relay(.resumed(id, role, relay: relay, milliseconds: milliseconds)))
+        }
+        resumeReading()
     }
 
     // MARK: Reports
