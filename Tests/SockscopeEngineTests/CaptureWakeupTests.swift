@@ -58,3 +58,17 @@ import TestSupport
         _ = try await harness.perform(.capture(.off))
     }
 }
+
+/// The fixed memory a capture's payload waits in.
+@Suite struct CaptureArenaTests {
+    @Test func bytesGoInUntilTheArenaIsFullAndOutAsTheyCame() {
+        let arena = CaptureArena(capacity: 10)
+        let first = [UInt8]("hello".utf8), second = [UInt8]("world".utf8)
+        let a = first.withUnsafeBytes { arena.append($0) }, b = second.withUnsafeBytes { arena.append($0) }
+        #expect(a == 0..<5 && b == 5..<10)
+        #expect([UInt8]("!".utf8).withUnsafeBytes { arena.append($0) } == nil, "full: nothing more, not a byte")
+        #expect(Array(arena.bytes(0..<10)) == first + second)
+        arena.empty()
+        #expect(second.withUnsafeBytes { arena.append($0) } == 0..<5)
+    }
+}

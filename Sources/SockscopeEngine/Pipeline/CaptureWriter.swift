@@ -84,21 +84,54 @@ enum CaptureRecord: Sendable {
     }
 }
 
+/// Payload bytes of one batch of records, one after another, in memory of a fixed size taken
+/// once per capture: the tap copies into it (no allocation per read or write), the writer
+/// reads it, and two of them take turns, so a capture never holds more than two arenas of
+/// payload, however fast the sockets go (peak RSS measured in BENCHMARKS.md).
+final class CaptureArena: @unchecked Sendable {
+    let capacity: Int
+    private let base: UnsafeMutableRawPointer
+    /// Bytes in use. Read and written under the writer's `queue` lock while the arena is the
+    /// one records go to, and by the writer thread alone while it writes the batch.
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Where `bytes` went; nil when they do not fit.
+    func append(_ bytes: UnsafeRawBufferPointer) -> Range<Int>? {
+        guard bytes.count <= capacity - count else { return nil }
+        if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
+        defer { count += bytes.count }
+        return count ..< count + bytes.count
+    }
+
+    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
+    func empty() { count = 0 }
+}
+
 /// Writes a capture to disk on a thread of its own, so the event loops never wait for the
 /// disk: taps hand it records (`submit`: a lock, an append and a copy of the payload into the
-/// batch's arena, no allocation per read once the arena has grown), it turns them into
-/// packets (`PacketSynthesis`) and writes them out.
+/// batch's `CaptureArena`), it turns them into packets (`PacketSynthesis`) and writes them out.
 ///
-/// Bounded: at most `queueLimit` payload bytes wait. A record that does not fit is dropped and
-/// counted (the summary says how many); a dropped read or write still moves its connection's
-/// sequence numbers on, so Wireshark shows the hole ("previous segment not captured").
+/// Bounded: at most `arenaCapacity` payload bytes wait while as many are written. A record
+/// that does not fit is dropped and counted (the summary says how many); a dropped read or
+/// write still moves its connection's sequence numbers on, so Wireshark shows the hole
+/// ("previous segment not captured").
 ///
 /// The ring (`maxBytes`): two files of at most half each. When the current one would grow
 /// past its half it becomes `NAME.1.pcapng` (replacing the older one) and a new `NAME.pcapng`
 /// starts, with the header, every TLS key seen so far and every open connection's handshake
 /// again, so each file opens on its own.
 final class CaptureWriter: @unchecked Sendable {
-    static let queueLimit = 32 << 20
+    static let arenaCapacity = 16 << 20
     /// While records come, the writer takes what waits this often, or sooner once `wakeBytes`
     /// wait; a look that finds nothing puts it to sleep until the next record wakes it, so an
     /// idle capture costs no wake-ups.
@@ -112,8 +145,9 @@ final class CaptureWriter: @unchecked Sendable {
     private struct Queue {
         var records: [CaptureRecord] = []
         /// The payloads of `records`, one after another.
-        var arena: [UInt8] = []
-        var bytes = 0
+        var arena = CaptureArena(capacity: CaptureWriter.arenaCapacity)
+        /// Key log bytes waiting (they are not in the arena).
+        var keyLogBytes = 0
         var nextFlow = 0
         var stopping = false
         var droppedRecords = 0
@@ -145,12 +179,12 @@ final class CaptureWriter: @unchecked Sendable {
     private var writeError: Int32 = 0
     /// TLS connections whose latest read swift-nio-ssl has not finished with: their records wait.
     private var held: [PacketSynthesis.FlowKey: [CaptureRecord]] = [:]
-    /// The batch being written: its records' payloads. Kept (emptied) and handed back as the
-    /// next batch's arena, so the arenas stop growing once they fit a batch.
-    private var arena: [UInt8] = []
+    /// The batch being written: its records' payloads. Emptied and handed back as the next
+    /// batch's arena.
+    private var arena = CaptureArena(capacity: CaptureWriter.arenaCapacity)
     private var spareRecords: [CaptureRecord] = []
-    /// An arena larger than this is not kept between batches (a burst should not pin memory).
-    private static let keptArenaCapacity = 4 << 20
+    /// A records array larger than this is not kept between batches (a burst should not pin memory).
+    private static let keptRecordsCapacity = 64 << 10
 
     /// Opens (truncates) `path`; throws the open's failure.
     init(path: String, maxBytes: Int?) throws {
@@ -194,12 +228,23 @@ final class CaptureWriter: @unchecked Sendable {
     /// Queues `record` with `payload` (copied into the arena) for the writer thread; any
     /// thread. Dropped (and counted) when the queue is full or the capture has stopped.
     func submit(_ record: CaptureRecord, payload: UnsafeRawBufferPointer) {
+        // A large write goes in pieces (the packets are cut at 64,000 bytes anyway), so it
+        // fits in the arena beside others instead of being dropped whole.
+        if case .tcpData = record, payload.count > Self.wakeBytes {
+            var offset = 0
+            while offset < payload.count {
+                let end = min(payload.count, offset + Self.wakeBytes)
+                submit(record, payload: UnsafeRawBufferPointer(rebasing: payload[offset..<end]))
+                offset = end
+            }
+            return
+        }
         queue.lock()
         guard !pending.stopping else { return queue.unlock() }
-        let size = payload.count + record.payloadCount
-        if size > 0, pending.bytes + size > Self.queueLimit {
+        let placed = payload.isEmpty ? CaptureRecord.unplaced : pending.arena.append(payload).map(CapturedBytes.arena)
+        guard let placed else {
             pending.droppedRecords += 1
-            pending.droppedBytes += size
+            pending.droppedBytes += payload.count
             // The connection's numbers still move on: the bytes are kept as a count.
             if case .tcpData(let key, let fromLocal, _, _) = record {
                 pending.records.append(.tcpGap(key, fromLocal: fromLocal, count: payload.count))
@@ -208,18 +253,12 @@ final class CaptureWriter: @unchecked Sendable {
             }
             return unlockWaking(true)
         }
-        if payload.isEmpty {
-            pending.records.append(record)
-        } else {
-            let start = pending.arena.count
-            pending.arena.append(contentsOf: payload)
-            pending.records.append(record.with(.arena(start ..< start + payload.count)))
-        }
-        pending.bytes += size
+        pending.records.append(payload.isEmpty ? record : record.with(placed))
+        pending.keyLogBytes += record.payloadCount
         // No wake-up per record (a futex call per read and write cost more than the echo): the
         // writer looks every `pollInterval` while records come, and is woken only from its
         // sleep or once a megabyte waits.
-        unlockWaking(pending.writerAsleep || pending.bytes >= Self.wakeBytes)
+        unlockWaking(pending.writerAsleep || pending.arena.count + pending.keyLogBytes >= Self.wakeBytes)
     }
 
     /// Unlocks `queue`, raising `wake` if `needed` and not raised already for this batch.
@@ -263,7 +302,7 @@ final class CaptureWriter: @unchecked Sendable {
             swap(&records, &pending.records)
             swap(&arena, &pending.arena)
             let stopping = pending.stopping
-            pending.bytes = 0
+            pending.keyLogBytes = 0
             pending.wakeAsked = false
             pending.looks += 1
             // Nothing came since the last look: sleep until a record wakes us.
@@ -273,9 +312,9 @@ final class CaptureWriter: @unchecked Sendable {
             let dropped = (pending.droppedRecords, pending.droppedBytes)
             queue.unlock()
             for record in records { take(record) }
-            records.removeAll(keepingCapacity: records.capacity * MemoryLayout<CaptureRecord>.stride <= Self.keptArenaCapacity)
+            records.removeAll(keepingCapacity: records.capacity <= Self.keptRecordsCapacity)
             spareRecords = records
-            arena.removeAll(keepingCapacity: arena.capacity <= Self.keptArenaCapacity)
+            arena.empty()
             if stopping {
                 for key in held.keys.sorted(by: { $0.value < $1.value }) { held.removeValue(forKey: key)?.forEach(write) }
             }
@@ -308,7 +347,7 @@ final class CaptureWriter: @unchecked Sendable {
     private func owned(_ record: CaptureRecord) -> CaptureRecord {
         switch record {
         case .tcpData(_, _, .arena(let range), _), .datagram(_, _, _, _, .arena(let range), _), .tlsRead(_, .arena(let range), _):
-            record.with(.owned(Array(arena[range])))
+            record.with(.owned(Array(arena.bytes(range))))
         default:
             record
         }
@@ -317,7 +356,7 @@ final class CaptureWriter: @unchecked Sendable {
     /// Calls `body` with a record's payload bytes.
     private func withBytes<T>(_ bytes: CapturedBytes, _ body: (UnsafeRawBufferPointer) -> T) -> T {
         switch bytes {
-        case .arena(let range): arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        case .arena(let range): body(arena.bytes(range))
         case .owned(let bytes): bytes.withUnsafeBytes(body)
         }
     }
