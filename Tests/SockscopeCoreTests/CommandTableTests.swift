@@ -441,7 +441,23 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             relayListen.rulesFile = nil
             let targets: [Endpoint] = [.inet(.tcp, host: "127.0.0.1", port: max(1, port)),
                                        .inet(.tcp, host: "::1", port: max(1, port)), .unix(path: "/tmp/" + word)]
-            return .relay(RelayRequest(listen: relayListen, target: targets[id % targets.count]))
+            let target = targets[id % targets.count]
+            // Either TCP side may be tls://, each with its own options (prefixed when both are).
+            if case .inet = relayListen.endpoint, number % 3 == 0 {
+                var server = TLSServerOptions()
+                if number % 2 == 0 { server.alpn = ["h2"] }
+                if number % 5 == 0 { server.keyLogFile = word }
+                relayListen.tls = server
+            }
+            var targetTLS: TLSClientOptions?
+            if case .inet = target, id % 2 == 0 {
+                var client = TLSClientOptions()
+                if number % 7 == 0 { client.caFile = word }
+                if number % 5 == 0 { client.keyLogFile = word }
+                if number % 4 == 0 { client.insecure = true }
+                targetTLS = client
+            }
+            return .relay(RelayRequest(listen: relayListen, target: target, targetTLS: targetTLS))
         case 36:
             let relay: SocketID? = id % 2 == 0 ? nil : SocketID(.relay, id)
             let effects: [ToxicEffect] = [.latency(milliseconds: number % 5000, jitter: number % 7), .bandwidth(kilobytesPerSecond: 1 + number % 100_000),

@@ -102,6 +102,60 @@ import Testing
         #expect(try parse("save /tmp/log --json") == .save(path: "/tmp/log", format: .json))
     }
 
+    /// `relay` with tls:// on either side: each side takes its own command's TLS options; with
+    /// both, the options both sides have say their side (`--listen-cert`, `--target-ca`).
+    @Test func relayTLSSidesAndTheirOptions() throws {
+        let loopback8443 = Endpoint.inet(.tcp, host: "127.0.0.1", port: 8443)
+        var terminating = RelayRequest(listen: ListenRequest(endpoint: loopback8443), target: .inet(.tcp, host: "127.0.0.1", port: 80))
+        var server = TLSServerOptions()
+        server.certificateFile = "s.pem"
+        server.keyFile = "s.key"
+        server.alpn = ["http/1.1"]
+        terminating.listen.tls = server
+        #expect(try parse("relay tls://8443 127.0.0.1:80 --cert s.pem --key s.key --alpn http/1.1") == .relay(terminating))
+
+        var originating = RelayRequest(listen: ListenRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: 8080)),
+                                       target: .inet(.tcp, host: "example.com", port: 443), targetTLS: TLSClientOptions())
+        originating.targetTLS?.caFile = "ca.pem"
+        originating.targetTLS?.serverName = .name("other.example")
+        originating.targetTLS?.certificateFile = "c.pem"
+        originating.targetTLS?.keyFile = "c.key"
+        #expect(try parse("relay 8080 tls://example.com:443 --ca ca.pem --sni other.example --cert c.pem --key c.key")
+                == .relay(originating))
+        #expect(CommandText.line(for: .relay(originating)).hasPrefix("relay tcp://127.0.0.1:8080 tls://example.com:443 "))
+
+        var both = RelayRequest(listen: ListenRequest(endpoint: loopback8443), target: .inet(.tcp, host: "example.com", port: 443),
+                                targetTLS: TLSClientOptions())
+        both.listen.tls = server
+        both.listen.tls?.alpn = []
+        both.listen.tls?.saveCertificateFile = nil
+        both.listen.tls?.keyLogFile = "k.log"
+        both.targetTLS?.caFile = "ca.pem"
+        both.targetTLS?.insecure = true
+        both.targetTLS?.keyLogFile = "k.log"
+        let line = "relay tls://8443 tls://example.com:443 --listen-cert s.pem --listen-key s.key --target-ca ca.pem --insecure --keylog k.log"
+        #expect(try parse(line) == .relay(both))
+        #expect(try parse(CommandText.line(for: .relay(both))) == .relay(both))
+        #expect(CommandText.line(for: .relay(both)).contains("--listen-cert s.pem"))
+
+        for (bad, why) in [("relay tls://8443 tls://a:443 --cert s.pem --key s.key", "say which --cert"),
+                           ("relay tls://8443 tls://a:443 --ca ca.pem", "--listen-ca"),
+                           ("relay 8080 127.0.0.1:80 --ca ca.pem", "need a tls:// LISTEN or TARGET"),
+                           ("relay 8080 tls://a:443 --save-cert x.pem", "needs a tls:// LISTEN"),
+                           ("relay tls://8443 a:80 --insecure", "needs a tls:// TARGET"),
+                           ("relay tls://8443 a:80 --target-ca ca.pem", "needs a tls:// TARGET"),
+                           ("relay 8080 tls://a:443 --cert c.pem", "--cert and --key go together"),
+                           ("relay tls://8443 a:80 --ca ca.pem", "use it with --require-client-cert")] {
+            do {
+                _ = try parse(bad)
+                Issue.record("\(bad) parsed")
+            } catch {
+                let message = (error as? CommandParser.ParseError)?.message ?? "\(error)"
+                #expect(message.contains(why), "\(bad): \(message)")
+            }
+        }
+    }
+
     @Test func tlsEndpointsAndTheirOptions() throws {
         var request = ConnectRequest(endpoint: .inet(.tcp, host: "example.com", port: 443))
         var options = TLSClientOptions()

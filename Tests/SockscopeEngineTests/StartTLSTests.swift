@@ -224,4 +224,82 @@ struct StartTLSTests {
         try await harness.waitFor("the close") { harness.closedReason(of: id) != nil }
         #expect(await server.waitForOutput(containing: "TLS FAILED"), "\(server.output)")
     }
+
+    /// aiosmtpd, a real SMTP server with STARTTLS (`require_starttls`: it refuses mail before
+    /// TLS). Prints `PORT n`, then what it saw of each EHLO and QUIT and whether TLS was on.
+    static let aiosmtpdServer = #"""
+        import asyncio, socket, ssl, sys
+        from aiosmtpd.smtp import SMTP
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        class Handler:
+            async def handle_EHLO(self, server, session, envelope, hostname, responses):
+                print("EHLO %s tls=%s" % (hostname, session.ssl is not None), flush=True)
+                return responses
+            async def handle_QUIT(self, server, session, envelope):
+                print("QUIT tls=%s" % (session.ssl is not None), flush=True)
+                return "221 Bye"
+        async def main():
+            listener = socket.socket()
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(5)
+            loop = asyncio.get_running_loop()
+            await loop.create_server(lambda: SMTP(Handler(), hostname="mail.test", tls_context=context,
+                                                  require_starttls=True), sock=listener)
+            print("PORT %d" % listener.getsockname()[1], flush=True)
+            await asyncio.sleep(120)
+        asyncio.run(main())
+        """#
+
+    /// `starttls smtp` against aiosmtpd: the EHLO/STARTTLS dialogue in the clear, a verified
+    /// handshake, then EHLO and QUIT inside TLS, which the server saw as such.
+    @Test(.requires("python3", "openssl"), .requiresPython("aiosmtpd"))
+    func smtpUpgradeAgainstAiosmtpdThenEHLOAndQUITOverTLS() async throws {
+        let fixture = try await Self.fixture()
+        let server = try PythonPeer.run(Self.aiosmtpdServer, [fixture.path("server.pem"), fixture.path("server.key")])
+        defer { server.kill() }
+        #expect(await server.waitForOutput(containing: "PORT "), "\(server.output)")
+        let line = try #require(server.output.split(separator: "\n").first { $0.hasPrefix("PORT ") })
+        let port = try #require(Int(line.dropFirst(5)))
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let id = try await Self.connect(harness, port: port)
+
+        let answer = try await Self.startTLS(harness, id, .smtp, fixture)
+        #expect(answer.last == .requestCompleted)
+        #expect(!answer.contains { if case .error = $0 { true } else { false } }, "\(answer)")
+        let report = try #require(harness.events(about: id).lazy.compactMap { kind -> TLSReport? in
+            if case .tls(id, let report) = kind { return report }
+            return nil
+        }.first, "\(harness.events(about: id))")
+        #expect(report.verification == .verified)
+        #expect(report.serverName == "localhost")
+        #expect(server.output.contains("EHLO sockscope tls=False"), "\(server.output)")
+        // The dialogue, in the clear: our EHLO and STARTTLS; aiosmtpd's greeting, its EHLO
+        // answer offering STARTTLS, and its go-ahead.
+        let plainOut = harness.sentCount(on: id)
+        let plainIn = harness.received(on: id)
+        #expect(plainOut == "EHLO sockscope\r\nSTARTTLS\r\n".utf8.count)
+        let dialogue = String(decoding: plainIn.bytes, as: UTF8.self)
+        #expect(dialogue.hasPrefix("220 mail.test"), "\(dialogue)")
+        #expect(dialogue.contains("250-STARTTLS\r\n") && dialogue.hasSuffix("220 Ready to start TLS\r\n"), "\(dialogue)")
+
+        // Inside TLS: EHLO again (RFC 3207 forgets what came before), no STARTTLS offered now.
+        _ = try await harness.perform(.send(id, Array("EHLO sockscope\r\n".utf8)))
+        #expect(await server.waitForOutput(containing: "EHLO sockscope tls=True"), "\(server.output)")
+        try await harness.waitFor("the EHLO answer inside TLS") {
+            String(decoding: harness.received(on: id).bytes.dropFirst(plainIn.count), as: UTF8.self).hasSuffix("250 HELP\r\n")
+        }
+        let ehlo = String(decoding: harness.received(on: id).bytes.dropFirst(plainIn.count), as: UTF8.self)
+        #expect(ehlo.hasPrefix("250-mail.test\r\n") && !ehlo.contains("STARTTLS"), "\(ehlo)")
+        let afterEHLO = harness.receivedCount(on: id)
+        _ = try await harness.perform(.send(id, Array("QUIT\r\n".utf8)))
+        #expect(await server.waitForOutput(containing: "QUIT tls=True"), "\(server.output)")
+        try await harness.waitFor("221 inside TLS") { harness.receivedCount(on: id) == afterEHLO + "221 Bye\r\n".utf8.count }
+        #expect(Array(harness.received(on: id).bytes.suffix(9)) == Array("221 Bye\r\n".utf8))
+        try await harness.waitFor("the server's close after QUIT") {
+            harness.closedReason(of: id) != nil || harness.events(about: id).contains(.peerClosed(id))
+        }
+        #expect(harness.sentCount(on: id) == plainOut + "EHLO sockscope\r\nQUIT\r\n".utf8.count, "plaintext counted, exact")
+    }
 }

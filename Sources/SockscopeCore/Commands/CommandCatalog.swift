@@ -666,7 +666,7 @@ public enum CommandCatalog {
                 return .sleep(milliseconds: value)
             }),
         CommandSpec(
-            "relay", usage: "relay LISTEN TARGET [--backlog N] [--public] [--replace] [ACCESS OPTIONS] | relay [R1] down|up",
+            "relay", usage: "relay LISTEN TARGET [--backlog N] [--public] [--replace] [ACCESS OPTIONS] [TLS OPTIONS] | relay [R1] down|up",
             summary: "stand between clients and a server: listen (R1) and forward each client to TARGET, both ways",
             details: [
                 "LISTEN as for listen (a bare PORT binds 127.0.0.1); TARGET: HOST:PORT, tcp://[::1]:PORT or unix:PATH;",
@@ -683,16 +683,37 @@ public enum CommandCatalog {
                 "close R1 stops accepting; pairs already relayed go on",
                 "relay R1 down closes every pair and refuses each new client (accepted and closed at once, shown as",
                 "refused) until relay R1 up; Listening shows the relay as down",
+                "tls://HOST:PORT as LISTEN terminates TLS from each client, with listen tls://'s options: --cert FILE",
+                "--key FILE, or a self-signed certificate made in memory (its SHA-256 fingerprint shown; --save-cert",
+                "FILE writes it for curl --cacert), --alpn, --require-client-cert [--ca FILE]",
+                "tls://HOST:PORT as TARGET originates TLS to the server, with connect tls://'s options: verified against",
+                "the system's roots or --ca FILE (a failure closes the pair with the reason; --insecure goes on saying",
+                "it), --sni NAME or --no-sni, --alpn, --cert FILE --key FILE (a client certificate), --tls-min/--tls-max",
+                "the pair's log and counts are the plaintext; each TLS leg shows its handshake in Detail and its",
+                "bytes on the wire; --keylog FILE writes the secrets of every tls:// side",
+                "both sides tls://: --cert, --key, --alpn and --ca say their side, --listen-cert FILE or",
+                "--target-ca FILE (and --listen-key, --listen-alpn, --listen-ca, --target-cert, --target-key,",
+                "--target-alpn; --listen-keylog and --target-keylog for two files); the others have one side only",
             ],
             arguments: [Argument(name: "LISTEN", kind: .endpoint), Argument(name: "TARGET", kind: .endpoint)],
             options: [Option("--backlog", value: "N"), Option("--replace"), Option("--public"),
                       Option("--allow", value: "CIDR"), Option("--deny", value: "CIDR"), Option("--max-conns", value: "N"),
-                      Option("--idle-timeout", value: "SECONDS")],
+                      Option("--idle-timeout", value: "SECONDS")]
+                + TLSCommandWords.relayOptions,
             examples: ["relay 8080 127.0.0.1:80", "relay tcp://[::1]:8080 unix:/run/app.sock",
                        "relay udp://127.0.0.1:5353 udp://127.0.0.1:53 --idle-timeout 30",
                        "relay unix:/tmp/front.sock tcp://127.0.0.1:6379 --replace",
                        "relay 0.0.0.0:8080 localhost:80 --public --allow 10.0.0.0/8 --deny 10.1.0.0/16 --max-conns 100",
-                       "relay 8080 127.0.0.1:80 --backlog 16 --idle-timeout 30", "relay R1 down", "relay R1 up"],
+                       "relay 8080 127.0.0.1:80 --backlog 16 --idle-timeout 30", "relay R1 down", "relay R1 up",
+                       "relay tls://127.0.0.1:8443 127.0.0.1:80 --save-cert /tmp/relay.pem --alpn http/1.1",
+                       "relay tls://:8443 127.0.0.1:80 --cert server.pem --key server.key --require-client-cert --ca clients-ca.pem",
+                       "relay 8080 tls://example.com:443 --alpn h2,http/1.1 --keylog /tmp/keys.log",
+                       "relay 8080 tls://10.0.0.5:443 --ca ca.pem --sni internal.example --tls-min 1.2 --tls-max 1.3",
+                       "relay 8080 tls://localhost:8443 --insecure --no-sni --cert client.pem --key client.key",
+                       "relay tls://127.0.0.1:8443 tls://example.com:443 --listen-cert server.pem --listen-key server.key "
+                           + "--listen-alpn http/1.1 --target-alpn h2 --target-ca ca.pem",
+                       "relay tls://127.0.0.1:8443 tls://10.0.0.5:443 --target-cert client.pem --target-key client.key "
+                           + "--require-client-cert --listen-ca clients-ca.pem --listen-keylog /tmp/in.keys --target-keylog /tmp/out.keys"],
             parse: parseRelay),
         CommandSpec(
             "toxic", usage: "toxic [R1] add KIND [N...] [--dir up|down|both] [--name NAME] [--toxicity P] | remove NAME | list",
@@ -913,8 +934,10 @@ public enum CommandCatalog {
         }
         guard let listenText = args.next() else { throw args.problem("needs where to listen, e.g. relay 8080 127.0.0.1:80") }
         guard let targetText = args.next() else { throw args.problem("needs a target to forward to, e.g. 127.0.0.1:80") }
-        var listen = ListenRequest(endpoint: try CommandParser.parseEndpoint(listenText, listening: true))
-        let target = try CommandParser.parseEndpoint(targetText, listening: false)
+        let (listenWritten, listenIsTLS) = TLSCommandWords.splitScheme(listenText)
+        let (targetWritten, targetIsTLS) = TLSCommandWords.splitScheme(targetText)
+        var listen = ListenRequest(endpoint: try CommandParser.parseEndpoint(listenWritten, listening: true))
+        let target = try CommandParser.parseEndpoint(targetWritten, listening: false)
         switch (listen.endpoint, target) {
         case (.inet(.udp, _, _), .inet(.udp, _, _)):
             break
@@ -929,10 +952,17 @@ public enum CommandCatalog {
                 }
             }
         }
+        var listenTLS: TLSServerOptions? = listenIsTLS ? TLSServerOptions() : nil
+        var targetTLS: TLSClientOptions? = targetIsTLS ? TLSClientOptions() : nil
         try args.options { (option, args) throws(CommandParser.ParseError) in
-            try readListenerOption(option, &args, into: &listen)
+            if try !TLSCommandWords.readRelay(option, &args, listen: &listenTLS, target: &targetTLS) {
+                try readListenerOption(option, &args, into: &listen)
+            }
         }
-        return .relay(RelayRequest(listen: listen, target: target))
+        listen.tls = listenTLS
+        try TLSCommandWords.checkServer(listenTLS, touched: false, args)
+        try TLSCommandWords.checkClient(targetTLS, touched: false, args)
+        return .relay(RelayRequest(listen: listen, target: target, targetTLS: targetTLS))
     }
 
     private static func parseHold(_ args: inout CommandArguments) throws(CommandParser.ParseError) -> Command {

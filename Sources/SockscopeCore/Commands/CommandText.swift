@@ -22,11 +22,13 @@ public enum CommandText {
             if let rules = request.rulesFile { words += ["--rules", argument(rules)] }
             return words.joined(separator: " ")
         case .relay(let request):
-            var words = ["relay", argument(request.listen.endpoint.description), argument(request.target.description)]
+            var words = ["relay", argument(TLSCommandText.endpoint(request.listen.endpoint, tls: request.listen.tls != nil)),
+                         argument(request.targetText)]
             if request.listen.backlog != ListenRequest.defaultBacklog { words += ["--backlog", String(request.listen.backlog)] }
             if request.listen.replaceStale { words.append("--replace") }
             if request.listen.isPublic { words.append("--public") }
             words += policyWords(request.listen.policy)
+            words += TLSCommandText.relayOptions(listen: request.listen.tls, target: request.targetTLS)
             return words.joined(separator: " ")
         case .toxic(let target, let command):
             switch command {

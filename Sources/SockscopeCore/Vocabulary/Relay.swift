@@ -1,16 +1,24 @@
 /// `relay LISTEN TARGET`: listen at `listen.endpoint` and, for each client, connect to
-/// `target` and forward both ways. Stream transports only (TCP over IPv4/IPv6, UNIX
-/// stream), in any mix.
+/// `target` and forward both ways. TCP over IPv4/IPv6 and UNIX stream in any mix, or UDP
+/// to UDP. Either TCP side may be `tls://`: `listen.tls` terminates TLS from each client
+/// (as `listen tls://` does), `targetTLS` originates it to the target (as `connect tls://`).
 public struct RelayRequest: Hashable, Sendable {
-    /// Where clients connect, with the listener's policy and backlog (its mode is unused).
+    /// Where clients connect, with the listener's policy and backlog (its mode is unused),
+    /// and its TLS server options when LISTEN is `tls://`.
     public var listen: ListenRequest
     /// Where each client's upstream leg connects, as the user wrote it.
     public var target: Endpoint
+    /// TARGET is `tls://`: each upstream leg is a TLS client with these options.
+    public var targetTLS: TLSClientOptions?
 
-    public init(listen: ListenRequest, target: Endpoint) {
+    public init(listen: ListenRequest, target: Endpoint, targetTLS: TLSClientOptions? = nil) {
         self.listen = listen
         self.target = target
+        self.targetTLS = targetTLS
     }
+
+    /// TARGET as the user wrote it, `tls://` included: what the relay's events name.
+    public var targetText: String { TLSCommandText.endpoint(target, tls: targetTLS != nil) }
 }
 
 /// `relay R1 down|up`: toxiproxy's disabling of a proxy. Down closes every pair and refuses

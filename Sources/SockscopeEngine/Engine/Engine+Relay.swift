@@ -7,9 +7,18 @@ extension Engine {
     /// `relay LISTEN TARGET`: the target is resolved once, then the relay listens like a
     /// stream listener whose connections are client legs (`bindStream`). Runs on `loop`.
     func relay(_ relay: RelayRequest, request: RequestID, on loop: any EventLoop) {
-        let target = relay.target.description
-        let makeUpstream: @Sendable ([SocketAddress], TransportProtocol) -> RelayUpstream = { addresses, transport in
-            RelayUpstream(addresses: addresses, target: target, transport: transport, timeout: self.connectTimeout,
+        let target = relay.targetText
+        // A tls:// TARGET: every upstream leg is a TLS client, set up once as `connect tls://` sets up its own.
+        var tls: TLSClientSetup?
+        if let options = relay.targetTLS, case .inet(.tcp, let host, _) = relay.target {
+            do {
+                tls = try TLSClientSetup(options: options, host: host, capture: registry.capture)
+            } catch {
+                return sink.complete(request, failure: .from(error, call: "tls", target: target))
+            }
+        }
+        let makeUpstream: @Sendable ([SocketAddress], TransportProtocol) -> RelayUpstream = { [tls] addresses, transport in
+            RelayUpstream(addresses: addresses, target: target, transport: transport, tls: tls, timeout: self.connectTimeout,
                           sink: self.sink, registry: self.registry)
         }
         switch relay.target {
@@ -45,11 +54,20 @@ extension Engine {
         let place = listen.endpoint.description
         switch listen.endpoint {
         case .inet(.tcp, let host, let port):
-            resolver.resolve(host: host, port: port, kind: .stream, on: loop).whenComplete { result in
+            // A tls:// LISTEN: each client leg's handshake, as `listen tls://` does it (the same setup and certificate).
+            var tls: TLSServerSetup?
+            if let options = listen.tls {
+                do {
+                    tls = try TLSServerSetup(options: options, host: host, capture: registry.capture)
+                } catch {
+                    return sink.complete(request, failure: .from(error, call: "tls", target: place))
+                }
+            }
+            resolver.resolve(host: host, port: port, kind: .stream, on: loop).whenComplete { [tls] result in
                 switch result {
                 case .success(let addresses):
-                    self.bindStream(listen, to: .address(addresses[0]), socketPath: nil, relay: upstream, request: request,
-                                    on: loop)
+                    self.bindStream(listen, to: .address(addresses[0]), socketPath: nil, tls: tls, relay: upstream,
+                                    request: request, on: loop)
                 case .failure(let error):
                     self.sink.complete(request, failure: .from(error, call: "getaddrinfo", target: place))
                 }
@@ -70,6 +88,8 @@ final class RelayUpstream: Sendable {
     let target: String
     private let addresses: [SocketAddress]
     private let transport: TransportProtocol
+    /// A `tls://` target: the TLS client in front of each upstream leg.
+    private let tls: TLSClientSetup?
     private let timeout: TimeAmount
     private let sink: EventSink
     private let registry: SocketRegistry
@@ -88,11 +108,12 @@ final class RelayUpstream: Sendable {
     /// `relay R1 down`: each new client is refused (`ListenerHandler`) until `relay R1 up`.
     var isDown: Bool { toxics.withLockedValue { $0.isDown } }
 
-    init(addresses: [SocketAddress], target: String, transport: TransportProtocol, timeout: TimeAmount, sink: EventSink,
-         registry: SocketRegistry) {
+    init(addresses: [SocketAddress], target: String, transport: TransportProtocol, tls: TLSClientSetup? = nil,
+         timeout: TimeAmount, sink: EventSink, registry: SocketRegistry) {
         self.addresses = addresses
         self.target = target
         self.transport = transport
+        self.tls = tls
         self.timeout = timeout
         self.sink = sink
         self.registry = registry
@@ -197,14 +218,17 @@ final class RelayUpstream: Sendable {
         let sink = sink
         let registry = registry
         let noDelay = transport == .tcp
+        let tls = tls
+        let named = target
         ClientBootstrap(group: loop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let client = clientLeg.value
                     let leg = RelayLegHandler(role: .upstream, relay: client.relay, sink: sink)
+                    let leading = try tls?.handlers(for: id, sink: sink, target: named) ?? []
                     try ConnectionHandler(origin: .relayUpstream(id), mode: .interactive, sink: sink, registry: registry)
-                        .install(on: channel, noDelay: noDelay, relayLeg: leg)
+                        .install(on: channel, leading: leading, noDelay: noDelay, relayLeg: leg)
                     leg.pair(with: client)
                 }
             }

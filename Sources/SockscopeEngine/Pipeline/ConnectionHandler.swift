@@ -115,7 +115,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         if let relayLeg {
             // Its reads wait for the other leg's output, not for this one's (`RelayLegHandler.read`).
             tap.holdsReadsForOwnOutput = false
-            relayLeg.attach(to: self)
+            relayLeg.attach(to: self, tls: completesAfterHandshake)
             try pipeline.addHandler(relayLeg)
         }
         try pipeline.addHandler(self)
@@ -215,7 +215,10 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
             awaitingHandshake = nil
             sinkAfterTraffic.complete(request)
         }
-        guard case ChannelEvent.inputClosed = event, !inputShutDownByUs else {
+        // After the close: swift-nio-ssl passes the socket's EOF on even once it has closed the
+        // channel itself (on the peer's close_notify), and a `peer-closed` after `closed` is news
+        // out of order.
+        guard case ChannelEvent.inputClosed = event, !inputShutDownByUs, isOpen else {
             return context.fireUserInboundEventTriggered(event)
         }
         inputClosed = true

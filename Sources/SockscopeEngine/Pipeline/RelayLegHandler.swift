@@ -42,6 +42,13 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     private var context: ChannelHandlerContext?
     /// This leg's channel is active (the upstream leg: connected).
     private var isActive = false
+    /// A TLS leg (`relay tls://...`) carries plaintext only once its handshake is done: until
+    /// then it reads for the handshake alone, and the other leg neither forwards to it (the
+    /// bytes would wait inside TLS, counted as sent, and be lost if the handshake failed) nor
+    /// reads for it.
+    private var handshakePending = false
+    /// Up and, for a TLS leg, through its handshake: the other leg may forward to it.
+    private var isReady: Bool { isActive && !handshakePending }
     /// This leg's channel has closed.
     private(set) var hasClosed = false
     /// A toxic is ending the pair: each leg closes for its reason, none passes its end on.
@@ -90,9 +97,11 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         self.holdBook = upstream?.holdBook
     }
 
-    /// Called by `ConnectionHandler.install`, which puts this leg in front of it.
-    func attach(to connection: ConnectionHandler) {
+    /// Called by `ConnectionHandler.install`, which puts this leg in front of it (`tls`: with
+    /// TLS in front of the tap).
+    func attach(to connection: ConnectionHandler, tls: Bool) {
         self.connection = connection
+        handshakePending = tls
     }
 
     /// Makes `other` this leg's partner and this leg `other`'s.
@@ -132,8 +141,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
             connection?.closeWhenDrained(reason: "its client leg closed before it connected", announcing: nil)
             return
         }
-        // The upstream leg is up: the client leg may now forward what it holds and read.
-        partner.partnerBecameActive()
+        // The upstream leg is up: the client leg may now forward what it holds and read (a TLS
+        // leg once its handshake is done).
+        if isReady { partner.partnerBecameReady() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -182,8 +192,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let partner, partner.isActive else {
-            // Only NIO's read to EOF brings data before the upstream leg is up.
+        guard let partner, partner.isReady else {
+            // Only NIO's read to EOF, or the read that ended this leg's TLS handshake, brings
+            // data before the other leg is ready.
             if !partnerGone, !endedByToxic { waiting.append(data) }
             return
         }
@@ -199,10 +210,17 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if handshakePending, TLSHandshakeReporter.isHandshakeCompletion(event) {
+            handshakePending = false
+            context.fireUserInboundEventTriggered(event)
+            // The other leg may now forward what it holds to this one, and read for it.
+            if let partner, partner.isReady, isReady { partner.partnerBecameReady() }
+            return
+        }
         guard case ChannelEvent.inputClosed = event else { return context.fireUserInboundEventTriggered(event) }
         // The connection handler reports the peer's FIN first.
         context.fireUserInboundEventTriggered(event)
-        guard let partner, partner.isActive, let id else {
+        guard let partner, partner.isReady, let id else {
             finWaiting = true
             return
         }
@@ -231,9 +249,11 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// NIO asks to read (autoRead): only while the other leg is up and takes more.
     func read(context: ChannelHandlerContext) {
-        guard let partner, partner.isActive, partner.isWritable, toxics?.isFull != true, holdStalledSince == nil else {
+        // The handshake's own messages: nothing to forward yet.
+        if handshakePending { return context.read() }
+        guard let partner, partner.isReady, partner.isWritable, toxics?.isFull != true, holdStalledSince == nil else {
             readHeld = true
-            if partner?.isActive == true, partner?.isWritable == false, pausedSince == nil {
+            if partner?.isReady == true, partner?.isWritable == false, pausedSince == nil {
                 pausedSince = .now()
                 queueTally()
             }
@@ -262,7 +282,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
 
     /// This leg's channel can take more again: the other leg may read.
     private func resumeReading() {
-        guard readHeld, let context, let partner, partner.isActive, partner.isWritable, toxics?.isFull != true,
+        guard readHeld, let context, let partner, partner.isReady, partner.isWritable, toxics?.isFull != true,
               holdStalledSince == nil else { return }
         readHeld = false
         if let since = pausedSince {
@@ -275,8 +295,9 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         context.read()
     }
 
-    /// The other leg (the upstream one) is connected: forward what waited and start reading.
-    private func partnerBecameActive() {
+    /// The other leg is ready (the upstream one connected, a TLS leg through its handshake):
+    /// forward what waited and start reading.
+    private func partnerBecameReady() {
         guard let partner, let id, let context else { return }
         if let upstream { toxicsChanged(upstream.currentToxics) }
         if let holdBook {

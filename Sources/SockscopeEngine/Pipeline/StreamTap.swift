@@ -163,7 +163,14 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     /// event about the connection, and before a close (NIO can still say which output left;
     /// after it, what is still queued never will).
     func reportNow() {
-        if received.count > 0 || output.unreported > 0 { reportTraffic() }
+        if received.count > 0 || output.unreported > 0 || wireChanged { reportTraffic() }
+    }
+
+    /// The TLS wire counts moved since their last report (a close_notify written as the
+    /// connection closes moves them with no plaintext).
+    private var wireChanged: Bool {
+        guard let wire else { return false }
+        return wire.wireIn != wireReported.received || wire.wireOut != wireReported.sent
     }
 
     /// Every byte read so far, reported or not (counted per report, not per read).
@@ -180,7 +187,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         }
         rules?.reportFirings(id, sink: sink)
         reportOutput(id)
-        if let wire, wire.wireIn != wireReported.received || wire.wireOut != wireReported.sent {
+        if let wire, wireChanged {
             wireReported = (wire.wireIn, wire.wireOut)
             sink.emit(.tlsWire(id, received: wire.wireIn, sent: wire.wireOut))
         }
