@@ -15,12 +15,14 @@ import TestSupport
         /// How far into the output the test has read.
         var offset: String.Index
 
-        init() throws {
+        /// `before`: shell commands run (in the namespace) before the session starts, and
+        /// `wrapper` the command it is started through (`setpriv --bounding-set -net_raw`).
+        init(before: String = "", wrapper: String = "") throws {
             fifo = TemporaryPath.make(prefix: "tour", suffix: ".fifo")
             guard mkfifo(fifo, 0o600) == 0 else { throw POSIXError(.EIO) }
             // Opened read-write, so the session never sees the end of its input.
             // Lesson 7 runs the backlog lab: in a network namespace of its own where possible (`OwnNetwork`).
-            process = try OwnNetwork.shell("exec '\(Binary.path)' --headless <> '\(fifo)'")
+            process = try OwnNetwork.shell("\(before)exec \(wrapper) '\(Binary.path)' --headless <> '\(fifo)'")
             offset = "".startIndex
         }
 

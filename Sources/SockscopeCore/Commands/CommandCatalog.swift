@@ -200,16 +200,23 @@ public enum CommandCatalog {
                 return .sendFile(target: target, path: path)
             }),
         CommandSpec(
-            "sendto", usage: "sendto [ID] HOST:PORT|unix:PATH TEXT",
+            "sendto", usage: "sendto [ID] HOST:PORT|unix:PATH TEXT | sendto ID HOST [TEXT]",
             summary: "send one datagram to an address (UDP: HOST:PORT; UNIX datagram: unix:PATH, unix:@name)",
+            details: ["on an ICMP step socket (socket raw icmp) the address is a host alone, and TEXT (optional)",
+                      "is the data of an ICMP echo request built for you: sendto S1 127.0.0.1 hello"],
             arguments: [Argument(name: "ID", kind: .socket(.leading, offering: .openSockets)),
                         Argument(name: "ADDRESS", kind: .endpoint), Argument(name: "TEXT", kind: .value)],
             examples: ["sendto 127.0.0.1:53 hello", #"sendto L1 [::1]:9000 "two words\n""#,
-                       "sendto unix:/tmp/dg.sock hi", "sendto C2 @name hi"],
+                       "sendto unix:/tmp/dg.sock hi", "sendto C2 @name hi", "sendto S1 127.0.0.1 hello"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
                 let target = try args.socketID(.leading)
                 guard let address = args.next() else { throw args.problem("needs HOST:PORT or unix:PATH") }
                 let destination: Endpoint
+                // A host without a port is for ICMP step sockets (the reducer checks the socket), and its data is optional.
+                if let host = CommandParser.bareHost(address) {
+                    destination = .inet(.icmp, host: host, port: 0)
+                    return .sendTo(target: target, destination: destination, bytes: try decodeText(args.rest() ?? "", "sendto"))
+                }
                 switch try CommandParser.parseEndpoint(address.hasPrefix("@") ? "unix:" + address : address,
                                                        listening: false) {
                 case .inet(_, let host, let port): destination = .inet(.udp, host: host, port: port)
@@ -376,19 +383,34 @@ public enum CommandCatalog {
                 return .save(path: path, format: format)
             }),
         CommandSpec(
-            "socket", usage: "socket tcp|tcp6|udp|udp6|unix",
+            "socket", usage: "socket tcp|tcp6|udp|udp6|unix | socket raw icmp|icmp6 [--ipv6]",
             summary: "step mode: make a bare socket (S1...), then walk it through bind, listen, accept, connect...",
             details: ["each call shows the kernel's answer (bind(7, 127.0.0.1:9000) = 0), the new state and what may come next",
                       "calls out of order are allowed: accept before listen gives the kernel's EINVAL",
                       "step calls: bind S1 ADDR, listen S1 N, accept S1, connect S1 ADDR, send S1 TEXT, recv S1 [N],",
                       "shutdown S1 read|write|both, close S1; once listening or connected S1 works like any socket",
                       "UDP: sendto S1 ADDR TEXT sends one datagram; recv S1 is recvfrom (one datagram and its sender);",
-                      "connect S1 ADDR only fixes the peer, and the socket stays a step socket"],
-            arguments: [Argument(name: "KIND", kind: .choice(StepSocketKind.allCases.map(\.rawValue)))],
-            examples: ["socket tcp", "socket udp6", "socket unix"],
+                      "connect S1 ADDR only fixes the peer, and the socket stays a step socket",
+                      "raw icmp: a raw ICMP socket with CAP_NET_RAW, else an ICMP datagram socket (as ping);",
+                      "sendto S1 HOST [TEXT] sends an echo request carrying TEXT, recv S1 decodes what came back"],
+            arguments: [Argument(name: "KIND", kind: .choice(StepSocketKind.allCases.filter { $0.transport != .icmp }
+                                                               .map(\.rawValue) + ["raw"]))],
+            options: [Option("--ipv6")],
+            examples: ["socket tcp", "socket udp6", "socket unix", "socket raw icmp", "socket raw icmp --ipv6"],
             parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
-                guard let word = args.next(), let kind = StepSocketKind(rawValue: word.lowercased()) else {
-                    throw args.problem("needs a kind: tcp, tcp6, udp, udp6 or unix")
+                guard let word = args.next()?.lowercased() else {
+                    throw args.problem("needs a kind: tcp, tcp6, udp, udp6, unix or raw icmp")
+                }
+                if word == "raw" {
+                    guard let protocolWord = args.next()?.lowercased(),
+                          var kind = StepSocketKind(rawValue: protocolWord), kind.transport == .icmp else {
+                        throw args.problem("raw sockets here speak ICMP: socket raw icmp, socket raw icmp6")
+                    }
+                    try args.options { (_, _) throws(CommandParser.ParseError) in kind = .icmp6 }
+                    return .step(.socket(kind))
+                }
+                guard let kind = StepSocketKind(rawValue: word), kind.transport != .icmp else {
+                    throw args.problem("needs a kind: tcp, tcp6, udp, udp6, unix or raw icmp")
                 }
                 try args.end()
                 return .step(.socket(kind))

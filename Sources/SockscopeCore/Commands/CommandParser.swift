@@ -37,6 +37,19 @@ public enum CommandParser {
 
     /// Parses `tcp://HOST:PORT`, `udp://HOST:PORT`, `unix:PATH`, `HOST:PORT`, `:PORT` or `PORT`.
     /// A missing host means 127.0.0.1: nothing is exposed unless the user names an address.
+    /// An IP address or name written without a port (`127.0.0.1`, `::1`, `[::1]`, `localhost`),
+    /// as ICMP takes it; nil for anything with a port, a scheme, or a bare port number.
+    public static func bareHost(_ text: String) -> String? {
+        guard !text.isEmpty, !text.contains("://"), !text.hasPrefix("@"), !text.lowercased().hasPrefix("unix") else { return nil }
+        let host = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        // Names and IP literals only (a zone as in fe80::1%lo); a bare number is a port.
+        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-_:%".contains($0)) }),
+              !host.allSatisfy({ $0.isNumber }) else { return nil }
+        let colons = host.filter { $0 == ":" }.count
+        // One colon is HOST:PORT; two or more can only be an IPv6 address.
+        return colons == 0 || colons >= 2 ? host : nil
+    }
+
     public static func parseEndpoint(_ text: String, listening: Bool) throws(ParseError) -> Endpoint {
         let lowered = text.lowercased()
         if lowered.hasPrefix("unix:") {

@@ -68,6 +68,7 @@ public enum CommandText {
             return withTarget("starttls", target, (dialogue.map { [$0.rawValue] } ?? []) + TLSCommandText.options(tls))
         case .sendTo(let target, let destination, let bytes):
             let address = switch destination {
+            case .inet(.icmp, let host, _): argument(host)
             case .inet(_, let host, let port): argument(AddressText.hostPort(host, port))
             case .unix(let path), .unixDatagram(let path): argument("unix:" + path)
             }

@@ -2,7 +2,7 @@
 enum StepCallText {
     static func line(for call: StepCall) -> String {
         switch call {
-        case .socket(let kind): "socket \(kind.rawValue)"
+        case .socket(let kind): "socket \(kind.commandWords)"
         case .bind(let id, let endpoint): "bind \(id) \(CommandText.argument(endpoint.description))"
         case .listen(let id, let backlog): "listen \(id) \(backlog)"
         case .accept(let id): "accept \(id)"

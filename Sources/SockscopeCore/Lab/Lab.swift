@@ -4,14 +4,36 @@
 
 /// What `socket` makes: the family and type of a step-mode socket.
 public enum StepSocketKind: String, Hashable, Sendable, CaseIterable {
-    case tcp, tcp6, udp, udp6, unix
+    /// `icmp`, `icmp6`: `socket raw icmp [--ipv6]`, a raw ICMP socket where the process may
+    /// open one (CAP_NET_RAW), else an ICMP datagram socket (net.ipv4.ping_group_range), as ping.
+    case tcp, tcp6, udp, udp6, unix, icmp, icmp6
 
     public var transport: TransportProtocol {
         switch self {
         case .tcp, .tcp6: .tcp
         case .udp, .udp6: .udp
         case .unix: .unix
+        case .icmp, .icmp6: .icmp
         }
+    }
+
+    /// The kind a `socket` call's arguments make; an ICMP socket may have been SOCK_RAW or SOCK_DGRAM.
+    public init?(callArguments: [String]) {
+        if callArguments.count == 3, callArguments[1] == "SOCK_RAW" || callArguments[1] == "SOCK_DGRAM" {
+            switch callArguments[2] {
+            case "IPPROTO_ICMP": self = .icmp
+            case "IPPROTO_ICMPV6": self = .icmp6
+            default: return nil
+            }
+            return
+        }
+        guard let kind = Self.allCases.first(where: { $0.callArguments == callArguments }) else { return nil }
+        self = kind
+    }
+
+    /// The words after `socket` that make it: `tcp`, `raw icmp`, `raw icmp6`.
+    public var commandWords: String {
+        transport == .icmp ? "raw \(rawValue)" : rawValue
     }
 
     /// The arguments as a C program would write them: `AF_INET, SOCK_STREAM`.
@@ -22,6 +44,9 @@ public enum StepSocketKind: String, Hashable, Sendable, CaseIterable {
         case .udp: ["AF_INET", "SOCK_DGRAM"]
         case .udp6: ["AF_INET6", "SOCK_DGRAM"]
         case .unix: ["AF_UNIX", "SOCK_STREAM"]
+        // The first try; without CAP_NET_RAW the engine's second is SOCK_DGRAM (`ICMPEcho.open`).
+        case .icmp: ["AF_INET", "SOCK_RAW", "IPPROTO_ICMP"]
+        case .icmp6: ["AF_INET6", "SOCK_RAW", "IPPROTO_ICMPV6"]
         }
     }
 }
@@ -102,6 +127,8 @@ public struct SyscallRecord: Hashable, Sendable {
     public var data: [UInt8]?
     /// A short remark the engine adds: "waiting for a client", "SO_ERROR after the handshake".
     public var note: String?
+    /// The ICMP message an ICMP step socket's sendto built or recvfrom read, decoded.
+    public var icmp: ICMPMessage?
     /// Shown instead of the number when the result is better named: `accept(7) = C3`.
     public var resultText: String?
 

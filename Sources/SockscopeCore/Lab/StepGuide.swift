@@ -12,9 +12,13 @@ public enum StepGuide {
             if record.call == "recv" || record.call == "recvfrom", errno == 11 {  // EAGAIN
                 return "nothing to read yet; a blocking socket would wait here"
             }
+            // An ICMP socket refused: the engine's note says which privilege it lacked (the
+            // errno's usual meaning, ports below 1024 for EACCES, would mislead).
+            if record.transport == .icmp, record.call == "socket", let note = record.note { return note }
             let meaning = ErrnoCatalog.explanation(for: errno, on: record.transport) ?? "the kernel refused the call"
             return record.note.map { "\(meaning); \($0)" } ?? meaning
         }
+        if let message = record.icmp { return icmpExplanation(record, message) }
         if let note = record.note { return note }
         switch record.call {
         case "socket": return "a new socket, file descriptor \(record.result); it has no address yet"
@@ -45,8 +49,21 @@ public enum StepGuide {
         }
     }
 
+    /// An ICMP step socket's sendto or recvfrom: the message field by field (and the IP header
+    /// a raw IPv4 socket reads first), then the engine's remark on the kind of socket.
+    private static func icmpExplanation(_ record: SyscallRecord, _ message: ICMPMessage) -> String {
+        var text = record.call == "sendto"
+            ? "an ICMP \(message.words) left, \(record.result) B in all; the kernel answers echo requests itself"
+            : "read one ICMP message of \(record.result) B: \(message.words)"
+        if let header = message.ipHeader { text += "; \(header.words)" }
+        return record.note.map { "\(text); \($0)" } ?? text
+    }
+
     /// The calls that make sense in `phase`, written as commands for socket `id`.
     public static func nextCalls(_ id: SocketID, phase: StepPhase, transport: TransportProtocol) -> [String] {
+        if transport == .icmp {
+            return phase == .closed ? ["socket raw icmp"] : ["sendto \(id) HOST TEXT", "recv \(id)", "close \(id)"]
+        }
         let stream = transport == .tcp || transport == .unix
         switch phase {
         case .created:

@@ -139,7 +139,7 @@ extension Reducer {
     private static func applyCall(_ id: SocketID, _ record: SyscallRecord, time: Timestamp, state: inout AppState) {
         if record.call == "socket" {
             guard record.errno == nil else { return showStep(id, record, time: time, state: &state) }
-            let kind = StepSocketKind.allCases.first { $0.callArguments == record.arguments } ?? .tcp
+            let kind = StepSocketKind(callArguments: record.arguments) ?? .tcp
             state.lab.steps[id] = StepSocketRow(id: id, kind: kind, fd: record.result, phase: .created, lastCall: "socket")
             state.upsertConnection(ConnectionRow(id: id, listener: nil, transport: record.transport, local: nil, remote: nil,
                                                  state: .unconnected(StepPhase.created.rawValue), opened: time,

@@ -239,6 +239,16 @@ public enum Reducer {
                 return fail("sendto: no socket yet; listen udp://... or connect udp://... first", time: time, socket: nil,
                             state: &state)
             }
+            // An ICMP address has no port, and only an ICMP step socket takes one.
+            let icmpSocket = state.lab.steps[id]?.kind.transport == .icmp
+            if destination.transport == .icmp, !icmpSocket {
+                return fail("sendto: '\(destination)' has no port; write HOST:PORT (a host alone is for ICMP step sockets: socket raw icmp)",
+                            time: time, socket: id, state: &state)
+            }
+            if icmpSocket, destination.transport != .icmp {
+                return fail("sendto: \(id) is an ICMP socket, whose addresses have no port: sendto \(id) HOST TEXT",
+                            time: time, socket: id, state: &state)
+            }
             // A step socket makes the call itself: sendto(2) and the kernel's answer.
             if id.kind == .socket { return executeStep(.sendTo(id, destination, bytes), time: time, state: &state) }
             return [makeRequest(.sendTo(id, to: destination, bytes), state: &state)]

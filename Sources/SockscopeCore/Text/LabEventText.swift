@@ -56,6 +56,7 @@ public enum LabEventText {
             if let state = record.kernelState { fields.append(("tcp_state", .string(state.name))) }
             if let local = record.local { fields.append(("local", .string(local.description))) }
             if let remote = record.remote { fields.append(("remote", .string(remote.description))) }
+            if let message = record.icmp { fields.append(("icmp", icmpJSON(message))) }
             return fields
         case .kernel(_, let sample):
             return KernelText.fields(sample).map { ($0.key, $0.number.map(JSONValue.int) ?? .string($0.value)) }
@@ -83,6 +84,24 @@ public enum LabEventText {
                         }
                     }))]
         }
+    }
+}
+
+extension LabEventText {
+    /// An ICMP message's fields; the data as (escaped) text and its exact length.
+    static func icmpJSON(_ message: ICMPMessage) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("type", .int(message.type)), ("code", .int(message.code)), ("name", .string(message.typeName)),
+            ("checksum", .int(message.checksum)), ("id", .int(message.identifier)), ("seq", .int(message.sequence)),
+            ("data", .string(DisplayText.escape(message.payload))), ("data_bytes", .int(message.payloadCount)),
+        ]
+        if let header = message.ipHeader {
+            fields.append(("ip", .object([
+                ("header_bytes", .int(header.headerBytes)), ("total_bytes", .int(header.totalLength)), ("ttl", .int(header.ttl)),
+                ("protocol", .int(header.protocolNumber)), ("src", .string(header.source)), ("dst", .string(header.destination)),
+            ])))
+        }
+        return .object(fields)
     }
 }
 

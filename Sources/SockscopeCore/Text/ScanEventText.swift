@@ -151,7 +151,7 @@ extension ScanSummary {
 
 extension SocketEndpoint {
     /// An IP endpoint's address without its port (`127.0.0.1`, `::1`); the whole text otherwise.
-    var hostText: String {
+    public var hostText: String {
         switch self {
         case .ipv4(let address, _): address.description
         case .ipv6(let address, _): address.description

@@ -1,7 +1,8 @@
 /// The transport a socket speaks.
 public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
-    /// `unix` is a UNIX stream socket, `unixgram` a UNIX datagram socket.
-    case tcp, udp, unix, unixgram
+    /// `unix` is a UNIX stream socket, `unixgram` a UNIX datagram socket; `icmp` is step mode's
+    /// ICMP socket (`socket raw icmp`), whose addresses have no port.
+    case tcp, udp, unix, unixgram, icmp
 
     public var label: String { rawValue }
 
@@ -26,9 +27,10 @@ public enum Endpoint: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// `tcp://127.0.0.1:9000`, `tcp://[::1]:9000`, `unix:/tmp/s`.
+    /// `tcp://127.0.0.1:9000`, `tcp://[::1]:9000`, `unix:/tmp/s`; an ICMP address is its host alone.
     public var description: String {
         switch self {
+        case .inet(.icmp, let host, _): host
         case .inet(let transport, let host, let port): Self.scheme(of: transport) + AddressText.hostPort(host, port)
         case .unix(let path), .unixDatagram(let path): Self.scheme(of: transport) + path
         }

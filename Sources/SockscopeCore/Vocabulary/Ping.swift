@@ -123,3 +123,79 @@ extension PingMethod {
             + "\(admits): sysctl -w net.ipv4.ping_group_range=\"0 2147483647\" admits every group"
     }
 }
+
+/// An ICMP message as read off (or written to) an ICMP socket, decoded: step mode's
+/// `sendto`/`recvfrom` on `socket raw icmp` show it field by field.
+public struct ICMPMessage: Hashable, Sendable {
+    public var isIPv6: Bool
+    public var type: Int
+    public var code: Int
+    public var checksum: Int
+    /// The echo's identifier and sequence number (the header's second word, for any type).
+    public var identifier: Int
+    public var sequence: Int
+    /// The data after the 8-byte header: a preview (`DataPreview.limit`), and its whole length.
+    public var payload: [UInt8]
+    public var payloadCount: Int
+    /// The IPv4 header an IPv4 raw socket reads before the message (nil on other sockets).
+    public var ipHeader: IPv4HeaderSummary?
+
+    public init(isIPv6: Bool, type: Int, code: Int, checksum: Int, identifier: Int, sequence: Int, payload: [UInt8],
+                payloadCount: Int, ipHeader: IPv4HeaderSummary? = nil) {
+        self.isIPv6 = isIPv6
+        self.type = type
+        self.code = code
+        self.checksum = checksum
+        self.identifier = identifier
+        self.sequence = sequence
+        self.payload = payload
+        self.payloadCount = payloadCount
+        self.ipHeader = ipHeader
+    }
+
+    public var isEchoRequest: Bool { type == (isIPv6 ? 128 : 8) }
+    public var isEchoReply: Bool { type == (isIPv6 ? 129 : 0) }
+
+    /// `echo reply`, `destination unreachable`...: the type's name (RFC 792, RFC 4443).
+    public var typeName: String {
+        let names: [Int: String] = isIPv6
+            ? [1: "destination unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem",
+               128: "echo request", 129: "echo reply"]
+            : [0: "echo reply", 3: "destination unreachable", 5: "redirect", 8: "echo request", 11: "time exceeded",
+               12: "parameter problem"]
+        return names[type] ?? "type \(type)"
+    }
+
+    /// `echo reply (type 0, code 0), id 4660, seq 1, 5 B of data "hello"`: the data escaped.
+    public var words: String {
+        let data = payloadCount == 0 ? "no data"
+            : "\(payloadCount) B of data \(CommandText.quoted(payload))\(payloadCount > payload.count ? "..." : "")"
+        return "\(typeName) (type \(type), code \(code)), id \(identifier), seq \(sequence), \(data)"
+    }
+}
+
+/// The fields of an IPv4 header worth showing a learner.
+public struct IPv4HeaderSummary: Hashable, Sendable {
+    public var headerBytes: Int
+    public var totalLength: Int
+    public var ttl: Int
+    public var protocolNumber: Int
+    public var source: String
+    public var destination: String
+
+    public init(headerBytes: Int, totalLength: Int, ttl: Int, protocolNumber: Int, source: String, destination: String) {
+        self.headerBytes = headerBytes
+        self.totalLength = totalLength
+        self.ttl = ttl
+        self.protocolNumber = protocolNumber
+        self.source = source
+        self.destination = destination
+    }
+
+    /// `IPv4 header 20 B: 127.0.0.1 -> 127.0.0.1, ttl 64, protocol 1 (ICMP), 33 B in all`.
+    public var words: String {
+        let name = protocolNumber == 1 ? " (ICMP)" : ""
+        return "IPv4 header \(headerBytes) B: \(source) -> \(destination), ttl \(ttl), protocol \(protocolNumber)\(name), "
+            + "\(totalLength) B in all"
+    }
+}

@@ -41,6 +41,10 @@ extension Engine {
         case .inet(.unix, _, _), .inet(.unixgram, _, _):
             sink.complete(request, failure: SocketFailure(
                 call: "listen", explanation: "a UNIX socket needs a path, not a host and port", target: target))
+        case .inet(.icmp, _, _):
+            // The parser never makes one (only sendto takes a host alone); answered all the same.
+            sink.complete(request, failure: SocketFailure(
+                call: "listen", explanation: "ICMP has no ports to listen on: socket raw icmp, then recv", target: target))
         case .unixDatagram(let path):
             listenUnixDatagram(listen, name: UnixSocketName(path), request: request, on: loop)
         }

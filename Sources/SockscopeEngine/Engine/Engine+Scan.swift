@@ -2,7 +2,8 @@ import NIOCore
 import SockscopeCore
 
 /// `scan` and `scan stop`: the host's name is resolved on an event loop (getaddrinfo on the
-/// blocking pool), then `ScanLoop` runs the scan as the engine's `scans` job, on its own thread.
+/// blocking pool), then `ScanRun` runs the scan as the engine's `scans` job, on its own thread (and more, one
+/// per core, for a long scan).
 extension Engine {
     func scan(_ scan: ScanRequest, request: RequestID) {
         let scans = scans
@@ -42,8 +43,7 @@ extension Engine {
         }
         let deliver = job.deliver
         job.run(request) { stopFD in
-            var loop = ScanLoop(plan, stopFD: stopFD, request: request, deliver: deliver)
-            return loop.run()
+            ScanRun.run(plan, stopFD: stopFD, request: request, deliver: deliver)
         }
     }
 

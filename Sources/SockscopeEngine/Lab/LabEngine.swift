@@ -30,6 +30,16 @@ final class LabEngine: Sendable {
         /// after that (NIO closes it, and the number is reused).
         var handedOver = false
         var closed = false
+        /// An ICMP step socket's echo bookkeeping (nil for the others).
+        var icmp: ICMPStep?
+    }
+
+    /// What `sendto` on an ICMP step socket needs to build an echo request.
+    struct ICMPStep {
+        let method: PingMethod
+        /// Ours on a raw socket; the kernel replaces it with the socket's own on a datagram socket.
+        let identifier: UInt16
+        var nextSequence: UInt16 = 1
     }
 
     private struct State {
@@ -174,7 +184,58 @@ final class LabEngine: Sendable {
 
     // MARK: Step calls (on the socket's loop)
 
+    /// `socket raw icmp`: SOCK_RAW, and when that is refused SOCK_DGRAM (`ICMPEcho.open`, as ping);
+    /// each attempt is a call in the ledger, the last failure naming both ways to be allowed.
+    private func makeICMPSocket(_ kind: StepSocketKind, request: RequestID, on loop: any EventLoop) {
+        let family = RawSocket.family(of: kind)
+        let opened = ICMPEcho.open(family: family)
+        let id = state.withLockedValue { state -> SocketID in
+            state.lastStep += 1
+            let id = SocketID(.socket, state.lastStep)
+            if case .success(let socket) = opened {
+                let identifier = socket.method == .datagram ? ICMPEcho.datagramIdentifier(socket.fd, family: family) ?? 0
+                    : UInt16(truncatingIfNeeded: getpid()) ^ UInt16.random(in: 0...UInt16.max)
+                state.steps[id] = StepSocket(kind: kind, fd: socket.fd, loop: loop,
+                                             icmp: ICMPStep(method: socket.method, identifier: identifier))
+            }
+            return id
+        }
+        let rawArguments = kind.callArguments
+        var datagramArguments = rawArguments
+        datagramArguments[1] = "SOCK_DGRAM"
+        func record(_ arguments: [String], result: Int, errno: Int32?, note: String) -> SyscallRecord {
+            SyscallRecord(call: "socket", arguments: arguments, result: result, errno: errno, phase: .created,
+                          transport: .icmp, note: note)
+        }
+        let rawErrno: Int32
+        switch opened {
+        case .success(let socket) where socket.method == .raw:
+            sink.emit(.lab(.call(id, record(rawArguments, result: Int(socket.fd), errno: nil, note: PingMethod.raw.words
+                + ": you write whole ICMP messages, and it reads every ICMP message the machine receives"
+                + (kind == .icmp ? ", IP header first" : "")))), request: request)
+            return sink.complete(request)
+        case .success(let socket):
+            rawErrno = socket.rawErrno ?? EPERM
+        case .failure(let refusal):
+            rawErrno = refusal.rawErrno
+        }
+        sink.emit(.lab(.call(id, record(rawArguments, result: -1, errno: rawErrno,
+                                        note: "no CAP_NET_RAW; next try: an ICMP datagram socket"))), request: request)
+        switch opened {
+        case .success(let socket):
+            let identifier = state.withLockedValue { $0.steps[id]?.icmp?.identifier ?? 0 }
+            sink.emit(.lab(.call(id, record(datagramArguments, result: Int(socket.fd), errno: nil, note: PingMethod.datagram.words
+                + ": the kernel sets the echo's id (\(identifier), the socket's \"port\") and its checksum, "
+                + "and hands this socket only the replies to it"))), request: request)
+        case .failure(let refusal):
+            sink.emit(.lab(.call(id, record(datagramArguments, result: -1, errno: refusal.datagramErrno,
+                                            note: refusal.explanation))), request: request)
+        }
+        sink.complete(request)
+    }
+
     private func makeSocket(_ kind: StepSocketKind, request: RequestID, on loop: any EventLoop) {
+        if kind.transport == .icmp { return makeICMPSocket(kind, request: request, on: loop) }
         let answer = RawSocket.socket(family: RawSocket.family(of: kind), type: RawSocket.type(of: kind))
         let id = state.withLockedValue { state -> SocketID in
             state.lastStep += 1
@@ -205,6 +266,8 @@ final class LabEngine: Sendable {
         /// A datagram's other end: who sent it (recvfrom) or where it went (sendto).
         var sender: SocketEndpoint?
         var truncated = false
+        /// What an ICMP step socket sent or read, decoded.
+        var icmp: ICMPMessage?
         var arguments = args
         switch call {
         case .socket:
@@ -251,6 +314,48 @@ final class LabEngine: Sendable {
             arguments.append("\(bytes.count)")
             answer = RawSocket.send(fd, bytes)
             if answer.errno == nil { data = Array(bytes.prefix(answer.result)) }
+        case .recv(_, let limit) where step.icmp != nil:
+            // One ICMP message (after its IP header, on a raw IPv4 socket), decoded.
+            arguments.append("\(limit)")
+            let (received, bytes, from) = RawSocket.recvFrom(fd, maxBytes: limit)
+            answer = received
+            if answer.errno == nil {
+                data = bytes
+                sender = from
+                truncated = received.result > limit
+                arguments.append(from.map { "from \($0.hostText)" } ?? "from ?")
+                icmp = ICMPEcho.decode(bytes, ipv6: step.kind == .icmp6, method: step.icmp!.method)
+                if step.icmp!.method == .raw, icmp?.isEchoRequest == true {
+                    note = "a raw socket gets a copy of every ICMP message the machine receives: on loopback, the echo requests sent too"
+                }
+            }
+        case .sendTo(_, let endpoint, let payload) where step.icmp != nil:
+            // An echo request built around the text: the socket's identifier, the next sequence number.
+            let sequence = state.withLockedValue { state -> UInt16 in
+                let next = state.steps[id]?.icmp?.nextSequence ?? 1
+                state.steps[id]?.icmp?.nextSequence = next &+ 1
+                return next
+            }
+            let echo = step.icmp!
+            let bytes = ICMPEcho.request(identifier: echo.identifier, sequence: sequence, payload: payload,
+                                         ipv6: step.kind == .icmp6, method: echo.method)
+            arguments.append("{type=\(step.kind == .icmp6 ? 128 : 8), id=\(echo.identifier), seq=\(sequence), "
+                             + CommandText.quoted(Array(payload.prefix(32))) + (payload.count > 32 ? "..." : "") + "}")
+            arguments.append("\(bytes.count)")
+            switch RawSocket.address(endpoint, family: RawSocket.family(of: step.kind)) {
+            case .success(let address):
+                arguments.append(Self.argumentText(endpoint))
+                answer = RawSocket.sendTo(fd, bytes, address)
+                if answer.errno == nil {
+                    data = Array(bytes.prefix(answer.result))
+                    sender = address.endpoint
+                    icmp = ICMPEcho.decode(bytes, ipv6: step.kind == .icmp6, method: .datagram)
+                    if echo.method == .datagram { note = "on a datagram socket the kernel puts its own id in the echo" }
+                }
+            case .failure(var failure):
+                failure.call = "sendto"
+                return sink.complete(request, failure: failure, socket: id)
+            }
         case .recv(_, let limit) where step.kind.transport == .udp:
             // A datagram socket reads one datagram and learns who sent it: recvfrom.
             arguments.append("\(limit)")
@@ -294,12 +399,16 @@ final class LabEngine: Sendable {
             state.steps[id]?.phase = phase
             if phase == .closed { state.steps[id]?.closed = true }
         }
-        let name = if case .recv = call, step.kind.transport == .udp { "recvfrom" } else { Self.callName(call) }
+        let datagram = step.kind.transport == .udp || step.kind.transport == .icmp
+        let name = if case .recv = call, datagram { "recvfrom" } else { Self.callName(call) }
         var record = SyscallRecord(call: name, arguments: arguments, result: answer.result, errno: answer.errno,
                                    phase: phase, transport: step.kind.transport, data: data, note: note)
+        record.icmp = icmp
         if phase != .closed {
-            // Unbound sockets have an unnamed or port-0 address: nothing worth showing.
+            // Unbound sockets have an unnamed or port-0 address: nothing worth showing. An ICMP
+            // socket's "port" is its protocol (raw) or its echo id (datagram, said at socket): not a port.
             record.local = RawSocket.localAddress(fd).flatMap { $0 == .unnamed || $0.port == 0 ? nil : $0 }
+            if step.kind.transport == .icmp { record.local = nil }
             record.remote = RawSocket.remoteAddress(fd)
             // A connect in progress shows only "connecting": the kernel may finish the handshake
             // before we look (loopback does), and its state belongs on the outcome's line.
@@ -308,7 +417,7 @@ final class LabEngine: Sendable {
             }
         }
         sink.emit(.lab(.call(id, record)), request: request)
-        if let data, step.kind.transport == .udp {
+        if let data, datagram {
             // Datagrams keep their boundaries and their other end in the log, empty ones included.
             let preview = Array(data.prefix(DataPreview.limit))
             let peer = sender ?? record.remote ?? .unnamed
@@ -331,9 +440,10 @@ final class LabEngine: Sendable {
         sink.complete(request)
     }
 
-    /// `127.0.0.1:9000`, `[::1]:9000`, `"/tmp/s"`: the address as strace prints it.
+    /// `127.0.0.1:9000`, `[::1]:9000`, `"/tmp/s"`: the address as strace prints it (ICMP's has no port).
     private static func argumentText(_ endpoint: Endpoint) -> String {
         switch endpoint {
+        case .inet(.icmp, let host, _): host
         case .inet(_, let host, let port): AddressText.hostPort(host, port)
         case .unix(let path), .unixDatagram(let path): "\"\(path)\""
         }

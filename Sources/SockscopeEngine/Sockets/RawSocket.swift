@@ -62,8 +62,8 @@ enum RawSocket {
 
     static func family(of kind: StepSocketKind) -> Int32 {
         switch kind {
-        case .tcp, .udp: AF_INET
-        case .tcp6, .udp6: AF_INET6
+        case .tcp, .udp, .icmp: AF_INET
+        case .tcp6, .udp6, .icmp6: AF_INET6
         case .unix: AF_UNIX
         }
     }

@@ -21,43 +21,25 @@ struct PingLoop {
     private let deliver: @Sendable ([EngineEvent]) -> Void
     private var events: [EngineEvent] = []
 
-    /// Opens the socket; the failure names both ways to be allowed when neither is.
+    /// Opens the socket (`ICMPEcho.open`); the failure names both ways to be allowed when neither is.
     static func open(_ ping: PingRequest, address: SocketAddress, stopFD: CInt, request: RequestID,
                      deliver: @escaping @Sendable ([EngineEvent]) -> Void) -> Result<PingLoop, SocketFailure> {
         let raw = RawSocket.address(address)
         let isIPv6 = raw.family == AF_INET6
-        let proto = isIPv6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP)
-        let flags = Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
-        var method = PingMethod.raw
-        var fd = socket(raw.family, Int32(SOCK_RAW.rawValue) | flags, proto)
-        let rawErrno = errno
-        if fd < 0 {
-            method = .datagram
-            fd = socket(raw.family, Int32(SOCK_DGRAM.rawValue) | flags, proto)
-        }
-        guard fd >= 0 else {
-            let datagramErrno = errno
-            var failure = SocketFailure.system(call: "socket", errno: rawErrno == EPERM ? EPERM : datagramErrno,
-                                               target: ping.host)
-            failure.explanation = PingMethod.neitherAllowed(
-                rawErrno: ErrnoCatalog.entry(for: rawErrno)?.name ?? "errno \(rawErrno)",
-                datagramErrno: ErrnoCatalog.entry(for: datagramErrno)?.name ?? "errno \(datagramErrno)",
-                groupRange: ProcFile.read("/proc/sys/net/ipv4/ping_group_range"))
+        let opened: ICMPEcho.Opened
+        switch ICMPEcho.open(family: raw.family) {
+        case .success(let socket): opened = socket
+        case .failure(let refusal):
+            var failure = SocketFailure.system(call: "socket", errno: refusal.errno, target: ping.host)
+            failure.explanation = refusal.explanation
             return .failure(failure)
         }
-        var identifier = UInt16(truncatingIfNeeded: getpid()) ^ UInt16.random(in: 0...UInt16.max)
-        if method == .datagram, let local = RawSocket.localAddress(fd) ?? Self.boundLocal(fd, family: raw.family) {
-            identifier = local.port ?? identifier
-        }
-        return .success(PingLoop(ping: ping, endpoint: SocketEndpoint(address), address: raw, fd: fd, method: method,
-                                 isIPv6: isIPv6, identifier: identifier, stopFD: stopFD, request: request, deliver: deliver))
-    }
-
-    /// A datagram ICMP socket gets its identifier when it is bound (or sends first): bind it now to know it.
-    private static func boundLocal(_ fd: CInt, family: Int32) -> SocketEndpoint? {
-        guard let any = RawSocket.Address(.wildcard(ipv6: family == AF_INET6, port: 0)),
-              RawSocket.bind(fd, any).errno == nil else { return nil }
-        return RawSocket.localAddress(fd)
+        // A datagram socket's identifier is the kernel's (the socket's "port"), which delivers only replies carrying it.
+        let identifier = opened.method == .datagram ? ICMPEcho.datagramIdentifier(opened.fd, family: raw.family) ?? 0
+            : UInt16(truncatingIfNeeded: getpid()) ^ UInt16.random(in: 0...UInt16.max)
+        return .success(PingLoop(ping: ping, endpoint: SocketEndpoint(address), address: raw, fd: opened.fd,
+                                 method: opened.method, isIPv6: isIPv6, identifier: identifier, stopFD: stopFD,
+                                 request: request, deliver: deliver))
     }
 
     private init(ping: PingRequest, endpoint: SocketEndpoint, address: RawSocket.Address, fd: CInt, method: PingMethod,
@@ -138,21 +120,11 @@ struct PingLoop {
         deliver([EngineEvent(time: .now(), request: request, kind: .ping(event))])
     }
 
-    /// One echo request: type 8 (ICMPv6: 128), code 0, identifier, sequence, 56 bytes of data.
+    /// One echo request with ping(8)'s 56 bytes of data.
     private mutating func send(sequence: Int) -> SocketFailure? {
-        var message = [UInt8](repeating: 0, count: 8 + PingRequest.payloadBytes)
-        message[0] = isIPv6 ? 128 : 8
-        message[4] = UInt8(identifier >> 8)
-        message[5] = UInt8(identifier & 0xFF)
-        message[6] = UInt8((sequence >> 8) & 0xFF)
-        message[7] = UInt8(sequence & 0xFF)
-        for index in 8..<message.count { message[index] = UInt8(truncatingIfNeeded: index) }
-        // ICMPv6 checksums (and every datagram socket's) are the kernel's; a raw IPv4 socket's are ours.
-        if !isIPv6, method == .raw {
-            let sum = Self.checksum(message)
-            message[2] = UInt8(sum >> 8)
-            message[3] = UInt8(sum & 0xFF)
-        }
+        let payload = (8..<(8 + PingRequest.payloadBytes)).map { UInt8(truncatingIfNeeded: $0) }
+        let message = ICMPEcho.request(identifier: identifier, sequence: UInt16(truncatingIfNeeded: sequence), payload: payload,
+                                       ipv6: isIPv6, method: method)
         let count = message.withUnsafeBytes { bytes in
             withUnsafePointer(to: &address.storage) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -177,35 +149,11 @@ struct PingLoop {
                 }
             }
             guard count > 0 else { return nil }
-            // An IPv4 raw socket reads the IP header too: its length is in the first byte.
-            var start = 0
-            var ttl: Int?
-            if !isIPv6, method == .raw {
-                start = Int(buffer[0] & 0x0F) * 4
-                ttl = Int(buffer[8])
-            }
-            guard count >= start + 8 else { continue }
-            let type = buffer[start]
-            let identifier = UInt16(buffer[start + 4]) << 8 | UInt16(buffer[start + 5])
-            let sequence = Int(buffer[start + 6]) << 8 | Int(buffer[start + 7])
-            guard type == (isIPv6 ? 129 : 0), method == .datagram || identifier == self.identifier else { continue }
-            let sender = withUnsafeBytes(of: &from.storage) {
-                SocketEndpoint(kernel: UnsafeRawBufferPointer(rebasing: $0.prefix(Int(from.length))))
-            }
-            return (PingReply(sequence: sequence, from: sender, bytes: count - start, ttl: ttl, rttMicroseconds: 0), sequence)
+            guard let message = buffer.withUnsafeBytes({
+                ICMPEcho.decode(UnsafeRawBufferPointer(rebasing: $0.prefix(count)), ipv6: isIPv6, method: method)
+            }), message.isEchoReply, method == .datagram || message.identifier == Int(identifier) else { continue }
+            return (PingReply(sequence: message.sequence, from: from.endpoint, bytes: 8 + message.payloadCount,
+                              ttl: message.ipHeader?.ttl, rttMicroseconds: 0), message.sequence)
         }
-    }
-
-    /// The Internet checksum (RFC 1071) of an ICMP message whose checksum field is 0.
-    static func checksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
-        var index = 0
-        while index + 1 < bytes.count {
-            sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
-            index += 2
-        }
-        if index < bytes.count { sum += UInt32(bytes[index]) << 8 }
-        while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
-        return ~UInt16(sum)
     }
 }

@@ -1,12 +1,16 @@
 import CSystemShim
 import Glibc
+import NIOConcurrencyHelpers
 import NIOCore
 import SockscopeCore
 
 // The connect scanner (`scan HOST PORTS`), run as the engine's `scans` job (`BackgroundJob`):
 // plain non-blocking sockets and a level-triggered epoll set. Not NIO: a channel per port
 // costs a pipeline, promises and a registration each; here a closed loopback port costs a
-// socket, a connect and a close.
+// connect and a SO_ERROR read (the refused socket is disconnected and used for the next
+// port, not closed and made anew). A long scan is split between workers, one thread per
+// core (`ScanRun`): on loopback a port's cost is the kernel's work in connect, done on the
+// calling thread, so two threads on two cores take about half the time.
 
 /// The descriptors this process may still open: RLIMIT_NOFILE's soft limit less those open
 /// now, less a reserve for everything else the app does meanwhile (connections, saving a log).
@@ -53,6 +57,35 @@ struct ScanPlan {
             concurrency = min(ScanRequest.defaultConcurrency, free)
             concurrencyReason = free >= ScanRequest.defaultConcurrency
                 ? "the default; \(free) descriptors free" : "the descriptors free: \(budget.words)"
+        }
+    }
+
+    /// The plan split between `count` workers: contiguous shares of the ports (so each reports
+    /// long runs), and of the concurrency (the sum stays within the plan's).
+    func parts(_ count: Int) -> [ScanPlan] {
+        let count = max(1, min(count, concurrency, scan.ports.count))
+        guard count > 1 else { return [self] }
+        var shares: [[ClosedRange<Int>]] = Array(repeating: [], count: count)
+        let total = scan.ports.count
+        var taken = 0
+        var part = 0
+        for range in scan.ports.ranges {
+            var low = range.lowerBound
+            while low <= range.upperBound {
+                // Part p ends once (p+1)*total/count ports are taken (each share at least one port: count <= total).
+                while (part + 1) * total / count <= taken { part += 1 }
+                let end = (part + 1) * total / count
+                let high = min(range.upperBound, low + (end - taken) - 1)
+                shares[part].append(low...high)
+                taken += high - low + 1
+                low = high + 1
+            }
+        }
+        return shares.enumerated().map { index, ranges in
+            var part = self
+            part.scan.ports = PortList(ranges)
+            part.concurrency = concurrency / count + (index < concurrency % count ? 1 : 0)
+            return part
         }
     }
 
@@ -136,6 +169,9 @@ struct ScanLoop {
     private var events: [EngineEvent] = []
     private var lastReport: UInt64 = 0
     private var readBuffer = [UInt8](repeating: 0, count: 4096)
+    /// A socket whose connect was refused, disconnected (connect to AF_UNSPEC) and kept for the
+    /// next port: cheaper than closing it and making another (-1: none).
+    private var spareFD: CInt = -1
 
     init(_ plan: ScanPlan, stopFD: CInt, request: RequestID, deliver: @escaping @Sendable ([EngineEvent]) -> Void) {
         self.plan = plan
@@ -151,17 +187,28 @@ struct ScanLoop {
         nextPort = plan.scan.ports.ranges.first?.lowerBound ?? 1
     }
 
-    /// Scans every port (or until stopped); returns the events still to report, the summary last.
-    mutating func run() -> [EngineEvent] {
-        let began = Self.monotonic()
-        lastReport = began
-        events.append(event(.started(plan.start)))
-        report()
+    /// What one worker found, for the scan's summary (`ScanRun` adds the workers' up).
+    struct Tally {
+        var open: [Int] = []
+        var closed = 0
+        var filtered = 0
+        /// The most connects this worker had in flight at once.
+        var maxInFlight = 0
+        var stopped = false
+        var failure: SocketFailure?
+    }
+
+    /// Scans the plan's ports (or until stopped); returns the events still to report and the tally.
+    mutating func run() -> (events: [EngineEvent], tally: Tally) {
+        lastReport = Self.monotonic()
         setFD = sockscope_watch_create()
         guard setFD >= 0 else {
-            return [EngineEvent(time: .now(), request: request, kind: .error(nil, .system(call: "epoll_create1", errno: errno)))]
+            return ([], Tally(stopped: true, failure: .system(call: "epoll_create1", errno: errno)))
         }
-        defer { close(setFD) }
+        defer {
+            close(setFD)
+            if spareFD >= 0 { close(spareFD) }
+        }
         _ = sockscope_ready_watch(setFD, stopFD, 1, 0, 0)
         var stopped = false
         var failure: SocketFailure?
@@ -199,14 +246,8 @@ struct ScanLoop {
         }
         for index in slots.indices where slots[index].phase != .free { release(index) }
         flushNotOpen()
-        if let failure { events.append(EngineEvent(time: .now(), request: request, kind: .error(nil, failure))) }
-        let summary = ScanSummary(
-            address: plan.endpoint, portCount: plan.scan.ports.count, scanned: open.count + closed + filtered,
-            open: open.sorted(), closed: closed, filtered: filtered,
-            elapsedMicroseconds: Int((Self.monotonic() - began) / 1000), maxInFlight: maxInFlight,
-            stopped: stopped || failure != nil)
-        events.append(event(.finished(summary)))
-        return events
+        return (events, Tally(open: open, closed: closed, filtered: filtered, maxInFlight: maxInFlight,
+                              stopped: stopped || failure != nil, failure: failure))
     }
 
     // MARK: Ports
@@ -229,7 +270,11 @@ struct ScanLoop {
 
     /// Starts one connect; a failure of ours (no descriptor, no local port) is returned for a retry.
     private mutating func launch(_ port: Int) -> (call: String, errno: Int32)? {
-        let fd = Glibc.socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var fd = spareFD
+        spareFD = -1
+        if fd < 0 {
+            fd = Glibc.socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
         guard fd >= 0 else { return ("socket", errno) }
         let index = freeSlots.removeLast()
         slots[index].fd = fd
@@ -262,12 +307,21 @@ struct ScanLoop {
             release(index)
             return ("connect", error)
         } else {
-            finish(index, .failed(errno: error))
+            // Never in the epoll set: refused at once, the socket can serve the next port.
+            finish(index, .failed(errno: error), keepSocket: error == ECONNREFUSED)
         }
         return nil
     }
 
     /// Errnos that say this machine ran short, not how the port answered: the port is tried again.
+    /// connect(AF_UNSPEC): a socket whose connect failed goes back to unconnected, so it may
+    /// connect again (without it, Linux answers the next connect with ECONNABORTED).
+    private static func disconnect(_ fd: CInt) -> Bool {
+        var unspecified = sockaddr()
+        unspecified.sa_family = sa_family_t(AF_UNSPEC)
+        return Glibc.connect(fd, &unspecified, socklen_t(MemoryLayout<sockaddr>.size)) == 0
+    }
+
     private static func isLocalShortage(_ error: Int32) -> Bool {
         [EADDRNOTAVAIL, EAGAIN, ENOBUFS, ENOMEM, EMFILE, ENFILE].contains(error)
     }
@@ -337,14 +391,19 @@ struct ScanLoop {
     }
 
     /// A port that did not open: counted, and reported with its kind in the next report.
-    private mutating func finish(_ index: Int, _ outcome: PortOutcome) {
+    /// `keepSocket`: a socket not in the epoll set whose connect was refused becomes the spare.
+    private mutating func finish(_ index: Int, _ outcome: PortOutcome, keepSocket: Bool = false) {
         if outcome.state == .closed { closed += 1 } else { filtered += 1 }
         notOpen[outcome, default: []].append(slots[index].port)
-        release(index)
+        release(index, keepSocket: keepSocket)
     }
 
-    private mutating func release(_ index: Int) {
-        close(slots[index].fd)
+    private mutating func release(_ index: Int, keepSocket: Bool = false) {
+        if keepSocket, spareFD < 0, Self.disconnect(slots[index].fd) {
+            spareFD = slots[index].fd
+        } else {
+            close(slots[index].fd)
+        }
         slots[index].fd = -1
         slots[index].phase = .free
         slots[index].generation &+= 1
@@ -409,5 +468,77 @@ struct ScanLoop {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
+
+/// A whole scan: the start, the plan split between workers (`ScanPlan.parts`, one thread per
+/// core, for a long scan), their results, and the summary of them all.
+enum ScanRun {
+    /// Fewer ports than this per worker are not worth a thread.
+    static let portsPerWorker = 4096
+
+    static func workerCount(for plan: ScanPlan) -> Int {
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        return max(1, min(cores, 4, plan.scan.ports.count / portsPerWorker))
+    }
+
+    /// Runs on the job's thread (the first worker's); returns the events still to report, the summary last.
+    /// `workers`: how many to split between (tests); by default `workerCount`.
+    static func run(_ plan: ScanPlan, workers: Int? = nil, stopFD: CInt, request: RequestID,
+                    deliver: @escaping @Sendable ([EngineEvent]) -> Void) -> [EngineEvent] {
+        let began = ScanLoop.monotonic()
+        deliver([EngineEvent(time: .now(), request: request, kind: .scan(.started(plan.start)))])
+        let parts = plan.parts(workers ?? workerCount(for: plan))
+        // The other workers' results, by part; `finished` holds how many there are.
+        let results = NIOLockedValueBox<[Int: (events: [EngineEvent], tally: ScanLoop.Tally)]>([:])
+        let finished = ConditionLock(value: 0)
+        var inline: [Int] = [0]
+        var threaded = 0
+        for index in parts.indices.dropFirst() {
+            let part = parts[index]
+            do {
+                try WatcherThread.start {
+                    var loop = ScanLoop(part, stopFD: stopFD, request: request, deliver: deliver)
+                    let result = loop.run()
+                    finished.lock()
+                    let count = results.withLockedValue { results in
+                        results[index] = result
+                        return results.count
+                    }
+                    finished.unlock(withValue: count)
+                }
+                threaded += 1
+            } catch {
+                // No thread: this one scans that part too, after its own.
+                inline.append(index)
+            }
+        }
+        var all: [Int: (events: [EngineEvent], tally: ScanLoop.Tally)] = [:]
+        for index in inline {
+            var loop = ScanLoop(parts[index], stopFD: stopFD, request: request, deliver: deliver)
+            all[index] = loop.run()
+        }
+        finished.lock(whenValue: threaded)
+        finished.unlock()
+        all.merge(results.withLockedValue { $0 }) { mine, _ in mine }
+        var events: [EngineEvent] = []
+        var total = ScanLoop.Tally()
+        for (_, result) in all.sorted(by: { $0.key < $1.key }) {
+            events += result.events
+            total.open += result.tally.open
+            total.closed += result.tally.closed
+            total.filtered += result.tally.filtered
+            total.maxInFlight += result.tally.maxInFlight
+            total.stopped = total.stopped || result.tally.stopped
+            total.failure = total.failure ?? result.tally.failure
+        }
+        if let failure = total.failure { events.append(EngineEvent(time: .now(), request: request, kind: .error(nil, failure))) }
+        let summary = ScanSummary(
+            address: plan.endpoint, portCount: plan.scan.ports.count, scanned: total.open.count + total.closed + total.filtered,
+            open: total.open.sorted(), closed: total.closed, filtered: total.filtered,
+            elapsedMicroseconds: Int((ScanLoop.monotonic() - began) / 1000), maxInFlight: total.maxInFlight,
+            stopped: total.stopped)
+        events.append(EngineEvent(time: .now(), request: request, kind: .scan(.finished(summary))))
+        return events
     }
 }
