@@ -101,8 +101,17 @@ import TestSupport
         try await add(##"rule when "count" reply "#{{count}} for {{peer}}""##, to: .socket(listener), number: 2, harness)
         try await add(#"rule when /^GET (\S+)/ reply "200 \1" --delay 300 --close"#, to: .socket(listener), number: 3, harness)
         let started = ContinuousClock.now
-        let client = try PythonPeer.run(Self.converse, ["\(port)", "\\xde\\xad", "\\xde\\xad\\n", "count\\n", "count\\n", "GET /x HTTP/1.0\\n"])
+        // The first de ad must be a read of its own (a --raw rule matches a whole read): the
+        // client waits until we have read it. A 50 ms gap was not enough on a loaded machine.
+        let firstRead = TemporaryPath.make(prefix: "first-read", suffix: "")
+        defer { try? FileManager.default.removeItem(atPath: firstRead) }
+        let client = try PythonPeer.run(Self.converse, ["\(port)", "\\xde\\xad", "WAIT" + firstRead, "\\xde\\xad\\n", "count\\n",
+                                                        "count\\n", "GET /x HTTP/1.0\\n"])
         defer { client.kill(SIGKILL) }
+        try await harness.waitFor("the first read") {
+            harness.acceptedConnections(on: listener).first.map { harness.receivedCount(on: $0) >= 2 } ?? false
+        }
+        FileManager.default.createFile(atPath: firstRead, contents: nil)
         #expect(await client.waitForOutput(containing: "GOT "))
         #expect(ContinuousClock.now - started >= .milliseconds(300), "--delay held the reply")
         let output = client.output
