@@ -87,4 +87,16 @@ import Testing
         #expect(requests(Reducer.reduce(&state, .commandLine(line, origin: .prompt, time: t0))).isEmpty)
         #expect(state.log.last?.kind == .error)
     }
+
+    @Test func datagramSocketsAreRefused() throws {
+        var state = AppState(interactive: false)
+        let connect = try #require(requests(Reducer.reduce(&state, .commandLine("connect udp://127.0.0.1:7000", origin: .prompt,
+                                                                                time: t0))).first)
+        _ = Reducer.reduce(&state, event(.connecting(C1, remote: "127.0.0.1:7000"), connect.id))
+        _ = Reducer.reduce(&state, event(.connected(C1, local: "127.0.0.1:40000", remote: "127.0.0.1:7000"), connect.id))
+        _ = Reducer.reduce(&state, event(.sent(C1, bytes: [1, 2], count: 2)))
+        #expect(state.connection(C1)?.transport == .udp)
+        #expect(requests(Reducer.reduce(&state, .commandLine("replay C1", origin: .prompt, time: t0))).isEmpty)
+        #expect(state.log.last?.kind == .error)
+    }
 }
