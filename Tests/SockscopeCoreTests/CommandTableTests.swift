@@ -249,6 +249,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             ("edit r1 x", .hold(target: nil, .edit(Array("r1 x".utf8)))),
             ("edit --hex 00 05", .hold(target: nil, .edit([0, 5]))),
             ("release R1", .hold(target: R1, .release)),
+            ("replay C3", .replay(ReplayRequest(source: SocketID(.connection, 3)))),
+            ("REPLAY c3 --Timing to unix:/tmp/s", .replay(ReplayRequest(source: SocketID(.connection, 3),
+                                                                        destination: .unix(path: "/tmp/s"), keepsTiming: true))),
+            ("replay C3 to 127.0.0.1:80", .replay(ReplayRequest(source: SocketID(.connection, 3), destination: loopback(80)))),
         ]
     }()
 
@@ -264,7 +268,8 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
 
     @Test(arguments: ["sendfile c1 /tmp/x", "sendhex C1 zz", "close nope", "accept 7", "sendto C1", "starttls C1 smtpx",
                       "starttls --sni a --no-sni",
-                      "connect 9000 --bind", "listen 1 --max-conns 0", "set C1 eol dos", "recv C1 0", "bind 9000"])
+                      "connect 9000 --bind", "listen 1 --max-conns 0", "set C1 eol dos", "recv C1 0", "bind 9000",
+                      "replay", "replay C3 to", "replay C3 --fast", "replay L1x"])
     func wrongFormsSayWhyInOneLine(_ line: String) {
         do {
             _ = try CommandParser.parse(line)
@@ -318,6 +323,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
         case .lab: "lab"
         case .tour: "tour"
         case .capture: "capture"
+        case .replay: "replay"
         case .step(let call):
             switch call {
             case .socket: "step.socket"
@@ -335,7 +341,7 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
                               "setOption", "getOption", "resolve", "explain", "setLineEnding", "save", "help", "quit",
                               "accept", "system", "step.socket", "step.bind", "step.listen", "step.connect", "step.recv",
                               "clearClosed", "forgetClosed", "startTLS", "expect", "sleep", "rule", "every", "stop", "scan", "scanStop", "ping", "pingStop",
-                              "relay", "toxic", "relaySwitch", "lab", "tour", "capture", "hold"]
+                              "relay", "toxic", "relaySwitch", "lab", "tour", "capture", "hold", "replay"]
 
     /// Words a user could type as a path, a host or a filter: spaces and quotes included.
     static let word = Gen<Character?>.element(of: Array("ab/._-9 é'")).map { $0 ?? "a" }.string(of: 1...12)
@@ -480,6 +486,10 @@ private func loopback(_ port: Int, _ transport: TransportProtocol = .tcp) -> End
             let commands: [HoldCommand] = [.hold(ToxicDirection.allCases[id % 3], HoldFraming.allCases[number % 4]),
                                            .forward(1 + number % 100), .drop(1 + number % 3), .edit(bytes), .release]
             return .hold(target: relay, commands[number % commands.count])
+        case 42:
+            let destinations: [Endpoint?] = [nil, .inet(.tcp, host: "127.0.0.1", port: max(1, port)), .unix(path: "/tmp/" + word)]
+            return .replay(ReplayRequest(source: SocketID(.connection, id), destination: destinations[number % 3],
+                                         keepsTiming: id % 2 == 0))
         default: return .step(.recv(socket, maxBytes: 1 + number % 65_536))
         }
     }

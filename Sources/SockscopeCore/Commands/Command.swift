@@ -65,6 +65,8 @@ public enum Command: Hashable, Sendable {
     case tour(TourCommand)
     /// `capture on [PATH] [--max SIZE]` / `capture off`.
     case capture(CaptureRequest)
+    /// `replay C3 [to ENDPOINT] [--timing]`: a new connection sends what C3's client side sent.
+    case replay(ReplayRequest)
 }
 
 /// What `tour` does.
@@ -89,7 +91,7 @@ extension Command {
         case .every(_, _, let target, _): target
         case .sleep, .rule, .stop: nil
         case .listen, .connect, .resolve, .explain, .save, .help, .quit, .system, .clearClosed, .forgetClosed, .scan,
-             .scanStop, .ping, .pingStop, .relay, .lab, .tour, .capture: nil
+             .scanStop, .ping, .pingStop, .relay, .lab, .tour, .capture, .replay: nil
         }
     }
 
@@ -137,6 +139,7 @@ extension Command {
         case .lab: "lab"
         case .tour: "tour"
         case .capture: "capture"
+        case .replay: "replay"
         }
     }
 }

@@ -830,6 +830,34 @@ public enum CommandCatalog {
             examples: ["capture on", "capture on /tmp/session.pcapng", "capture on /tmp/ring.pcapng --max 64M", "capture off"],
             parse: parseCapture),
         CommandSpec(
+            "replay", usage: "replay ID [to ENDPOINT] [--timing]",
+            summary: "open a new connection and send what ID's client side sent, in the same chunks",
+            details: [
+                "the chunks are the log's: what a connection we opened sent, what a listener's or a relay's client sent",
+                "it connects to ID's remote end (a relay client's: the relay's target), or to ENDPOINT (needed for a",
+                "listener's client); --timing keeps the gaps between the chunks, else they leave one after another",
+                "the log keeps 1 KiB of each chunk (64 KiB of a followed connection's): a longer one is refused, so",
+                "follow the connection (Enter on it, or filter C3) before its traffic to replay it",
+            ],
+            arguments: [Argument(name: "ID", kind: .socket(.sole, offering: .openConnections)),
+                        Argument(name: "to", kind: .choice(["to", "--timing"])), Argument(name: "ENDPOINT", kind: .endpoint)],
+            options: [Option("--timing")],
+            examples: ["replay C3", "replay C3 --timing", "replay C3 to tcp://127.0.0.1:8080 --timing"],
+            parse: { (args: inout CommandArguments) throws(CommandParser.ParseError) in
+                guard let source = try args.socketID(.sole) else { throw args.problem("needs the connection to replay, as in replay C3") }
+                var request = ReplayRequest(source: source)
+                while let word = args.next() {
+                    switch word.lowercased() {
+                    case "to" where request.destination == nil:
+                        guard let text = args.next() else { throw args.problem("to needs an endpoint, as in to tcp://127.0.0.1:8080") }
+                        request.destination = try CommandParser.parseEndpoint(text, listening: false)
+                    case "--timing": request.keepsTiming = true
+                    default: throw args.problem("unexpected '\(word)'")
+                    }
+                }
+                return .replay(request)
+            }),
+        CommandSpec(
             "quit", aliases: ["q", "exit"], usage: "quit", summary: "close every socket and leave",
             examples: ["quit", "q", "exit"],
             parse: { (_: inout CommandArguments) throws(CommandParser.ParseError) in .quit }),

@@ -167,6 +167,9 @@ public enum CommandText {
         case .capture(.on(let path, let maxBytes)):
             return (["capture", "on"] + (path.map { [argument($0)] } ?? []) + (maxBytes.map { ["--max", ByteCount.sizeWord($0)] } ?? []))
                 .joined(separator: " ")
+        case .replay(let request):
+            return (["replay", request.source.description] + (request.destination.map { ["to", argument($0.description)] } ?? [])
+                + (request.keepsTiming ? ["--timing"] : [])).joined(separator: " ")
         }
     }
 

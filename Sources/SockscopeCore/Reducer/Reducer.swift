@@ -337,6 +337,8 @@ public enum Reducer {
             return executeTour(command, time: time, state: &state)
         case .capture(let request):
             return [makeRequest(.capture(request), state: &state)]
+        case .replay(let request):
+            return executeReplay(request, time: time, state: &state)
         }
     }
 
@@ -437,6 +439,7 @@ public enum Reducer {
             }
             state.upsertConnection(row)
             noteOpened(id, request: event.request, state: &state)
+            replayConnecting(id, request: event.request, state: &state)
         case .connected(let id, let local, let remote):
             if state.connection(id) == nil {
                 state.upsertConnection(ConnectionRow(id: id, listener: nil, local: local, remote: remote,
@@ -549,6 +552,7 @@ public enum Reducer {
             if let request = event.request, state.backgroundRequests.remove(request) != nil {
                 effects += repeaterRequestCompleted(request, time: time, state: &state)
             }
+            if let request = event.request { effects += replayRequestCompleted(request, time: time, state: &state) }
             if let request = event.request, state.script.expectation?.timer == request {
                 expectationTimedOut(time: time, state: &state)
             }

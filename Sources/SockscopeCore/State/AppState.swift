@@ -261,6 +261,8 @@ public struct AppState {
     var backgroundRequests: Set<RequestID> = []
     /// The background requests that are a repeater's sends (the others are its waits).
     var repeaterSends: Set<RequestID> = []
+    /// Replays under way (`replay C3`).
+    public internal(set) var replays: [ReplayRun] = []
     /// The rules that answer, per owner, in order, with their firings (`rule`).
     public internal(set) var rules: [RuleOwner: [RuleRow]] = [:]
     /// Rules are numbered R1, R2... for the session; numbers are never reused.
