@@ -314,8 +314,9 @@ final class LabEngine: Sendable {
             arguments.append("\(bytes.count)")
             answer = RawSocket.send(fd, bytes)
             if answer.errno == nil { data = Array(bytes.prefix(answer.result)) }
-        case .recv(_, let limit) where step.icmp != nil:
-            // One ICMP message (after its IP header, on a raw IPv4 socket), decoded.
+        case .recv(_, let limit) where step.icmp != nil || step.kind.transport == .udp:
+            // A datagram socket reads one datagram and learns who sent it: recvfrom. On an ICMP
+            // socket that is one ICMP message (after its IP header on a raw IPv4 socket), decoded.
             arguments.append("\(limit)")
             let (received, bytes, from) = RawSocket.recvFrom(fd, maxBytes: limit)
             answer = received
@@ -323,10 +324,13 @@ final class LabEngine: Sendable {
                 data = bytes
                 sender = from
                 truncated = received.result > limit
-                arguments.append(from.map { "from \($0.hostText)" } ?? "from ?")
-                icmp = ICMPEcho.decode(bytes, ipv6: step.kind == .icmp6, method: step.icmp!.method)
-                if step.icmp!.method == .raw, icmp?.isEchoRequest == true {
-                    note = "a raw socket gets a copy of every ICMP message the machine receives: on loopback, the echo requests sent too"
+                let fromText = step.icmp == nil ? from?.description : from?.hostText
+                arguments.append(fromText.map { "from \($0)" } ?? "from ?")
+                if let echo = step.icmp {
+                    icmp = ICMPEcho.decode(bytes, ipv6: step.kind == .icmp6, method: echo.method)
+                    if echo.method == .raw, icmp?.isEchoRequest == true {
+                        note = "a raw socket gets a copy of every ICMP message the machine receives: on loopback, the echo requests sent too"
+                    }
                 }
             }
         case .sendTo(_, let endpoint, let payload) where step.icmp != nil:
@@ -355,17 +359,6 @@ final class LabEngine: Sendable {
             case .failure(var failure):
                 failure.call = "sendto"
                 return sink.complete(request, failure: failure, socket: id)
-            }
-        case .recv(_, let limit) where step.kind.transport == .udp:
-            // A datagram socket reads one datagram and learns who sent it: recvfrom.
-            arguments.append("\(limit)")
-            let (received, bytes, from) = RawSocket.recvFrom(fd, maxBytes: limit)
-            answer = received
-            if answer.errno == nil {
-                data = bytes
-                sender = from
-                truncated = received.result > limit
-                arguments.append(from.map { "from \($0)" } ?? "from ?")
             }
         case .recv(_, let limit):
             arguments.append("\(limit)")
