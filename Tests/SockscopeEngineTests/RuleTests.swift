@@ -111,7 +111,7 @@ import TestSupport
         try await harness.waitFor("the first read") {
             harness.acceptedConnections(on: listener).first.map { harness.receivedCount(on: $0) >= 2 } ?? false
         }
-        FileManager.default.createFile(atPath: firstRead, contents: nil)
+        _ = FileManager.default.createFile(atPath: firstRead, contents: nil)
         #expect(await client.waitForOutput(containing: "GOT "))
         #expect(ContinuousClock.now - started >= .milliseconds(300), "--delay held the reply")
         let output = client.output
