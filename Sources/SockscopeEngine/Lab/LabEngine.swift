@@ -310,7 +310,7 @@ final class LabEngine: Sendable {
                 return sink.complete(request, failure: failure, socket: id)
             }
         case .send(_, let bytes):
-            arguments.append(CommandText.quoted(Array(bytes.prefix(32))) + (bytes.count > 32 ? "..." : ""))
+            arguments.append(Self.preview(bytes))
             arguments.append("\(bytes.count)")
             answer = RawSocket.send(fd, bytes)
             if answer.errno == nil { data = Array(bytes.prefix(answer.result)) }
@@ -333,18 +333,23 @@ final class LabEngine: Sendable {
                     }
                 }
             }
-        case .sendTo(_, let endpoint, let payload) where step.icmp != nil:
-            // An echo request built around the text: the socket's identifier, the next sequence number.
-            let sequence = state.withLockedValue { state -> UInt16 in
-                let next = state.steps[id]?.icmp?.nextSequence ?? 1
-                state.steps[id]?.icmp?.nextSequence = next &+ 1
-                return next
-            }
-            let echo = step.icmp!
-            let bytes = ICMPEcho.request(identifier: echo.identifier, sequence: sequence, payload: payload,
+        case .sendTo(_, let endpoint, let payload):
+            // On an ICMP socket the text goes in an echo request built for it: the socket's
+            // identifier, the next sequence number.
+            var bytes = payload
+            if let echo = step.icmp {
+                let sequence = state.withLockedValue { state -> UInt16 in
+                    let next = state.steps[id]?.icmp?.nextSequence ?? 1
+                    state.steps[id]?.icmp?.nextSequence = next &+ 1
+                    return next
+                }
+                bytes = ICMPEcho.request(identifier: echo.identifier, sequence: sequence, payload: payload,
                                          ipv6: step.kind == .icmp6, method: echo.method)
-            arguments.append("{type=\(step.kind == .icmp6 ? 128 : 8), id=\(echo.identifier), seq=\(sequence), "
-                             + CommandText.quoted(Array(payload.prefix(32))) + (payload.count > 32 ? "..." : "") + "}")
+                arguments.append("{type=\(step.kind == .icmp6 ? 128 : 8), id=\(echo.identifier), seq=\(sequence), "
+                                 + Self.preview(payload) + "}")
+            } else {
+                arguments.append(Self.preview(bytes))
+            }
             arguments.append("\(bytes.count)")
             switch RawSocket.address(endpoint, family: RawSocket.family(of: step.kind)) {
             case .success(let address):
@@ -353,8 +358,10 @@ final class LabEngine: Sendable {
                 if answer.errno == nil {
                     data = Array(bytes.prefix(answer.result))
                     sender = address.endpoint
-                    icmp = ICMPEcho.decode(bytes, ipv6: step.kind == .icmp6, method: .datagram)
-                    if echo.method == .datagram { note = "on a datagram socket the kernel puts its own id in the echo" }
+                    if let echo = step.icmp {
+                        icmp = ICMPEcho.decode(bytes, ipv6: step.kind == .icmp6, method: .datagram)
+                        if echo.method == .datagram { note = "on a datagram socket the kernel puts its own id in the echo" }
+                    }
                 }
             case .failure(var failure):
                 failure.call = "sendto"
@@ -365,21 +372,6 @@ final class LabEngine: Sendable {
             let (received, bytes) = RawSocket.recv(fd, maxBytes: limit)
             answer = received
             if answer.errno == nil { data = bytes }
-        case .sendTo(_, let endpoint, let bytes):
-            arguments.append(CommandText.quoted(Array(bytes.prefix(32))) + (bytes.count > 32 ? "..." : ""))
-            arguments.append("\(bytes.count)")
-            switch RawSocket.address(endpoint, family: RawSocket.family(of: step.kind)) {
-            case .success(let address):
-                arguments.append(Self.argumentText(endpoint))
-                answer = RawSocket.sendTo(fd, bytes, address)
-                if answer.errno == nil {
-                    data = Array(bytes.prefix(answer.result))
-                    sender = address.endpoint
-                }
-            case .failure(var failure):
-                failure.call = "sendto"
-                return sink.complete(request, failure: failure, socket: id)
-            }
         case .shutdown(_, let direction):
             arguments.append(["read": "SHUT_RD", "write": "SHUT_WR", "both": "SHUT_RDWR"][direction.rawValue]!)
             answer = RawSocket.shutdown(fd, direction)
@@ -434,6 +426,11 @@ final class LabEngine: Sendable {
     }
 
     /// `127.0.0.1:9000`, `[::1]:9000`, `"/tmp/s"`: the address as strace prints it (ICMP's has no port).
+    /// Bytes as a call's argument: their first 32, quoted, and `...` when there are more.
+    private static func preview(_ bytes: [UInt8]) -> String {
+        CommandText.quoted(Array(bytes.prefix(32))) + (bytes.count > 32 ? "..." : "")
+    }
+
     private static func argumentText(_ endpoint: Endpoint) -> String {
         switch endpoint {
         case .inet(.icmp, let host, _): host
