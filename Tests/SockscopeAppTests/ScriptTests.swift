@@ -46,12 +46,8 @@ import TestSupport
         let directory = TemporaryPath.make(prefix: "www")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try "hello from disk\n".write(toFile: directory + "/hello.txt", atomically: true, encoding: .utf8)
-        let server = try SpawnedProcess("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
-                                                    "--directory", directory])
+        let (server, port) = try await PythonHTTPServer.start(serving: directory)
         defer { server.kill(SIGKILL) }
-        #expect(await server.waitForOutput(containing: "Serving HTTP on 127.0.0.1 port "))
-        let port = try #require(server.output.split(separator: " ").firstIndex(of: "port")
-            .flatMap { index in Int(server.output.split(separator: " ")[index + 1]) })
         let run = try await runScript([
             "connect \(port)",
             #"send "GET /hello.txt HTTP/1.0\r\nHost: localhost\r\n\r\n""#,

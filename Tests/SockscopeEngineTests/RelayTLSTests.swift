@@ -66,10 +66,8 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let body = try #require(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: 300_000))
         try body.write(to: URL(fileURLWithPath: directory + "/body.bin"))
-        let server = try SpawnedProcess("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory])
+        let (server, serverPort) = try await PythonHTTPServer.start(serving: directory)
         defer { server.kill(SIGKILL) }
-        #expect(await server.waitForOutput(containing: "Serving HTTP"), "\(server.output)")
-        let serverPort = try #require(server.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
 
         let harness = EngineHarness()
         defer { harness.shutdown() }

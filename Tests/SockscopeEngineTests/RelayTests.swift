@@ -64,10 +64,8 @@ import TestSupport
         // From the kernel in one read: a byte-by-byte loop in a debug build held a test thread for seconds.
         let body = try #require(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: 3_000_000))
         try body.write(to: URL(fileURLWithPath: directory + "/body.bin"))
-        let server = try SpawnedProcess("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", directory])
+        let (server, serverPort) = try await PythonHTTPServer.start(serving: directory)
         defer { server.kill(SIGKILL) }
-        #expect(await server.waitForOutput(containing: "Serving HTTP"), "\(server.output)")
-        let serverPort = try #require(server.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
 
         let harness = EngineHarness()
         defer { harness.shutdown() }
