@@ -155,7 +155,6 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
         if role == .client { upstream?.unregister(self) }
         guard let partner else { return }
         let ending: RelayEnding = connection?.endedByReset == true ? .reset : .close
-        // What this leg read and its toxics still hold goes out first (and slow_close waits).
         // What this leg holds waits for forward, drop or release, as long as the other leg can take it.
         if ending == .close, let held, !held.isEmpty, partner.isActive, !endedByToxic {
             _ = held.flushPartial().map { announceHeld($0) }
@@ -163,6 +162,7 @@ final class RelayLegHandler: ChannelDuplexHandler, TrafficTally {
                 if let partner, self.partner === partner { self.unpair(from: partner, ending: ending) }
             }
         }
+        // What this leg read and its toxics still hold goes out first (and slow_close waits).
         if ending == .close, let toxics, !toxics.isIdle {
             return toxics.whenDrained(slowClose: true) { self.unpair(from: partner, ending: ending) }
         }
