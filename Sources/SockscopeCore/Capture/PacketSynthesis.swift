@@ -291,13 +291,23 @@ public struct PacketSynthesis: Sendable {
 }
 
 /// The Internet checksum (RFC 1071): the ones' complement of the ones' complement sum of
-/// 16-bit big-endian words. Every piece added but the last must have an even length.
-struct Checksum {
+/// 16-bit big-endian words. Every piece added but the last must have an even length. The
+/// packets of a capture and the echo requests of `ping` and step mode use it.
+public struct Checksum {
     private var sum: UInt64 = 0
+
+    public init() {}
+
+    /// The checksum of `bytes` alone (a message whose checksum field is 0).
+    public static func of(_ bytes: [UInt8]) -> UInt16 {
+        var checksum = Checksum()
+        bytes.withUnsafeBytes { checksum.add($0) }
+        return checksum.value
+    }
 
     mutating func add(_ word: UInt32) { sum &+= UInt64(word >> 16) &+ UInt64(word & 0xFFFF) }
 
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+    public mutating func add(_ bytes: UnsafeRawBufferPointer) {
         var index = 0
         let count = bytes.count
         // Eight bytes at a time: the sum of 32-bit big-endian halves folds to the same result.
@@ -313,7 +323,7 @@ struct Checksum {
         if index < count { sum &+= UInt64(bytes[index]) << 8 }
     }
 
-    var value: UInt16 {
+    public var value: UInt16 {
         var folded = sum
         while folded > 0xFFFF { folded = (folded >> 16) &+ (folded & 0xFFFF) }
         return ~UInt16(folded)

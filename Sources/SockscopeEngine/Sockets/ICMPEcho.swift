@@ -54,7 +54,7 @@ enum ICMPEcho {
         message[7] = UInt8(sequence & 0xFF)
         message += payload
         if !ipv6, method == .raw {
-            let sum = checksum(message)
+            let sum = Checksum.of(message)
             message[2] = UInt8(sum >> 8)
             message[3] = UInt8(sum & 0xFF)
         }
@@ -94,18 +94,5 @@ enum ICMPEcho {
         guard let any = RawSocket.Address(.wildcard(ipv6: family == AF_INET6, port: 0)),
               RawSocket.bind(fd, any).errno == nil else { return nil }
         return RawSocket.localAddress(fd)?.port
-    }
-
-    /// The Internet checksum (RFC 1071) of an ICMP message whose checksum field is 0.
-    static func checksum(_ bytes: [UInt8]) -> UInt16 {
-        var sum: UInt32 = 0
-        var index = 0
-        while index + 1 < bytes.count {
-            sum += UInt32(bytes[index]) << 8 | UInt32(bytes[index + 1])
-            index += 2
-        }
-        if index < bytes.count { sum += UInt32(bytes[index]) << 8 }
-        while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
-        return ~UInt16(sum)
     }
 }
