@@ -117,8 +117,8 @@ public enum HeadlessSession {
             printNewEntries()
         }
         /// An engine event: applied, then printed as the log kept it. The lab's observations
-        /// (kernel samples, the system's sockets, the port range) are state, not kept in the
-        /// log: printed as they come.
+        /// (kernel samples, the system's sockets, the port range), TLS wire totals and replay
+        /// records are not kept in the log: printed as they come.
         /// After the engine has stopped, what the reducer asks for is not done (nothing could do it).
         func apply(_ event: EngineEvent, runningEffects: Bool = true) {
             if options.payload == .base64 { wholePayload = event.kind.wholePayload }
@@ -126,10 +126,12 @@ public enum HeadlessSession {
             if case .receivedFrom(_, _, _, let count, _) = event.kind { unpaid += count }
             defer { wholePayload = nil }
             let produced = Reducer.reduce(&state, .engine(event))
-            if runningEffects { handle(produced) } else { printNewEntries() }
+            // Before what the reducer logged on seeing it (a state change a sample revealed,
+            // the replay a record starts): the observation came first.
             if !event.kind.isKeptInLog {
                 print(LogEntry(observation: event, transport: event.kind.socket.flatMap { state.transport(of: $0) }))
             }
+            if runningEffects { handle(produced) } else { printNewEntries() }
         }
         func script(_ line: String) {
             handle(Reducer.reduce(&state, .commandLine(line, origin: .script, time: Timestamp.now())))

@@ -86,22 +86,69 @@ import TestSupport
         #expect(gap < Double(gapMilliseconds) + 5000, "replayed gap \(gap) ms")
     }
 
-    @Test(.requires("python3")) func aChunkTheLogCutIsRefusedAndNothingIsSent() async throws {
-        let server = try PythonPeer.run(Self.server, ["2000"])
+    /// Chunks the log would not keep as they were (one larger than a log preview, two sent
+    /// back to back that the TUI's log merges into one entry) are replayed exactly: the
+    /// engine's record, not the log, is what is replayed.
+    @Test(.requires("python3")) func aLargeChunkAndChunksBackToBackAreReplayedAsTheyWereSent() async throws {
+        let large = String(repeating: "x", count: 5000)
+        let total = large.utf8.count + 2
+        let server = try PythonPeer.run(Self.server, ["\(total)"])
         defer { server.kill(SIGKILL) }
         #expect(await server.waitForOutput(containing: "port "), "\(server.output)")
         let port = try #require(server.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
         let script = try TemporaryPath.file(prefix: "replay", suffix: ".txt", contents: [
             "connect 127.0.0.1:\(port)",
-            "send \(String(repeating: "x", count: 2000))",
+            "send \(large)",
+            #"send "a""#,
+            #"send "b""#,
             #"expect C1 "done""#,
             "replay C1",
+            #"expect C2 "done" --timeout 10"#,
         ].joined(separator: "\n") + "\n")
         let run = try SpawnedProcess(Binary.path, ["--script", script])
         defer { run.kill(SIGKILL) }
-        _ = await run.wait(timeout: .seconds(30))
-        #expect(run.output.contains("replay: C1's chunk 1 was 2000 bytes and the log kept 1024"), "\(run.output)")
-        #expect(!run.output.contains("C2"), "no connection is made: \(run.output)")
+        #expect(await run.wait(timeout: .seconds(30)) == 0, "\(run.output)")
+        #expect(run.output.contains("C1 replay-record chunks=3 kept=\(total) total=\(total)"), "\(run.output)")
+        #expect(run.output.contains("C2 replayed 3 chunk(s), \(total) bytes from C1"), "\(run.output)")
+        for connection in 1...2 {
+            let received = Self.reads(server.output, connection: connection).map(\.bytes).joined()
+            #expect(received == large + "ab", "connection \(connection): \(received.count) bytes")
+        }
+    }
+
+    /// A relay's client leg replays what the client sent through it, to the relay's target,
+    /// in the client's chunks.
+    @Test(.requires("python3")) func aRelayedClientIsReplayedToTheRelaysTarget() async throws {
+        let first = "first", second = "second-chunk"
+        let total = first.utf8.count + second.utf8.count
+        let server = try PythonPeer.run(Self.server, ["\(total)"])
+        defer { server.kill(SIGKILL) }
+        #expect(await server.waitForOutput(containing: "port "), "\(server.output)")
+        let port = try #require(server.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
+        let script = try TemporaryPath.file(prefix: "replay", suffix: ".txt", contents: [
+            "relay 0 127.0.0.1:\(port)",
+            "expect R1 connected --timeout 20",
+            #"expect C1 "second-chunk" --timeout 20"#,
+            "replay C1",
+            #"expect C3 "done" --timeout 10"#,
+        ].joined(separator: "\n") + "\n")
+        let run = try SpawnedProcess(Binary.path, ["--script", script])
+        defer { run.kill(SIGKILL) }
+        #expect(await run.waitForOutput(containing: "relaying"), "\(run.output)")
+        let relayPort = try #require(run.output.firstMatch(of: #/R1 relaying tcp 127\.0\.0\.1:(\d+) /#).map { Int($0.1)! },
+                                     "\(run.output)")
+        // The client's two writes, a moment apart: two chunks (the gap is the traffic's shape).
+        let client = try PythonPeer.run("""
+            import socket, sys, time
+            s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+            s.sendall(b"\(first)"); time.sleep(0.2); s.sendall(b"\(second)")
+            s.recv(16); time.sleep(30)
+            """, ["\(relayPort)"])
+        defer { client.kill(SIGKILL) }
+        #expect(await run.wait(timeout: .seconds(30)) == 0, "\(run.output)")
+        #expect(run.output.contains("C3 replayed 2 chunk(s), \(total) bytes from C1"), "\(run.output)")
+        let replayed = Self.reads(server.output, connection: 2)
+        #expect(replayed.map(\.bytes).joined() == first + second, "\(server.output)")
     }
 }
 

@@ -12,7 +12,7 @@ import Testing
         case moreDatagrams
         case attempt, optionValue, resolved, peerCredentials, tls, tlsCertificate, refused, closed, error, requestCompleted
         case labCall, labKernel, labSystem, labPortRange, labExperiment
-        case ruleFired, fileSending, tlsWire
+        case ruleFired, fileSending, tlsWire, replayRecord
         case scanStart, scanOpen, scanPorts, scanBanner, scanDone
         case pingStart, pingReply, pingLost, pingDone
         case relayListening, relayUpstream, relayPassedOn, relayPaused, relayResumed
@@ -50,6 +50,7 @@ import Testing
         case .ruleFired: .ruleFired
         case .fileSending: .fileSending
         case .tlsWire: .tlsWire
+        case .replayRecord: .replayRecord
         case .capture(let event):
             switch event {
             case .started: .captureStart
@@ -163,6 +164,9 @@ import Testing
         case .ruleFired: .ruleFired(c1, rule: 3, times: 1)
         case .fileSending: .fileSending(c1, path: "/tmp/big", size: 1_073_741_824)
         case .tlsWire: .tlsWire(c1, received: 6_321, sent: 1_876)
+        case .replayRecord:
+            .replayRecord(c1, ReplayRecord(chunks: [ReplayRecord.Chunk(bytes: Array("GET / HTTP/1.0\r\n\r\n".utf8),
+                                                                         time: Timestamp(nanoseconds: 0))], total: 18))
         case .scanStart:
             .scan(.started(ScanStart(host: "localhost", address: at("127.0.0.1:0"), ports: PortList([1...1024]), concurrency: 1024,
                                      concurrencyReason: "the default", timeoutMilliseconds: 1000, bannerWaitMilliseconds: 1000)))

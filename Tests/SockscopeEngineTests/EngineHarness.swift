@@ -1,5 +1,5 @@
 import SockscopeCore
-import SockscopeEngine
+@testable import SockscopeEngine
 import Testing
 import TestSupport
 
@@ -17,10 +17,10 @@ final class EngineHarness: Sendable {
     private let recorded: Locked<[EngineEvent]>
     private let nextRequest = Locked<UInt64>(0)
 
-    init(threads: Int = 1, connectTimeout: Duration = .seconds(10)) {
+    init(threads: Int = 1, connectTimeout: Duration = .seconds(10), replayRecords: ReplayRecordStore = ReplayRecordStore()) {
         let recorded = Locked<[EngineEvent]>([])
         self.recorded = recorded
-        engine = Engine(threads: threads, connectTimeout: connectTimeout) { events in
+        engine = Engine(threads: threads, connectTimeout: connectTimeout, replayRecords: replayRecords) { events in
             recorded.withLock { $0.append(contentsOf: events) }
         }
     }

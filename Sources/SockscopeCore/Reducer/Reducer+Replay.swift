@@ -14,25 +14,34 @@ public struct ReplayRequest: Hashable, Sendable {
     }
 }
 
-/// One chunk of a replay: the bytes of one log entry, and how long after the previous
-/// chunk it leaves.
+/// One chunk of a replay: the bytes of one recorded read or write, and how long after
+/// the previous chunk it leaves.
 public struct ReplayChunk: Hashable, Sendable {
     public var bytes: [UInt8]
     public var delayMilliseconds: Int
 }
 
-/// A replay under way, driven like a repeater: the new connection's `.connect` request,
-/// then each chunk as a normal `.send` (its own write, so chunk boundaries stay), with an
-/// engine `.wait` between two chunks when `--timing` kept a gap. Each wait starts once the
-/// previous send completed, so no gap is ever shorter than the original.
+/// A replay under way, driven like a repeater: first the engine's record of what C3's
+/// client side sent (`.replayRecord`), then the new connection's `.connect` request, then
+/// each chunk as a normal `.send` (its own write, so chunk boundaries stay), with an engine
+/// `.wait` between two chunks when `--timing` kept a gap. Each wait starts once the previous
+/// send completed, so no gap is ever shorter than the original.
 public struct ReplayRun: Hashable, Sendable {
+    /// The connection named in the command.
     public var source: SocketID
-    public var chunks: [ReplayChunk]
+    /// The connection whose record is replayed: the source, or for a relay's upstream leg its
+    /// client leg (the upstream leg's bytes are the client's, forwarded).
+    var recorded: SocketID
+    var destination: Endpoint
+    var keepsTiming: Bool
+    /// Empty until the record arrives.
+    public var chunks: [ReplayChunk] = []
+    var hasRecord = false
     /// The new connection, once its `.connecting` event named it.
     public var target: SocketID?
     /// Chunks handed to the engine so far.
     public var nextChunk = 0
-    /// The connect, wait or send in flight.
+    /// The record request, connect, wait or send in flight.
     var pending: RequestID?
     var pendingIsSend = false
 
@@ -40,29 +49,29 @@ public struct ReplayRun: Hashable, Sendable {
 }
 
 extension Reducer {
+    /// Checks what can be checked here, then asks the engine for the record; the connection
+    /// is made once it arrives (`replayRecordArrived`).
     static func executeReplay(_ request: ReplayRequest, time: Timestamp, state: inout AppState) -> [Effect] {
         let source = request.source
-        let chunks: [ReplayChunk]
-        let destination: Endpoint
+        let plan: (recorded: SocketID, destination: Endpoint)
         switch replayPlan(request, state: state) {
-        case .success(let plan): (chunks, destination) = plan
+        case .success(let made): plan = made
         case .failure(let problem): return fail("replay: \(problem.text)", time: time, socket: source, state: &state)
         }
-        let effects = execute(.connect(ConnectRequest(endpoint: destination)), time: time, state: &state)
-        guard case .perform(let made)? = effects.first else { return effects }
-        var run = ReplayRun(source: source, chunks: chunks)
+        let effect = makeRequest(.replayRecord(plan.recorded), state: &state)
+        guard case .perform(let made) = effect else { return [effect] }
+        var run = ReplayRun(source: source, recorded: plan.recorded, destination: plan.destination,
+                            keepsTiming: request.keepsTiming)
         run.pending = made.id
         state.replays.append(run)
-        note(.info, "replaying \(chunks.count) chunk(s), \(run.totalBytes) bytes from \(source) to \(destination)"
-             + (request.keepsTiming ? " with the original gaps" : ""), source, time, &state)
-        return effects
+        return [effect]
     }
 
     struct ReplayProblem: Error { let text: String }
 
-    /// The chunks C3's client side sent, as the log kept them, and where they go; or why not.
+    /// Whose record is replayed and where it goes; or why not.
     static func replayPlan(_ request: ReplayRequest, state: AppState)
-        -> Result<([ReplayChunk], Endpoint), ReplayProblem> {
+        -> Result<(recorded: SocketID, destination: Endpoint), ReplayProblem> {
         let source = request.source
         guard let row = state.connection(source) else {
             return .failure(ReplayProblem(text: "no connection \(source) (replay takes a connection, as in replay C3)"))
@@ -70,45 +79,67 @@ extension Reducer {
         guard !row.transport.isDatagram else {
             return .failure(ReplayProblem(text: "\(source) is a datagram socket; replay replays stream connections"))
         }
-        // What the client side sent: our own writes on a connection we opened (and on a
-        // relay's upstream leg, which carries the client's bytes); the peer's on one we accepted.
-        let isAccepted = row.relay?.role == .client || (row.relay == nil && row.listener != nil)
-        let direction: LogKind = isAccepted ? .received : .sent
-        if state.log.droppedEntries > 0, state.log.count > 0, state.log[0].time > row.opened {
-            return .failure(ReplayProblem(
-                text: "the log has dropped \(source)'s oldest entries (it keeps \(LogBook.defaultCapacity) entries)"))
-        }
-        var chunks: [ReplayChunk] = []
-        var previous: Timestamp?
-        for index in 0..<state.log.count {
-            let entry = state.log[index]
-            guard entry.socket == source, entry.kind == direction, case .data = entry.record else { continue }
-            let number = chunks.count + 1
-            guard entry.bytes.count == entry.count else {
-                return .failure(ReplayProblem(
-                    text: "\(source)'s chunk \(number) was \(entry.count) bytes and the log kept \(entry.bytes.count): "
-                        + "follow \(source) (Enter on it, or filter \(source)) before its traffic to keep up to "
-                        + "\(DataPreview.followedLimit / 1024) KiB a chunk"))
-            }
-            let gap = previous.map { Int((entry.time.nanoseconds - $0.nanoseconds + 999_999) / 1_000_000) } ?? 0
-            chunks.append(ReplayChunk(bytes: entry.bytes, delayMilliseconds: request.keepsTiming ? max(0, gap) : 0))
-            previous = entry.time
-        }
-        guard !chunks.isEmpty else {
-            return .failure(ReplayProblem(text: "\(source)'s client side sent nothing the log holds; nothing to replay"))
-        }
-        if let destination = request.destination { return .success((chunks, destination)) }
+        var recorded = source
         var remote = row.remote
-        if let leg = row.relay, leg.role == .client {
-            remote = leg.partner.flatMap { state.connection($0)?.remote }
-        } else if isAccepted {
+        let isAccepted = row.relay == nil && row.listener != nil
+        if let leg = row.relay {
+            // Either leg of a relayed pair replays what the client sent, to the relay's target.
+            let upstream = leg.role == .client ? leg.partner : source
+            if leg.role == .upstream, let client = leg.partner { recorded = client }
+            remote = upstream.flatMap { state.connection($0)?.remote }
+        }
+        if let destination = request.destination { return .success((recorded, destination)) }
+        if isAccepted {
             return .failure(ReplayProblem(
                 text: "\(source) was accepted from a client; say where to replay it: replay \(source) to ENDPOINT"))
         }
         guard let endpoint = remote?.connectTarget(row.transport) else {
             return .failure(ReplayProblem(text: "\(source) has no remote end to connect to; say where: replay \(source) to ENDPOINT"))
         }
-        return .success((chunks, endpoint))
+        return .success((recorded, endpoint))
+    }
+
+    /// The engine's record arrived: the chunks to send, then the new connection; or why not.
+    static func replayRecordArrived(_ record: ReplayRecord, request: RequestID?, time: Timestamp,
+                                    state: inout AppState) -> [Effect] {
+        guard let request, let index = state.replays.firstIndex(where: { $0.pending == request && !$0.hasRecord }) else {
+            return []
+        }
+        var run = state.replays[index]
+        let whose = run.recorded == run.source ? "\(run.source)'s client side" : "\(run.source)'s client (\(run.recorded))"
+        let refuse = { (why: String, state: inout AppState) -> [Effect] in
+            state.replays.remove(at: index)
+            let message = "replay: \(why)"
+            if state.script.requests.contains(request), state.script.failure == nil { state.script.failure = message }
+            return fail(message, time: time, socket: run.source, state: &state)
+        }
+        if let cut = record.cut {
+            return refuse("\(whose) sent \(ByteCount.text(record.total)) and the record for replay holds the first "
+                          + "\(ByteCount.text(record.keptBytes)) (\(cut)); nothing was replayed", &state)
+        }
+        guard !record.chunks.isEmpty else { return refuse("\(whose) sent nothing; nothing to replay", &state) }
+        var previous: Timestamp?
+        run.chunks = record.chunks.map { chunk in
+            let gap = previous.map { Int((chunk.time.nanoseconds - $0.nanoseconds + 999_999) / 1_000_000) } ?? 0
+            previous = chunk.time
+            return ReplayChunk(bytes: chunk.bytes, delayMilliseconds: run.keepsTiming ? max(0, gap) : 0)
+        }
+        run.hasRecord = true
+        let effects = execute(.connect(ConnectRequest(endpoint: run.destination)), time: time, state: &state)
+        guard case .perform(let made)? = effects.first else {
+            state.replays.remove(at: index)
+            return effects
+        }
+        run.pending = made.id
+        state.replays[index] = run
+        // A script waits for the connection, as it would for `connect`: its next line may name it.
+        if state.script.waitingFor == request {
+            state.script.waitingFor = made.id
+            state.script.requests.insert(made.id)
+        }
+        note(.info, "replaying \(run.chunks.count) chunk(s), \(run.totalBytes) bytes from \(run.source) to \(run.destination)"
+             + (run.keepsTiming ? " with the original gaps" : ""), run.source, time, &state)
+        return effects
     }
 
     /// The new connection's id, from its `.connecting` event.
@@ -123,6 +154,11 @@ extension Reducer {
     static func replayRequestCompleted(_ request: RequestID, time: Timestamp, state: inout AppState) -> [Effect] {
         guard let index = state.replays.firstIndex(where: { $0.pending == request }) else { return [] }
         var run = state.replays[index]
+        // The record request ended without a record: the engine's error said why.
+        guard run.hasRecord else {
+            state.replays.remove(at: index)
+            return []
+        }
         let sentSoFar = run.chunks[..<run.nextChunk].reduce(0) { $0 + $1.bytes.count }
         let stop = { (why: String, state: inout AppState) -> [Effect] in
             state.replays.remove(at: index)

@@ -471,6 +471,8 @@ public enum Reducer {
                          receivedMessages: totals.received, sentMessages: totals.sent, state: &state)
         case .shutDown, .attempt, .optionValue, .resolved:
             break
+        case .replayRecord(_, let record):
+            effects += replayRecordArrived(record, request: event.request, time: time, state: &state)
         case .ruleFired(_, let rule, let times):
             countFirings(rule: rule, times: times, state: &state)
         case .tls(let id, let report):

@@ -27,7 +27,8 @@ extension EngineEventKind {
     /// connection's wire totals, which are state shown in Detail, not history.
     public var isKeptInLog: Bool {
         switch self {
-        case .requestCompleted, .lab(.kernel), .lab(.system), .lab(.portRange), .tlsWire: false
+        // A replay record is the reducer's material: the replay's own notes say what it holds.
+        case .requestCompleted, .lab(.kernel), .lab(.system), .lab(.portRange), .tlsWire, .replayRecord: false
         default: true
         }
     }

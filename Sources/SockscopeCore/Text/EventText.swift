@@ -43,6 +43,7 @@ public enum EventText {
         case .ruleFired: "rule-fired"
         case .fileSending: "file-sending"
         case .tlsWire: "tls-wire"
+        case .replayRecord: "replay-record"
         case .scan(let event): ScanEventText.name(of: event)
         case .ping(let event): PingEventText.name(of: event)
         case .capture(let event): CaptureEventText.name(of: event)
@@ -237,6 +238,17 @@ public enum EventText {
             case .line: w.add("tls-wire in="); w.add(received); w.add(" out="); w.add(sent)
             case .json: w.fields += [("wire_received", .int(received)), ("wire_sent", .int(sent))]
             }
+        case .replayRecord(_, let record):
+            // Not kept in the log (`isKeptInLog`): worded for completeness, never with the bytes.
+            switch w.form {
+            case .sentence:
+                w.sentence = "recorded for replay: \(record.chunks.count) chunk(s), \(ByteCount.text(record.keptBytes))"
+                    + " of \(ByteCount.text(record.total))"
+            case .line:
+                w.add("replay-record chunks="); w.add(record.chunks.count)
+                w.add(" kept="); w.add(record.keptBytes); w.add(" total="); w.add(record.total)
+            case .json: w.fields += [("chunks", .int(record.chunks.count)), ("kept", .int(record.keptBytes)), ("total", .int(record.total))]
+            }
         case .fileSending(_, let path, let size):
             let shownPath = DisplayText.escape(string: path)
             switch w.form {
@@ -396,7 +408,7 @@ public enum EventText {
             return [(id, .state, "TLS \(report.version) established (\(report.verification.word))")]
         case .received, .sent, .receivedFrom, .sentTo, .moreDatagrams, .attempt, .optionValue, .resolved, .peerCredentials, .refused,
              .tlsCertificate, .error(nil, _), .lab(.kernel), .lab(.system), .lab(.portRange), .lab(.experiment), .requestCompleted,
-             .ruleFired, .scan, .ping, .capture,
+             .ruleFired, .scan, .ping, .capture, .replayRecord,
              .fileSending, .tlsWire, .relay(.passedOn(_, _, _, _, .close)), .relay(.paused), .relay(.resumed), .relay(.toxicAdded),
              .relay(.toxicRemoved), .relay(.toxicFired), .relay(.down), .relay(.up),
              .relay(.dropped),

@@ -156,6 +156,9 @@ public enum EngineCommand: Hashable, Sendable {
     /// connection in its events (the conversation view follows it), instead of
     /// `DataPreview.limit`; nil follows none. One connection at a time.
     case follow(SocketID?)
+    /// What a stream connection's client side sent (`ReplayRecord`), open or closed: answered
+    /// by one `.replayRecord` event (`replay` asks for it).
+    case replayRecord(SocketID)
     case setOption(SocketID, SocketOptionName, Int)
     case getOption(SocketID, SocketOptionName)
     /// getaddrinfo: every address a name gives.

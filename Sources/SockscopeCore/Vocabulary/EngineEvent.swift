@@ -115,6 +115,8 @@ public enum EngineEventKind: Hashable, Sendable {
     case fileSending(SocketID, path: String, size: Int)
     /// A capture started or stopped (`capture on`, `capture off`).
     case capture(CaptureEvent)
+    /// The answer to `.replayRecord`: what the connection's client side sent, chunk by chunk.
+    case replayRecord(SocketID, ReplayRecord)
 
     /// The socket this event is about, if any.
     public var socket: SocketID? {
@@ -123,7 +125,8 @@ public enum EngineEventKind: Hashable, Sendable {
              .connected(let id, _, _), .received(let id, _, _), .sent(let id, _, _),
              .peerClosed(let id), .closed(let id, _), .shutDown(let id, _), .receivedFrom(let id, _, _, _, _),
              .sentTo(let id, _, _, _), .moreDatagrams(let id, _), .attempt(let id, _), .optionValue(let id, _, _), .peerCredentials(let id, _, _, _), .refused(let id, _, _),
-             .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _), .fileSending(let id, _, _), .tlsWire(let id, _, _):
+             .tls(let id, _), .tlsCertificate(let id, _, _, _), .ruleFired(let id, _, _), .fileSending(let id, _, _), .tlsWire(let id, _, _),
+             .replayRecord(let id, _):
             id
         case .resolved, .scan, .ping, .capture:
             nil

@@ -39,9 +39,16 @@ public final class Engine: Sendable {
     ///     in order), on engine threads, never the caller's; it must be cheap and
     ///     thread-safe, and must not block.
     /// With `payloadCredit`, data events carry whole payloads, bounded by that credit.
-    public init(threads: Int = 1, connectTimeout: Duration = .seconds(10), payloadCredit: PayloadCredit? = nil,
-                emit: @escaping @Sendable ([EngineEvent]) -> Void) {
-        registry = SocketRegistry(payloadCredit: payloadCredit)
+    public convenience init(threads: Int = 1, connectTimeout: Duration = .seconds(10), payloadCredit: PayloadCredit? = nil,
+                            emit: @escaping @Sendable ([EngineEvent]) -> Void) {
+        self.init(threads: threads, connectTimeout: connectTimeout, payloadCredit: payloadCredit,
+                  replayRecords: ReplayRecordStore(), emit: emit)
+    }
+
+    /// With the records for `replay` kept within other bounds (tests).
+    init(threads: Int = 1, connectTimeout: Duration = .seconds(10), payloadCredit: PayloadCredit? = nil,
+         replayRecords: ReplayRecordStore, emit: @escaping @Sendable ([EngineEvent]) -> Void) {
+        registry = SocketRegistry(payloadCredit: payloadCredit, replayRecords: replayRecords)
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
         let batcher = EventBatcher(group: group, deliver: emit)
         self.batcher = batcher
@@ -146,6 +153,8 @@ public final class Engine: Sendable {
             }
             let sink = sink
             group.next().execute { sink.complete(request.id) }
+        case .replayRecord(let id):
+            replayRecord(of: id, request: request.id)
         case .sendTo(let id, let destination, let bytes):
             switch destination {
             case .inet(_, let host, let port):
@@ -188,6 +197,32 @@ public final class Engine: Sendable {
             withRelay(id, request: request.id, call: "relay") { $0.switchTo(change, of: id, request: request.id) }
         case .hold(let id, let command):
             withRelay(id, request: request.id, call: command.verb) { $0.hold(command, of: id, request: request.id) }
+        }
+    }
+
+    /// Answers `.replayRecord`: from the connection while it is open (on its loop), else from
+    /// the records kept of closed ones. The open socket is asked first: a connection keeps its
+    /// record in the store before it leaves the registry, so one of the two always has it.
+    private func replayRecord(of id: SocketID, request: RequestID) {
+        let sink = sink
+        let answer = { (record: ReplayRecord?) in
+            guard let record else {
+                return sink.complete(request, failure: SocketFailure(
+                    call: "replay", explanation: "sockscope keeps no record of what \(id)'s client side sent "
+                        + "(records of closed connections are given up, oldest first, past "
+                        + "\(ByteCount.text(ReplayRecord.totalLimit)) in all)"), socket: id)
+            }
+            sink.emit(.replayRecord(id, record), request: request)
+            sink.complete(request)
+        }
+        if let entry = registry.entry(for: id) {
+            entry.eventLoop.execute {
+                guard case .stream(let stream) = entry.control.value.capability else { return answer(nil) }
+                answer(stream.replayRecord ?? self.registry.replayRecords.record(of: id))
+            }
+        } else {
+            let record = registry.replayRecords.record(of: id)
+            group.next().execute { answer(record) }
         }
     }
 

@@ -47,6 +47,8 @@ protocol StreamControl: SocketControl {
     func refreshRules()
     /// Whether its events keep `DataPreview.followedLimit` bytes of each read and write.
     func follow(_ on: Bool)
+    /// What its client side sent so far, for `replay`; nil when it keeps no record.
+    var replayRecord: ReplayRecord? { get }
 }
 
 extension StreamControl {
@@ -54,6 +56,8 @@ extension StreamControl {
     func refreshRules() {}
     /// A stream socket whose events show no payload beyond the usual preview.
     func follow(_ on: Bool) {}
+    /// A stream socket that records nothing for `replay`.
+    var replayRecord: ReplayRecord? { nil }
 }
 
 /// A datagram socket that sends to any address. Call on the socket's event loop.

@@ -43,8 +43,13 @@ final class SocketRegistry: Sendable {
     let rules = RuleBook()
     /// The capture running (`capture on`), which new sockets join as they are set up.
     let capture = CaptureSwitch()
+    /// What each connection's client side sent, for `replay`.
+    let replayRecords: ReplayRecordStore
 
-    init(payloadCredit: PayloadCredit? = nil) { self.payloadCredit = payloadCredit }
+    init(payloadCredit: PayloadCredit? = nil, replayRecords: ReplayRecordStore = ReplayRecordStore()) {
+        self.payloadCredit = payloadCredit
+        self.replayRecords = replayRecords
+    }
 
     /// The next listener id, `L1`, `L2`...; numbers are never reused.
     func nextListenerID() -> SocketID {

@@ -72,6 +72,15 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         case .accepted: id = SocketID(.connection, 0)
         case .outgoing(let id, _), .relayUpstream(let id): self.id = id
         }
+        // The client side's bytes, for `replay`: the peer's on an accepted connection, ours on
+        // one we opened. A relay's upstream leg writes its client leg's reads, recorded there.
+        switch origin {
+        case .accepted: tap.replayRecorder = ReplayRecorder(store: registry.replayRecords)
+        case .outgoing:
+            tap.replayRecorder = ReplayRecorder(store: registry.replayRecords)
+            tap.recordsOutput = true
+        case .relayUpstream: break
+        }
     }
 
     // MARK: Setup
@@ -122,6 +131,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     }
 
     var capability: SocketCapability { .stream(self) }
+    var replayRecord: ReplayRecord? { tap.replayRecorder?.record }
     /// The connection's id (an accepted one has it once active): for the handlers in front of this one.
     var socketID: SocketID { id }
     /// Whether a handler in front (a relay leg) may still write: open, not closing, not shut down for writing.
@@ -187,6 +197,8 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     func channelInactive(context: ChannelHandlerContext) {
         guard isOpen else { return context.fireChannelInactive() }
         isOpen = false
+        // Kept before the socket leaves the registry: `replayRecord` looks there first, then here.
+        tap.replayRecorder?.finish(id)
         registry.remove(id)
         registry.rules.forget(.socket(id))
         let reason = closeReason ?? (registry.isStopping ? "engine stopped" : inputClosed ? "connection lost" : "peer closed")

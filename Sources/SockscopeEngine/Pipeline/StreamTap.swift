@@ -64,6 +64,12 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     /// when they changed, so the counts say both plaintext and bytes on the wire.
     var wire: TLSSession?
     private var wireReported = (received: 0, sent: 0)
+    /// What the connection's client side sends, for `replay`: its reads on a connection we
+    /// accepted, its writes on one we opened (`ConnectionHandler` chooses). Nil: not recorded
+    /// (a relay's upstream leg carries its client leg's bytes, recorded there).
+    @exclusivity(unchecked) var replayRecorder: ReplayRecorder?
+    /// Which side the recorder records.
+    var recordsOutput = false
 
     init(sink: EventSink, credit: PayloadCredit?) {
         self.sink = sink
@@ -83,7 +89,14 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        received.add(Self.unwrapInboundIn(data), limit: previewLimit)
+        let buffer = Self.unwrapInboundIn(data)
+        if !recordsOutput, replayRecorder != nil {
+            // A read that filled its buffer may have left more waiting (`recordRead`); NIO's own
+            // read loop tells the two apart by this same test.
+            let filled = buffer.writableBytes == 0
+            buffer.withUnsafeReadableBytes { replayRecorder?.recordRead($0, filledItsBuffer: filled) }
+        }
+        received.add(buffer, limit: previewLimit)
         queueReport()
         context.fireChannelRead(data)
     }
@@ -105,6 +118,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     /// A write with no report of its own (an echo): counted, reported with the batch.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let before = output.handed
+        if recordsOutput, replayRecorder != nil { record(Self.unwrapOutboundIn(data)) }
         switch Self.unwrapOutboundIn(data) {
         case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { output.hand($0, limit: previewLimit) }
         case .fileRegion(let region): output.hand(count: region.readableBytes)
@@ -148,6 +162,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         } else {
             shown = []
         }
+        if recordsOutput, replayRecorder != nil { record(data) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenSuccess {
             self.reportNow()
@@ -155,6 +170,19 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         }
         context.writeAndFlush(Self.wrapOutboundOut(data), promise: promise)
         return promise.futureResult
+    }
+
+    // MARK: Replay record
+
+    private func record(_ buffer: ByteBuffer) {
+        buffer.withUnsafeReadableBytes { replayRecorder?.recordWrite($0) }
+    }
+
+    private func record(_ data: IOData) {
+        switch data {
+        case .byteBuffer(let buffer): record(buffer)
+        case .fileRegion(let region): replayRecorder?.skip(region.readableBytes, because: "a file sent by sendfile is not kept")
+        }
     }
 
     // MARK: Reports
