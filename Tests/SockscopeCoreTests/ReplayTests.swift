@@ -114,15 +114,19 @@ import Testing
         _ = Reducer.reduce(&state, event(.accepted(C1, listener: relay, local: "127.0.0.1:8080", remote: "127.0.0.1:50000")))
         _ = Reducer.reduce(&state, event(.relay(.upstream(C2, relay: relay, client: C1, .tcp, target: "tcp://127.0.0.1:80"))))
         _ = Reducer.reduce(&state, event(.connected(C2, local: "127.0.0.1:40000", remote: "127.0.0.1:80")))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: Array("GET".utf8), count: 3)))
         #expect(state.connection(C1)?.relay?.partner == C2)
         let ask = requests(Reducer.reduce(&state, .commandLine("replay \(leg)", origin: .prompt, time: t0)))
         #expect(ask.map(\.command) == [.replayRecord(C1)])
         #expect(state.replays.first?.destination == .inet(.tcp, host: "127.0.0.1", port: 80))
     }
 
-    @Test(arguments: ["replay C9"])
-    func unknownConnectionsAreRefused(_ line: String) {
+    @Test(arguments: ["replay C9", "replay C2"])
+    func unknownOrSilentConnectionsAreRefusedWithoutAskingTheEngine(_ line: String) {
         var state = Self.opened()
+        _ = Reducer.reduce(&state, event(.connecting(C2, remote: "127.0.0.1:7000")))
+        _ = Reducer.reduce(&state, event(.connected(C2, local: "127.0.0.1:40001", remote: "127.0.0.1:7000")))
+        _ = Reducer.reduce(&state, event(.received(C2, bytes: Array("hello".utf8), count: 5)))
         #expect(requests(Reducer.reduce(&state, .commandLine(line, origin: .prompt, time: t0))).isEmpty)
         #expect(state.log.last?.kind == .error)
     }

@@ -88,7 +88,7 @@ struct ReplayRecordTests {
 
     // MARK: The shared bound
 
-    static func record(_ count: Int, into recorder: inout ReplayRecorder) {
+    static func record(_ count: Int, into recorder: ReplayRecorder) {
         [UInt8](repeating: 0x78, count: count).withUnsafeBytes { recorder.recordWrite($0) }
     }
 
@@ -96,13 +96,13 @@ struct ReplayRecordTests {
         let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 250)
         let ids = (1...3).map { SocketID(.connection, $0) }
         for id in ids.prefix(2) {
-            var recorder = ReplayRecorder(store: store)
-            Self.record(100, into: &recorder)
+            let recorder = ReplayRecorder(store: store)
+            Self.record(100, into: recorder)
             recorder.finish(id)
         }
         #expect(store.used == 200)
-        var open = ReplayRecorder(store: store)
-        Self.record(60, into: &open)
+        let open = ReplayRecorder(store: store)
+        Self.record(60, into: open)
         #expect(store.record(of: ids[0]) == nil, "the oldest was given up")
         #expect(store.record(of: ids[1])?.keptBytes == 100, "the next is kept")
         #expect(open.cut == nil && open.record.keptBytes == 60)
@@ -113,10 +113,10 @@ struct ReplayRecordTests {
 
     @Test func whenOpenConnectionsHoldTheWholeBoundTheNextChunkIsNotKeptAndTheRecordSaysWhy() {
         let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 150)
-        var first = ReplayRecorder(store: store)
-        Self.record(100, into: &first)
-        var second = ReplayRecorder(store: store)
-        Self.record(60, into: &second)
+        let first = ReplayRecorder(store: store)
+        Self.record(100, into: first)
+        let second = ReplayRecorder(store: store)
+        Self.record(60, into: second)
         #expect(second.record.chunks.isEmpty && second.total == 60)
         #expect(second.cut == "the records for replay hold 150 B across connections, all of it taken by open connections",
                 "\(String(describing: second.cut))")

@@ -88,6 +88,13 @@ extension Reducer {
             if leg.role == .upstream, let client = leg.partner { recorded = client }
             remote = upstream.flatMap { state.connection($0)?.remote }
         }
+        // The counts say it before the engine is asked (a closed connection that sent nothing
+        // leaves no record to ask for).
+        let isRead = recorded != source || row.relay?.role == .client || isAccepted
+        let sent = isRead ? state.connection(recorded)?.bytesIn ?? 0 : row.bytesOut
+        if sent == 0 {
+            return .failure(ReplayProblem(text: "\(source)'s client side sent nothing; nothing to replay"))
+        }
         if let destination = request.destination { return .success((recorded, destination)) }
         if isAccepted {
             return .failure(ReplayProblem(

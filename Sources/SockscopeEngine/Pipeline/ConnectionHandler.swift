@@ -75,9 +75,9 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         // The client side's bytes, for `replay`: the peer's on an accepted connection, ours on
         // one we opened. A relay's upstream leg writes its client leg's reads, recorded there.
         switch origin {
-        case .accepted: tap.replayRecorder = ReplayRecorder(store: registry.replayRecords)
+        case .accepted: tap.replayRecords = registry.replayRecords
         case .outgoing:
-            tap.replayRecorder = ReplayRecorder(store: registry.replayRecords)
+            tap.replayRecords = registry.replayRecords
             tap.recordsOutput = true
         case .relayUpstream: break
         }
@@ -131,7 +131,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
     }
 
     var capability: SocketCapability { .stream(self) }
-    var replayRecord: ReplayRecord? { tap.replayRecorder?.record }
+    var replayRecord: ReplayRecord? { tap.replayRecord }
     /// The connection's id (an accepted one has it once active): for the handlers in front of this one.
     var socketID: SocketID { id }
     /// Whether a handler in front (a relay leg) may still write: open, not closing, not shut down for writing.
@@ -198,7 +198,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         guard isOpen else { return context.fireChannelInactive() }
         isOpen = false
         // Kept before the socket leaves the registry: `replayRecord` looks there first, then here.
-        tap.replayRecorder?.finish(id)
+        tap.keepReplayRecord(of: id)
         registry.remove(id)
         registry.rules.forget(.socket(id))
         let reason = closeReason ?? (registry.isStopping ? "engine stopped" : inputClosed ? "connection lost" : "peer closed")

@@ -3,13 +3,14 @@ import NIOCore
 import SockscopeCore
 
 /// Records what one stream connection's client side sends, chunk by chunk, for `replay`
-/// (`ReplayRecord`): kept by its `StreamTap`, on the connection's event loop.
+/// (`ReplayRecord`): kept by its `StreamTap`, on the connection's event loop, made at its
+/// first byte (an idle connection pays one reference for it).
 ///
 /// Every byte of each chunk is copied into one growing array (the chunk ends and times
 /// beside it), not kept as NIO's buffers: a 64-byte read arrives in a buffer of 256 bytes
 /// or more, and keeping those would hold several times the bytes recorded. Only the first
 /// `ReplayRecord.connectionLimit` bytes are kept; after that a read costs one addition.
-struct ReplayRecorder {
+final class ReplayRecorder {
     /// Budget is taken from the store this much at a time: one lock per 16 KiB recorded.
     static let reservation = 16 * 1024
 
@@ -28,7 +29,7 @@ struct ReplayRecorder {
     init(store: ReplayRecordStore) { self.store = store }
 
     /// A write: one chunk.
-    mutating func recordWrite(_ chunk: UnsafeRawBufferPointer) {
+    func recordWrite(_ chunk: UnsafeRawBufferPointer) {
         record(chunk, continuing: false, at: .now())
     }
 
@@ -39,7 +40,9 @@ struct ReplayRecorder {
     /// receiver's doing, not the client's, and are put back together. A read that filled
     /// its buffer exactly and drained the socket is told apart by time: what follows more
     /// than `continuationWindow` later is a chunk of its own.
-    mutating func recordRead(_ chunk: UnsafeRawBufferPointer, filledItsBuffer: Bool) {
+    func recordRead(_ chunk: UnsafeRawBufferPointer, filledItsBuffer: Bool) {
+        // Past a bound a read is only counted: not even timed.
+        guard cut == nil else { return total += chunk.count }
         let now = Timestamp.now()
         let continuing = lastReadFilledItsBuffer && now.nanoseconds - lastReadTime.nanoseconds < Self.continuationWindow
         record(chunk, continuing: continuing, at: now)
@@ -50,7 +53,7 @@ struct ReplayRecorder {
     /// How soon a read must follow a full one to be its continuation: 2 ms.
     static let continuationWindow: Int64 = 2_000_000
 
-    private mutating func record(_ chunk: UnsafeRawBufferPointer, continuing: Bool, at time: Timestamp) {
+    private func record(_ chunk: UnsafeRawBufferPointer, continuing: Bool, at time: Timestamp) {
         total += chunk.count
         guard cut == nil, !chunk.isEmpty else { return }
         // Whole chunks only: a chunk that would pass the bound is not kept, nor is the part
@@ -77,14 +80,14 @@ struct ReplayRecorder {
 
     /// Counts bytes that are not in memory to record (a file sent by sendfile): the record
     /// stops before them.
-    mutating func skip(_ count: Int, because why: String) {
+    func skip(_ count: Int, because why: String) {
         total += count
         if cut == nil, count > 0 { stop(why) }
     }
 
     /// Stops keeping chunks; `dropsLast`: the last chunk was cut short (its rest did not
     /// fit), and is taken back, so a record that stops, stops between two whole chunks.
-    private mutating func stop(_ why: String, dropsLast: Bool = false) {
+    private func stop(_ why: String, dropsLast: Bool = false) {
         cut = why
         if dropsLast, !chunkEnds.isEmpty {
             let start = chunkEnds.count > 1 ? chunkEnds[chunkEnds.count - 2] : 0
@@ -110,7 +113,7 @@ struct ReplayRecorder {
     }
 
     /// The connection closed: its record goes to the store, which keeps it for later replays.
-    mutating func finish(_ id: SocketID) {
+    func finish(_ id: SocketID) {
         store.release(reserved)
         reserved = 0
         store.keep(record, of: id)

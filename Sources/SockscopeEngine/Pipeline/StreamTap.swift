@@ -64,12 +64,14 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     /// when they changed, so the counts say both plaintext and bytes on the wire.
     var wire: TLSSession?
     private var wireReported = (received: 0, sent: 0)
-    /// What the connection's client side sends, for `replay`: its reads on a connection we
-    /// accepted, its writes on one we opened (`ConnectionHandler` chooses). Nil: not recorded
-    /// (a relay's upstream leg carries its client leg's bytes, recorded there).
-    @exclusivity(unchecked) var replayRecorder: ReplayRecorder?
-    /// Which side the recorder records.
+    /// Where what the connection's client side sends is recorded, for `replay`: its reads on
+    /// a connection we accepted, its writes on one we opened (`ConnectionHandler` chooses).
+    /// Nil: not recorded (a relay's upstream leg writes its client leg's reads, recorded there).
+    var replayRecords: ReplayRecordStore?
+    /// Which side is recorded.
     var recordsOutput = false
+    /// Made at the first byte recorded.
+    private var replayRecorder: ReplayRecorder?
 
     init(sink: EventSink, credit: PayloadCredit?) {
         self.sink = sink
@@ -90,11 +92,11 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
-        if !recordsOutput, replayRecorder != nil {
+        if !recordsOutput, let recorder = replayRecorder ?? makeReplayRecorder() {
             // A read that filled its buffer may have left more waiting (`recordRead`); NIO's own
             // read loop tells the two apart by this same test.
             let filled = buffer.writableBytes == 0
-            buffer.withUnsafeReadableBytes { replayRecorder?.recordRead($0, filledItsBuffer: filled) }
+            buffer.withUnsafeReadableBytes { recorder.recordRead($0, filledItsBuffer: filled) }
         }
         received.add(buffer, limit: previewLimit)
         queueReport()
@@ -118,7 +120,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     /// A write with no report of its own (an echo): counted, reported with the batch.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let before = output.handed
-        if recordsOutput, replayRecorder != nil { record(Self.unwrapOutboundIn(data)) }
+        if recordsOutput, replayRecords != nil { record(Self.unwrapOutboundIn(data)) }
         switch Self.unwrapOutboundIn(data) {
         case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { output.hand($0, limit: previewLimit) }
         case .fileRegion(let region): output.hand(count: region.readableBytes)
@@ -162,7 +164,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         } else {
             shown = []
         }
-        if recordsOutput, replayRecorder != nil { record(data) }
+        if recordsOutput, replayRecords != nil { record(data) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenSuccess {
             self.reportNow()
@@ -174,15 +176,31 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
 
     // MARK: Replay record
 
-    private func record(_ buffer: ByteBuffer) {
-        buffer.withUnsafeReadableBytes { replayRecorder?.recordWrite($0) }
+    private func makeReplayRecorder() -> ReplayRecorder? {
+        guard let replayRecords else { return nil }
+        let recorder = ReplayRecorder(store: replayRecords)
+        replayRecorder = recorder
+        return recorder
     }
 
+    /// A write of the client side (a connection we opened): one chunk.
     private func record(_ data: IOData) {
+        guard let recorder = replayRecorder ?? makeReplayRecorder() else { return }
         switch data {
-        case .byteBuffer(let buffer): record(buffer)
-        case .fileRegion(let region): replayRecorder?.skip(region.readableBytes, because: "a file sent by sendfile is not kept")
+        case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { recorder.recordWrite($0) }
+        case .fileRegion(let region): recorder.skip(region.readableBytes, because: "a file sent by sendfile is not kept")
         }
+    }
+
+    /// What the client side sent so far; nil when the connection is not recorded.
+    var replayRecord: ReplayRecord? {
+        guard replayRecords != nil else { return nil }
+        return replayRecorder?.record ?? ReplayRecord()
+    }
+
+    /// The connection closed: its record goes to the store.
+    func keepReplayRecord(of id: SocketID) {
+        replayRecorder?.finish(id)
     }
 
     // MARK: Reports
