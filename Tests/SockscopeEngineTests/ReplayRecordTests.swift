@@ -92,35 +92,53 @@ struct ReplayRecordTests {
         [UInt8](repeating: 0x78, count: count).withUnsafeBytes { recorder.recordWrite($0) }
     }
 
+    /// Chunks and records are counted with what they cost beside their bytes.
+    static let chunkCost = 100 + ReplayRecordStore.chunkOverhead, recordCost = chunkCost + ReplayRecordStore.recordOverhead
+
     @Test func closedRecordsAreGivenUpOldestFirstForAnOpenConnectionsChunks() {
-        let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 250)
+        let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 2 * Self.recordCost + 60)
         let ids = (1...3).map { SocketID(.connection, $0) }
         for id in ids.prefix(2) {
             let recorder = ReplayRecorder(store: store)
             Self.record(100, into: recorder)
             recorder.finish(id)
         }
-        #expect(store.used == 200)
+        #expect(store.used == 2 * Self.recordCost)
         let open = ReplayRecorder(store: store)
         Self.record(60, into: open)
         #expect(store.record(of: ids[0]) == nil, "the oldest was given up")
         #expect(store.record(of: ids[1])?.keptBytes == 100, "the next is kept")
         #expect(open.cut == nil && open.record.keptBytes == 60)
-        #expect(store.used <= 250)
+        #expect(store.used <= store.totalLimit)
         open.finish(ids[2])
-        #expect(store.used == 160, "only kept bytes stay taken: \(store.used)")
+        #expect(store.used == Self.recordCost + 60 + ReplayRecordStore.chunkOverhead + ReplayRecordStore.recordOverhead,
+                "only what is kept stays taken: \(store.used)")
     }
 
     @Test func whenOpenConnectionsHoldTheWholeBoundTheNextChunkIsNotKeptAndTheRecordSaysWhy() {
-        let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 150)
+        let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 200)
         let first = ReplayRecorder(store: store)
         Self.record(100, into: first)
         let second = ReplayRecorder(store: store)
         Self.record(60, into: second)
         #expect(second.record.chunks.isEmpty && second.total == 60)
-        #expect(second.cut == "the records for replay hold 150 B across connections, all of it taken by open connections",
+        #expect(second.cut == "the records for replay hold 200 B across connections, all of it taken by open connections",
                 "\(String(describing: second.cut))")
         #expect(first.cut == nil && first.record.keptBytes == 100)
-        #expect(store.used <= 150)
+        #expect(store.used <= 200)
+    }
+
+    /// A million tiny records are not a megabyte: each costs its overhead, and the oldest go.
+    @Test func manySmallClosedRecordsStayWithinTheBoundByWhatTheyCost() {
+        let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 64 * 1024)
+        for number in 1...5000 {
+            let recorder = ReplayRecorder(store: store)
+            Self.record(1, into: recorder)
+            recorder.finish(SocketID(.connection, number))
+        }
+        #expect(store.used <= store.totalLimit)
+        let kept = (1...5000).filter { store.record(of: SocketID(.connection, $0)) != nil }
+        #expect(kept.count == store.used / (1 + ReplayRecordStore.chunkOverhead + ReplayRecordStore.recordOverhead))
+        #expect(kept.first.map { $0 > 1 } == true && kept.last == 5000, "the newest are kept")
     }
 }

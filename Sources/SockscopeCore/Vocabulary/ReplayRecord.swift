@@ -5,12 +5,14 @@
 /// Kept by the engine, not taken from the log: the log words traffic for people (the TUI
 /// merges writes a few milliseconds apart into one entry, and keeps 1 KiB of a read unless
 /// the connection is followed), while a replay needs every byte in its original chunks.
-/// Bounded: `connectionLimit` bytes per connection, `totalLimit` across all of them (the
-/// records of closed connections are given up oldest first to make room).
+/// Bounded: `connectionLimit` bytes per connection, and `totalLimit` of memory across all of
+/// them, bookkeeping included (the records of closed connections are given up oldest first
+/// to make room).
 public struct ReplayRecord: Hashable, Sendable {
     /// Bytes kept per connection; past it the record says so (`cut`) and keeps no more.
     public static let connectionLimit = 256 * 1024
-    /// Bytes kept across every connection, open or closed.
+    /// Memory kept across every connection, open or closed: the bytes and what each chunk
+    /// and record costs beside them.
     public static let totalLimit = 32 * 1024 * 1024
 
     public struct Chunk: Hashable, Sendable {

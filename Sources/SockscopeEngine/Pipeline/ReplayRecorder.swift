@@ -61,16 +61,20 @@ final class ReplayRecorder {
         if bytes.count + chunk.count > store.connectionLimit {
             return stop("it keeps the first \(ByteCount.text(store.connectionLimit)) of each connection", dropsLast: continuing)
         }
-        if chunk.count > reserved {
-            reserved += store.reserve(atLeast: chunk.count - reserved, upTo: max(Self.reservation, chunk.count - reserved))
-            guard chunk.count <= reserved else {
+        let extends = continuing && !chunkEnds.isEmpty
+        // The budget counts what a chunk costs in memory, not only its bytes: a million
+        // one-byte records must not pass for a megabyte.
+        let cost = chunk.count + (extends ? 0 : ReplayRecordStore.chunkOverhead)
+        if cost > reserved {
+            reserved += store.reserve(atLeast: cost - reserved, upTo: max(Self.reservation, cost - reserved))
+            guard cost <= reserved else {
                 return stop("the records for replay hold \(ByteCount.text(store.totalLimit)) across connections, "
                             + "all of it taken by open connections", dropsLast: continuing)
             }
         }
-        reserved -= chunk.count
+        reserved -= cost
         bytes.append(contentsOf: chunk)
-        if continuing, !chunkEnds.isEmpty {
+        if extends {
             chunkEnds[chunkEnds.count - 1] = bytes.count
         } else {
             chunkEnds.append(bytes.count)
@@ -91,7 +95,7 @@ final class ReplayRecorder {
         cut = why
         if dropsLast, !chunkEnds.isEmpty {
             let start = chunkEnds.count > 1 ? chunkEnds[chunkEnds.count - 2] : 0
-            reserved += bytes.count - start
+            reserved += bytes.count - start + ReplayRecordStore.chunkOverhead
             bytes.removeSubrange(start...)
             chunkEnds.removeLast()
             chunkTimes.removeLast()
@@ -124,13 +128,37 @@ final class ReplayRecorder {
 /// (`ReplayRecord.totalLimit`), and the records of connections that closed, given up oldest
 /// first when an open connection needs the room. Thread-safe (recorders run on every loop).
 final class ReplayRecordStore: Sendable {
+    /// What a chunk costs beside its bytes (its array, its time, its place in the record),
+    /// and a record beside its chunks (the store's entry, the record's arrays), rounded up.
+    static let chunkOverhead = 64
+    static let recordOverhead = 256
+
+    /// What a kept record takes from the budget.
+    static func cost(of record: ReplayRecord) -> Int {
+        record.keptBytes + record.chunks.count * chunkOverhead + recordOverhead
+    }
+
     private struct State {
-        /// Bytes taken: reserved by recorders of open connections, or held by closed records.
+        /// Budget taken: reserved by recorders of open connections, or held by closed records.
         var used = 0
         var closed: [SocketID: ReplayRecord] = [:]
         /// Closed records, oldest first (ids of records given up already are skipped).
         var closedOrder: [SocketID] = []
         var closedOrderStart = 0
+
+        /// Gives up closed records, oldest first, until `needed` more fits or none is left.
+        mutating func makeRoom(for needed: Int, within limit: Int) {
+            while used + needed > limit, closedOrderStart < closedOrder.count {
+                let oldest = closedOrder[closedOrderStart]
+                closedOrderStart += 1
+                if let record = closed.removeValue(forKey: oldest) { used -= ReplayRecordStore.cost(of: record) }
+            }
+            // The order's given-up head is cut off now and then, not per record.
+            if closedOrderStart > 1024, closedOrderStart * 2 > closedOrder.count {
+                closedOrder.removeFirst(closedOrderStart)
+                closedOrderStart = 0
+            }
+        }
     }
 
     let connectionLimit: Int
@@ -142,21 +170,12 @@ final class ReplayRecordStore: Sendable {
         self.totalLimit = totalLimit
     }
 
-    /// Takes at least `least` bytes of the budget and up to `most`, giving up closed records
+    /// Takes at least `least` of the budget and up to `most`, giving up closed records
     /// oldest first for the least; answers how much it took: 0 when open connections hold
     /// so much that even `least` cannot be had.
     func reserve(atLeast least: Int, upTo most: Int) -> Int {
         state.withLockedValue { state in
-            while state.used + least > totalLimit, state.closedOrderStart < state.closedOrder.count {
-                let oldest = state.closedOrder[state.closedOrderStart]
-                state.closedOrderStart += 1
-                if let record = state.closed.removeValue(forKey: oldest) { state.used -= record.keptBytes }
-            }
-            // The order's given-up head is cut off now and then, not per record.
-            if state.closedOrderStart > 1024, state.closedOrderStart * 2 > state.closedOrder.count {
-                state.closedOrder.removeFirst(state.closedOrderStart)
-                state.closedOrderStart = 0
-            }
+            state.makeRoom(for: least, within: totalLimit)
             guard state.used + least <= totalLimit else { return 0 }
             let taken = min(max(least, most), totalLimit - state.used)
             state.used += taken
@@ -164,16 +183,24 @@ final class ReplayRecordStore: Sendable {
         }
     }
 
-    func release(_ bytes: Int) {
-        guard bytes > 0 else { return }
-        state.withLockedValue { $0.used -= bytes }
+    func release(_ amount: Int) {
+        guard amount > 0 else { return }
+        state.withLockedValue { $0.used -= amount }
     }
 
-    /// Keeps a closed connection's record; its bytes stay taken until it is given up.
-    /// One that sent nothing costs nothing: there is nothing to replay from it.
+    /// Keeps a closed connection's record, whose chunks its recorder has paid for; the
+    /// record's own overhead is taken now. One that sent nothing is not kept (there is
+    /// nothing to replay), nor one there is no room for (open connections hold it all).
     func keep(_ record: ReplayRecord, of id: SocketID) {
-        guard record.total > 0 else { return }
+        let chunksCost = Self.cost(of: record) - Self.recordOverhead
+        guard record.total > 0 else { return release(chunksCost) }
         state.withLockedValue { state in
+            state.makeRoom(for: Self.recordOverhead, within: totalLimit)
+            guard state.used + Self.recordOverhead <= totalLimit else {
+                state.used -= chunksCost
+                return
+            }
+            state.used += Self.recordOverhead
             state.closed[id] = record
             state.closedOrder.append(id)
         }
@@ -184,6 +211,6 @@ final class ReplayRecordStore: Sendable {
         state.withLockedValue { $0.closed[id] }
     }
 
-    /// Bytes taken from the budget (for tests).
+    /// Budget taken (for tests).
     var used: Int { state.withLockedValue { $0.used } }
 }
