@@ -36,6 +36,19 @@ import TestSupport
         threading.Thread(target=serve, args=(conn, number), daemon=True).start()
     """#
 
+    /// The server, answering `done` once a connection has brought `expected` bytes, and its port.
+    static func startServer(expecting expected: Int) async throws -> (SpawnedProcess, port: Int) {
+        let server = try PythonPeer.run(Self.server, ["\(expected)"])
+        #expect(await server.waitForOutput(containing: "port "), "\(server.output)")
+        guard let port = server.output.firstMatch(of: /port (\d+)/).map({ Int($0.1)! }) else {
+            server.kill(SIGKILL)
+            throw PeerFailure(output: server.output)
+        }
+        return (server, port)
+    }
+
+    struct PeerFailure: Error { let output: String }
+
     /// The reads of connection `number`: each one's bytes and time.
     static func reads(_ output: String, connection number: Int) -> [(bytes: String, milliseconds: Double)] {
         output.split(separator: "\n").compactMap { line in
@@ -49,10 +62,8 @@ import TestSupport
     @Test(.requires("python3")) func aReplayDeliversTheSameBytesInOrderAndTimingKeepsTheGap() async throws {
         let first = "first", second = "second-chunk"
         let total = first.utf8.count + second.utf8.count
-        let server = try PythonPeer.run(Self.server, ["\(total)"])
+        let (server, port) = try await Self.startServer(expecting: total)
         defer { server.kill(SIGKILL) }
-        #expect(await server.waitForOutput(containing: "port "), "\(server.output)")
-        let port = try #require(server.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
         let gapMilliseconds = 500
         let script = try TemporaryPath.file(prefix: "replay", suffix: ".txt", contents: [
             "connect 127.0.0.1:\(port)",
@@ -92,10 +103,8 @@ import TestSupport
     @Test(.requires("python3")) func aLargeChunkAndChunksBackToBackAreReplayedAsTheyWereSent() async throws {
         let large = String(repeating: "x", count: 5000)
         let total = large.utf8.count + 2
-        let server = try PythonPeer.run(Self.server, ["\(total)"])
+        let (server, port) = try await Self.startServer(expecting: total)
         defer { server.kill(SIGKILL) }
-        #expect(await server.waitForOutput(containing: "port "), "\(server.output)")
-        let port = try #require(server.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
         let script = try TemporaryPath.file(prefix: "replay", suffix: ".txt", contents: [
             "connect 127.0.0.1:\(port)",
             "send \(large)",
@@ -121,10 +130,8 @@ import TestSupport
     @Test(.requires("python3")) func aRelayedClientIsReplayedToTheRelaysTarget() async throws {
         let first = "first", second = "second-chunk"
         let total = first.utf8.count + second.utf8.count
-        let server = try PythonPeer.run(Self.server, ["\(total)"])
+        let (server, port) = try await Self.startServer(expecting: total)
         defer { server.kill(SIGKILL) }
-        #expect(await server.waitForOutput(containing: "port "), "\(server.output)")
-        let port = try #require(server.output.firstMatch(of: /port (\d+)/).map { Int($0.1)! })
         let script = try TemporaryPath.file(prefix: "replay", suffix: ".txt", contents: [
             "relay 0 127.0.0.1:\(port)",
             "expect R1 connected --timeout 20",
