@@ -88,57 +88,78 @@ struct ReplayRecordTests {
 
     // MARK: The shared bound
 
-    static func record(_ count: Int, into recorder: ReplayRecorder) {
-        [UInt8](repeating: 0x78, count: count).withUnsafeBytes { recorder.recordWrite($0) }
+    static func record(_ count: Int, into recorder: inout ReplayRecorder, _ store: ReplayRecordStore) {
+        [UInt8](repeating: 0x78, count: count).withUnsafeBytes { recorder.recordWrite($0, store: store) }
     }
 
     /// Chunks and records are counted with what they cost beside their bytes.
-    static let chunkCost = 100 + ReplayRecordStore.chunkOverhead, recordCost = chunkCost + ReplayRecordStore.recordOverhead
+    static let header = ReplayChunks.headerSize, recordCost = 100 + header + ReplayRecordStore.recordOverhead
 
     @Test func closedRecordsAreGivenUpOldestFirstForAnOpenConnectionsChunks() {
         let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 2 * Self.recordCost + 60)
         let ids = (1...3).map { SocketID(.connection, $0) }
         for id in ids.prefix(2) {
-            let recorder = ReplayRecorder(store: store)
-            Self.record(100, into: recorder)
-            recorder.finish(id)
+            var recorder = ReplayRecorder()
+            Self.record(100, into: &recorder, store)
+            recorder.finish(id, store: store)
         }
         #expect(store.used == 2 * Self.recordCost)
-        let open = ReplayRecorder(store: store)
-        Self.record(60, into: open)
+        var open = ReplayRecorder()
+        Self.record(60, into: &open, store)
         #expect(store.record(of: ids[0]) == nil, "the oldest was given up")
         #expect(store.record(of: ids[1])?.keptBytes == 100, "the next is kept")
-        #expect(open.cut == nil && open.record.keptBytes == 60)
+        #expect(open.stop == nil && open.record(store: store).keptBytes == 60)
         #expect(store.used <= store.totalLimit)
-        open.finish(ids[2])
-        #expect(store.used == Self.recordCost + 60 + ReplayRecordStore.chunkOverhead + ReplayRecordStore.recordOverhead,
+        open.finish(ids[2], store: store)
+        #expect(store.used == Self.recordCost + 60 + Self.header + ReplayRecordStore.recordOverhead,
                 "only what is kept stays taken: \(store.used)")
     }
 
     @Test func whenOpenConnectionsHoldTheWholeBoundTheNextChunkIsNotKeptAndTheRecordSaysWhy() {
         let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 200)
-        let first = ReplayRecorder(store: store)
-        Self.record(100, into: first)
-        let second = ReplayRecorder(store: store)
-        Self.record(60, into: second)
-        #expect(second.record.chunks.isEmpty && second.total == 60)
-        #expect(second.cut == "the records for replay hold 200 B across connections, all of it taken by open connections",
-                "\(String(describing: second.cut))")
-        #expect(first.cut == nil && first.record.keptBytes == 100)
+        var first = ReplayRecorder()
+        Self.record(100, into: &first, store)
+        var second = ReplayRecorder()
+        Self.record(60, into: &second, store)
+        let record = second.record(store: store)
+        #expect(record.chunks.isEmpty && record.total == 60)
+        #expect(record.cut == "the records for replay hold 200 B across connections, all of it taken by open connections",
+                "\(String(describing: record.cut))")
+        #expect(first.stop == nil && first.record(store: store).keptBytes == 100)
         #expect(store.used <= 200)
     }
 
-    /// A million tiny records are not a megabyte: each costs its overhead, and the oldest go.
+    /// Many tiny records are not as many bytes: each costs its overhead, and the oldest go.
     @Test func manySmallClosedRecordsStayWithinTheBoundByWhatTheyCost() {
         let store = ReplayRecordStore(connectionLimit: 100, totalLimit: 64 * 1024)
         for number in 1...5000 {
-            let recorder = ReplayRecorder(store: store)
-            Self.record(1, into: recorder)
-            recorder.finish(SocketID(.connection, number))
+            var recorder = ReplayRecorder()
+            Self.record(1, into: &recorder, store)
+            recorder.finish(SocketID(.connection, number), store: store)
         }
         #expect(store.used <= store.totalLimit)
         let kept = (1...5000).filter { store.record(of: SocketID(.connection, $0)) != nil }
-        #expect(kept.count == store.used / (1 + ReplayRecordStore.chunkOverhead + ReplayRecordStore.recordOverhead))
+        #expect(kept.count == store.used / (1 + Self.header + ReplayRecordStore.recordOverhead))
         #expect(kept.first.map { $0 > 1 } == true && kept.last == 5000, "the newest are kept")
+    }
+
+    /// The lean form decodes to the chunks it was given, a read's continuation and a chunk
+    /// taken back included.
+    @Test func chunksDecodeAsTheyWereRecorded() {
+        var chunks = ReplayChunks()
+        let parts: [[UInt8]] = [Array("one".utf8), [], Array("two".utf8), [0, 255, 10]]
+        parts[0].withUnsafeBytes { chunks.append($0, at: 5) }
+        parts[1].withUnsafeBytes { chunks.append($0, at: 6) }
+        parts[2].withUnsafeBytes { chunks.append($0, at: 7) }
+        parts[3].withUnsafeBytes { chunks.extendLast(with: $0) }
+        #expect(chunks.decoded == [ReplayRecord.Chunk(bytes: parts[0], time: Timestamp(nanoseconds: 5)),
+                                   ReplayRecord.Chunk(bytes: [], time: Timestamp(nanoseconds: 6)),
+                                   ReplayRecord.Chunk(bytes: parts[2] + parts[3], time: Timestamp(nanoseconds: 7))])
+        #expect(chunks.byteCount == 9 && chunks.storageCount == 9 + 3 * ReplayChunks.headerSize)
+        #expect(chunks.removeLast() == 6 + ReplayChunks.headerSize)
+        #expect(chunks.decoded.map(\.bytes) == [parts[0], []])
+        #expect(chunks.removeLast() == ReplayChunks.headerSize)
+        parts[2].withUnsafeBytes { chunks.extendLast(with: $0) }
+        #expect(chunks.decoded.map(\.bytes) == [parts[0] + parts[2]], "the one left is the last again")
     }
 }

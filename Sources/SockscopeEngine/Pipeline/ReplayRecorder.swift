@@ -3,34 +3,33 @@ import NIOCore
 import SockscopeCore
 
 /// Records what one stream connection's client side sends, chunk by chunk, for `replay`
-/// (`ReplayRecord`): kept by its `StreamTap`, on the connection's event loop, made at its
-/// first byte (an idle connection pays one reference for it).
+/// (`ReplayRecord`): kept inside its `StreamTap`, on the connection's event loop.
 ///
-/// Every byte of each chunk is copied into one growing array (the chunk ends and times
-/// beside it), not kept as NIO's buffers: a 64-byte read arrives in a buffer of 256 bytes
-/// or more, and keeping those would hold several times the bytes recorded. Only the first
-/// `ReplayRecord.connectionLimit` bytes are kept; after that a read costs one addition.
-final class ReplayRecorder {
+/// Lean, because every connection that carries data has one (10 000 held connections have
+/// 10 000): the chunks are one array, each a 12-byte header (its time, its length) followed
+/// by its bytes, so a connection that sent one request costs one small allocation. Bytes are
+/// copied, not kept as NIO's buffers: a 64-byte read arrives in a buffer of 256 bytes or
+/// more. Only the first `ReplayRecord.connectionLimit` bytes are kept; past that a read
+/// costs one addition.
+struct ReplayRecorder {
     /// Budget is taken from the store this much at a time: one lock per 16 KiB recorded.
     static let reservation = 16 * 1024
+    /// How soon a read must follow a full one to be its continuation (`recordRead`): 2 ms.
+    static let continuationWindow: Int64 = 2_000_000
 
-    private let store: ReplayRecordStore
-    private var bytes: [UInt8] = []
-    private var chunkEnds: [Int] = []
-    private var chunkTimes: [Timestamp] = []
+    /// The chunks: per chunk its header (`ReplayChunks.headerSize`), then its bytes.
+    private var chunks = ReplayChunks()
+    private(set) var total = 0
     /// Budget taken from the store and not yet used.
     private var reserved = 0
-    private(set) var total = 0
-    private(set) var cut: String?
+    private(set) var stop: ReplayRecordStop?
     /// Whether the last read filled its buffer (more may have been waiting), and when it came.
     private var lastReadFilledItsBuffer = false
-    private var lastReadTime = Timestamp(nanoseconds: 0)
-
-    init(store: ReplayRecordStore) { self.store = store }
+    private var lastReadTime: Int64 = 0
 
     /// A write: one chunk.
-    func recordWrite(_ chunk: UnsafeRawBufferPointer) {
-        record(chunk, continuing: false, at: .now())
+    mutating func recordWrite(_ chunk: UnsafeRawBufferPointer, store: ReplayRecordStore) {
+        record(chunk, continuing: false, at: Timestamp.now().nanoseconds, store: store)
     }
 
     /// A read: a chunk of its own, or the rest of the last one when that read filled its
@@ -40,108 +39,165 @@ final class ReplayRecorder {
     /// receiver's doing, not the client's, and are put back together. A read that filled
     /// its buffer exactly and drained the socket is told apart by time: what follows more
     /// than `continuationWindow` later is a chunk of its own.
-    func recordRead(_ chunk: UnsafeRawBufferPointer, filledItsBuffer: Bool) {
+    mutating func recordRead(_ chunk: UnsafeRawBufferPointer, filledItsBuffer: Bool, store: ReplayRecordStore) {
         // Past a bound a read is only counted: not even timed.
-        guard cut == nil else { return total += chunk.count }
-        let now = Timestamp.now()
-        let continuing = lastReadFilledItsBuffer && now.nanoseconds - lastReadTime.nanoseconds < Self.continuationWindow
-        record(chunk, continuing: continuing, at: now)
+        guard stop == nil else { return total += chunk.count }
+        let now = Timestamp.now().nanoseconds
+        let continuing = lastReadFilledItsBuffer && now - lastReadTime < Self.continuationWindow
+        record(chunk, continuing: continuing, at: now, store: store)
         lastReadFilledItsBuffer = filledItsBuffer
         lastReadTime = now
     }
 
-    /// How soon a read must follow a full one to be its continuation: 2 ms.
-    static let continuationWindow: Int64 = 2_000_000
-
-    private func record(_ chunk: UnsafeRawBufferPointer, continuing: Bool, at time: Timestamp) {
+    private mutating func record(_ chunk: UnsafeRawBufferPointer, continuing: Bool, at time: Int64, store: ReplayRecordStore) {
         total += chunk.count
-        guard cut == nil, !chunk.isEmpty else { return }
+        guard stop == nil, !chunk.isEmpty else { return }
+        let extends = continuing && !chunks.isEmpty
         // Whole chunks only: a chunk that would pass the bound is not kept, nor is the part
-        // of it already read (`stop`).
-        if bytes.count + chunk.count > store.connectionLimit {
-            return stop("it keeps the first \(ByteCount.text(store.connectionLimit)) of each connection", dropsLast: continuing)
+        // of it already read (`end`).
+        if chunks.byteCount + chunk.count > store.connectionLimit {
+            return end(.connectionLimit, droppingLast: continuing, store: store)
         }
-        let extends = continuing && !chunkEnds.isEmpty
-        // The budget counts what a chunk costs in memory, not only its bytes: a million
-        // one-byte records must not pass for a megabyte.
-        let cost = chunk.count + (extends ? 0 : ReplayRecordStore.chunkOverhead)
+        let cost = chunk.count + (extends ? 0 : ReplayChunks.headerSize)
         if cost > reserved {
             reserved += store.reserve(atLeast: cost - reserved, upTo: max(Self.reservation, cost - reserved))
-            guard cost <= reserved else {
-                return stop("the records for replay hold \(ByteCount.text(store.totalLimit)) across connections, "
-                            + "all of it taken by open connections", dropsLast: continuing)
-            }
+            guard cost <= reserved else { return end(.sharedLimit, droppingLast: continuing, store: store) }
         }
         reserved -= cost
-        bytes.append(contentsOf: chunk)
-        if extends {
-            chunkEnds[chunkEnds.count - 1] = bytes.count
-        } else {
-            chunkEnds.append(bytes.count)
-            chunkTimes.append(time)
-        }
+        if extends { chunks.extendLast(with: chunk) } else { chunks.append(chunk, at: time) }
     }
 
     /// Counts bytes that are not in memory to record (a file sent by sendfile): the record
     /// stops before them.
-    func skip(_ count: Int, because why: String) {
+    mutating func skipFile(_ count: Int, store: ReplayRecordStore) {
         total += count
-        if cut == nil, count > 0 { stop(why) }
+        if stop == nil, count > 0 { end(.file, store: store) }
     }
 
-    /// Stops keeping chunks; `dropsLast`: the last chunk was cut short (its rest did not
+    /// Stops keeping chunks; `droppingLast`: the last chunk was cut short (its rest did not
     /// fit), and is taken back, so a record that stops, stops between two whole chunks.
-    private func stop(_ why: String, dropsLast: Bool = false) {
-        cut = why
-        if dropsLast, !chunkEnds.isEmpty {
-            let start = chunkEnds.count > 1 ? chunkEnds[chunkEnds.count - 2] : 0
-            reserved += bytes.count - start + ReplayRecordStore.chunkOverhead
-            bytes.removeSubrange(start...)
-            chunkEnds.removeLast()
-            chunkTimes.removeLast()
-        }
+    private mutating func end(_ why: ReplayRecordStop, droppingLast: Bool = false, store: ReplayRecordStore) {
+        stop = why
+        if droppingLast { reserved += chunks.removeLast() }
         store.release(reserved)
         reserved = 0
     }
 
     /// The record so far.
-    var record: ReplayRecord {
-        var start = 0
-        var chunks: [ReplayRecord.Chunk] = []
-        chunks.reserveCapacity(chunkEnds.count)
-        for (end, time) in zip(chunkEnds, chunkTimes) {
-            chunks.append(ReplayRecord.Chunk(bytes: Array(bytes[start..<end]), time: time))
-            start = end
-        }
-        return ReplayRecord(chunks: chunks, total: total, cut: cut)
+    func record(store: ReplayRecordStore) -> ReplayRecord {
+        ReplayRecord(chunks: chunks.decoded, total: total, cut: stop.map { store.text(of: $0) })
     }
 
     /// The connection closed: its record goes to the store, which keeps it for later replays.
-    func finish(_ id: SocketID) {
+    mutating func finish(_ id: SocketID, store: ReplayRecordStore) {
         store.release(reserved)
         reserved = 0
-        store.keep(record, of: id)
+        store.keep(StoredReplayRecord(chunks: chunks, total: total, stop: stop), of: id)
     }
 }
+
+/// Why a record stops before the end of what was sent.
+enum ReplayRecordStop: UInt8 {
+    case connectionLimit, sharedLimit, file
+}
+
+/// Chunks in one array: each a header (its time in nanoseconds, 8 bytes; its length,
+/// 4 bytes; both little-endian) followed by its bytes.
+struct ReplayChunks {
+    static let headerSize = 12
+
+    private var storage: [UInt8] = []
+    /// Where the last chunk's header starts.
+    private var lastHeader = -1
+    /// Bytes of chunks (headers not counted).
+    private(set) var byteCount = 0
+
+    var isEmpty: Bool { lastHeader < 0 }
+    /// What the chunks take (headers counted).
+    var storageCount: Int { storage.count }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer, at time: Int64) {
+        lastHeader = storage.count
+        withUnsafeBytes(of: time.littleEndian) { storage.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt32(bytes.count).littleEndian) { storage.append(contentsOf: $0) }
+        storage.append(contentsOf: bytes)
+        byteCount += bytes.count
+    }
+
+    mutating func extendLast(with bytes: UnsafeRawBufferPointer) {
+        let length = Int(storage.loadLittleEndianUInt32(at: lastHeader + 8)) + bytes.count
+        storage.storeLittleEndianUInt32(UInt32(length), at: lastHeader + 8)
+        storage.append(contentsOf: bytes)
+        byteCount += bytes.count
+    }
+
+    /// Takes the last chunk back; answers what it took (headers counted).
+    mutating func removeLast() -> Int {
+        guard !isEmpty else { return 0 }
+        let removed = storage.count - lastHeader
+        byteCount -= removed - Self.headerSize
+        storage.removeSubrange(lastHeader...)
+        // The chunk before it, found from the start (this happens once per connection).
+        var offset = 0, previous = -1
+        while offset < storage.count {
+            previous = offset
+            offset += Self.headerSize + Int(storage.loadLittleEndianUInt32(at: offset + 8))
+        }
+        lastHeader = previous
+        return removed
+    }
+
+    var decoded: [ReplayRecord.Chunk] {
+        var chunks: [ReplayRecord.Chunk] = []
+        var offset = 0
+        while offset < storage.count {
+            let time = storage.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: Int64.self)) }
+            let length = Int(storage.loadLittleEndianUInt32(at: offset + 8))
+            let start = offset + Self.headerSize
+            chunks.append(ReplayRecord.Chunk(bytes: Array(storage[start..<start + length]), time: Timestamp(nanoseconds: time)))
+            offset = start + length
+        }
+        return chunks
+    }
+}
+
+private extension [UInt8] {
+    func loadLittleEndianUInt32(at offset: Int) -> UInt32 {
+        withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
+    }
+
+    mutating func storeLittleEndianUInt32(_ value: UInt32, at offset: Int) {
+        withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt32.self) }
+    }
+}
+
+/// A closed connection's record as the store keeps it: in the recorder's lean form,
+/// decoded only when asked for.
+struct StoredReplayRecord: Sendable {
+    var chunks: ReplayChunks
+    var total: Int
+    var stop: ReplayRecordStop?
+}
+
+extension ReplayChunks: Sendable {}
 
 /// The records `replay` reads: the byte budget every connection's recorder draws from
 /// (`ReplayRecord.totalLimit`), and the records of connections that closed, given up oldest
 /// first when an open connection needs the room. Thread-safe (recorders run on every loop).
 final class ReplayRecordStore: Sendable {
-    /// What a chunk costs beside its bytes (its array, its time, its place in the record),
-    /// and a record beside its chunks (the store's entry, the record's arrays), rounded up.
-    static let chunkOverhead = 64
-    static let recordOverhead = 256
+    /// What a closed record costs beside its chunks (the store's entry, the array's own
+    /// header), rounded up. A chunk's header is counted as it is recorded.
+    static let recordOverhead = 128
 
     /// What a kept record takes from the budget.
-    static func cost(of record: ReplayRecord) -> Int {
-        record.keptBytes + record.chunks.count * chunkOverhead + recordOverhead
+    static func cost(of record: StoredReplayRecord) -> Int {
+        record.chunks.storageCount + recordOverhead
     }
 
     private struct State {
         /// Budget taken: reserved by recorders of open connections, or held by closed records.
         var used = 0
-        var closed: [SocketID: ReplayRecord] = [:]
+        var closed: [SocketID: StoredReplayRecord] = [:]
         /// Closed records, oldest first (ids of records given up already are skipped).
         var closedOrder: [SocketID] = []
         var closedOrderStart = 0
@@ -191,7 +247,7 @@ final class ReplayRecordStore: Sendable {
     /// Keeps a closed connection's record, whose chunks its recorder has paid for; the
     /// record's own overhead is taken now. One that sent nothing is not kept (there is
     /// nothing to replay), nor one there is no room for (open connections hold it all).
-    func keep(_ record: ReplayRecord, of id: SocketID) {
+    func keep(_ record: StoredReplayRecord, of id: SocketID) {
         let chunksCost = Self.cost(of: record) - Self.recordOverhead
         guard record.total > 0 else { return release(chunksCost) }
         state.withLockedValue { state in
@@ -208,7 +264,19 @@ final class ReplayRecordStore: Sendable {
 
     /// A closed connection's record, if it is still kept.
     func record(of id: SocketID) -> ReplayRecord? {
-        state.withLockedValue { $0.closed[id] }
+        state.withLockedValue { $0.closed[id] }.map {
+            ReplayRecord(chunks: $0.chunks.decoded, total: $0.total, cut: $0.stop.map(text(of:)))
+        }
+    }
+
+    /// Why a record stopped, in words.
+    func text(of stop: ReplayRecordStop) -> String {
+        switch stop {
+        case .connectionLimit: "it keeps the first \(ByteCount.text(connectionLimit)) of each connection"
+        case .sharedLimit:
+            "the records for replay hold \(ByteCount.text(totalLimit)) across connections, all of it taken by open connections"
+        case .file: "a file sent by sendfile is not kept"
+        }
     }
 
     /// Budget taken (for tests).

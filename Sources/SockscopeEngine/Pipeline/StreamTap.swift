@@ -70,8 +70,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     var replayRecords: ReplayRecordStore?
     /// Which side is recorded.
     var recordsOutput = false
-    /// Made at the first byte recorded.
-    private var replayRecorder: ReplayRecorder?
+    @exclusivity(unchecked) private var replayRecorder = ReplayRecorder()
 
     init(sink: EventSink, credit: PayloadCredit?) {
         self.sink = sink
@@ -92,11 +91,11 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = Self.unwrapInboundIn(data)
-        if !recordsOutput, let recorder = replayRecorder ?? makeReplayRecorder() {
+        if !recordsOutput, let replayRecords {
             // A read that filled its buffer may have left more waiting (`recordRead`); NIO's own
             // read loop tells the two apart by this same test.
             let filled = buffer.writableBytes == 0
-            buffer.withUnsafeReadableBytes { recorder.recordRead($0, filledItsBuffer: filled) }
+            buffer.withUnsafeReadableBytes { replayRecorder.recordRead($0, filledItsBuffer: filled, store: replayRecords) }
         }
         received.add(buffer, limit: previewLimit)
         queueReport()
@@ -176,31 +175,23 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
 
     // MARK: Replay record
 
-    private func makeReplayRecorder() -> ReplayRecorder? {
-        guard let replayRecords else { return nil }
-        let recorder = ReplayRecorder(store: replayRecords)
-        replayRecorder = recorder
-        return recorder
-    }
-
     /// A write of the client side (a connection we opened): one chunk.
     private func record(_ data: IOData) {
-        guard let recorder = replayRecorder ?? makeReplayRecorder() else { return }
+        guard let replayRecords else { return }
         switch data {
-        case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { recorder.recordWrite($0) }
-        case .fileRegion(let region): recorder.skip(region.readableBytes, because: "a file sent by sendfile is not kept")
+        case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { replayRecorder.recordWrite($0, store: replayRecords) }
+        case .fileRegion(let region): replayRecorder.skipFile(region.readableBytes, store: replayRecords)
         }
     }
 
     /// What the client side sent so far; nil when the connection is not recorded.
     var replayRecord: ReplayRecord? {
-        guard replayRecords != nil else { return nil }
-        return replayRecorder?.record ?? ReplayRecord()
+        replayRecords.map { replayRecorder.record(store: $0) }
     }
 
     /// The connection closed: its record goes to the store.
     func keepReplayRecord(of id: SocketID) {
-        replayRecorder?.finish(id)
+        if let replayRecords { replayRecorder.finish(id, store: replayRecords) }
     }
 
     // MARK: Reports
