@@ -76,13 +76,20 @@ import Testing
         }
     }
 
-    /// Bytes that are not UTF-8 are one scalar each, 0x00-0xFF, whatever their mix.
+    /// Bytes that are not UTF-8 are one scalar each, 0x00-0xFF, whatever their mix, and each
+    /// scalar's position in the text maps back to its byte's offset.
     @Test func textThatIsNotUTF8IsLatin1ScalarForScalar() {
-        let all = (0...255).map(UInt8.init)
+        let all = (0...255).map(UInt8.init) + [0x41, 0xFF, 0x0A]
         let text = all.withUnsafeBytes { MatchText($0) }
         #expect(!text.isUTF8)
         #expect(text.string.unicodeScalars.map(\.value) == all.map(UInt32.init))
-        #expect(text.bytes(of: text.string[...]) == all)
+        let scalars = text.string.unicodeScalars
+        #expect(scalars.indices.map(text.offset(of:)) == Array(all.indices))
+        #expect(text.offset(of: text.string.endIndex) == all.count)
+        // UTF-8: offsets are the bytes' (é is two).
+        let utf8 = Array("aé\u{2028}b".utf8).withUnsafeBytes { MatchText($0) }
+        #expect(utf8.isUTF8)
+        #expect(utf8.string.unicodeScalars.indices.map(utf8.offset(of:)) == [0, 1, 3, 6])
     }
 
     @Test func aSearchFindsTheFirstOccurrenceAsByteOffsets() throws {
@@ -111,8 +118,10 @@ import Testing
         let rule = try rule(#"rule L1 when /^(\w+) (\w+)$/ reply "\2 \1 #{{count}} at {{date}} {{time}} ({{unixtime}}) for {{peer}} {{random}}\\1""#)
         var out: [UInt8] = []
         let context = ReplyTemplate.Context(time: t0, count: 7, peer: "127.0.0.1:5000", random: 42)
-        rule.reply.render(captures: [Array("hello world".utf8), Array("hello".utf8), Array("world".utf8)], context: context,
-                          into: &out)
+        // The captures are copied from the unit that matched, where the groups say they lie.
+        Array("hello world".utf8).withUnsafeBytes { unit in
+            rule.reply.render(groups: [0..<11, 0..<5, 6..<11], of: unit, context: context, into: &out)
+        }
         #expect(String(decoding: out, as: UTF8.self)
             == #"world hello #7 at 2026-11-21 17:50:03 (1795283403) for 127.0.0.1:5000 42\1"#)
     }
@@ -124,6 +133,90 @@ import Testing
             let command = try #require(try CommandParser.parse(line))
             #expect(try CommandParser.parse(CommandText.line(for: command)) == command, "\(line) → \(CommandText.line(for: command))")
         }
+    }
+
+    /// What `Regex` finds in a unit, its groups as the bytes they stand for: the reference a
+    /// matcher's answers are checked against, built from Swift's `Regex` and the text alone.
+    static func regexCaptures(_ source: String, _ bytes: [UInt8]) throws -> [[UInt8]?]? {
+        let regex = try Regex(source).matchingSemantics(.unicodeScalar)
+        let text = bytes.withUnsafeBytes { MatchText($0) }
+        guard let match = text.string.firstMatch(of: regex) else { return nil }
+        return match.output.map { group in
+            group.substring.map { text.isUTF8 ? Array($0.utf8) : $0.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) } }
+        }
+    }
+
+    /// Which regexes are matched by comparing bytes: only an optional `^`, an ASCII literal and
+    /// a last `(.*)` or `(.+)`, with `(?s)` anywhere before the group.
+    @Test func plainRegexesAreOnlyTheShapesBytesCanMatch() throws {
+        let plain: [(String, PlainRegex)] = [
+            ("(?s)(.*)", PlainRegex(anchored: false, literal: [], group: .init(atLeastOne: false, dotMatchesNewlines: true))),
+            ("(.*)", PlainRegex(anchored: false, literal: [], group: .init(atLeastOne: false, dotMatchesNewlines: false))),
+            ("^GET (.+)", PlainRegex(anchored: true, literal: Array("GET ".utf8), group: .init(atLeastOne: true, dotMatchesNewlines: false))),
+            ("^zz(?s)(.*)", PlainRegex(anchored: true, literal: Array("zz".utf8), group: .init(atLeastOne: false, dotMatchesNewlines: true))),
+            ("(?s)^a(?s)b\\.(.+)", PlainRegex(anchored: true, literal: Array("ab.".utf8), group: .init(atLeastOne: true, dotMatchesNewlines: true))),
+            ("^PING", PlainRegex(anchored: true, literal: Array("PING".utf8), group: nil)),
+            ("x y", PlainRegex(anchored: false, literal: Array("x y".utf8), group: nil)),
+        ]
+        for (source, expected) in plain {
+            #expect(PlainRegex(source) == expected, "\(source)")
+            #expect(try ByteMatcher(.regex(source)).plain == expected, "\(source)")
+        }
+        for source in ["^HELO$", "a|b", "(?i)abc", "ab?", "ab*(.*)", "(.*)x", "^(.*)(.*)", "\\d(.*)", "(.*)+", "[a](.*)", "(.*?)",
+                       "(?s:(.*))", "(?-s)(.*)", "^a{2}(.*)", "é(.*)", "(.)*", "(?s)(.*)$", "^^a", "a^(.*)", "((.*))"] {
+            #expect(PlainRegex(source) == nil, "\(source) needs Regex")
+        }
+    }
+
+    /// The byte comparison answers as `Regex` does, groups included, on generated patterns of
+    /// every plain shape and generated inputs mixing the literals' characters with every kind of
+    /// newline (`\n \v \f \r`, U+0085 and U+2028 as UTF-8 and as Latin-1 bytes) and invalid UTF-8.
+    @Test func plainRegexesMatchWhatRegexMatches() async throws {
+        let literalCharacters = Array("ab :/-".unicodeScalars.map(String.init)) + ["\\.", "\\(", "\\*"]
+        let pattern = zip(Gen.bool(), Gen.bool(), Gen<String?>.element(of: literalCharacters).map { $0 ?? "a" }.array(of: 0...3),
+                              Gen.int(in: 0...2), Gen.int(in: 0...3))
+            .map { dotAllFirst, anchored, literal, group, flagAt -> String in
+                var pieces = literal
+                // (?s) before the anchor, between literal characters, or not at all.
+                if flagAt > 0 { pieces.insert("(?s)", at: min(flagAt - 1, pieces.count)) }
+                let source = (anchored ? "^" : "") + pieces.joined() + ["", "(.*)", "(.+)"][group]
+                return dotAllFirst ? "(?s)" + source : source
+            }
+        let pieces: [[UInt8]] = [Array("a".utf8), Array("b".utf8), Array("ab".utf8), Array(" :/-".utf8), Array(".(*".utf8),
+                                 [0x0A], [0x0B], [0x0C], [0x0D], [0x0D, 0x0A], [0x85], [0xC2, 0x85], [0xE2, 0x80, 0xA8],
+                                 [0xC3, 0xA9], [0xFF], [0x00], [0xE2, 0x80]]
+        let input = Gen<[UInt8]?>.element(of: pieces).map { $0 ?? [] }.array(of: 0...6).map { $0.flatMap { $0 } }
+        var decided = (matches: 0, nonMatches: 0, toRegex: 0)
+        await propertyCheck(count: 4000, input: pattern, input) { source, bytes in
+            guard !source.isEmpty else { return }  // refused: "an empty regex (//) matches everything"
+            guard let plain = PlainRegex(source), let matcher = try? ByteMatcher(.regex(source)) else {
+                Issue.record("\(source) should be plain")
+                return
+            }
+            let expected = try? Self.regexCaptures(source, bytes)
+            // The byte comparison alone, when it decides...
+            switch bytes.withUnsafeBytes({ plain.firstMatch(in: $0) }) {
+            case .noMatch:
+                decided.nonMatches += 1
+                #expect(expected == nil, "\(source) on \(bytes)")
+            case .match(let whole, let group):
+                decided.matches += 1
+                let found = [Array(bytes[whole])] + (plain.hasGroup ? [Array(bytes[group])] : [])
+                #expect(expected == found, "\(source) on \(bytes)")
+            case .needsRegex:
+                decided.toRegex += 1
+            }
+            // ...and the matcher as rules and expectations use it, which asks Regex when it does not.
+            #expect(bytes.withUnsafeBytes { matcher.matchUnit($0) }?.captures == expected, "\(source) on \(bytes)")
+            #expect(bytes.withUnsafeBytes { matcher.matchUnit($0, capturing: false) != nil } == (expected != nil))
+            if let range = matcher.search(bytes) {
+                #expect(Array(bytes[range]) == expected?.first ?? nil, "\(source) on \(bytes)")
+            } else {
+                #expect(expected == nil, "\(source) on \(bytes)")
+            }
+        }
+        // Each way out was taken many times: the check compared something.
+        #expect(decided.matches > 600 && decided.nonMatches > 600 && decided.toRegex > 15, "\(decided)")
     }
 
     // MARK: Properties

@@ -125,6 +125,30 @@ import TestSupport
         #expect(harness.closedReason(of: connection) == "closed by rule R3 (--close)")
     }
 
+    /// A reply's captures are the bytes received, byte for byte: from a line cut across two
+    /// reads, from bytes that are not UTF-8 (which a regex sees as Latin-1, so `.` without
+    /// `(?s)` stops at 0x85, U+0085, a newline), and from a `--raw` read whose `(?s)` group runs
+    /// over a newline and any byte.
+    @Test(.requires("python3")) func capturesComeBackByteForByte() async throws {
+        let harness = EngineHarness()
+        let (lines, linePort) = try await harness.listen()
+        try await add(#"rule when /^ECHO (.*)/ reply "<\1>""#, to: .socket(lines), number: 1, harness)
+        try await add(#"rule when /^N([0-9]+) (\S+)$/ reply "\2=\1""#, to: .socket(lines), number: 2, harness)
+        let (raw, rawPort) = try await harness.listen()
+        try await add(#"rule when /(?s)X(.+)/ reply "[\1]" --raw"#, to: .socket(raw), number: 3, harness)
+        let lineClient = try PythonPeer.run(Self.converse, ["\(linePort)", "EC", "HO a\\xffb\\x85c\\r\\n", "N12 \\xe9\\xff\\n"])
+        defer { lineClient.kill(SIGKILL) }
+        let rawClient = try PythonPeer.run(Self.converse, ["\(rawPort)", "zzX\\n\\x00\\xe9\\x85"])
+        defer { rawClient.kill(SIGKILL) }
+        #expect(await lineClient.waitForOutput(containing: "GOT "))
+        #expect(lineClient.output.contains(#"GOT b'<a\xffb>\r\n\xe9\xff=12\n'"#), "\(lineClient.output)")
+        #expect(await rawClient.waitForOutput(containing: "GOT "))
+        #expect(rawClient.output.contains(#"GOT b'[\n\x00\xe9\x85]'"#), "\(rawClient.output)")
+        try await harness.waitFor("each rule's firing") {
+            firings(harness, rule: 1) == 1 && firings(harness, rule: 2) == 1 && firings(harness, rule: 3) == 1
+        }
+    }
+
     @Test(.requires("python3")) func anOutgoingConnectionsOwnRule() async throws {
         let harness = EngineHarness()
         let go = TemporaryPath.make(prefix: "go")

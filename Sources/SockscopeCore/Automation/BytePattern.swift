@@ -41,6 +41,10 @@ public enum BytePattern: Hashable, Sendable {
 public struct ByteMatcher: @unchecked Sendable {
     public let pattern: BytePattern
     private let regex: Regex<AnyRegexOutput>?
+    /// The regex again when its shape lets bytes be compared instead (`/^GET (.*)/`,
+    /// `/(?s)(.*)/`: see `PlainRegex`): the same matches without building text or running
+    /// `Regex`, which cost a rule more than the rest of its answer together.
+    let plain: PlainRegex?
     private let needle: [UInt8]
     /// The bytes every match of an anchored regex starts with (`/^GET (.*)/`: `GET `): a unit
     /// that does not start with them is turned down without building its text or running the
@@ -51,7 +55,12 @@ public struct ByteMatcher: @unchecked Sendable {
         public let message: String
     }
 
-    /// A match in a unit (a rule's line or read): the captures' bytes, group 0 the whole match.
+    /// Where a match's groups lie in the unit (a rule's line or read), as byte offsets: group
+    /// 0 the whole match, nil a group that took no part. Kept as offsets so that a reply copies
+    /// its captures straight from the bytes received.
+    public typealias Groups = [Range<Int>?]
+
+    /// A match in a unit, its captures as bytes (group 0 the whole match).
     public struct UnitMatch {
         public var captures: [[UInt8]?]
     }
@@ -70,9 +79,11 @@ public struct ByteMatcher: @unchecked Sendable {
                 throw PatternError(message: "bad regex /\(source)/: \(error)")
             }
             needle = []
+            plain = PlainRegex(source)
             requiredPrefix = Self.literalPrefix(ofAnchored: source)
         case .exact(let bytes), .contains(let bytes), .prefix(let bytes), .hex(let bytes):
             regex = nil
+            plain = nil
             needle = bytes
             requiredPrefix = nil
         }
@@ -82,8 +93,7 @@ public struct ByteMatcher: @unchecked Sendable {
     /// told for sure. Deliberately narrow: the source must start with `^` (a leading `(?s)`
     /// allowed on either side of it, as it changes only what `.` matches), must have no `|`
     /// anywhere (`^a|b` is `(^a)|b`), and the literal ends at the first character that is not
-    /// plainly itself (a letter, digit, space or one of a few punctuation marks, or one of
-    /// `.[](){}*+?^$|/\` escaped). A character a quantifier follows is left out.
+    /// plainly itself (`RegexLiteral`). A character a quantifier follows is left out.
     static func literalPrefix(ofAnchored source: String) -> [UInt8]? {
         var rest = Substring(source)
         guard !rest.contains("|") else { return nil }
@@ -91,21 +101,8 @@ public struct ByteMatcher: @unchecked Sendable {
         guard rest.hasPrefix("^") else { return nil }
         rest = rest.dropFirst()
         if rest.hasPrefix("(?s)") { rest = rest.dropFirst(4) }
-        var literal: [UInt8] = []
         var scalars = rest.unicodeScalars[...]
-        while let scalar = scalars.first, scalar.isASCII {
-            let byte = UInt8(scalar.value)
-            if scalar.properties.isAlphabetic || (0x30...0x39).contains(byte) || Array(" -_:=,;<>@#%&'\"!~`/".utf8).contains(byte) {
-                literal.append(byte)
-                scalars = scalars.dropFirst()
-            } else if byte == 0x5C, let escaped = scalars.dropFirst().first, escaped.isASCII,
-                      Array(".[](){}*+?^$|/\\".utf8).contains(UInt8(escaped.value)) {
-                literal.append(UInt8(escaped.value))
-                scalars = scalars.dropFirst(2)
-            } else {
-                break
-            }
-        }
+        var literal = RegexLiteral.take(from: &scalars)
         // `ab?`, `ab*`, `ab{0,1}`, `ab+`: the last character may be absent or repeated.
         if let next = scalars.first, "?*{+".unicodeScalars.contains(next) { literal.removeLast() }
         return literal.isEmpty ? nil : literal
@@ -118,31 +115,49 @@ public struct ByteMatcher: @unchecked Sendable {
     /// a regex then skips building them).
     public func matchUnit(_ bytes: UnsafeRawBufferPointer, capturing: Bool = true) -> UnitMatch? {
         var text: MatchText?
-        return matchUnit(bytes, text: &text, capturing: capturing)
+        var groups: Groups = []
+        guard matchUnit(bytes, text: &text, groups: &groups, capturing: capturing) else { return nil }
+        return UnitMatch(captures: groups.map { $0.map { Array(bytes[$0]) } })
     }
 
-    /// As `matchUnit(_:capturing:)`, with `text` the unit as a regex sees it, built by the
-    /// first regex that needs it and reused by the next (one unit tried against many rules).
-    public func matchUnit(_ bytes: UnsafeRawBufferPointer, text: inout MatchText?, capturing: Bool = true) -> UnitMatch? {
+    /// As `matchUnit(_:capturing:)`, for the hot path: the groups go into `groups` (emptied
+    /// first; a buffer the caller reuses), `text` is the unit as a regex sees it, built by
+    /// the first regex that needs it and reused by the next (one unit tried against many rules).
+    public func matchUnit(_ bytes: UnsafeRawBufferPointer, text: inout MatchText?, groups: inout Groups,
+                          capturing: Bool = true) -> Bool {
+        groups.removeAll(keepingCapacity: true)
         switch pattern {
         case .exact, .hex:
-            return bytes.count == needle.count && bytes.elementsEqual(needle) ? UnitMatch(captures: [Array(bytes)]) : nil
+            guard bytes.count == needle.count && bytes.elementsEqual(needle) else { return false }
+            groups.append(0..<bytes.count)
         case .prefix:
-            return bytes.count >= needle.count && bytes.prefix(needle.count).elementsEqual(needle)
-                ? UnitMatch(captures: [needle]) : nil
+            guard bytes.count >= needle.count && bytes.prefix(needle.count).elementsEqual(needle) else { return false }
+            groups.append(0..<needle.count)
         case .contains:
-            return Self.find(needle, in: bytes, from: 0) != nil ? UnitMatch(captures: [needle]) : nil
+            guard let start = Self.find(needle, in: bytes, from: 0) else { return false }
+            groups.append(start..<(start + needle.count))
         case .regex:
-            guard let regex else { return nil }
+            guard let regex else { return false }
+            if let plain {
+                switch plain.firstMatch(in: bytes) {
+                case .noMatch: return false
+                case .match(let whole, let group):
+                    groups.append(whole)
+                    if plain.hasGroup { groups.append(group) }
+                    return true
+                case .needsRegex: break
+                }
+            }
             if let requiredPrefix, !(bytes.count >= requiredPrefix.count && bytes.prefix(requiredPrefix.count).elementsEqual(requiredPrefix)) {
-                return nil
+                return false
             }
             let unit = text ?? MatchText(bytes)
             text = unit
-            guard capturing else { return unit.string.contains(regex) ? UnitMatch(captures: []) : nil }
-            guard let match = unit.string.firstMatch(of: regex) else { return nil }
-            return UnitMatch(captures: match.output.map { $0.substring.map(unit.bytes(of:)) })
+            guard capturing else { return unit.string.contains(regex) }
+            guard let match = unit.string.firstMatch(of: regex) else { return false }
+            for group in match.output { groups.append(group.range.map(unit.offsets(of:))) }
         }
+        return true
     }
 
     /// Where an expectation finds its pattern in the bytes not yet consumed: the first
@@ -157,9 +172,13 @@ public struct ByteMatcher: @unchecked Sendable {
                     ? 0..<needle.count : nil
             case .regex:
                 guard let regex else { return nil }
+                switch plain?.firstMatch(in: buffer) {
+                case .noMatch?: return nil
+                case .match(let whole, _)?: return whole
+                case .needsRegex?, nil: break
+                }
                 let text = MatchText(buffer)
-                guard let match = text.string.firstMatch(of: regex) else { return nil }
-                return text.offset(of: match.range.lowerBound)..<text.offset(of: match.range.upperBound)
+                return text.string.firstMatch(of: regex).map { text.offsets(of: $0.range) }
             }
         }
     }
@@ -179,6 +198,126 @@ public struct ByteMatcher: @unchecked Sendable {
             index += 1
         }
         return nil
+    }
+}
+
+/// The characters a regex's source writes as plainly themselves, read as the bytes they match.
+enum RegexLiteral {
+    /// Takes characters from the front of `scalars` while each is a literal: an ASCII letter,
+    /// digit or space, one of a few punctuation marks, or one of `.[](){}*+?^$|/\` escaped.
+    /// Whatever else comes first (a class, a group, an anchor, a quantifier, `\d`...) stops it.
+    static func take(from scalars: inout Substring.UnicodeScalarView) -> [UInt8] {
+        var literal: [UInt8] = []
+        while let scalar = scalars.first, scalar.isASCII {
+            let byte = UInt8(scalar.value)
+            if scalar.properties.isAlphabetic || (0x30...0x39).contains(byte) || Array(" -_:=,;<>@#%&'\"!~`/".utf8).contains(byte) {
+                literal.append(byte)
+                scalars = scalars.dropFirst()
+            } else if byte == 0x5C, let escaped = scalars.dropFirst().first, escaped.isASCII,
+                      Array(".[](){}*+?^$|/\\".utf8).contains(UInt8(escaped.value)) {
+                literal.append(UInt8(escaped.value))
+                scalars = scalars.dropFirst(2)
+            } else {
+                break
+            }
+        }
+        return literal
+    }
+}
+
+/// A regex simple enough that its first match is found by comparing bytes, giving what
+/// `Regex` gives on the unit's text: an optional `^`, an ASCII literal (`RegexLiteral`), and
+/// optionally a last group `(.*)` or `(.+)`, with `(?s)` allowed before any of them. Nothing
+/// else (no `$`, no alternation, no quantifier on the literal, no other flag).
+///
+/// Why comparing bytes is the same: an ASCII byte in valid UTF-8 is always that ASCII scalar
+/// and in the Latin-1 view every byte is one scalar, so the literal occurs at the same places
+/// either way, and byte offsets are the offsets captures are kept in. With `(?s)` `.` is any
+/// scalar, so the group runs to the unit's end. Without it `.` stops before a newline scalar
+/// (`\n`, `\v`, `\f`, `\r`, and U+0085, U+2028, U+2029, which are made of bytes >= 0x80 and
+/// mean different scalars in UTF-8 and Latin-1): at a byte >= 0x80 before the group's end
+/// the answer is left to `Regex` (`needsRegex`). `RuleMatchingTests` checks all of this
+/// against `Regex` on generated patterns and inputs.
+struct PlainRegex: Hashable {
+    let anchored: Bool
+    let literal: [UInt8]
+    /// The last group: `(.*)` or `(.+)`.
+    let group: Group?
+
+    struct Group: Hashable {
+        let atLeastOne: Bool
+        /// `(?s)` was in effect: `.` matches newlines too.
+        let dotMatchesNewlines: Bool
+    }
+
+    enum Outcome: Equatable {
+        case noMatch
+        /// The whole match and the group's part (empty when the pattern has no group).
+        case match(whole: Range<Int>, group: Range<Int>)
+        case needsRegex
+    }
+
+    var hasGroup: Bool { group != nil }
+}
+
+extension PlainRegex {
+    /// Reads the source's shape; nil when it is anything else.
+    init?(_ source: String) {
+        var rest = source.unicodeScalars[...]
+        var dotMatchesNewlines = false
+        func takeFlags() {
+            while rest.starts(with: "(?s)".unicodeScalars) {
+                rest = rest.dropFirst(4)
+                dotMatchesNewlines = true
+            }
+        }
+        takeFlags()
+        anchored = rest.first == "^"
+        if anchored { rest = rest.dropFirst() }
+        var literal: [UInt8] = []
+        while true {
+            takeFlags()
+            let piece = RegexLiteral.take(from: &rest)
+            if piece.isEmpty { break }
+            literal += piece
+        }
+        self.literal = literal
+        if rest.starts(with: "(.*)".unicodeScalars) || rest.starts(with: "(.+)".unicodeScalars) {
+            group = Group(atLeastOne: rest.dropFirst(2).first == "+", dotMatchesNewlines: dotMatchesNewlines)
+            rest = rest.dropFirst(4)
+        } else {
+            group = nil
+        }
+        guard rest.isEmpty else { return nil }
+    }
+
+    /// The leftmost match, as `Regex.firstMatch` finds it (its group greedy).
+    func firstMatch(in bytes: UnsafeRawBufferPointer) -> Outcome {
+        var from = 0
+        while true {
+            let start: Int
+            if anchored {
+                guard from == 0, bytes.count >= literal.count, bytes.prefix(literal.count).elementsEqual(literal) else { return .noMatch }
+                start = 0
+            } else {
+                guard let found = ByteMatcher.find(literal, in: bytes, from: from) else { return .noMatch }
+                start = found
+            }
+            let literalEnd = start + literal.count
+            guard let group else { return .match(whole: start..<literalEnd, group: literalEnd..<literalEnd) }
+            var end = bytes.count
+            if !group.dotMatchesNewlines {
+                end = literalEnd
+                while end < bytes.count {
+                    let byte = bytes[end]
+                    if byte >= 0x80 { return .needsRegex }
+                    if (0x0A...0x0D).contains(byte) { break }
+                    end += 1
+                }
+            }
+            if !group.atLeastOne || end > literalEnd { return .match(whole: start..<end, group: literalEnd..<end) }
+            from = start + 1
+        }
     }
 }
 
@@ -214,12 +353,20 @@ public struct MatchText {
         }
     }
 
+    /// The byte offset of a position in the text. As UTF-8 the text's code units are the
+    /// bytes; as Latin-1 every byte >= 0x80 became two code units, the second a continuation
+    /// byte (10xxxxxx), so the offset counts the code units that are not continuations.
     func offset(of index: String.Index) -> Int {
-        isUTF8 ? string.utf8.distance(from: string.startIndex, to: index)
-            : string.unicodeScalars.distance(from: string.startIndex, to: index)
+        let codeUnits = string.utf8.distance(from: string.startIndex, to: index)
+        guard !isUTF8 else { return codeUnits }
+        return string.utf8.withContiguousStorageIfAvailable { utf8 in
+            var bytes = 0
+            for unit in utf8[..<codeUnits] where unit & 0xC0 != 0x80 { bytes += 1 }
+            return bytes
+        } ?? string.unicodeScalars.distance(from: string.startIndex, to: index)
     }
 
-    func bytes(of text: Substring) -> [UInt8] {
-        isUTF8 ? Array(text.utf8) : text.unicodeScalars.map { UInt8(truncatingIfNeeded: $0.value) }
+    func offsets(of range: Range<String.Index>) -> Range<Int> {
+        offset(of: range.lowerBound)..<offset(of: range.upperBound)
     }
 }

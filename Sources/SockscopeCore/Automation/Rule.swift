@@ -165,12 +165,14 @@ public struct ReplyTemplate: Hashable, Sendable {
         }
     }
 
-    /// Appends the reply to `out`; a capture the match did not set adds nothing.
-    public func render(captures: [[UInt8]?], context: Context, into out: inout [UInt8]) {
+    /// Appends the reply to `out`, its captures copied from `unit` (the line or read that
+    /// matched) where `groups` say they lie; a capture the match did not set adds nothing.
+    public func render(groups: ByteMatcher.Groups, of unit: UnsafeRawBufferPointer, context: Context, into out: inout [UInt8]) {
         for part in parts {
             switch part {
             case .bytes(let bytes): out += bytes
-            case .capture(let index): if index < captures.count, let bytes = captures[index] { out += bytes }
+            case .capture(let index):
+                if index < groups.count, let range = groups[index] { out += UnsafeRawBufferPointer(rebasing: unit[range]) }
             case .date: out += Array(TimeText.date(context.time).utf8)
             case .time: out += Array(TimeText.clock(context.time).utf8.prefix(8))
             case .unixtime: ASCIIText.appendDecimal(Int(context.time.nanoseconds / 1_000_000_000), to: &out)

@@ -21,6 +21,8 @@ final class DatagramRuleResponder: ChannelInboundHandler {
     private var rules: [LiveRule] = []
     private var firedOnce: Set<Int> = []
     private var reply: [UInt8] = []
+    /// Reused for every match: where the firing rule's groups lie in the unit it matched.
+    private var groups: ByteMatcher.Groups = []
     private var context: ChannelHandlerContext?
 
     init(log: DatagramLog) {
@@ -45,9 +47,9 @@ final class DatagramRuleResponder: ChannelInboundHandler {
     private func answer(_ bytes: UnsafeRawBufferPointer, from peer: SocketAddress, context: ChannelHandlerContext) {
         var text: MatchText?
         for rule in rules where rule.rule.framing == .reads && mayFire(rule) {
-            if let match = rule.matcher.matchUnit(bytes, text: &text, capturing: rule.usesCaptures) {
+            if rule.matcher.matchUnit(bytes, text: &text, groups: &groups, capturing: rule.usesCaptures) {
                 // A datagram a --raw rule answered is not also looked at line by line.
-                return fire(rule, match, ending: [], to: peer, context: context)
+                return fire(rule, matching: bytes, ending: [], to: peer, context: context)
             }
         }
         guard rules.contains(where: { $0.rule.framing == .lines }) else { return }
@@ -62,8 +64,8 @@ final class DatagramRuleResponder: ChannelInboundHandler {
             }
             var text: MatchText?
             for rule in rules where rule.rule.framing == .lines && mayFire(rule) {
-                if let match = rule.matcher.matchUnit(line, text: &text, capturing: rule.usesCaptures) {
-                    fire(rule, match, ending: ending, to: peer, context: context)
+                if rule.matcher.matchUnit(line, text: &text, groups: &groups, capturing: rule.usesCaptures) {
+                    fire(rule, matching: line, ending: ending, to: peer, context: context)
                     break
                 }
             }
@@ -75,7 +77,8 @@ final class DatagramRuleResponder: ChannelInboundHandler {
         !rule.rule.once || !firedOnce.contains(rule.number)
     }
 
-    private func fire(_ rule: LiveRule, _ match: ByteMatcher.UnitMatch, ending: [UInt8], to peer: SocketAddress,
+    /// `rule` matched `unit`, its groups in `groups`: the reply is rendered now, while the unit's bytes are at hand.
+    private func fire(_ rule: LiveRule, matching unit: UnsafeRawBufferPointer, ending: [UInt8], to peer: SocketAddress,
                       context: ChannelHandlerContext) {
         if rule.rule.once { firedOnce.insert(rule.number) }
         log.ruleFired(rule.number)
@@ -84,7 +87,7 @@ final class DatagramRuleResponder: ChannelInboundHandler {
             peer: rule.usesPeer ? SocketEndpoint(peer).description : "",
             random: rule.usesRandom ? UInt32.random(in: .min ... .max) : 0)
         reply.removeAll(keepingCapacity: true)
-        rule.rule.reply.render(captures: match.captures, context: replyContext, into: &reply)
+        rule.rule.reply.render(groups: groups, of: unit, context: replyContext, into: &reply)
         if rule.rule.addsLineEnding, !ending.isEmpty, reply.last != 0x0A { reply += ending }
         let answer = AddressedEnvelope(remoteAddress: peer, data: context.channel.allocator.buffer(bytes: reply))
         guard rule.rule.delayMilliseconds > 0 else {

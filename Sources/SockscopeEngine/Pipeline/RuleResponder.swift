@@ -104,6 +104,8 @@ final class RuleResponder: ChannelInboundHandler {
     @exclusivity(unchecked) private var firings: [(rule: Int, times: Int)] = []
     /// Reused for every reply: rendered here, then copied once into the buffer that goes out.
     @exclusivity(unchecked) private var reply: [UInt8] = []
+    /// Reused for every match: where the firing rule's groups lie in the unit it matched.
+    @exclusivity(unchecked) private var groups: ByteMatcher.Groups = []
     @exclusivity(unchecked) private var unflushed = false
     /// Off once the connection takes no new output (closing, shut down for writing).
     @exclusivity(unchecked) private var isAnswering = true
@@ -171,9 +173,9 @@ final class RuleResponder: ChannelInboundHandler {
         if hasRawRules {
             var text: MatchText?
             for rule in rules where rule.rule.framing == .reads && mayFire(rule) {
-                if let match = rule.matcher.matchUnit(bytes, text: &text, capturing: rule.usesCaptures) {
+                if rule.matcher.matchUnit(bytes, text: &text, groups: &groups, capturing: rule.usesCaptures) {
                     // A read a --raw rule answered is not also looked at line by line.
-                    return fire(rule, match, ending: [], context: context)
+                    return fire(rule, matching: bytes, ending: [], context: context)
                 }
             }
         }
@@ -217,8 +219,8 @@ final class RuleResponder: ChannelInboundHandler {
         }
         var text: MatchText?
         for rule in rules where rule.rule.framing == .lines && mayFire(rule) {
-            if let match = rule.matcher.matchUnit(content, text: &text, capturing: rule.usesCaptures) {
-                return fire(rule, match, ending: ending, context: context)
+            if rule.matcher.matchUnit(content, text: &text, groups: &groups, capturing: rule.usesCaptures) {
+                return fire(rule, matching: content, ending: ending, context: context)
             }
         }
     }
@@ -229,7 +231,8 @@ final class RuleResponder: ChannelInboundHandler {
 
     // MARK: Replies
 
-    private func fire(_ rule: LiveRule, _ match: ByteMatcher.UnitMatch, ending: [UInt8], context: ChannelHandlerContext) {
+    /// `rule` matched `unit`, its groups in `groups`: the reply is rendered now, while the unit's bytes are at hand.
+    private func fire(_ rule: LiveRule, matching unit: UnsafeRawBufferPointer, ending: [UInt8], context: ChannelHandlerContext) {
         if rule.rule.once { firedOnce.insert(rule.number) }
         if let index = firings.firstIndex(where: { $0.rule == rule.number }) {
             firings[index].times += 1
@@ -240,7 +243,7 @@ final class RuleResponder: ChannelInboundHandler {
             time: rule.usesTime ? .now() : Timestamp(nanoseconds: 0), count: rule.usesCount ? rule.nextCount() : 0,
             peer: rule.usesPeer ? peerText(context) : "", random: rule.usesRandom ? UInt32.random(in: .min ... .max) : 0)
         reply.removeAll(keepingCapacity: true)
-        rule.rule.reply.render(captures: match.captures, context: replyContext, into: &reply)
+        rule.rule.reply.render(groups: groups, of: unit, context: replyContext, into: &reply)
         if rule.rule.addsLineEnding, !ending.isEmpty, reply.last != 0x0A { reply += ending }
         let buffer = context.channel.allocator.buffer(bytes: reply)
         let closes = rule.rule.closes
