@@ -120,28 +120,31 @@ public struct ByteMatcher: @unchecked Sendable {
         return UnitMatch(captures: groups.map { $0.map { Array(bytes[$0]) } })
     }
 
-    /// As `matchUnit(_:capturing:)`, for the hot path: the groups go into `groups` (emptied
-    /// first; a buffer the caller reuses), `text` is the unit as a regex sees it, built by
+    /// As `matchUnit(_:capturing:)`, for the hot path: on a match the groups go into
+    /// `groups` (a buffer the caller reuses; a unit that does not match leaves it alone, as
+    /// most rules tried on a read do not), `text` is the unit as a regex sees it, built by
     /// the first regex that needs it and reused by the next (one unit tried against many rules).
     public func matchUnit(_ bytes: UnsafeRawBufferPointer, text: inout MatchText?, groups: inout Groups,
                           capturing: Bool = true) -> Bool {
-        groups.removeAll(keepingCapacity: true)
         switch pattern {
         case .exact, .hex:
             guard bytes.count == needle.count && bytes.elementsEqual(needle) else { return false }
+            groups.removeAll(keepingCapacity: true)
             groups.append(0..<bytes.count)
         case .prefix:
             guard bytes.count >= needle.count && bytes.prefix(needle.count).elementsEqual(needle) else { return false }
+            groups.removeAll(keepingCapacity: true)
             groups.append(0..<needle.count)
         case .contains:
             guard let start = Self.find(needle, in: bytes, from: 0) else { return false }
+            groups.removeAll(keepingCapacity: true)
             groups.append(start..<(start + needle.count))
         case .regex:
-            guard let regex else { return false }
             if let plain {
                 switch plain.firstMatch(in: bytes) {
                 case .noMatch: return false
                 case .match(let whole, let group):
+                    groups.removeAll(keepingCapacity: true)
                     groups.append(whole)
                     if plain.hasGroup { groups.append(group) }
                     return true
@@ -151,12 +154,24 @@ public struct ByteMatcher: @unchecked Sendable {
             if let requiredPrefix, !(bytes.count >= requiredPrefix.count && bytes.prefix(requiredPrefix.count).elementsEqual(requiredPrefix)) {
                 return false
             }
-            let unit = text ?? MatchText(bytes)
-            text = unit
-            guard capturing else { return unit.string.contains(regex) }
-            guard let match = unit.string.firstMatch(of: regex) else { return false }
-            for group in match.output { groups.append(group.range.map(unit.offsets(of:))) }
+            return matchRegex(bytes, text: &text, groups: &groups, capturing: capturing)
         }
+        return true
+    }
+
+    /// The part of `matchUnit` that runs `Regex`. A function of its own because `Regex`'s
+    /// types are resilient (their sizes known only at run time): whatever function holds
+    /// them sets up room for them on every call, which cost the byte comparisons above as much
+    /// as they cost themselves.
+    @inline(never)
+    private func matchRegex(_ bytes: UnsafeRawBufferPointer, text: inout MatchText?, groups: inout Groups, capturing: Bool) -> Bool {
+        guard let regex else { return false }
+        let unit = text ?? MatchText(bytes)
+        text = unit
+        guard capturing else { return unit.string.contains(regex) }
+        guard let match = unit.string.firstMatch(of: regex) else { return false }
+        groups.removeAll(keepingCapacity: true)
+        for group in match.output { groups.append(group.range.map(unit.offsets(of:))) }
         return true
     }
 
