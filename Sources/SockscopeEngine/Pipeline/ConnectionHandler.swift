@@ -489,7 +489,7 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         let live = registry.rules.rules(for: id, listener: listener)
         if rules == nil {
             guard !live.isEmpty else { return }
-            let added = RuleResponder(connection: self)
+            let added = RuleResponder()
             do {
                 try context.pipeline.syncOperations.addHandler(added, position: .after(tap))
             } catch {

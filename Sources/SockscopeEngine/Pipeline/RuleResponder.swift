@@ -92,7 +92,6 @@ final class RuleResponder: ChannelInboundHandler {
     /// A line longer than this is matched as far as it got, then the rest of it starts anew.
     static let longestLine = 64 * 1024
 
-    private weak var connection: ConnectionHandler?
     @exclusivity(unchecked) private var rules: [LiveRule] = []
     @exclusivity(unchecked) private var hasLineRules = false
     @exclusivity(unchecked) private var hasRawRules = false
@@ -111,10 +110,6 @@ final class RuleResponder: ChannelInboundHandler {
     @exclusivity(unchecked) private var isAnswering = true
     private var context: ChannelHandlerContext?
     private var peer: String?
-
-    init(connection: ConnectionHandler) {
-        self.connection = connection
-    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
@@ -267,7 +262,10 @@ final class RuleResponder: ChannelInboundHandler {
         if let reason {
             unflushed = false
             context.flush()
-            connection?.closeAfterOutput(reason: reason)
+            // Found when needed (a --close is rare), not kept: a weak reference to the
+            // connection's handler would give it a side table, and every retain of it (NIO
+            // retains each handler as it passes it each read) would take the slow path.
+            (try? context.pipeline.syncOperations.handler(type: ConnectionHandler.self))?.closeAfterOutput(reason: reason)
         }
     }
 
