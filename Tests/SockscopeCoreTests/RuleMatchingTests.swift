@@ -168,6 +168,28 @@ import Testing
         }
     }
 
+    /// Every character a plain regex reads as a literal means that byte to `Regex` too: each
+    /// printable ASCII character, bare and escaped, in the three places a literal stands.
+    @Test func everyLiteralCharacterOfAPlainRegexMeansItselfToRegex() throws {
+        let printable = (0x20...0x7E).map { String(UnicodeScalar(UInt8($0))) }
+        var literals: Set<String> = []
+        for character in printable + printable.map({ "\\" + $0 }) {
+            for source in [character, "^" + character + "(.*)", "x" + character + "(?s)(.+)"] {
+                guard let plain = PlainRegex(source), let byte = plain.literal.last else { continue }
+                literals.insert(character)
+                let matcher = try ByteMatcher(.regex(source))
+                for input: [UInt8] in [[], [byte], [0x78, byte], [byte, 0x0A, byte], [0x78, 0x78], [0x78, 0x5C, byte, 0x41], [0x78, byte, 0xFF]] {
+                    let found = input.withUnsafeBytes { matcher.matchUnit($0) }?.captures
+                    #expect(try found == Self.regexCaptures(source, input), "\(source) on \(input)")
+                }
+            }
+        }
+        // Letters, digits, 19 punctuation marks and the 15 escaped metacharacters: nothing else.
+        #expect(literals.count == 26 * 2 + 10 + 19 + 15, "\(literals.sorted())")
+        #expect(literals.isSuperset(of: [" ", "#", "\"", "'", "`", "\\.", "\\\\", "\\/", "\\$"]))
+        #expect(literals.isDisjoint(with: [".", "$", "|", "(", "\\d", "\\n", "\\x", "?", "\\b", "{"]))
+    }
+
     /// The byte comparison answers as `Regex` does, groups included, on generated patterns of
     /// every plain shape and generated inputs mixing the literals' characters with every kind of
     /// newline (`\n \v \f \r`, U+0085 and U+2028 as UTF-8 and as Latin-1 bytes) and invalid UTF-8.
