@@ -106,6 +106,16 @@ import Testing
                           .send(C2, Array("GET".utf8))])
     }
 
+    @Test func aClientOfAnEchoListenerIsRefusedSayingItsClientsAreNotRecorded() {
+        var state = AppState(interactive: false)
+        _ = Reducer.reduce(&state, event(.listening(L1, .tcp, local: "127.0.0.1:9000", mode: .echo, backlog: 1)))
+        _ = Reducer.reduce(&state, event(.accepted(C1, listener: L1, local: "127.0.0.1:9000", remote: "127.0.0.1:50000")))
+        _ = Reducer.reduce(&state, event(.received(C1, bytes: Array("GET".utf8), count: 3)))
+        #expect(requests(Reducer.reduce(&state, .commandLine("replay C1 to 127.0.0.1:9001", origin: .prompt, time: t0))).isEmpty)
+        #expect(Self.notes(state).last?.contains("C1 is a client of L1 (--echo), whose clients are not recorded for replay") == true,
+                "\(Self.notes(state))")
+    }
+
     /// Either leg of a relayed pair replays what the client sent (the client leg's record),
     /// to the relay's target by default.
     @Test(arguments: [C1, C2]) func eitherLegOfARelayedPairReplaysTheClientsBytesToTheTarget(_ leg: SocketID) {

@@ -78,6 +78,22 @@ struct ReplayRecordTests {
         }
     }
 
+    /// An `--echo` listener's clients are load, not conversations: not recorded.
+    @Test func anEchoListenersClientsAreNotRecorded() async throws {
+        let harness = EngineHarness()
+        defer { harness.shutdown() }
+        let listener = try await harness.listen(.echo)
+        let answer = try await harness.perform(.connect(ConnectRequest(endpoint: .inet(.tcp, host: "127.0.0.1", port: listener.port))))
+        let client = try #require(answer.lazy.compactMap { if case .connected(let id, _, _) = $0 { id } else { nil } }.first)
+        let server = try await harness.first("the accepted side") { kind -> SocketID? in
+            if case .accepted(let id, _, _, _) = kind { id } else { nil }
+        }
+        _ = try await harness.perform(.send(client, Array("ping".utf8)))
+        try await harness.waitFor("the echo") { harness.receivedCount(on: client) == 4 }
+        #expect(try await Self.record(of: server, harness) == nil)
+        #expect(try await Self.record(of: client, harness)?.chunks.map(\.bytes) == [Array("ping".utf8)], "our own side still is")
+    }
+
     @Test func anUnknownConnectionHasNoRecordAndTheAnswerSaysWhy() async throws {
         let harness = EngineHarness()
         defer { harness.shutdown() }

@@ -834,7 +834,8 @@ public enum CommandCatalog {
             summary: "open a new connection and send what ID's client side sent, in the same chunks",
             details: [
                 "the chunks are what a connection we opened wrote, or what a listener's or a relay's client sent,",
-                "as the engine recorded them (the first 256 KiB of each connection; one that sent more is refused)",
+                "as the engine recorded them (the first 256 KiB of each connection; one that sent more is refused;",
+                "the clients of --echo and --discard listeners are not recorded)",
                 "it connects to ID's remote end (a relay's pair: the relay's target), or to ENDPOINT (needed for a",
                 "listener's client); --timing keeps the gaps between the chunks, else they leave one after another",
             ],

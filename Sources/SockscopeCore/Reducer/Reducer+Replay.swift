@@ -82,6 +82,11 @@ extension Reducer {
         var recorded = source
         var remote = row.remote
         let isAccepted = row.relay == nil && row.listener != nil
+        if isAccepted, let listener = row.listener.flatMap(state.listener), !ReplayRecord.isKept(forClientsOf: listener.mode) {
+            return .failure(ReplayProblem(
+                text: "\(source) is a client of \(listener.id) (--\(listener.mode)), whose clients are not recorded for replay "
+                    + "(echo and discard listeners soak up load); listen without --\(listener.mode), or relay, to replay a client"))
+        }
         if let leg = row.relay {
             // Either leg of a relayed pair replays what the client sent, to the relay's target.
             let upstream = leg.role == .client ? leg.partner : source

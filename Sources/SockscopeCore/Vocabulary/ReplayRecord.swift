@@ -42,4 +42,14 @@ public struct ReplayRecord: Hashable, Sendable {
 
     /// The bytes kept.
     public var keptBytes: Int { chunks.reduce(0) { $0 + $1.bytes.count } }
+
+    /// Whether the clients of a listener in this mode are recorded: not those of `--echo` and
+    /// `--discard`, which soak up load (a record each would cost 10 000 held echo clients
+    /// 0.2 KiB apiece), where the other modes hold conversations.
+    public static func isKept(forClientsOf mode: ListenMode) -> Bool {
+        switch mode {
+        case .echo, .discard: false
+        case .interactive, .reply: true
+        }
+    }
 }

@@ -74,8 +74,12 @@ final class ConnectionHandler: ChannelInboundHandler, StreamControl {
         }
         // The client side's bytes, for `replay`: the peer's on an accepted connection, ours on
         // one we opened. A relay's upstream leg writes its client leg's reads, recorded there.
+        // Not the clients of `--echo` and `--discard` listeners: they are load to soak up (10 000
+        // held echo clients would each keep their request), not conversations to replay
+        // (`ReplayRecord.isKept(forClientsOf:)`).
         switch origin {
-        case .accepted: tap.replayRecords = registry.replayRecords
+        case .accepted:
+            if ReplayRecord.isKept(forClientsOf: mode) { tap.replayRecords = registry.replayRecords }
         case .outgoing:
             tap.replayRecords = registry.replayRecords
             tap.recordsOutput = true
