@@ -124,7 +124,14 @@ import TestSupport
                 }
             })
             let closedAt = try #require(time { if case .closed(accepted, _) = $0 { true } else { false } })
-            #expect(closedAt - lastTraffic >= timeout, "not early: \(Double(closedAt - lastTraffic) / 1e9) s after the last traffic")
+            // A traffic event is stamped when it is reported, which can be one traffic window
+            // (`DataPacing.firstPauseMilliseconds`) after the write it reports (an echo's is
+            // counted once NIO's queue has let it go); the idle timer runs from the write
+            // itself. So the close is not early if it comes a timeout after the report, less
+            // that window (seen under ASan: 1.9991 s after the echo's report).
+            let reportLag = Int64(DataPacing.firstPauseMilliseconds) * 1_000_000
+            #expect(closedAt - lastTraffic >= timeout - reportLag,
+                    "not early: \(Double(closedAt - lastTraffic) / 1e9) s after the last traffic's report")
             if stalled { continue }  // idled out during a stall of the test (checked above): again
             #expect(lastTraffic - acceptedAt > timeout, "traffic went on past the first timeout: the timer was reset")
             return
