@@ -95,8 +95,9 @@ extension Reducer {
         }
         // The counts say it before the engine is asked (a closed connection that sent nothing
         // leaves no record to ask for).
-        let isRead = recorded != source || row.relay?.role == .client || isAccepted
-        let sent = isRead ? state.connection(recorded)?.bytesIn ?? 0 : row.bytesOut
+        // The client side's bytes are what a relay's client leg or an accepted connection read,
+        // and what a connection we opened wrote.
+        let sent = row.relay != nil || isAccepted ? state.connection(recorded)?.bytesIn ?? 0 : row.bytesOut
         if sent == 0 {
             return .failure(ReplayProblem(text: "\(source)'s client side sent nothing; nothing to replay"))
         }

@@ -210,7 +210,7 @@ public final class Engine: Sendable {
                 return sink.complete(request, failure: SocketFailure(
                     call: "replay", explanation: "sockscope keeps no record of what \(id)'s client side sent "
                         + "(records of closed connections are given up, oldest first, past "
-                        + "\(ByteCount.text(ReplayRecord.totalLimit)) in all)"), socket: id)
+                        + "\(ByteCount.text(self.registry.replayRecords.totalLimit)) in all)"), socket: id)
             }
             sink.emit(.replayRecord(id, record), request: request)
             sink.complete(request)

@@ -119,7 +119,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
     /// A write with no report of its own (an echo): counted, reported with the batch.
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let before = output.handed
-        if recordsOutput, replayRecords != nil { record(Self.unwrapOutboundIn(data)) }
+        if recordsOutput { record(Self.unwrapOutboundIn(data)) }
         switch Self.unwrapOutboundIn(data) {
         case .byteBuffer(let buffer): buffer.withUnsafeReadableBytes { output.hand($0, limit: previewLimit) }
         case .fileRegion(let region): output.hand(count: region.readableBytes)
@@ -163,7 +163,7 @@ final class StreamTap: ChannelDuplexHandler, TrafficTally {
         } else {
             shown = []
         }
-        if recordsOutput, replayRecords != nil { record(data) }
+        if recordsOutput { record(data) }
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenSuccess {
             self.reportNow()
