@@ -31,12 +31,15 @@ import TestSupport
         let value = String(repeating: "v", count: 5000)
         let set = #"send "\x00\x01\x00\x00\x00\x01\x00\x00set k 0 0 5000\r\n\#(value)\r\n""#
         let get = #"send "\x00\x02\x00\x00\x00\x01\x00\x00get k\r\n""#
+        // memcached's worker threads all read its one UDP socket, so a `get` sent right behind
+        // the `set` can be answered first ("END": not found yet). The get waits for STORED.
+        let stored = #"expect contains "STORED" --timeout 1"#
         // memcached may still be starting: ask until it has stored the value.
         var session: SpawnedProcess?
         let deadline = ContinuousClock.now.advanced(by: .seconds(15))
         while ContinuousClock.now < deadline {
             let attempt = try SpawnedProcess(Binary.path, ["--headless", "--json", "-c", "connect udp://127.0.0.1:\(port)",
-                                                           "-c", set, "-c", get])
+                                                           "-c", set, "-c", stored, "-c", get])
             if await attempt.waitForOutput(containing: "STORED", timeout: .seconds(1)) {
                 session = attempt
                 break
